@@ -1,0 +1,88 @@
+"""A capture SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives and can refuse on purpose.
+
+Used by `newsletter demo` and by the tests; a refusal rule maps a recipient to an SMTP reply code.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+REPLIES = {
+    421: "421 4.7.0 Try again later, closing connection",
+    450: "450 4.2.1 Mailbox busy, try again later",
+    451: "451 4.3.0 Local error in processing",
+    550: "550 5.1.1 No such user here",
+    552: "552 5.2.2 Mailbox full",
+    554: "554 5.7.1 Message rejected",
+}
+
+
+@dataclass(frozen=True)
+class Received:
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class CaptureHandler:
+    """Records accepted messages; `refuse` maps a recipient address to the code to reject it with."""
+
+    messages: list[Received] = field(default_factory=list)
+    refuse: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        code = self.refuse.get(address.lower())
+        if code is not None:
+            return REPLIES.get(code, f"{code} refused by test rule")
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content: Any = envelope.original_content or envelope.content
+        with self.lock:
+            self.messages.append(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content)))
+        return "250 2.0.0 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class CaptureServer:
+    """`with CaptureServer() as server:` runs aiosmtpd on 127.0.0.1:server.port in a thread."""
+
+    def __init__(self, port: int | None = None, handler: CaptureHandler | None = None) -> None:
+        self.handler = handler or CaptureHandler()
+        self.port = port or free_port()
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.handler.messages
+
+    def __enter__(self) -> CaptureServer:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()

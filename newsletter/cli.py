@@ -1,0 +1,499 @@
+"""The `newsletter` command: thin click commands, each calling one pipeline or store function."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from newsletter import __version__, pipeline, subscriptions
+from newsletter.addresses import normalize_email
+from newsletter.config import Settings, load_settings
+from newsletter.errors import NewsletterError
+from newsletter.models import Frequency, Status, SubscriberChanges
+from newsletter.sources.ids import split_arxiv_id
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(highlight=False, soft_wrap=True)
+
+
+class Group(click.Group):
+    """Turns expected failures into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+class State:
+    """Settings and stores, created on first use so that `--help` needs neither."""
+
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._context: pipeline.Context | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    @property
+    def app(self) -> pipeline.Context:
+        if self._context is None:
+            self._context = pipeline.Context.open(self.settings)
+        return self._context
+
+
+def pass_state(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(click.get_current_context().find_object(State), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(func)
+
+
+def date_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help=help_text)
+
+
+def issue_day(state: State, day: datetime | None) -> date:
+    return day.date() if day else pipeline.today(state.settings)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="NEWSLETTER_CONFIG",
+    help="Config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml if present).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log each step, including why a reader was skipped.")
+@click.version_option(__version__, prog_name="newsletter")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """A personal daily digest of new research papers, ranked per reader and mailed over SMTP."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = State(config)
+
+
+# -- db ----------------------------------------------------------------------------------------------------
+
+
+@main.group(cls=Group)
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: State) -> None:
+    """Create or migrate the database schema to the latest revision."""
+    database = pipeline.Context.open(state.settings, migrate=False).db
+    before, after = database.upgrade()
+    if before == after:
+        click.echo(f"database {database.display_url} is up to date (revision {after})")
+    else:
+        click.echo(f"database {database.display_url} upgraded from {before or 'empty'} to {after}")
+
+
+# -- ingest and papers -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--source", "sources", multiple=True, help="Only this configured source (repeatable).")
+@date_option("Announcement day to fetch (default: today).")
+@click.option("--file", "path", type=click.Path(dir_okay=False), help="Ingest a feed file instead of fetching.")
+@click.option(
+    "--format",
+    "fmt",
+    default="hf",
+    show_default=True,
+    help="Format of --file: hf (Hugging Face daily papers JSON).",
+)
+@pass_state
+def ingest(state: State, sources: tuple[str, ...], day: datetime | None, path: str | None, fmt: str) -> None:
+    """Fetch new papers from the configured sources (or a file) and store them."""
+    if path:
+        results = [pipeline.ingest_file(state.app, path, fmt)]
+    else:
+        results = pipeline.ingest(state.app, issue_day(state, day), sources)
+    for r in results:
+        detail = (
+            f"error: {r.error}"
+            if r.status == "error"
+            else (f"{r.new} new, {r.updated} updated, {r.unchanged} unchanged, {r.errors} bad entries")
+        )
+        click.echo(f"{r.source}: {r.status} — {detail}")
+    failed = [r for r in results if r.status == "error"]
+    total_new = sum(r.new for r in results)
+    click.echo(f"ingested {total_new} new papers from {len(results) - len(failed)} of {len(results)} sources")
+    if failed:
+        raise NewsletterError(f"source {failed[0].source} failed: {failed[0].error}")
+
+
+@main.group(cls=Group)
+def papers() -> None:
+    """Stored papers."""
+
+
+@papers.command("list")
+@date_option("Only papers announced on this day.")
+@click.option("--trending", is_flag=True, help="Order by Hugging Face upvotes.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many papers.")
+@json_option
+@pass_state
+def papers_list(state: State, day: datetime | None, trending: bool, limit: int | None, as_json: bool) -> None:
+    """List stored papers, newest first."""
+    found = state.app.papers.list(on=day.date() if day else None, limit=None if trending else limit)
+    if trending:
+        found = sorted(found, key=lambda p: -(p.upvotes or 0))[:limit]
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": p.id,
+                    "version": p.version,
+                    "title": p.title,
+                    "authors": list(p.authors),
+                    "categories": list(p.categories),
+                    "published": p.published,
+                    "announced": p.announced,
+                    "upvotes": p.upvotes,
+                    "url": p.abs_url,
+                }
+                for p in found
+            ]
+        )
+        return
+    table = Table("id", "announced", "▲", "title", box=None)
+    for p in found:
+        table.add_row(p.id, str(p.announced or ""), str(p.upvotes or ""), p.title)
+    out.print(table)
+    click.echo(f"{len(found)} papers")
+
+
+# -- subscribers -------------------------------------------------------------------------------------------
+
+
+@main.group(cls=Group)
+def subscribers() -> None:
+    """Manage subscribers (the CLI is the operator: added readers are active at once)."""
+
+
+def subscriber_options(func: F) -> F:
+    options = [
+        click.option("--name", help="Display name."),
+        click.option("--topic", "topics", multiple=True, help="Topic phrase (repeatable); replaces the list."),
+        click.option("--category", "categories", multiple=True, help="arXiv category, e.g. cs.LG (repeatable)."),
+        click.option("--author", "authors", multiple=True, help="Author to follow (repeatable)."),
+        click.option("--exclude", "excluded", multiple=True, help="Phrase that removes a paper (repeatable)."),
+        click.option("--max-items", type=int, help="At most this many papers per digest."),
+        click.option("--min-score", type=float, help="Minimum relevance, 0..1."),
+        click.option("--timezone", help="IANA timezone, e.g. Europe/Berlin."),
+        click.option("--send-hour", type=int, help="Local hour to send, 0..23."),
+        click.option("--frequency", type=click.Choice([f.value for f in Frequency]), help="daily or weekly."),
+        click.option("--weekday", help="Weekday of a weekly digest, e.g. monday."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def changes_from(kw: dict[str, Any]) -> SubscriberChanges:
+    return SubscriberChanges(
+        name=kw["name"],
+        topics=kw["topics"] or None,
+        categories=kw["categories"] or None,
+        authors=kw["authors"] or None,
+        excluded=kw["excluded"] or None,
+        max_items=kw["max_items"],
+        min_score=kw["min_score"],
+        timezone=kw["timezone"],
+        send_hour=kw["send_hour"],
+        frequency=Frequency(kw["frequency"]) if kw["frequency"] else None,
+        weekday=subscriptions.parse_weekday(kw["weekday"]),
+    )
+
+
+def show_subscriber(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else value)
+        click.echo(f"{key:>14}: {shown}")
+
+
+@subscribers.command("add")
+@click.argument("email")
+@subscriber_options
+@json_option
+@pass_state
+def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
+    """Add an active subscriber."""
+    added = subscriptions.add(state.settings, state.app.subscribers, email, changes_from(kw))
+    if as_json:
+        print_json(added.to_dict())
+    else:
+        click.echo(f"added {added.email} ({len(added.preferences.topics)} topics)")
+
+
+@subscribers.command("update")
+@click.argument("email")
+@subscriber_options
+@json_option
+@pass_state
+def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> None:
+    """Change a subscriber's settings; list options replace the whole list."""
+    updated = subscriptions.update(state.app.subscribers, email, changes_from(kw))
+    show_subscriber(updated.to_dict(), as_json)
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only subscribers in this state.")
+@json_option
+@pass_state
+def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
+    """List subscribers."""
+    found = state.app.subscribers.list(Status(status) if status else None)
+    if as_json:
+        print_json([s.to_dict() for s in found])
+        return
+    table = Table("email", "status", "frequency", "hour", "timezone", "topics", box=None)
+    for s in found:
+        table.add_row(
+            s.email,
+            str(s.status),
+            str(s.frequency),
+            str(s.send_hour),
+            s.timezone,
+            "; ".join(s.preferences.topics),
+        )
+    out.print(table)
+    click.echo(f"{len(found)} subscribers")
+
+
+@subscribers.command("show")
+@click.argument("email")
+@json_option
+@pass_state
+def subscribers_show(state: State, email: str, as_json: bool) -> None:
+    """Show one subscriber."""
+    show_subscriber(state.app.subscribers.require(_address(email)).to_dict(), as_json)
+
+
+def _address(email: str) -> str:
+    return normalize_email(email)
+
+
+def _status_command(name: str, status: Status, verb: str) -> None:
+    @subscribers.command(name, help=f"{verb.capitalize()} a subscriber.")
+    @click.argument("email")
+    @pass_state
+    def command(state: State, email: str) -> None:
+        changed = state.app.subscribers.set_status(_address(email), status)
+        click.echo(f"{changed.email} is now {changed.status}")
+
+
+_status_command("pause", Status.PAUSED, "pause")
+_status_command("resume", Status.ACTIVE, "resume")
+_status_command("unsubscribe", Status.UNSUBSCRIBED, "unsubscribe")
+
+
+@subscribers.command("forget")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def subscribers_forget(state: State, email: str, yes: bool) -> None:
+    """Erase a subscriber and their history; the address is never mailed again."""
+    address = _address(email)
+    state.app.subscribers.require(address)
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Erase {address} and everything kept about them?", abort=True)
+    state.app.subscribers.forget(address)
+    click.echo(f"forgot {address}")
+
+
+def _feedback_command(name: str, liked: bool) -> None:
+    @subscribers.command(name, help=f"Record that the subscriber {name}s a paper (shapes later picks).")
+    @click.argument("email")
+    @click.argument("paper_id")
+    @pass_state
+    def command(state: State, email: str, paper_id: str) -> None:
+        bare, _ = split_arxiv_id(paper_id)
+        state.app.subscribers.add_feedback(_address(email), bare, liked)
+        click.echo(f"{email} {name}s {bare}")
+
+
+_feedback_command("like", True)
+_feedback_command("dislike", False)
+
+
+@subscribers.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_state
+def subscribers_import(state: State, path: str) -> None:
+    """Add or update subscribers from a CSV (header row) or JSON file."""
+    report = subscriptions.import_file(state.settings, state.app.subscribers, path)
+    for error in report.errors:
+        click.echo(error, err=True)
+    click.echo(f"imported {report.added} new, {report.updated} updated, {len(report.errors)} rejected")
+    if report.errors:
+        sys.exit(1)
+
+
+@subscribers.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@pass_state
+def subscribers_export(state: State, fmt: str) -> None:
+    """Write every subscriber to stdout as CSV or JSON."""
+    click.echo(subscriptions.export(state.app.subscribers.list(), fmt), nl=False)
+
+
+# -- preview, send, status ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("email")
+@date_option("Issue date (default: today).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the HTML to this file.")
+@click.option("--text", is_flag=True, help="Print the plain-text part instead of the HTML.")
+@pass_state
+def preview(state: State, email: str, day: datetime | None, out_path: str | None, text: bool) -> None:
+    """Render a subscriber's digest without sending or recording anything."""
+    message = pipeline.preview(state.app, _address(email), issue_day(state, day))
+    body = message.text if text else message.html
+    if out_path:
+        Path(out_path).write_text(body, encoding="utf-8")
+        click.echo(f"{message.subject}\nwrote {out_path} ({len(body.encode()) / 1024:.1f} KB)")
+    else:
+        click.echo(body)
+
+
+@main.command()
+@date_option("Issue date (default: today).")
+@click.option("--to", "to", multiple=True, help="Only this subscriber (repeatable), even if not due today.")
+@click.option("--dry-run", is_flag=True, help="Build the messages but send and record nothing.")
+@click.option("--outbox", type=click.Path(file_okay=False), help="Also write each message as DIR/<n>.eml.")
+@pass_state
+def send(state: State, day: datetime | None, to: tuple[str, ...], dry_run: bool, outbox: str | None) -> None:
+    """Send today's issue to every active subscriber due today (ignoring send hours)."""
+    options = pipeline.SendOptions(
+        issue_date=issue_day(state, day),
+        to=tuple(_address(e) for e in to),
+        dry_run=dry_run,
+        outbox=outbox,
+        show_progress=sys.stderr.isatty(),
+    )
+    summary = pipeline.send_issue(state.app, options)
+    for email, outcome, detail in summary.outcomes:
+        if outcome != "sent":
+            click.echo(f"  {email}: {outcome} ({detail})")
+    click.echo(summary.line(f"issue {options.issue_date}" + (" (dry run)" if dry_run else "")))
+
+
+@main.command()
+@date_option("Only this issue.")
+@json_option
+@pass_state
+def status(state: State, day: datetime | None, as_json: bool) -> None:
+    """Deliveries per issue by state, the last errors, and the last ingests."""
+    issues = state.app.ledger.status(day.date() if day else None)
+    runs = state.app.papers.last_runs()
+    if as_json:
+        print_json(
+            {
+                "issues": [
+                    {
+                        "issue_date": i.issue_date,
+                        "counts": i.counts,
+                        "last_errors": [
+                            {"email": e.email, "state": e.state, "code": e.last_code, "reply": e.last_reply}
+                            for e in i.last_errors
+                        ],
+                    }
+                    for i in issues
+                ],
+                "ingests": [vars(r) for r in runs],
+                "papers": state.app.papers.count(),
+            }
+        )
+        return
+    click.echo(f"{state.app.papers.count()} papers stored")
+    for r in runs[:5]:
+        click.echo(
+            f"ingest {r.source} at {r.started_at:%Y-%m-%d %H:%M} UTC: {r.status}, {r.new} new"
+            + (f" — {r.error}" if r.error else "")
+        )
+    if not issues:
+        click.echo("no issues sent yet")
+    for i in issues:
+        counts = ", ".join(f"{n} {s}" for s, n in i.counts.items() if n)
+        click.echo(f"issue {i.issue_date}: {counts or 'nothing'}")
+        for e in i.last_errors:
+            click.echo(f"  {e.email}: {e.state} {e.last_code} {e.last_reply}")
+
+
+# -- scheduler and demo ------------------------------------------------------------------------------------
+
+
+@main.command()
+@pass_state
+def jobs(state: State) -> None:
+    """List the scheduled jobs and their next run times."""
+    from newsletter import schedule
+
+    for name, when in schedule.next_runs(state.settings):
+        click.echo(f"{name}: next run {when:%Y-%m-%d %H:%M %Z}")
+
+
+@main.command()
+@pass_state
+def run(state: State) -> None:
+    """Run the scheduler in the foreground (daily ingest, then the day's issue); SIGTERM stops it cleanly."""
+    from newsletter import schedule
+
+    logging.getLogger("newsletter").setLevel(logging.INFO)
+    schedule.run_forever(state.app)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="demo-out",
+    show_default=True,
+    help="Where to write the database and the received messages.",
+)
+@pass_state
+def demo(state: State, out_dir: str) -> None:
+    """Ingest the bundled sample papers and mail three demo readers through a local capture SMTP server."""
+    from newsletter import demo as demo_module
+
+    demo_module.run(state.settings, Path(out_dir), out)

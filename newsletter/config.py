@@ -1,0 +1,284 @@
+"""Settings: defaults < TOML file < NEWSLETTER_* environment < CLI flags; the only module that reads os.environ."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsletter.errors import ConfigError
+
+ENV_PREFIX = "NEWSLETTER_"
+DEFAULT_CONFIG_FILE = "newsletter.toml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///newsletter.db"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 1025
+    tls: str = "none"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 30.0
+    pool_size: int = 4
+    rate_per_second: float = 0.0
+    rate_per_hour: int = 0
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    from_address: str = "papers@example.com"
+    from_name: str = "Daily Papers"
+    reply_to: str = ""
+    postal_address: str = "Daily Papers, 1 Example Street, Example City"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    base_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = field(default="insecure-development-key-change-me", repr=False)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    max_items: int = 10
+    first_digest_days: int = 3
+    send_empty: bool = False
+    default_timezone: str = "UTC"
+    default_send_hour: int = 7
+    subject: str = "{count} new papers on {topics} — {date}"
+
+
+@dataclass(frozen=True)
+class HfSourceSettings:
+    enabled: bool = True
+    url: str = "https://huggingface.co/api/daily_papers"
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class ArxivSourceSettings:
+    enabled: bool = False
+    categories: tuple[str, ...] = ("cs.LG", "cs.CL", "cs.AI")
+    feed_url: str = "https://rss.arxiv.org/rss"
+    api_url: str = "https://export.arxiv.org/api/query"
+    include_cross_lists: bool = False
+    user_agent: str = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
+
+
+@dataclass(frozen=True)
+class SourcesSettings:
+    hf: HfSourceSettings = field(default_factory=HfSourceSettings)
+    arxiv: ArxivSourceSettings = field(default_factory=ArxivSourceSettings)
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    ingest_at: str = "01:30"
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    templates: str = str(PROJECT_ROOT / "templates")
+    migrations: str = str(PROJECT_ROOT / "migrations")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sender: SenderSettings = field(default_factory=SenderSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    sources: SourcesSettings = field(default_factory=SourcesSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    source_file: str | None = None
+
+    def replace(self, **sections: Mapping[str, Any]) -> Settings:
+        """Return a copy with some keys of some sections overridden (CLI flags, tests)."""
+        return _merge(self, sections, origin="override")
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Layer defaults, the TOML file, then NEWSLETTER_* variables; validate once."""
+    env = os.environ if env is None else env
+    chosen = _choose_file(path, env)
+    settings = Settings()
+    if chosen is not None:
+        settings = _merge(settings, _read_toml(chosen), origin=str(chosen))
+        settings = dataclasses.replace(settings, source_file=str(chosen))
+    settings = _merge(settings, _env_overrides(settings, env), origin="environment")
+    _validate(settings)
+    return settings
+
+
+def _choose_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        return Path(path)
+    if env.get("NEWSLETTER_CONFIG"):
+        return Path(env["NEWSLETTER_CONFIG"])
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.exists() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _merge(obj: Any, values: Mapping[str, Any], origin: str, prefix: str = "") -> Any:
+    """Return obj (a settings dataclass) with values applied, checking every key and type."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{origin}: [{prefix.rstrip('.')}] must be a table")
+    known = {f.name: f for f in dataclasses.fields(obj) if f.name != "source_file"}
+    hints = typing.get_type_hints(type(obj))
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        where = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"{origin}: unknown key '{where}'")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _merge(current, value, origin, prefix=f"{where}.")
+        else:
+            changes[key] = _coerce(value, hints[key], origin, where)
+    return dataclasses.replace(obj, **changes)
+
+
+def _coerce(value: Any, kind: Any, origin: str, where: str) -> Any:
+    def bad(expected: str) -> ConfigError:
+        shown = "(hidden)" if "password" in where or "secret" in where else repr(value)
+        return ConfigError(f"{origin}: '{where}' must be {expected}, got {shown}")
+
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        }:
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        raise bad("true or false")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+            return int(value)
+        raise bad("a whole number")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise bad("a number")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise bad("a string")
+    if typing.get_origin(kind) is tuple:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise bad("a list of strings")
+    raise TypeError(f"settings field {where} has an unsupported type {kind}")
+
+
+def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
+    """Map NEWSLETTER_<SECTION>_<KEY> (nested: NEWSLETTER_SOURCES_HF_URL) onto the settings tree."""
+    overrides: dict[str, Any] = {}
+
+    def walk(obj: Any, path: list[str], target: dict[str, Any]) -> None:
+        for f in dataclasses.fields(obj):
+            if f.name == "source_file":
+                continue
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                sub: dict[str, Any] = {}
+                walk(value, [*path, f.name], sub)
+                if sub:
+                    target[f.name] = sub
+                continue
+            name = ENV_PREFIX + "_".join([*path, f.name]).upper()
+            if name in env:
+                target[f.name] = env[name]
+
+    walk(settings, [], overrides)
+    return overrides
+
+
+_SMTP_TLS_MODES = ("none", "starttls", "implicit")
+
+
+def _validate(settings: Settings) -> None:
+    origin = settings.source_file or "settings"
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"{origin}: {message}")
+
+    need(settings.smtp.tls in _SMTP_TLS_MODES, f"'smtp.tls' must be one of {', '.join(_SMTP_TLS_MODES)}")
+    need(1 <= settings.smtp.port <= 65535, "'smtp.port' must be between 1 and 65535")
+    need(settings.smtp.pool_size >= 1, "'smtp.pool_size' must be at least 1")
+    need(settings.smtp.timeout > 0, "'smtp.timeout' must be positive")
+    need(settings.digest.max_items >= 1, "'digest.max_items' must be at least 1")
+    need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
+    need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")
+    need("@" in settings.sender.from_address, "'sender.from_address' must be an email address")
+    need(
+        re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", settings.schedule.ingest_at) is not None,
+        "'schedule.ingest_at' must be HH:MM (24-hour)",
+    )
+    need(settings.web.base_url.startswith(("http://", "https://")), "'web.base_url' must start with http(s)://")
+    for key, zone in (
+        ("digest.default_timezone", settings.digest.default_timezone),
+        ("schedule.timezone", settings.schedule.timezone),
+    ):
+        need(is_timezone(zone), f"'{key}' is not an IANA timezone: {zone!r}")
+    try:
+        settings.digest.subject.format(count=1, topics="x", date="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"{origin}: 'digest.subject' may use only {{count}}, {{topics}} and {{date}} ({exc})"
+        ) from None
+
+
+def is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

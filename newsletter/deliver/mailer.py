@@ -1,0 +1,62 @@
+"""The Mailer protocol the campaign depends on, the reply classification, and the null and tee mailers."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from newsletter.models import Outgoing, SendResult
+
+# A socket-level failure is reported like a temporary SMTP reply (as mailman does).
+CONNECTION_LOST = 444
+
+
+def is_transient(code: int) -> bool:
+    """4xx, connection trouble and 552 (mailbox full, per DESIGN.md §3) are worth retrying; other 5xx are not."""
+    return 400 <= code < 500 or code == 552
+
+
+class Mailer(Protocol):
+    name: str
+
+    async def open(self) -> None: ...
+
+    async def send(self, outgoing: Outgoing) -> SendResult: ...
+
+    async def close(self) -> None: ...
+
+
+class NullMailer:
+    """Sends nothing: `send --dry-run` without an outbox."""
+
+    name = "null"
+
+    async def open(self) -> None:
+        return None
+
+    async def send(self, outgoing: Outgoing) -> SendResult:
+        return SendResult(outgoing.recipient, ok=True, code=250, reply="dry run: not sent")
+
+    async def close(self) -> None:
+        return None
+
+
+class TeeMailer:
+    """Sends through `primary` and keeps a copy of every accepted message through `copy` (`--outbox` on a send)."""
+
+    def __init__(self, primary: Mailer, copy: Mailer) -> None:
+        self.primary, self.copy = primary, copy
+        self.name = f"{primary.name}+{copy.name}"
+
+    async def open(self) -> None:
+        await self.primary.open()
+        await self.copy.open()
+
+    async def send(self, outgoing: Outgoing) -> SendResult:
+        result = await self.primary.send(outgoing)
+        if result.ok:
+            await self.copy.send(outgoing)
+        return result
+
+    async def close(self) -> None:
+        await self.primary.close()
+        await self.copy.close()

@@ -1,0 +1,97 @@
+"""The aiosmtplib Mailer: one reused connection, reconnect on drop, every reply reduced to (code, text)."""
+
+from __future__ import annotations
+
+import ssl
+
+import aiosmtplib
+
+from newsletter.config import SmtpSettings
+from newsletter.deliver.mailer import CONNECTION_LOST, is_transient
+from newsletter.errors import DeliveryError
+from newsletter.models import Outgoing, SendResult
+
+
+class SmtpMailer:
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    async def open(self) -> None:
+        """Connect (and log in); a refused connection is a DeliveryError that names the server."""
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            timeout=s.timeout,
+            use_tls=s.tls == "implicit",
+            start_tls=s.tls == "starttls",
+            tls_context=ssl.create_default_context() if s.tls != "none" else None,
+        )
+        try:
+            await client.connect()
+            if s.username:
+                await client.login(s.username, s.password)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP server {self.where} refused the login for '{s.username}': {exc.code}") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"cannot connect to SMTP server {self.where}: {_reason(exc)}") from None
+        self._client = client
+
+    async def send(self, outgoing: Outgoing) -> SendResult:
+        if self._client is None or not self._client.is_connected:
+            try:
+                await self.open()
+            except DeliveryError as exc:
+                return _failure(outgoing, CONNECTION_LOST, str(exc))
+        assert self._client is not None
+        try:
+            _errors, reply = await self._client.sendmail(outgoing.sender, [outgoing.recipient], outgoing.data)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0]
+            await self._reset()
+            return _failure(outgoing, refused.code, refused.message)
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset()
+            return _failure(outgoing, exc.code, exc.message)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self._drop()
+            return _failure(outgoing, CONNECTION_LOST, _reason(exc))
+        return SendResult(outgoing.recipient, ok=True, code=250, reply=reply)
+
+    async def _reset(self) -> None:
+        """After a refused message, RSET so the connection can carry the next one; drop it if that fails."""
+        if self._client is None:
+            return
+        try:
+            await self._client.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            await self._drop()
+
+    async def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+
+    async def close(self) -> None:
+        if self._client is not None and self._client.is_connected:
+            try:
+                await self._client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self._client.close()
+        self._client = None
+
+
+def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
+    return SendResult(outgoing.recipient, ok=False, code=code, reply=reply.strip(), transient=is_transient(code))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,219 @@
+"""Frozen values passed between the stages: Paper, Subscriber, Pick, Digest, Outgoing, SendResult and friends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED_TRANSIENT = "failed_transient"
+    FAILED_PERMANENT = "failed_permanent"
+    SKIPPED = "skipped"
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper, identified by its bare arXiv id; the version is kept apart."""
+
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    version: int | None = None
+    categories: tuple[str, ...] = ()
+    primary_category: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    announced: date | None = None
+    comment: str | None = None
+    upvotes: int | None = None
+    num_comments: int | None = None
+    github_url: str | None = None
+    project_url: str | None = None
+    ai_summary: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def hf_url(self) -> str | None:
+        return f"https://huggingface.co/papers/{self.id}" if "hf" in self.sources else None
+
+
+@dataclass(frozen=True)
+class Preferences:
+    topics: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    liked: tuple[str, ...] = ()
+    disliked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str = ""
+    status: Status = Status.ACTIVE
+    timezone: str = "UTC"
+    send_hour: int = 7
+    frequency: Frequency = Frequency.DAILY
+    weekday: int | None = None
+    max_items: int = 10
+    min_score: float | None = None
+    preferences: Preferences = field(default_factory=Preferences)
+    created_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+    consent_source: str = "cli"
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape of `subscribers show --json` (DESIGN.md §4)."""
+        return {
+            "email": self.email,
+            "name": self.name,
+            "status": str(self.status),
+            "topics": list(self.preferences.topics),
+            "categories": list(self.preferences.categories),
+            "authors": list(self.preferences.authors),
+            "excluded": list(self.preferences.excluded),
+            "liked": list(self.preferences.liked),
+            "disliked": list(self.preferences.disliked),
+            "max_items": self.max_items,
+            "min_score": self.min_score,
+            "timezone": self.timezone,
+            "send_hour": self.send_hour,
+            "frequency": str(self.frequency),
+            "weekday": WEEKDAYS[self.weekday] if self.weekday is not None else None,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+            "consent_source": self.consent_source,
+        }
+
+
+@dataclass(frozen=True)
+class SubscriberChanges:
+    """Fields an operator may set; None means 'leave as it is'."""
+
+    name: str | None = None
+    topics: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    authors: tuple[str, ...] | None = None
+    excluded: tuple[str, ...] | None = None
+    max_items: int | None = None
+    min_score: float | None = None
+    timezone: str | None = None
+    send_hour: int | None = None
+    frequency: Frequency | None = None
+    weekday: int | None = None
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A paper chosen for one reader, with its score and the reason shown in the email."""
+
+    paper: Paper
+    score: float
+    why: str
+    updated: bool = False
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One reader's issue: the ranked picks for the papers announced in [window_start, window_end]."""
+
+    subscriber: Subscriber
+    issue_date: date
+    picks: tuple[Pick, ...]
+    window_start: date
+    window_end: date
+    candidates: int = 0
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message ready for a Mailer: the envelope and the MIME bytes."""
+
+    subscriber_id: int
+    sender: str
+    recipient: str
+    subject: str
+    message_id: str
+    html: str
+    text: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the SMTP server said about one message."""
+
+    recipient: str
+    ok: bool
+    code: int
+    reply: str
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source: str
+    status: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    error: str | None = None
+
+
+def merge_papers(old: Paper, new: Paper) -> Paper:
+    """What two sources know of one paper, combined: the newer version wins; gaps are filled from either."""
+    newer, other = (new, old) if (new.version or 0) >= (old.version or 0) else (old, new)
+    announced = min((d for d in (old.announced, new.announced) if d is not None), default=None)
+    return Paper(
+        id=old.id,
+        title=newer.title or other.title,
+        abstract=newer.abstract or other.abstract,
+        authors=newer.authors or other.authors,
+        version=newer.version or other.version,
+        categories=new.categories or old.categories,
+        primary_category=new.primary_category or old.primary_category,
+        published=old.published or new.published,
+        updated=newer.updated or other.updated,
+        announced=announced,
+        comment=new.comment or old.comment,
+        upvotes=new.upvotes if new.upvotes is not None else old.upvotes,
+        num_comments=new.num_comments if new.num_comments is not None else old.num_comments,
+        github_url=new.github_url or old.github_url,
+        project_url=new.project_url or old.project_url,
+        ai_summary=new.ai_summary or old.ai_summary,
+        sources=tuple(dict.fromkeys(old.sources + new.sources)),
+    )

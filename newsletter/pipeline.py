@@ -1,0 +1,234 @@
+"""The stages wired together: ingest(), build_digest(), send_issue(), run_daily(); CLI and scheduler call these."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from newsletter import selection
+from newsletter.config import Settings
+from newsletter.deliver.campaign import Campaign, Plan, Summary
+from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
+from newsletter.deliver.outbox import OutboxMailer
+from newsletter.deliver.smtp import SmtpMailer
+from newsletter.errors import FeedError, InputError
+from newsletter.message import Composer
+from newsletter.models import DeliveryState, Digest, IngestResult, Outgoing, Status, Subscriber
+from newsletter.sources import configured_sources, parser_for
+from newsletter.store import Database, Ledger, PaperStore, SubscriberStore
+
+log = logging.getLogger(__name__)
+
+_FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliveryState.SKIPPED)
+
+
+@dataclass
+class Context:
+    """The settings and the stores of one process."""
+
+    settings: Settings
+    db: Database
+    papers: PaperStore = field(init=False)
+    subscribers: SubscriberStore = field(init=False)
+    ledger: Ledger = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.papers = PaperStore(self.db)
+        self.subscribers = SubscriberStore(self.db)
+        self.ledger = Ledger(self.db)
+
+    @classmethod
+    def open(cls, settings: Settings, migrate: bool = True) -> Context:
+        db = Database(settings.database.url, settings.paths.migrations)
+        if migrate:
+            db.ensure_schema()
+        return cls(settings, db)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def today(settings: Settings) -> date:
+    """The issue date: today in the schedule's timezone."""
+    return datetime.now(ZoneInfo(settings.schedule.timezone)).date()
+
+
+# -- ingest ------------------------------------------------------------------------------------------------
+
+
+def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestResult]:
+    """Fetch each configured source in its own error boundary and transaction; a broken one stops no other."""
+    results = []
+    for source in configured_sources(ctx.settings, tuple(names)):
+        started = datetime.now(UTC)
+        try:
+            parsed = source.fetch(day)
+        except FeedError as exc:
+            result = IngestResult(source.name, "error", error=str(exc))
+        else:
+            result = _store(ctx, source.name, parsed.papers, parsed.problems)
+        ctx.papers.record_run(result, started)
+        results.append(result)
+    return results
+
+
+def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
+    parse = parser_for(fmt)
+    started = datetime.now(UTC)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise FeedError(f"cannot read feed file {path}: {exc.strerror}") from None
+    parsed = parse(data, str(path))
+    result = _store(ctx, f"file:{fmt}", parsed.papers, parsed.problems)
+    ctx.papers.record_run(result, started)
+    return result
+
+
+def _store(ctx: Context, name: str, papers: Sequence, problems: Sequence[str]) -> IngestResult:
+    for problem in problems:
+        log.warning("%s", problem)
+    if not papers and not problems:
+        return IngestResult(name, "no_announcement")
+    counts = ctx.papers.upsert(papers)
+    return IngestResult(
+        name,
+        "ok" if not problems else "partial",
+        new=counts.new,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        errors=len(problems),
+        error=problems[0] if problems else None,
+    )
+
+
+# -- digests -----------------------------------------------------------------------------------------------
+
+
+class DigestBuilder:
+    """Builds each reader's digest; candidate papers are analysed once per announcement window."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._indexes: dict[tuple[date, date], selection.Index] = {}
+
+    def window(self, subscriber: Subscriber, issue_date: date) -> tuple[date, date] | None:
+        """Papers announced since the last sent digest; a new reader gets the latest announcement, if recent."""
+        last = self.ctx.ledger.last_sent_issue(subscriber.id, before=issue_date)
+        if last is not None:
+            return last + timedelta(days=1), issue_date
+        latest = self.ctx.papers.latest_announcement(issue_date)
+        lookback = issue_date - timedelta(days=self.ctx.settings.digest.first_digest_days)
+        if latest is None or latest <= lookback:
+            return None
+        return latest, issue_date
+
+    def build(self, subscriber: Subscriber, issue_date: date) -> Digest:
+        window = self.window(subscriber, issue_date)
+        if window is None:
+            return Digest(subscriber, issue_date, (), issue_date, issue_date, 0)
+        if window not in self._indexes:
+            self._indexes[window] = selection.Index(self.ctx.papers.announced_between(*window))
+        index = self._indexes[window]
+        picks = selection.rank(subscriber, index, self.ctx.ledger.sent_paper_ids(subscriber.id))
+        return Digest(subscriber, issue_date, tuple(picks), window[0], window[1], len(index.docs))
+
+
+def build_digest(ctx: Context, subscriber: Subscriber, issue_date: date) -> Digest:
+    return DigestBuilder(ctx).build(subscriber, issue_date)
+
+
+def preview(ctx: Context, email: str, issue_date: date) -> Outgoing:
+    """The message this reader would get for this issue (the archived one if it exists); changes nothing."""
+    subscriber = ctx.subscribers.require(email)
+    digest = ctx.ledger.load_digest(subscriber, issue_date) or build_digest(ctx, subscriber, issue_date)
+    return Composer(ctx.settings).compose(digest)
+
+
+# -- sending -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    issue_date: date
+    to: tuple[str, ...] = ()
+    dry_run: bool = False
+    outbox: str | None = None
+    show_progress: bool = True
+
+
+def make_mailer(settings: Settings, options: SendOptions) -> Mailer:
+    if options.dry_run:
+        return OutboxMailer(options.outbox) if options.outbox else NullMailer()
+    smtp = SmtpMailer(settings.smtp)
+    return TeeMailer(smtp, OutboxMailer(options.outbox)) if options.outbox else smtp
+
+
+def _recipients(ctx: Context, options: SendOptions) -> list[Subscriber]:
+    if not options.to:
+        return ctx.subscribers.due(options.issue_date)
+    chosen = []
+    for email in options.to:
+        found = ctx.subscribers.get(email)
+        if found is None:
+            raise InputError(f"--to {email}: no such subscriber")
+        chosen.append(found)
+    return chosen
+
+
+def _plans(ctx: Context, recipients: list[Subscriber], options: SendOptions) -> Iterator[Plan]:
+    """One plan per reader, built lazily so a large list is never held in memory at once."""
+    builder = DigestBuilder(ctx)
+    send_empty = ctx.settings.digest.send_empty
+    for subscriber in recipients:
+        if subscriber.status is not Status.ACTIVE:
+            yield Plan(subscriber, skip=f"status is {subscriber.status}")
+            continue
+        delivery = ctx.ledger.get(subscriber.id, options.issue_date)
+        if delivery is not None and delivery.state in _FINAL_STATES:
+            yield Plan(subscriber, skip=f"already {delivery.state} for {options.issue_date}")
+            continue
+        digest = ctx.ledger.load_digest(subscriber, options.issue_date) if delivery else None
+        digest = digest or builder.build(subscriber, options.issue_date)
+        if not digest.picks and not send_empty:
+            reason = f"nothing relevant among {digest.candidates} papers"
+            if not options.dry_run and delivery is None:
+                ctx.ledger.record_digest(digest, DeliveryState.SKIPPED, reason)
+            yield Plan(subscriber, skip=reason)
+            continue
+        if not options.dry_run and delivery is None:
+            delivery = ctx.ledger.record_digest(digest, DeliveryState.PENDING)
+        yield Plan(subscriber, digest=digest, delivery=None if options.dry_run else delivery)
+
+
+def send_issue(ctx: Context, options: SendOptions) -> Summary:
+    """Send one issue to every due reader (or the --to ones); safe to run again: nobody gets it twice."""
+    recipients = _recipients(ctx, options)
+    composer = Composer(ctx.settings)
+    campaign = Campaign(
+        mailer=make_mailer(ctx.settings, options),
+        compose=composer.compose,
+        ledger=None if options.dry_run else ctx.ledger,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+        show_progress=options.show_progress,
+    )
+    label = f"issue {options.issue_date}" + (" (dry run)" if options.dry_run else "")
+    return asyncio.run(campaign.run(_plans(ctx, recipients, options), len(recipients), label))
+
+
+def run_daily(ctx: Context, show_progress: bool = False) -> Summary:
+    """The scheduled job: today's ingest from every configured source, then today's issue."""
+    day = today(ctx.settings)
+    for result in ingest(ctx, day):
+        if result.status == "error":
+            log.error("ingest %s failed: %s", result.source, result.error)
+    summary = send_issue(ctx, SendOptions(issue_date=day, show_progress=show_progress))
+    log.info("%s", summary.line(f"issue {day}"))
+    return summary

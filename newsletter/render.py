@@ -1,0 +1,175 @@
+"""Digest -> subject, HTML (CSS inlined with premailer) and plain text; no I/O beyond reading templates."""
+
+from __future__ import annotations
+
+import logging
+import re
+import textwrap
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from premailer import Premailer
+
+from newsletter.config import Settings
+from newsletter.models import Digest, Pick
+
+SNIPPET_TARGET = 350
+TEXT_WIDTH = 78
+
+
+@dataclass(frozen=True)
+class Links:
+    unsubscribe: str
+    preferences: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """What the templates show of one pick."""
+
+    rank: int
+    title: str
+    authors: str
+    snippet: str
+    why: str
+    categories: str
+    upvotes: int | None
+    updated_label: str | None
+    abs_url: str
+    pdf_url: str
+    hf_url: str | None
+    code_url: str | None
+
+
+def shorten_authors(authors: tuple[str, ...], keep: int = 3) -> str:
+    """'A, B, C, …, Z' for long lists; everyone for short ones."""
+    if len(authors) <= keep + 1:
+        return ", ".join(authors)
+    return ", ".join(authors[:keep]) + ", …, " + authors[-1]
+
+
+def snippet(abstract: str, target: int = SNIPPET_TARGET) -> str:
+    """The abstract cut at a sentence end near `target` characters (at a word, with an ellipsis, if none)."""
+    text = re.sub(r"\s+", " ", abstract).strip()
+    if len(text) <= target + 50:
+        return text
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text) if target * 0.6 <= m.end() <= target + 50]
+    if ends:
+        return text[: min(ends, key=lambda e: abs(e - target))]
+    cut = text.rfind(" ", 0, target)
+    return text[: cut if cut > 0 else target].rstrip(",;:") + " …"
+
+
+def format_day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _view(rank: int, pick: Pick) -> PaperView:
+    p = pick.paper
+    return PaperView(
+        rank=rank,
+        title=p.title,
+        authors=shorten_authors(p.authors),
+        snippet=snippet(p.abstract),
+        why=pick.why,
+        categories=", ".join(p.categories),
+        upvotes=p.upvotes,
+        updated_label=f"updated (v{p.version})" if pick.updated and p.version else None,
+        abs_url=p.abs_url,
+        pdf_url=p.pdf_url,
+        hf_url=p.hf_url,
+        code_url=p.github_url,
+    )
+
+
+def _topics_label(digest: Digest) -> str:
+    prefs = digest.subscriber.preferences
+    named = prefs.topics or prefs.categories or prefs.authors
+    if not named:
+        return "trending research"
+    label = ", ".join(named[:2])
+    return label + (" and more" if len(named) > 2 else "")
+
+
+class Renderer:
+    """Jinja2 templates loaded once; one render per digest."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        templates = Path(settings.paths.templates)
+        self.env = Environment(
+            loader=FileSystemLoader(templates),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["wrap"] = _wrap
+        self.css = (templates / "email" / "digest.css").read_text(encoding="utf-8")
+        self.html_template = self.env.get_template("email/digest.html.j2")
+        self.text_template = self.env.get_template("email/digest.txt.j2")
+
+    def subject(self, digest: Digest) -> str:
+        return self.settings.digest.subject.format(
+            count=len(digest.picks), topics=_topics_label(digest), date=format_day(digest.issue_date)
+        )
+
+    def render(self, digest: Digest, links: Links) -> Rendered:
+        subject = self.subject(digest)
+        papers = [_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
+        window = (
+            format_day(digest.window_end)
+            if digest.window_start == digest.window_end
+            else f"{format_day(digest.window_start)} – {format_day(digest.window_end)}"
+        )
+        context = {
+            "subject": subject,
+            "issue_date": format_day(digest.issue_date),
+            "window": window,
+            "papers": papers,
+            "count": len(papers),
+            "candidates": digest.candidates,
+            "name": digest.subscriber.name,
+            "topics": digest.subscriber.preferences.topics,
+            "links": links,
+            "sender": self.settings.sender,
+            "css": self.css,
+            "preheader": "; ".join(p.title for p in papers[:3]),
+        }
+        html = self.html_template.render(context)
+        return Rendered(subject=subject, html=inline_css(html), text=self.text_template.render(context))
+
+
+def inline_css(html: str) -> str:
+    """Inline the stylesheet (no network); @media and dark-mode rules stay in one <style>."""
+    return Premailer(
+        html,
+        allow_network=False,
+        keep_style_tags=False,
+        disable_leftover_css=False,
+        remove_classes=False,
+        strip_important=False,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform(pretty_print=False)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return "\n".join(
+        textwrap.wrap(
+            text,
+            width=TEXT_WIDTH,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )

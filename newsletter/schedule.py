@@ -1,0 +1,60 @@
+"""APScheduler wiring only: the daily job calls pipeline.run_daily; SIGTERM/SIGINT stop it cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import datetime
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from newsletter import pipeline
+from newsletter.config import Settings
+
+log = logging.getLogger(__name__)
+
+DAILY_JOB = "daily ingest and send"
+
+
+def daily_trigger(settings: Settings) -> CronTrigger:
+    hour, minute = (int(part) for part in settings.schedule.ingest_at.split(":"))
+    return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(settings.schedule.timezone))
+
+
+def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str, datetime]]:
+    tz = ZoneInfo(settings.schedule.timezone)
+    when = daily_trigger(settings).get_next_fire_time(None, now or datetime.now(tz))
+    return [(DAILY_JOB, when)] if when else []
+
+
+def build(ctx: pipeline.Context) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone=ZoneInfo(ctx.settings.schedule.timezone))
+    scheduler.add_job(
+        pipeline.run_daily,
+        daily_trigger(ctx.settings),
+        args=[ctx],
+        id="daily",
+        name=DAILY_JOB,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    return scheduler
+
+
+def run_forever(ctx: pipeline.Context) -> None:
+    scheduler = build(ctx)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: finishing the running job, then stopping", signal.Signals(signum).name)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for name, when in next_runs(ctx.settings):
+        log.info("scheduler started: %s next at %s", name, when.isoformat())
+    scheduler.start()
+    log.info("scheduler stopped")

@@ -1,0 +1,8 @@
+"""All database access: nothing outside this package opens a session."""
+
+from newsletter.store.db import Database
+from newsletter.store.ledger import Ledger
+from newsletter.store.papers import PaperStore
+from newsletter.store.subscribers import SubscriberStore
+
+__all__ = ["Database", "Ledger", "PaperStore", "SubscriberStore"]

@@ -1,0 +1,125 @@
+"""The database handle: engine, short transactions, connection checks and Alembic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.errors import StoreError
+
+
+class Database:
+    """One engine per process; every store function takes one of its short transactions."""
+
+    def __init__(self, url: str, migrations_dir: str) -> None:
+        try:
+            self.url = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"'database.url' is not a database URL: {url!r}") from None
+        self.display_url = self.url.render_as_string(hide_password=True)
+        self.migrations_dir = migrations_dir
+        self.engine = self._create_engine()
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    def _create_engine(self) -> Engine:
+        kwargs: dict[str, Any] = {"future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            engine = create_engine(self.url, **kwargs)
+        except (NoSuchModuleError, ModuleNotFoundError):
+            hint = " (pip install 'newsletter[postgresql]')" if self.is_postgresql else ""
+            raise StoreError(f"no driver for database {self.display_url}{hint}") from None
+        if self.is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on any error."""
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise self._connect_error(exc) from None
+            except BaseException:
+                session.rollback()
+                raise
+
+    def _connect_error(self, exc: DBAPIError) -> StoreError:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return StoreError(f"database {self.display_url}: {reason}")
+
+    def _alembic(self) -> AlembicConfig:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", self.migrations_dir)
+        return cfg
+
+    def _revisions(self) -> tuple[str | None, str | None, bool]:
+        """(current revision, head revision, whether any table exists)."""
+        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        try:
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                has_tables = bool(inspect(conn).get_table_names())
+        except OperationalError as exc:
+            raise self._connect_error(exc) from None
+        return current, head, has_tables
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Run the migrations up to head; returns (revision before, revision after)."""
+        before, head, _ = self._revisions()
+        if before != head:
+            cfg = self._alembic()
+            try:
+                with self.engine.begin() as conn:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            except OperationalError as exc:
+                raise self._connect_error(exc) from None
+        return before, head
+
+    def ensure_schema(self) -> None:
+        """Create the schema in an empty database (zero set-up); refuse one that is behind."""
+        current, head, has_tables = self._revisions()
+        if current == head:
+            return
+        if current is None and not has_tables:
+            self.upgrade()
+            return
+        raise StoreError(
+            f"database {self.display_url} is at revision {current or 'none'}, not {head}: run `newsletter db upgrade`"
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

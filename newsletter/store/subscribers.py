@@ -1,0 +1,204 @@
+"""Subscribers, their preferences and the suppression list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from newsletter.addresses import address_hash
+from newsletter.errors import InputError
+from newsletter.models import Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.store.db import Database
+from newsletter.store.tables import PreferenceRow, SubscriberRow, SuppressionRow, utcnow
+
+# Preference kinds as stored, mapped to the Preferences field they fill.
+_KINDS = {
+    "topic": "topics",
+    "category": "categories",
+    "author": "authors",
+    "exclude": "excluded",
+    "like": "liked",
+    "dislike": "disliked",
+}
+
+
+class SubscriberStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, subscriber: Subscriber) -> Subscriber:
+        """Insert a new subscriber; InputError if the address exists or is suppressed."""
+        with self.db.transaction() as session:
+            self._refuse_suppressed(session, subscriber.email)
+            if session.scalar(select(SubscriberRow.id).where(SubscriberRow.email == subscriber.email)):
+                raise InputError(f"subscriber {subscriber.email} already exists (use `subscribers update`)")
+            row = SubscriberRow(
+                email=subscriber.email,
+                name=subscriber.name,
+                status=str(subscriber.status),
+                timezone=subscriber.timezone,
+                send_hour=subscriber.send_hour,
+                frequency=str(subscriber.frequency),
+                weekday=subscriber.weekday,
+                max_items=subscriber.max_items,
+                min_score=subscriber.min_score,
+                consent_source=subscriber.consent_source,
+                confirmed_at=utcnow() if subscriber.status is Status.ACTIVE else None,
+            )
+            _set_preferences(row, subscriber.preferences)
+            session.add(row)
+            session.flush()
+            return to_subscriber(row)
+
+    def get(self, email: str) -> Subscriber | None:
+        with self.db.transaction() as session:
+            row = self._row(session, email)
+            return to_subscriber(row) if row else None
+
+    def require(self, email: str) -> Subscriber:
+        found = self.get(email)
+        if found is None:
+            raise InputError(f"no subscriber {email}")
+        return found
+
+    def list(self, status: Status | None = None) -> list[Subscriber]:
+        query = select(SubscriberRow).options(selectinload(SubscriberRow.preferences)).order_by(SubscriberRow.id)
+        if status is not None:
+            query = query.where(SubscriberRow.status == str(status))
+        with self.db.transaction() as session:
+            return [to_subscriber(row) for row in session.scalars(query)]
+
+    def due(self, issue_date: date, emails: Iterable[str] | None = None) -> list[Subscriber]:
+        """Active subscribers whose issue falls on this date (weekly readers on their weekday)."""
+        chosen = set(emails) if emails is not None else None
+        return [
+            s
+            for s in self.list(Status.ACTIVE)
+            if (chosen is None or s.email in chosen)
+            and (s.frequency is Frequency.DAILY or s.weekday == issue_date.weekday())
+        ]
+
+    def update(self, email: str, changes: SubscriberChanges) -> Subscriber:
+        with self.db.transaction() as session:
+            row = self._require_row(session, email)
+            for name in ("name", "timezone", "send_hour", "max_items", "min_score", "weekday"):
+                value = getattr(changes, name)
+                if value is not None:
+                    setattr(row, name, value)
+            if changes.frequency is not None:
+                row.frequency = str(changes.frequency)
+                if changes.frequency is Frequency.DAILY:
+                    row.weekday = None
+            current = to_subscriber(row).preferences
+            wanted = Preferences(
+                topics=current.topics if changes.topics is None else changes.topics,
+                categories=current.categories if changes.categories is None else changes.categories,
+                authors=current.authors if changes.authors is None else changes.authors,
+                excluded=current.excluded if changes.excluded is None else changes.excluded,
+                liked=current.liked,
+                disliked=current.disliked,
+            )
+            if wanted != current:
+                _set_preferences(row, wanted, session)
+            session.flush()
+            return to_subscriber(row)
+
+    def set_status(self, email: str, status: Status) -> Subscriber:
+        with self.db.transaction() as session:
+            row = self._require_row(session, email)
+            row.status = str(status)
+            if status is Status.UNSUBSCRIBED:
+                row.unsubscribed_at = utcnow()
+            elif status is Status.ACTIVE:
+                row.unsubscribed_at = None
+                row.confirmed_at = row.confirmed_at or utcnow()
+            session.flush()
+            return to_subscriber(row)
+
+    def add_feedback(self, email: str, paper_id: str, liked: bool) -> Subscriber:
+        """Record a like or dislike; the opposite one for the same paper is dropped."""
+        kind, opposite = ("like", "dislike") if liked else ("dislike", "like")
+        with self.db.transaction() as session:
+            row = self._require_row(session, email)
+            row.preferences = [p for p in row.preferences if not (p.kind == opposite and p.value == paper_id)]
+            if not any(p.kind == kind and p.value == paper_id for p in row.preferences):
+                row.preferences.append(PreferenceRow(kind=kind, value=paper_id, position=len(row.preferences)))
+            session.flush()
+            return to_subscriber(row)
+
+    def suppress(self, email: str, reason: str, session: Session | None = None) -> None:
+        if session is None:
+            with self.db.transaction() as own:
+                self.suppress(email, reason, own)
+            return
+        key = address_hash(email)
+        if session.get(SuppressionRow, key) is None:
+            session.add(SuppressionRow(email_hash=key, reason=reason))
+
+    def forget(self, email: str) -> None:
+        """Erase the subscriber and everything kept about them; only a hash stays, so they are never mailed."""
+        with self.db.transaction() as session:
+            row = self._require_row(session, email)
+            self.suppress(email, "forget", session)
+            session.execute(delete(SubscriberRow).where(SubscriberRow.id == row.id))
+
+    def is_suppressed(self, email: str) -> str | None:
+        with self.db.transaction() as session:
+            found = session.get(SuppressionRow, address_hash(email))
+            return found.reason if found else None
+
+    @staticmethod
+    def _row(session: Session, email: str) -> SubscriberRow | None:
+        return session.scalar(
+            select(SubscriberRow).options(selectinload(SubscriberRow.preferences)).where(SubscriberRow.email == email)
+        )
+
+    def _require_row(self, session: Session, email: str) -> SubscriberRow:
+        row = self._row(session, email)
+        if row is None:
+            raise InputError(f"no subscriber {email}")
+        return row
+
+    @staticmethod
+    def _refuse_suppressed(session: Session, email: str) -> None:
+        found = session.get(SuppressionRow, address_hash(email))
+        if found is not None:
+            raise InputError(f"address {email} is suppressed ({found.reason}) and will not be mailed again")
+
+
+def _set_preferences(row: SubscriberRow, prefs: Preferences, session: Session | None = None) -> None:
+    if session is not None and row.preferences:
+        # Deleting first keeps the (subscriber, kind, value) unique constraint happy when items are re-added.
+        row.preferences.clear()
+        session.flush()
+    position = 0
+    for kind, attr in _KINDS.items():
+        for value in dict.fromkeys(getattr(prefs, attr)):
+            row.preferences.append(PreferenceRow(kind=kind, value=value, position=position))
+            position += 1
+
+
+def to_subscriber(row: SubscriberRow) -> Subscriber:
+    grouped: dict[str, list[str]] = {attr: [] for attr in _KINDS.values()}
+    for pref in row.preferences:
+        grouped[_KINDS[pref.kind]].append(pref.value)
+    return Subscriber(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        status=Status(row.status),
+        timezone=row.timezone,
+        send_hour=row.send_hour,
+        frequency=Frequency(row.frequency),
+        weekday=row.weekday,
+        max_items=row.max_items,
+        min_score=row.min_score,
+        preferences=Preferences(**{k: tuple(v) for k, v in grouped.items()}),
+        created_at=row.created_at,
+        confirmed_at=row.confirmed_at,
+        unsubscribed_at=row.unsubscribed_at,
+        consent_source=row.consent_source,
+    )
