@@ -8,6 +8,7 @@ import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
@@ -123,16 +124,16 @@ class Renderer:
             count=len(digest.picks), topics=_topics_label(digest), date=format_day(digest.issue_date)
         )
 
-    def render(self, digest: Digest, links: Links) -> Rendered:
-        subject = self.subject(digest)
+    def context(self, digest: Digest, links: Links) -> dict[str, Any]:
+        """What both templates see."""
         papers = [_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
         window = (
             format_day(digest.window_end)
             if digest.window_start == digest.window_end
             else f"{format_day(digest.window_start)} – {format_day(digest.window_end)}"
         )
-        context = {
-            "subject": subject,
+        return {
+            "subject": self.subject(digest),
             "issue_date": format_day(digest.issue_date),
             "window": window,
             "papers": papers,
@@ -145,8 +146,11 @@ class Renderer:
             "css": self.css,
             "preheader": "; ".join(p.title for p in papers[:3]),
         }
+
+    def render(self, digest: Digest, links: Links) -> Rendered:
+        context = self.context(digest, links)
         html = self.html_template.render(context)
-        return Rendered(subject=subject, html=inline_css(html), text=self.text_template.render(context))
+        return Rendered(subject=context["subject"], html=inline_css(html), text=self.text_template.render(context))
 
 
 def inline_css(html: str) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import datetime
 from types import FrameType
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from newsletter import pipeline
@@ -30,8 +31,8 @@ def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str
     return [(DAILY_JOB, when)] if when else []
 
 
-def build(ctx: pipeline.Context) -> BlockingScheduler:
-    scheduler = BlockingScheduler(timezone=ZoneInfo(ctx.settings.schedule.timezone))
+def build(ctx: pipeline.Context) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=ZoneInfo(ctx.settings.schedule.timezone))
     scheduler.add_job(
         pipeline.run_daily,
         daily_trigger(ctx.settings),
@@ -46,15 +47,19 @@ def build(ctx: pipeline.Context) -> BlockingScheduler:
 
 
 def run_forever(ctx: pipeline.Context) -> None:
-    scheduler = build(ctx)
+    """Run the jobs in a background thread until SIGTERM or SIGINT, then let the running job finish."""
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s: finishing the running job, then stopping", signal.Signals(signum).name)
-        scheduler.shutdown(wait=False)
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    scheduler = build(ctx)
+    scheduler.start()
     for name, when in next_runs(ctx.settings):
         log.info("scheduler started: %s next at %s", name, when.isoformat())
-    scheduler.start()
+    stopping.wait()
+    scheduler.shutdown(wait=True)
     log.info("scheduler stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 
 import aiosmtplib
@@ -93,5 +94,11 @@ def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    """The root cause in a few words ('Connection refused'), not the wrapper's restatement of host and port."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if isinstance(root, OSError) and root.errno is not None:
+        return os.strerror(root.errno)
+    text = str(root).strip() or type(root).__name__
     return text.splitlines()[0]

@@ -1,0 +1,176 @@
+"""Real parts for the tests: SQLite files, a PostgreSQL schema, aiosmtpd, and an HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from newsletter import pipeline
+from newsletter.capture import CaptureServer
+from newsletter.config import Settings, load_settings
+from newsletter.store.db import Database
+from newsletter.store.tables import Base
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def base_settings(**sections: dict) -> Settings:
+    """Defaults, with no config file and no environment, plus the given overrides."""
+    settings = load_settings(path=None, env={})
+    return settings.replace(web={"secret_key": "test-secret", "base_url": "https://papers.example.org"}, **sections)
+
+
+# -- databases -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}", str(ROOT / "migrations"))
+    db.upgrade()
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A schema of its own in the `test` database for this run, migrated once, dropped at the end."""
+    engine = sa.create_engine(PG_ADMIN_URL)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = f"PostgreSQL at 127.0.0.1:5432 does not answer: {str(exc.orig).strip().splitlines()[0]}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    db = Database(url, str(ROOT / "migrations"))
+    db.upgrade()
+    db.dispose()
+    yield url
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes it runs twice: on a fresh SQLite file and on a clean PostgreSQL schema."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    _truncate_pg(url)
+    return url
+
+
+# -- SMTP ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[CaptureServer]:
+    with CaptureServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(db_url: str, smtp_server: CaptureServer) -> Settings:
+    return base_settings(database={"url": db_url}, smtp={"host": "127.0.0.1", "port": smtp_server.port})
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[pipeline.Context]:
+    context = pipeline.Context.open(settings)
+    yield context
+    context.close()
+
+
+# -- HTTP ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    """Answers for one path: a list of (status, headers, body) played in order, the last one repeating."""
+
+    answers: list[tuple[int, dict[str, str], bytes]]
+    calls: list[dict[str, list[str]]] = field(default_factory=list)
+
+
+class FeedServer:
+    """An HTTP server on 127.0.0.1 serving recorded-shape feeds; `route()` sets what a path answers."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        routes = self.routes
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                route = routes.get(parts.path)
+                if route is None:
+                    self.send_error(404)
+                    return
+                route.calls.append(parse_qs(parts.query))
+                index = min(len(route.calls) - 1, len(route.answers) - 1)
+                status, headers, body = route.answers[index]
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def route(self, path: str, *answers: tuple[int, dict[str, str], bytes]) -> Route:
+        self.routes[path] = Route(list(answers))
+        return self.routes[path]
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.fixture
+def data_file() -> Callable[[str], Path]:
+    return lambda name: DATA / name

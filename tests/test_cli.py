@@ -1,0 +1,213 @@
+"""The CLI with click's CliRunner: every command, JSON output, and one-line errors with exit status 1."""
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from newsletter.cli import main
+from newsletter.demo import SAMPLE_FEED
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cli(tmp_path, smtp_server):
+    config = tmp_path / "newsletter.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/cli.db"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+        f'[web]\nsecret_key = "cli-secret"\n',
+        encoding="utf-8",
+    )
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, ["--config", str(config), *args], input=input, catch_exceptions=False)
+
+    return run
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def one_line_error(result: Result, *fragments: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def walk(command: click.Command, path: str = ""):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from walk(sub, f"{path} {name}".strip())
+
+
+def test_every_command_has_help() -> None:
+    for path, command in walk(main):
+        assert (command.help or "").strip(), f"`newsletter {path}` has no help text"
+        result = CliRunner().invoke(main, [*path.split(), "--help"])
+        assert result.exit_code == 0, path
+
+
+def test_design_commands_exist() -> None:
+    names = set(main.commands)
+    assert {"db", "ingest", "papers", "subscribers", "preview", "send", "status", "run", "jobs", "demo"} <= names
+    assert {
+        "add",
+        "list",
+        "show",
+        "update",
+        "pause",
+        "resume",
+        "unsubscribe",
+        "forget",
+        "import",
+        "export",
+        "like",
+        "dislike",
+    } <= set(main.commands["subscribers"].commands)
+
+
+def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
+    assert "upgraded from empty to 0001" in ok(cli("db", "upgrade")).output
+    assert "up to date" in ok(cli("db", "upgrade")).output
+    assert "34 new" in ok(cli("ingest", "--file", str(SAMPLE_FEED), "--format", "hf")).output
+
+    papers = json.loads(ok(cli("papers", "list", "--json", "--limit", "3")).stdout)
+    assert len(papers) == 3 and {"id", "version", "title", "authors", "categories", "published"} <= set(papers[0])
+    trending = json.loads(ok(cli("papers", "list", "--trending", "--limit", "2", "--json")).stdout)
+    assert trending[0]["upvotes"] >= trending[1]["upvotes"]
+
+    ok(
+        cli(
+            "subscribers",
+            "add",
+            "Ada@Example.com",
+            "--name",
+            "Ada",
+            "--topic",
+            "mechanistic interpretability",
+            "--topic",
+            "sparse autoencoders",
+            "--timezone",
+            "Europe/Berlin",
+            "--send-hour",
+            "8",
+        )
+    )
+    shown = json.loads(ok(cli("subscribers", "show", "ada@example.com", "--json")).stdout)
+    assert shown["email"] == "ada@example.com" and shown["status"] == "active"
+    assert shown["topics"] == ["mechanistic interpretability", "sparse autoencoders"]
+    for key in ("categories", "authors", "excluded", "max_items", "timezone", "send_hour", "frequency"):
+        assert key in shown
+
+    updated = json.loads(ok(cli("subscribers", "update", "ada@example.com", "--max-items", "3", "--json")).stdout)
+    assert updated["max_items"] == 3 and updated["topics"] == shown["topics"]
+
+    html = tmp_path / "preview.html"
+    ok(cli("preview", "ada@example.com", "--date", "2026-11-24", "--out", str(html)))
+    assert "Sparse" in html.read_text() and smtp_server.messages == []
+    assert "https://arxiv.org/abs/" in ok(cli("preview", "ada@example.com", "--date", "2026-11-24", "--text")).stdout
+
+    sent = ok(cli("send", "--date", "2026-11-24"))
+    assert "1 sent" in sent.stdout and len(smtp_server.messages) == 1
+    assert "0 sent" in ok(cli("send", "--date", "2026-11-24")).stdout and len(smtp_server.messages) == 1
+
+    status = json.loads(ok(cli("status", "--json")).stdout)
+    assert status["issues"][0]["counts"]["sent"] == 1 and status["ingests"][0]["new"] == 34
+    assert "issue 2026-11-24: 1 sent" in ok(cli("status")).stdout
+
+    ok(cli("subscribers", "pause", "ada@example.com"))
+    listed = json.loads(ok(cli("subscribers", "list", "--json")).stdout)
+    assert [s["status"] for s in listed] == ["paused"]
+    ok(cli("subscribers", "resume", "ada@example.com"))
+    ok(cli("subscribers", "like", "ada@example.com", "arXiv:2611.17001v2"))
+    assert json.loads(ok(cli("subscribers", "show", "ada@example.com", "--json")).stdout)["liked"] == ["2611.17001"]
+    ok(cli("subscribers", "unsubscribe", "ada@example.com"))
+    assert "0 sent" in ok(cli("send", "--date", "2026-11-25")).stdout
+    assert "forgot ada@example.com" in ok(cli("subscribers", "forget", "ada@example.com", "--yes")).stdout
+    assert json.loads(ok(cli("subscribers", "list", "--json")).stdout) == []
+    assert "next run" in ok(cli("jobs")).stdout
+
+
+def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
+    csv = tmp_path / "readers.csv"
+    csv.write_text(
+        "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency\n"
+        "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily\n"
+        "not-an-address,Bad,x,,,,,,,\n"
+        "bob@example.com,Bob,robots,,,,,Mars/Base,7,daily\n"
+        "carol@example.com,Carol,quantum,,,,,,,\n",
+        encoding="utf-8",
+    )
+    result = cli("subscribers", "import", str(csv))
+    assert result.exit_code == 1
+    assert f"{csv}:3: invalid address 'not-an-address'" in result.stderr
+    assert f"{csv}:4: timezone 'Mars/Base'" in result.stderr
+    assert "imported 2 new, 0 updated, 2 rejected" in result.stdout
+    exported = ok(cli("subscribers", "export")).stdout.splitlines()
+    assert exported[0] == "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency"
+    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily"
+
+    # Export then import is a round trip.
+    back = tmp_path / "back.json"
+    back.write_text(ok(cli("subscribers", "export", "--format", "json")).stdout, encoding="utf-8")
+    assert "imported 0 new, 2 updated, 0 rejected" in ok(cli("subscribers", "import", str(back))).stdout
+
+
+def test_bad_inputs_are_one_line_with_exit_1(cli, tmp_path) -> None:
+    one_line_error(cli("subscribers", "add", "not-an-address"), "invalid address 'not-an-address'")
+    one_line_error(cli("ingest", "--file", str(SAMPLE_FEED), "--format", "rss2"), "unknown --format 'rss2'")
+    one_line_error(cli("ingest", "--file", str(tmp_path / "missing.json")), "cannot read feed file", "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"paper": ', encoding="utf-8")
+    one_line_error(cli("ingest", "--file", str(broken)), "broken.json: not valid JSON", "line 1")
+    one_line_error(cli("subscribers", "show", "who@example.com"), "no subscriber who@example.com")
+    one_line_error(cli("subscribers", "add", "a@example.com", "--timezone", "Nowhere/City"), "Nowhere/City")
+    one_line_error(cli("send", "--to", "who@example.com"), "--to who@example.com: no such subscriber")
+
+
+def test_broken_configuration(tmp_path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(main, ["--config", str(tmp_path / "nope.toml"), "status"])
+    one_line_error(missing, "nope.toml does not exist")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[smtp]\nport = = 1\n", encoding="utf-8")
+    one_line_error(runner.invoke(main, ["--config", str(bad), "status"]), "bad.toml", "line 2")
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('[database]\nurl = "sqlite:///x.db"\nuser = "me"\n', encoding="utf-8")
+    one_line_error(runner.invoke(main, ["--config", str(unknown), "status"]), "unknown key 'database.user'")
+
+
+def test_database_that_does_not_connect(tmp_path) -> None:
+    config = tmp_path / "pg.toml"
+    config.write_text('[database]\nurl = "postgresql+psycopg://postgres:pw@127.0.0.1:1/x"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "subscribers", "list"])
+    one_line_error(result, "database postgresql+psycopg://postgres:***@127.0.0.1:1/x")
+    assert ":pw@" not in result.output
+
+
+def test_smtp_refusing_connection(cli, tmp_path) -> None:
+    ok(cli("ingest", "--file", str(SAMPLE_FEED)))
+    ok(cli("subscribers", "add", "ada@example.com", "--topic", "sparse autoencoders"))
+    config = tmp_path / "newsletter.toml"
+    config.write_text(config.read_text().replace("[smtp]\n", "[smtp]\n").replace("port = ", "port = 1 #"))
+    result = cli("send", "--date", "2026-11-24")
+    one_line_error(result, "cannot connect to SMTP server 127.0.0.1:1")
+    status = json.loads(ok(cli("status", "--json")).stdout)
+    assert status["issues"] == [], "nothing recorded half-way"
+
+
+def test_dry_run_outbox(cli, tmp_path, smtp_server) -> None:
+    ok(cli("ingest", "--file", str(SAMPLE_FEED)))
+    ok(cli("subscribers", "add", "ada@example.com", "--topic", "sparse autoencoders"))
+    result = ok(cli("send", "--date", "2026-11-24", "--dry-run", "--outbox", str(tmp_path / "box")))
+    assert "(dry run): 1 sent" in result.stdout
+    assert [p.name for p in (tmp_path / "box").iterdir()] == ["1.eml"] and smtp_server.messages == []

@@ -1,0 +1,106 @@
+"""Settings layering and validation."""
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import Settings, load_settings
+from newsletter.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "newsletter.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_run_with_no_file_against_local_smtp() -> None:
+    settings = load_settings(env={})
+    assert settings.database.url == "sqlite:///newsletter.db"
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.tls) == ("localhost", 1025, "none")
+    assert settings.digest.max_items == 10
+    assert settings.source_file is None
+
+
+def test_file_then_environment_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, '[smtp]\nport = 2525\nhost = "mail.example.org"\n[sources.hf]\nurl = "http://x/api"\n')
+    settings = load_settings(path, env={"NEWSLETTER_SMTP_PORT": "2626", "NEWSLETTER_SOURCES_HF_ENABLED": "false"})
+    assert settings.smtp.port == 2626
+    assert settings.smtp.host == "mail.example.org"
+    assert settings.sources.hf.url == "http://x/api"
+    assert settings.sources.hf.enabled is False
+    assert settings.source_file == str(path)
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "[digest]\nmax_items = 4\n")
+    assert load_settings(env={"NEWSLETTER_CONFIG": str(path)}).digest.max_items == 4
+
+
+def test_list_from_environment_is_comma_separated() -> None:
+    settings = load_settings(env={"NEWSLETTER_SOURCES_ARXIV_CATEGORIES": "cs.LG, q-bio.NC"})
+    assert settings.sources.arxiv.categories == ("cs.LG", "q-bio.NC")
+
+
+def test_cli_style_override_replaces_one_key() -> None:
+    settings = load_settings(env={}).replace(smtp={"port": 2000})
+    assert settings.smtp.port == 2000
+    assert settings.smtp.host == "localhost"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[smtp]\nprot = 25\n", "unknown key 'smtp.prot'"),
+        ("[smtpp]\nport = 25\n", "unknown key 'smtpp'"),
+        ('[smtp]\nport = "abc"\n', "'smtp.port' must be a whole number, got 'abc'"),
+        ('[smtp]\ntls = "ssl"\n', "'smtp.tls' must be one of none, starttls, implicit"),
+        ('[schedule]\ningest_at = "25:00"\n', "'schedule.ingest_at' must be HH:MM"),
+        ('[digest]\ndefault_timezone = "Mars/Olympus"\n', "not an IANA timezone"),
+        ('[digest]\nsubject = "{nope}"\n', "'digest.subject' may use only"),
+        ("[smtp]\nport = \n", "invalid TOML"),
+    ],
+)
+def test_bad_file_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_malformed_toml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[smtp]\nhost = "a"\nport = = 3\n')
+    with pytest.raises(ConfigError, match="line 3"):
+        load_settings(path, env={})
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"environment: 'smtp\.pool_size' must be a whole number"):
+        load_settings(env={"NEWSLETTER_SMTP_POOL_SIZE": "many"})
+
+
+def test_secrets_are_not_in_repr_or_errors(tmp_path: Path) -> None:
+    settings = load_settings(env={"NEWSLETTER_SMTP_PASSWORD": "hunter2", "NEWSLETTER_WEB_SECRET_KEY": "s3cret"})
+    assert settings.smtp.password == "hunter2"
+    assert "hunter2" not in repr(settings) and "s3cret" not in repr(settings)
+    path = write(tmp_path, "[smtp]\npassword = 12345\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert "12345" not in str(info.value)
+
+
+def test_example_config_is_complete_and_loads() -> None:
+    """config.example.toml documents every key: loading it works and it mentions each one."""
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    load_settings(example, env={})
+    text = example.read_text()
+    defaults = Settings()
+    for section in ("database", "smtp", "sender", "web", "digest", "schedule"):
+        for key in vars(getattr(defaults, section)):
+            assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{section}.{key} is not documented"

@@ -1,0 +1,157 @@
+"""Rendering and MIME: golden files, inlined CSS, escaping, headers, size."""
+
+import os
+import re
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from newsletter.message import Composer, header_safe
+from newsletter.render import shorten_authors, snippet
+from tests.conftest import base_settings
+from tests.factories import make_digest, make_paper, make_subscriber
+
+GOLDEN = Path(__file__).parent / "golden"
+NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+
+
+def golden_digest():
+    papers = [
+        make_paper(
+            id="2611.00001",
+            title="Sparse Feature Circuits in Transformer Language Models",
+            abstract="Mechanistic interpretability aims to reverse-engineer neural networks. " * 8,
+            authors=("Mara Lindqvist", "Tobias Renner", "Aiko Tanaka", "Samuel Okafor", "Last Author"),
+            categories=("cs.LG", "cs.CL"),
+            upvotes=87,
+            github_url="https://github.com/example/circuits",
+        ),
+        make_paper(
+            id="2611.00002",
+            title="Bounds of $\\mathcal{O}(n)$ & <circuits>",
+            abstract="Short abstract with <b>markup</b> & ampersands.",
+            authors=("Solo Author",),
+            sources=("arxiv",),
+        ),
+    ]
+    reader = make_subscriber(topics=("mechanistic interpretability", "circuits"), name="Ada Reader")
+    return make_digest(papers, reader)
+
+
+def compose(digest=None, **sections):
+    return Composer(base_settings(**sections)).compose(digest or golden_digest(), now=NOW)
+
+
+def check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8"), f"{name} changed; rerun with UPDATE_GOLDEN=1 if intended"
+
+
+def test_golden_html_and_text() -> None:
+    out = compose()
+    check_golden("digest.html", out.html)
+    check_golden("digest.txt", out.text)
+
+
+def test_css_is_inlined_and_media_rules_kept_in_one_style() -> None:
+    html = compose().html
+    assert re.search(r'<h2 class="paper-title" style="[^"]*font-size:18px', html)
+    styles = re.findall(r"<style[^>]*>(.*?)</style>", html, re.S)
+    assert len(styles) == 1
+    assert "@media only screen and (max-width: 480px)" in styles[0]
+    assert "prefers-color-scheme: dark" in styles[0]
+    leftover = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*\s*\}", "", styles[0]).strip()
+    assert leftover == "", "plain rules are inlined, only @media rules stay in <style>"
+
+
+def test_feed_strings_are_escaped() -> None:
+    html = compose().html
+    assert "<circuits>" not in html and "&lt;circuits&gt;" in html
+    assert "<b>markup</b>" not in html and "&lt;b&gt;markup&lt;/b&gt;" in html
+
+
+def test_mime_structure_and_headers() -> None:
+    out = compose()
+    msg = message_from_bytes(out.data, policy=policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in msg.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in msg.iter_parts())
+    assert msg["To"] == "Ada Reader <reader@example.com>"
+    assert msg["From"] == "Daily Papers <papers@example.com>"
+    assert msg["Subject"] == "2 new papers on mechanistic interpretability, circuits — Tue 24 Nov 2026"
+    assert msg["Message-ID"] == out.message_id and out.message_id.endswith("@example.com>")
+    assert msg["List-Id"] == "Daily Papers <digest.example.com>"
+    unsub = msg["List-Unsubscribe"].strip()  # folded at 78 columns: the value starts on a continuation line
+    assert re.fullmatch(
+        r"<https://papers\.example\.org/unsubscribe/[\w.-]+>, <mailto:papers@example\.com\?subject=unsubscribe>", unsub
+    )
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert all(len(line) <= 998 for line in out.data.split(b"\r\n"))
+
+
+def test_links_in_both_parts() -> None:
+    out = compose()
+    for part in (out.html, out.text):
+        assert "https://arxiv.org/abs/2611.00001" in part and "https://arxiv.org/abs/2611.00002" in part
+        assert "https://github.com/example/circuits" in part
+        assert "https://huggingface.co/papers/2611.00001" in part
+        assert "/unsubscribe/" in part and "/preferences/" in part
+        assert "1 Example Street" in part
+    assert "https://huggingface.co/papers/2611.00002" not in out.text  # not from Hugging Face
+
+
+def test_message_id_is_stable_and_distinct() -> None:
+    a, b = compose(), compose()
+    assert a.message_id == b.message_id
+    other = compose(make_digest([make_paper()], make_subscriber(id=2)))
+    assert other.message_id != a.message_id
+
+
+def test_no_header_takes_cr_or_lf() -> None:
+    evil = make_subscriber(name="Eve\r\nBcc: victim@example.com")
+    out = compose(make_digest([make_paper()], evil), sender={"from_name": "News\nX-Evil: 1"})
+    msg = message_from_bytes(out.data, policy=policy.default)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert "Eve Bcc: victim@example.com" in str(msg["To"])
+    assert header_safe("a\r\nb\tc\x00d") == "a b c d"
+
+
+def test_non_ascii_names_are_encoded() -> None:
+    out = compose(
+        make_digest([make_paper()], make_subscriber(name="Zoë Ångström")), sender={"from_name": "Papiers du jour é"}
+    )
+    raw_headers = out.data.split(b"\r\n\r\n", 1)[0]
+    assert raw_headers.isascii()
+    assert message_from_bytes(out.data, policy=policy.default)["To"].addresses[0].display_name == "Zoë Ångström"
+
+
+def test_thirty_papers_stay_under_100_kb() -> None:
+    papers = [make_paper(abstract="A long abstract sentence about circuits. " * 30) for _ in range(30)]
+    out = compose(make_digest(papers))
+    assert len(out.html.encode()) < 100_000
+
+
+def test_text_part_wraps_at_78() -> None:
+    text = compose().text
+    long_lines = [line for line in text.splitlines() if len(line) > 78 and "://" not in line]
+    assert long_lines == []
+
+
+@pytest.mark.parametrize(
+    ("authors", "expected"),
+    [(("A",), "A"), (("A", "B", "C", "D"), "A, B, C, D"), (("A", "B", "C", "D", "E"), "A, B, C, …, E")],
+)
+def test_shorten_authors(authors, expected) -> None:
+    assert shorten_authors(authors) == expected
+
+
+def test_snippet_cuts_at_a_sentence() -> None:
+    text = "First sentence is here. " * 30
+    cut = snippet(text)
+    assert cut.endswith(".") and 200 <= len(cut) <= 400
+    assert snippet("Short.") == "Short."

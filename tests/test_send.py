@@ -1,0 +1,204 @@
+"""Sending an issue through a real aiosmtpd server, on SQLite and PostgreSQL: exactly once per reader."""
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+
+from newsletter import pipeline, subscriptions
+from newsletter.capture import CaptureHandler, CaptureServer
+from newsletter.errors import DeliveryError, InputError
+from newsletter.models import DeliveryState, Status, SubscriberChanges
+from tests.factories import ISSUE, make_paper
+
+INTERP = dict(title="Circuits in transformer language models", abstract="Mechanistic interpretability of circuits.")
+ANALOG = dict(title="An analog circuit design for regulators", abstract="Analog circuit design of an LDO regulator.")
+
+
+@pytest.fixture
+def world(ctx):
+    """Two papers and three readers: two who match something, one who matches nothing."""
+    ctx.papers.upsert([make_paper(**INTERP), make_paper(**ANALOG)])
+    for email, topics in [
+        ("ada@example.com", ("mechanistic interpretability",)),
+        ("grace@example.com", ("analog circuit design",)),
+        ("nobody@example.com", ("marine biology",)),
+    ]:
+        subscriptions.add(ctx.settings, ctx.subscribers, email, SubscriberChanges(topics=topics))
+    return ctx
+
+
+def send(ctx, **kw):
+    return pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False, **kw))
+
+
+def test_send_then_send_again_sends_nothing(world, smtp_server) -> None:
+    summary = send(world)
+    assert (summary.sent, summary.skipped, summary.failed) == (2, 1, 0)
+    assert sorted(m.recipients[0] for m in smtp_server.messages) == ["ada@example.com", "grace@example.com"]
+    ada = next(m.message for m in smtp_server.messages if m.recipients == ("ada@example.com",))
+    assert "Circuits in transformer language models" in ada.get_body(("plain",)).get_content()
+    assert "analog" not in ada.get_body(("plain",)).get_content().lower()
+
+    again = send(world)
+    assert again.sent == 0 and len(smtp_server.messages) == 2
+    assert world.ledger.status(ISSUE)[0].counts == {
+        "pending": 0,
+        "sending": 0,
+        "sent": 2,
+        "failed_transient": 0,
+        "failed_permanent": 0,
+        "skipped": 1,
+    }
+
+
+def test_next_issue_never_repeats_a_paper(world, smtp_server) -> None:
+    send(world)
+    world.papers.upsert(
+        [
+            make_paper(
+                title="More circuits in transformers",
+                abstract="mechanistic interpretability",
+                announced=ISSUE + timedelta(days=1),
+            )
+        ]
+    )
+    pipeline.send_issue(world, pipeline.SendOptions(issue_date=ISSUE + timedelta(days=1), show_progress=False))
+    ada = [m.message for m in smtp_server.messages if m.recipients == ("ada@example.com",)]
+    assert len(ada) == 2
+    second = ada[1].get_body(("plain",)).get_content()
+    assert "More circuits in transformers" in second and "Circuits in transformer language models" not in second
+
+
+def test_rejected_address_does_not_stop_the_others(world, smtp_server) -> None:
+    smtp_server.handler.refuse["ada@example.com"] = 550
+    summary = send(world)
+    assert summary.sent == 1 and summary.failed_permanent == 1
+    assert [m.recipients[0] for m in smtp_server.messages] == ["grace@example.com"]
+    assert world.subscribers.get("ada@example.com").status is Status.BOUNCED
+    assert world.subscribers.is_suppressed("ada@example.com") == "bounce"
+    failure = world.ledger.status(ISSUE)[0].last_errors[0]
+    assert failure.email == "ada@example.com" and failure.last_code == 550 and "No such user" in failure.last_reply
+
+
+@pytest.mark.parametrize("code", [451, 552])
+def test_transient_failure_is_retried_on_the_next_run(world, smtp_server, code) -> None:
+    smtp_server.handler.refuse["ada@example.com"] = code
+    summary = send(world)
+    assert summary.failed_transient == 1 and summary.sent == 1
+    ada = world.subscribers.get("ada@example.com")
+    assert ada.status is Status.ACTIVE
+    assert world.ledger.get(ada.id, ISSUE).state is DeliveryState.FAILED_TRANSIENT
+
+    del smtp_server.handler.refuse["ada@example.com"]
+    retry = send(world)
+    assert retry.sent == 1
+    assert sorted(m.recipients[0] for m in smtp_server.messages) == ["ada@example.com", "grace@example.com"]
+    assert world.ledger.get(ada.id, ISSUE).attempts == 2
+
+
+def test_resent_message_keeps_its_message_id(world, smtp_server) -> None:
+    smtp_server.handler.refuse["ada@example.com"] = 451
+    send(world)
+    ada = world.subscribers.get("ada@example.com")
+    first_id = world.ledger.get(ada.id, ISSUE).message_id
+    del smtp_server.handler.refuse["ada@example.com"]
+    send(world)
+    received = next(m.message for m in smtp_server.messages if m.recipients == ("ada@example.com",))
+    assert received["Message-ID"] == first_id
+
+
+def test_server_down_changes_nothing(world) -> None:
+    down = world.settings.replace(smtp={"port": 1})
+    ctx = pipeline.Context(down, world.db)
+    with pytest.raises(DeliveryError, match=r"cannot connect to SMTP server 127\.0\.0\.1:1: Connection refused"):
+        send(ctx)
+    assert world.ledger.status() == []
+
+
+def test_server_lost_mid_run_stops_and_keeps_the_rest_pending(world) -> None:
+    with CaptureServer() as server:
+        settings = world.settings.replace(smtp={"port": server.port})
+    # The server is gone: connecting works for nobody; the run stops after a few tries.
+    ctx = pipeline.Context(settings, world.db)
+    with pytest.raises(DeliveryError):
+        send(ctx)
+    assert all(s.counts["sent"] == 0 for s in world.ledger.status())
+
+
+def test_dry_run_with_outbox_writes_eml_and_records_nothing(world, smtp_server, tmp_path) -> None:
+    summary = send(world, dry_run=True, outbox=str(tmp_path / "out"))
+    assert summary.sent == 2 and smtp_server.messages == []
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["1.eml", "2.eml"]
+    parsed = message_from_bytes((tmp_path / "out" / "1.eml").read_bytes(), policy=policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert world.ledger.status() == []
+    assert send(world).sent == 2, "a dry run does not count as sent"
+
+
+def test_outbox_with_real_send_keeps_copies(world, smtp_server, tmp_path) -> None:
+    send(world, outbox=str(tmp_path / "copies"))
+    assert len(smtp_server.messages) == 2 and len(list((tmp_path / "copies").glob("*.eml"))) == 2
+
+
+def test_to_sends_only_to_those(world, smtp_server) -> None:
+    summary = send(world, to=("grace@example.com",))
+    assert summary.sent == 1 and [m.recipients[0] for m in smtp_server.messages] == ["grace@example.com"]
+    with pytest.raises(InputError, match=r"--to x@example\.com: no such subscriber"):
+        send(world, to=("x@example.com",))
+
+
+def test_paused_reader_is_skipped(world, smtp_server) -> None:
+    world.subscribers.set_status("ada@example.com", Status.PAUSED)
+    summary = send(world, to=("ada@example.com",))
+    assert summary.sent == 0 and summary.outcomes == [("ada@example.com", "skipped", "status is paused")]
+
+
+def test_nothing_announced_recently_sends_nothing(world, smtp_server) -> None:
+    later = ISSUE + timedelta(days=10)
+    summary = pipeline.send_issue(world, pipeline.SendOptions(issue_date=later, show_progress=False))
+    assert summary.sent == 0 and summary.skipped == 3 and smtp_server.messages == []
+
+
+def test_send_empty_sends_a_short_note(world, smtp_server) -> None:
+    ctx = pipeline.Context(world.settings.replace(digest={"send_empty": True}), world.db)
+    assert send(ctx).sent == 3
+    note = next(m.message for m in smtp_server.messages if m.recipients == ("nobody@example.com",))
+    assert "Nothing new matched your topics" in note.get_body(("plain",)).get_content()
+
+
+def test_ingest_from_configured_url(ctx, feed_server, data_file) -> None:
+    feed_server.route("/api/daily_papers", (200, {}, data_file("hf_daily_papers.json").read_bytes()))
+    local = pipeline.Context(
+        ctx.settings.replace(sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}}), ctx.db
+    )
+    [result] = pipeline.ingest(local, ISSUE)
+    assert (result.source, result.status, result.new) == ("hf", "ok", 2)
+    [again] = pipeline.ingest(local, ISSUE)
+    assert again.new == 0 and again.unchanged == 2
+    runs = ctx.papers.last_runs()
+    assert [r.new for r in runs] == [0, 2]
+
+
+def test_broken_source_is_recorded_not_raised(ctx, feed_server) -> None:
+    feed_server.route("/api/daily_papers", (404, {}, b"gone"))
+    local = pipeline.Context(
+        ctx.settings.replace(sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}}), ctx.db
+    )
+    [result] = pipeline.ingest(local, ISSUE)
+    assert result.status == "error" and "HTTP 404" in result.error
+    assert ctx.papers.last_runs()[0].status == "error"
+
+
+def test_empty_day_is_no_announcement(ctx, feed_server) -> None:
+    feed_server.route("/api/daily_papers", (200, {}, b"[]"))
+    local = pipeline.Context(
+        ctx.settings.replace(sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}}), ctx.db
+    )
+    assert pipeline.ingest(local, ISSUE)[0].status == "no_announcement"
+
+
+def test_capture_handler_refusal_table() -> None:
+    handler = CaptureHandler(refuse={"x@example.com": 599})
+    assert handler.refuse["x@example.com"] == 599

@@ -1,0 +1,214 @@
+"""The store on SQLite and PostgreSQL: paper upserts and merges, subscribers, suppressions, the ledger."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from newsletter import subscriptions
+from newsletter.errors import InputError, StoreError
+from newsletter.models import DeliveryState, Frequency, Status, SubscriberChanges
+from newsletter.store.db import Database
+from tests.conftest import ROOT
+from tests.factories import ISSUE, make_digest, make_paper
+
+
+def test_upsert_counts_and_merges_sources(ctx) -> None:
+    hf = make_paper(id="2611.10001", version=None, upvotes=5, github_url="https://github.com/x/y", sources=("hf",))
+    counts = ctx.papers.upsert([hf, make_paper(id="2611.10002")])
+    assert (counts.new, counts.updated, counts.unchanged) == (2, 0, 0)
+    assert ctx.papers.upsert([hf]).unchanged == 1
+
+    arxiv = make_paper(
+        id="2611.10001",
+        version=2,
+        categories=("cs.LG",),
+        primary_category="cs.LG",
+        title="Title v2",
+        upvotes=None,
+        sources=("arxiv",),
+        announced=ISSUE + timedelta(days=1),
+    )
+    assert ctx.papers.upsert([arxiv]).updated == 1
+    merged = ctx.papers.get("2611.10001")
+    assert merged.version == 2 and merged.title == "Title v2"
+    assert merged.upvotes == 5 and merged.github_url == "https://github.com/x/y"  # kept from HF
+    assert merged.categories == ("cs.LG",) and merged.sources == ("hf", "arxiv")
+    assert merged.announced == ISSUE  # first seen wins: it is not announced again
+    assert ctx.papers.count() == 2
+
+
+def test_duplicates_in_one_batch_become_one_row(ctx) -> None:
+    a = make_paper(id="2611.20001", upvotes=1)
+    counts = ctx.papers.upsert([a, make_paper(id="2611.20001", upvotes=9, title=a.title)])
+    assert counts.new == 1 and ctx.papers.get("2611.20001").upvotes == 9
+
+
+def test_listing_and_windows(ctx) -> None:
+    old = make_paper(announced=ISSUE - timedelta(days=3))
+    new = make_paper(announced=ISSUE)
+    ctx.papers.upsert([old, new])
+    assert [p.id for p in ctx.papers.list()] == [new.id, old.id]
+    assert [p.id for p in ctx.papers.list(on=ISSUE)] == [new.id]
+    assert [p.id for p in ctx.papers.announced_between(ISSUE - timedelta(days=1), ISSUE)] == [new.id]
+    assert ctx.papers.latest_announcement(ISSUE - timedelta(days=1)) == ISSUE - timedelta(days=3)
+
+
+def add(ctx, email="ada@example.com", **changes):
+    return subscriptions.add(ctx.settings, ctx.subscribers, email, SubscriberChanges(**changes))
+
+
+def test_subscriber_lifecycle(ctx) -> None:
+    sub = add(ctx, " Ada@Example.COM ", name="Ada", topics=("circuits", "circuits", " sparse  autoencoders "))
+    assert sub.email == "ada@example.com" and sub.status is Status.ACTIVE
+    assert sub.preferences.topics == ("circuits", "sparse autoencoders")
+    assert sub.timezone == "UTC" and sub.send_hour == 7 and sub.max_items == 10
+
+    with pytest.raises(InputError, match="already exists"):
+        add(ctx, "ada@example.com")
+
+    changed = subscriptions.update(
+        ctx.subscribers,
+        "ada@example.com",
+        SubscriberChanges(topics=("circuits",), frequency=Frequency.WEEKLY, weekday=0),
+    )
+    assert changed.preferences.topics == ("circuits",) and changed.weekday == 0
+    assert ctx.subscribers.set_status("ada@example.com", Status.PAUSED).status is Status.PAUSED
+    assert ctx.subscribers.due(ISSUE) == []
+    ctx.subscribers.set_status("ada@example.com", Status.ACTIVE)
+    monday = ISSUE - timedelta(days=ISSUE.weekday())
+    assert [s.email for s in ctx.subscribers.due(monday)] == ["ada@example.com"]
+    assert ctx.subscribers.due(monday + timedelta(days=1)) == []
+
+
+def test_feedback_likes_and_dislikes(ctx) -> None:
+    add(ctx)
+    ctx.subscribers.add_feedback("ada@example.com", "2611.00001", liked=True)
+    sub = ctx.subscribers.add_feedback("ada@example.com", "2611.00002", liked=False)
+    assert sub.preferences.liked == ("2611.00001",) and sub.preferences.disliked == ("2611.00002",)
+    sub = ctx.subscribers.add_feedback("ada@example.com", "2611.00002", liked=True)
+    assert set(sub.preferences.liked) == {"2611.00001", "2611.00002"} and sub.preferences.disliked == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"timezone": "Mars/Base"}, "not an IANA timezone"),
+        ({"send_hour": 24}, "must be 0..23"),
+        ({"max_items": 0}, "must be 1..100"),
+        ({"frequency": Frequency.WEEKLY}, "needs --weekday"),
+    ],
+)
+def test_invalid_subscriber_fields(ctx, changes, message) -> None:
+    with pytest.raises(InputError, match=message):
+        add(ctx, **changes)
+    assert ctx.subscribers.list() == []
+
+
+def test_invalid_address(ctx) -> None:
+    with pytest.raises(InputError, match="invalid address 'not-an-address'"):
+        add(ctx, "not-an-address")
+
+
+def test_forget_erases_and_suppresses(ctx) -> None:
+    sub = add(ctx, topics=("circuits",))
+    paper = make_paper()
+    ctx.papers.upsert([paper])
+    ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
+    ctx.subscribers.forget("ada@example.com")
+    assert ctx.subscribers.get("ada@example.com") is None
+    assert ctx.ledger.get(sub.id, ISSUE) is None
+    assert ctx.subscribers.is_suppressed("ada@example.com") == "forget"
+    with pytest.raises(InputError, match="suppressed"):
+        add(ctx)
+
+
+def test_ledger_transitions(ctx) -> None:
+    sub = add(ctx)
+    paper = make_paper()
+    ctx.papers.upsert([paper])
+    delivery = ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
+    assert ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING).id == delivery.id
+    assert ctx.ledger.pending_ids(ISSUE) == [delivery.id]
+
+    claimed = ctx.ledger.claim(delivery.id, "w1", "<m@x>", timedelta(minutes=5))
+    assert claimed.state is DeliveryState.SENDING and claimed.attempts == 1
+    assert ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5)) is None, "a live lease is exclusive"
+    assert ctx.ledger.sent_paper_ids(sub.id) == set()
+
+    ctx.ledger.mark_sent(delivery.id, 250, "ok")
+    done = ctx.ledger.get(sub.id, ISSUE)
+    assert done.state is DeliveryState.SENT and done.sent_at is not None and done.message_id == "<m@x>"
+    assert ctx.ledger.sent_paper_ids(sub.id) == {paper.id}
+    assert ctx.ledger.last_sent_issue(sub.id, before=ISSUE + timedelta(days=1)) == ISSUE
+    assert ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5)) is None
+    assert ctx.ledger.status(ISSUE)[0].counts["sent"] == 1
+
+    archived = ctx.ledger.load_digest(sub, ISSUE)
+    assert [p.paper.id for p in archived.picks] == [paper.id]
+
+
+def test_expired_lease_is_reclaimed(ctx) -> None:
+    sub = add(ctx)
+    paper = make_paper()
+    ctx.papers.upsert([paper])
+    delivery = ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
+    ctx.ledger.claim(delivery.id, "crashed", "<m@x>", timedelta(seconds=-1))
+    again = ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5))
+    assert again is not None and again.attempts == 2
+
+
+def test_permanent_failure_bounces_and_suppresses(ctx) -> None:
+    sub = add(ctx)
+    paper = make_paper()
+    ctx.papers.upsert([paper])
+    delivery = ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
+    ctx.ledger.claim(delivery.id, "w", "<m@x>", timedelta(minutes=5))
+    ctx.ledger.mark_failed(delivery.id, 550, "no such user", transient=False)
+    assert ctx.subscribers.get(sub.email).status is Status.BOUNCED
+    assert ctx.subscribers.is_suppressed(sub.email) == "bounce"
+    status = ctx.ledger.status(ISSUE)[0]
+    assert status.counts["failed_permanent"] == 1 and status.last_errors[0].last_code == 550
+
+
+def test_database_that_does_not_connect(tmp_path) -> None:
+    db = Database("postgresql+psycopg://postgres@127.0.0.1:1/nope", str(ROOT / "migrations"))
+    with pytest.raises(StoreError, match=r"database postgresql\+psycopg://postgres@127.0.0.1:1/nope: .*"):
+        db.ensure_schema()
+    db = Database(f"sqlite:///{tmp_path}/missing/dir/x.db", str(ROOT / "migrations"))
+    with pytest.raises(StoreError, match="unable to open database file"):
+        db.ensure_schema()
+
+
+def test_password_is_hidden_in_errors() -> None:
+    db = Database("postgresql+psycopg://u:topsecret@127.0.0.1:1/nope", str(ROOT / "migrations"))
+    with pytest.raises(StoreError) as info:
+        db.ensure_schema()
+    assert "topsecret" not in str(info.value) and "***" in str(info.value)
+
+
+def test_schema_behind_is_refused(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    db = Database(url, str(ROOT / "migrations"))
+    db.upgrade()
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
+    with pytest.raises(StoreError, match="run `newsletter db upgrade`"):
+        db.ensure_schema()
+
+
+def test_migrations_downgrade_and_upgrade(db_url) -> None:
+    from alembic import command
+
+    db = Database(db_url, str(ROOT / "migrations"))
+    cfg = db._alembic()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert db.upgrade() == (None, "0001")
+    assert db.upgrade() == ("0001", "0001")
+    db.dispose()
+
+
+def test_date_type_roundtrip(ctx) -> None:
+    ctx.papers.upsert([make_paper(announced=date(2026, 1, 31))])
+    assert ctx.papers.latest_announcement(date(2026, 2, 1)) == date(2026, 1, 31)
