@@ -206,7 +206,14 @@ def _score_phrase(index: Index, doc: _Doc, phrase: tuple[str, ...]) -> _Match:
 
 
 def _why_topic(topic: str, match: _Match) -> str:
-    parts = [f"{name}: " + ", ".join(f"'{w}'" for w in ws[:4]) for name, ws in match.words.items()]
+    """"matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
+    shown: set[str] = set()
+    parts = []
+    for name, words in match.words.items():
+        fresh = [w for w in words if stem(w) not in shown][:4]
+        shown.update(stem(w) for w in fresh)
+        if fresh:
+            parts.append(f"{name}: " + ", ".join(f"'{w}'" for w in fresh))
     return f"matches your topic '{topic}'" + (f" ({'; '.join(parts)})" if parts else "")
 
 
