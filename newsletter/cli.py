@@ -125,35 +125,51 @@ def db_upgrade(state: State) -> None:
 
 
 @main.command()
-@click.option("--source", "sources", multiple=True, help="Only this configured source (repeatable).")
+@click.option("--source", "sources", multiple=True, help="Only this source: hf or arxiv (repeatable).")
 @date_option("Announcement day to fetch (default: today).")
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Ingest a feed file instead of fetching.")
 @click.option(
-    "--format",
-    "fmt",
-    default="hf",
-    show_default=True,
-    help="Format of --file: hf (Hugging Face daily papers JSON).",
+    "--format", "fmt", default="hf", show_default=True, help="Format of --file: hf, arxiv-api, arxiv-rss or arxiv-atom."
 )
+@click.option("--backfill", is_flag=True, help="Fetch every day from --from to --to.")
+@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day of --backfill.")
+@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day of --backfill.")
+@json_option
 @pass_state
-def ingest(state: State, sources: tuple[str, ...], day: datetime | None, path: str | None, fmt: str) -> None:
-    """Fetch new papers from the configured sources (or a file) and store them."""
+def ingest(
+    state: State,
+    sources: tuple[str, ...],
+    day: datetime | None,
+    path: str | None,
+    fmt: str,
+    backfill: bool,
+    start: datetime | None,
+    end: datetime | None,
+    as_json: bool,
+) -> None:
+    """Fetch new papers from the configured sources (or a file) and store them; exit 1 if any source failed."""
     if path:
         results = [pipeline.ingest_file(state.app, path, fmt)]
+    elif backfill:
+        if start is None or end is None:
+            raise click.UsageError("--backfill needs --from and --to")
+        results = pipeline.backfill(state.app, start.date(), end.date(), sources)
     else:
         results = pipeline.ingest(state.app, issue_day(state, day), sources)
+    if as_json:
+        print_json([{k: v for k, v in vars(r).items() if k != "validators"} for r in results])
+    else:
+        for r in results:
+            click.echo(f"{r.source}: {r.status} — {r.new} new, {r.updated} updated, {r.unchanged} unchanged")
+        click.echo(f"ingested {sum(r.new for r in results)} new papers ({state.app.papers.count()} stored)")
     for r in results:
-        detail = (
-            f"error: {r.error}"
-            if r.status == "error"
-            else (f"{r.new} new, {r.updated} updated, {r.unchanged} unchanged, {r.errors} bad entries")
-        )
-        click.echo(f"{r.source}: {r.status} — {detail}")
+        for problem in r.problems:
+            click.echo(problem, err=True)
     failed = [r for r in results if r.status == "error"]
-    total_new = sum(r.new for r in results)
-    click.echo(f"ingested {total_new} new papers from {len(results) - len(failed)} of {len(results)} sources")
     if failed:
-        raise NewsletterError(f"source {failed[0].source} failed: {failed[0].error}")
+        raise NewsletterError("; ".join(f"{r.source}: {r.error}" for r in failed))
+    if any(r.failed for r in results):
+        sys.exit(1)
 
 
 @main.group(cls=Group)

@@ -18,6 +18,7 @@ from newsletter.errors import ConfigError
 ENV_PREFIX = "NEWSLETTER_"
 DEFAULT_CONFIG_FILE = "newsletter.toml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+USER_AGENT = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,12 @@ class DigestSettings:
 class HfSourceSettings:
     enabled: bool = True
     url: str = "https://huggingface.co/api/daily_papers"
+    paper_url: str = "https://huggingface.co/api/papers"
+    enrich: bool = False
     timeout: float = 20.0
+    attempts: int = 4
+    backoff: float = 2.0
+    user_agent: str = USER_AGENT
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,12 @@ class ArxivSourceSettings:
     feed_url: str = "https://rss.arxiv.org/rss"
     api_url: str = "https://export.arxiv.org/api/query"
     include_cross_lists: bool = False
-    user_agent: str = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
+    complete: bool = True
+    api_interval: float = 3.0
+    timeout: float = 30.0
+    attempts: int = 4
+    backoff: float = 2.0
+    user_agent: str = USER_AGENT
 
 
 @dataclass(frozen=True)
@@ -254,6 +265,10 @@ def _validate(settings: Settings) -> None:
     need(1 <= settings.smtp.port <= 65535, "'smtp.port' must be between 1 and 65535")
     need(settings.smtp.pool_size >= 1, "'smtp.pool_size' must be at least 1")
     need(settings.smtp.timeout > 0, "'smtp.timeout' must be positive")
+    for name in ("hf", "arxiv"):
+        source = getattr(settings.sources, name)
+        need(source.attempts >= 1, f"'sources.{name}.attempts' must be at least 1")
+        need(source.timeout > 0, f"'sources.{name}.timeout' must be positive")
     need(settings.digest.max_items >= 1, "'digest.max_items' must be at least 1")
     need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
     need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")

@@ -184,6 +184,14 @@ class SendResult:
 
 
 @dataclass(frozen=True)
+class Validators:
+    """What a server said identifies its answer, sent back on the next request (conditional GET)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
 class IngestResult:
     source: str
     status: str
@@ -192,6 +200,13 @@ class IngestResult:
     unchanged: int = 0
     errors: int = 0
     error: str | None = None
+    validators: Validators | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """The source failed, or some of its entries could not be used."""
+        return self.status in ("error", "partial")
 
 
 def merge_papers(old: Paper, new: Paper) -> Paper:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ from newsletter.deliver.smtp import SmtpMailer
 from newsletter.errors import FeedError, InputError
 from newsletter.message import Composer
 from newsletter.models import DeliveryState, Digest, IngestResult, Outgoing, Status, Subscriber
-from newsletter.sources import configured_sources, parser_for
+from newsletter.sources import ParsedFeed, configured_sources, parser_for
 from newsletter.store import Database, Ledger, PaperStore, SubscriberStore
 
 log = logging.getLogger(__name__)
@@ -64,48 +64,83 @@ def today(settings: Settings) -> date:
 
 
 def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestResult]:
-    """Fetch each configured source in its own error boundary and transaction; a broken one stops no other."""
+    """Fetch each source in its own error boundary and transaction; a broken one stops no other."""
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
-        started = datetime.now(UTC)
         try:
-            parsed = source.fetch(day)
-        except FeedError as exc:
-            result = IngestResult(source.name, "error", error=str(exc))
-        else:
-            result = _store(ctx, source.name, parsed.papers, parsed.problems)
-        ctx.papers.record_run(result, started)
-        results.append(result)
+            validators = ctx.papers.last_validators(source.name)
+            result = _run(ctx, source.name, lambda s=source, v=validators: s.fetch(day, v))
+            assert result is not None  # fetch always answers
+            results.append(result)
+        finally:
+            source.close()
+    return results
+
+
+def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) -> list[IngestResult]:
+    """Every day of [start, end] from each source, page by page, each page its own transaction."""
+    if end < start:
+        raise InputError(f"--from {start} is after --to {end}")
+    results = []
+    for source in configured_sources(ctx.settings, tuple(names)):
+        pages = source.backfill(start, end)
+        try:
+            while (result := _run(ctx, source.name, lambda p=pages: next(p, None))) is not None:  # type: ignore[misc]
+                results.append(result)
+                if result.status == "error":
+                    break
+        finally:
+            source.close()
     return results
 
 
 def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
     parse = parser_for(fmt)
+
+    def read() -> ParsedFeed:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise FeedError(f"cannot read feed file {path}: {exc.strerror}") from None
+        return parse(data, str(path))
+
+    result = _run(ctx, f"file:{fmt}", read)
+    assert result is not None
+    return result
+
+
+def _run(ctx: Context, name: str, fetch: Callable[[], ParsedFeed | None]) -> IngestResult | None:
+    """Fetch and store one feed (None: nothing left to fetch); a FeedError is recorded, never half-stored."""
     started = datetime.now(UTC)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise FeedError(f"cannot read feed file {path}: {exc.strerror}") from None
-    parsed = parse(data, str(path))
-    result = _store(ctx, f"file:{fmt}", parsed.papers, parsed.problems)
+        parsed = fetch()
+    except FeedError as exc:
+        result = IngestResult(name, "error", error=str(exc))
+    else:
+        if parsed is None:
+            return None
+        result = _store(ctx, name, parsed)
     ctx.papers.record_run(result, started)
     return result
 
 
-def _store(ctx: Context, name: str, papers: Sequence, problems: Sequence[str]) -> IngestResult:
-    for problem in problems:
-        log.warning("%s", problem)
-    if not papers and not problems:
-        return IngestResult(name, "no_announcement")
-    counts = ctx.papers.upsert(papers)
+def _store(ctx: Context, name: str, parsed: ParsedFeed) -> IngestResult:
+    problems = parsed.problems
+    if parsed.not_modified:
+        return IngestResult(name, "not_modified", validators=parsed.validators)
+    if parsed.empty:
+        return IngestResult(name, "no_announcement", validators=parsed.validators)
+    counts = ctx.papers.upsert(parsed.papers, parsed.updates)
     return IngestResult(
         name,
-        "ok" if not problems else "partial",
+        "partial" if problems else "ok",
         new=counts.new,
         updated=counts.updated,
         unchanged=counts.unchanged,
         errors=len(problems),
         error=problems[0] if problems else None,
+        validators=parsed.validators,
+        problems=problems,
     )
 
 

@@ -206,7 +206,7 @@ def _score_phrase(index: Index, doc: _Doc, phrase: tuple[str, ...]) -> _Match:
 
 
 def _why_topic(topic: str, match: _Match) -> str:
-    """"matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
+    """ "matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
     shown: set[str] = set()
     parts = []
     for name, words in match.words.items():

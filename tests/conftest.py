@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -115,49 +116,86 @@ def ctx(settings: Settings) -> Iterator[pipeline.Context]:
 # -- HTTP ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One scripted HTTP answer. `etag`: answer 304 when the request's If-None-Match matches it.
+    `delay`: seconds to wait before answering. `cut`: announce the full length but send half, then close."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    delay: float = 0.0
+    cut: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    at: float
+
+
 @dataclass
 class Route:
-    """Answers for one path: a list of (status, headers, body) played in order, the last one repeating."""
+    """Answers for one path, played in order, the last one repeating; and the requests it saw."""
 
-    answers: list[tuple[int, dict[str, str], bytes]]
-    calls: list[dict[str, list[str]]] = field(default_factory=list)
+    answers: list[Answer]
+    calls: list[Call] = field(default_factory=list)
 
 
 class FeedServer:
-    """An HTTP server on 127.0.0.1 serving recorded-shape feeds; `route()` sets what a path answers."""
+    """An HTTP server on 127.0.0.1 serving recorded-shape feeds; `route()` scripts what a path answers."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         routes = self.routes
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 route = routes.get(parts.path)
                 if route is None:
                     self.send_error(404)
                     return
-                route.calls.append(parse_qs(parts.query))
-                index = min(len(route.calls) - 1, len(route.answers) - 1)
-                status, headers, body = route.answers[index]
-                self.send_response(status)
-                for key, value in headers.items():
+                route.calls.append(Call(parse_qs(parts.query), dict(self.headers), time.monotonic()))
+                answer = route.answers[min(len(route.calls), len(route.answers)) - 1]
+                if answer.delay:
+                    time.sleep(answer.delay)
+                if answer.etag and self.headers.get("If-None-Match") == answer.etag:
+                    self.send_response(304)
+                    self.send_header("ETag", answer.etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(answer.status)
+                for key, value in answer.headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
+                if answer.etag:
+                    self.send_header("ETag", answer.etag)
+                self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if answer.cut:
+                    self.wfile.write(answer.body[: len(answer.body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(answer.body)
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def route(self, path: str, *answers: tuple[int, dict[str, str], bytes]) -> Route:
+    def route(self, path: str, *answers: Answer) -> Route:
         self.routes[path] = Route(list(answers))
         return self.routes[path]
 

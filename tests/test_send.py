@@ -168,37 +168,6 @@ def test_send_empty_sends_a_short_note(world, smtp_server) -> None:
     assert "Nothing new matched your topics" in note.get_body(("plain",)).get_content()
 
 
-def test_ingest_from_configured_url(ctx, feed_server, data_file) -> None:
-    feed_server.route("/api/daily_papers", (200, {}, data_file("hf_daily_papers.json").read_bytes()))
-    local = pipeline.Context(
-        ctx.settings.replace(sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}}), ctx.db
-    )
-    [result] = pipeline.ingest(local, ISSUE)
-    assert (result.source, result.status, result.new) == ("hf", "ok", 2)
-    [again] = pipeline.ingest(local, ISSUE)
-    assert again.new == 0 and again.unchanged == 2
-    runs = ctx.papers.last_runs()
-    assert [r.new for r in runs] == [0, 2]
-
-
-def test_broken_source_is_recorded_not_raised(ctx, feed_server) -> None:
-    feed_server.route("/api/daily_papers", (404, {}, b"gone"))
-    local = pipeline.Context(
-        ctx.settings.replace(sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}}), ctx.db
-    )
-    [result] = pipeline.ingest(local, ISSUE)
-    assert result.status == "error" and "HTTP 404" in result.error
-    assert ctx.papers.last_runs()[0].status == "error"
-
-
-def test_empty_day_is_no_announcement(ctx, feed_server) -> None:
-    feed_server.route("/api/daily_papers", (200, {}, b"[]"))
-    local = pipeline.Context(
-        ctx.settings.replace(sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}}), ctx.db
-    )
-    assert pipeline.ingest(local, ISSUE)[0].status == "no_announcement"
-
-
 def test_capture_handler_refusal_table() -> None:
     handler = CaptureHandler(refuse={"x@example.com": 599})
     assert handler.refuse["x@example.com"] == 599

@@ -3,12 +3,12 @@
 import json
 from datetime import UTC, date, datetime
 
-import httpx
 import pytest
 
 from newsletter.config import HfSourceSettings
 from newsletter.errors import FeedError
-from newsletter.sources import hf_daily, http
+from newsletter.sources import hf_daily
+from tests.conftest import Answer
 
 
 def test_parse_recorded_shape(data_file) -> None:
@@ -66,32 +66,25 @@ def test_fetch_pages_until_a_short_page(feed_server) -> None:
     ]
     tail = [{"paper": {"id": "2611.99999", "title": "Last", "summary": "s", "authors": []}}]
     route = feed_server.route(
-        "/api/daily_papers", (200, {}, json.dumps(page).encode()), (200, {}, json.dumps(tail).encode())
+        "/api/daily_papers", Answer(body=json.dumps(page).encode()), Answer(body=json.dumps(tail).encode())
     )
-    source = hf_daily.HfDailySource(HfSourceSettings(url=f"{feed_server.base}/api/daily_papers"), "test-agent")
+    source = hf_daily.HfDailySource(HfSourceSettings(url=f"{feed_server.base}/api/daily_papers"))
     parsed = source.fetch(date(2026, 11, 24))
     assert len(parsed.papers) == hf_daily.PAGE_SIZE + 1
-    assert [c["p"] for c in route.calls] == [["0"], ["1"]]
-    assert route.calls[0]["date"] == ["2026-11-24"] and route.calls[0]["limit"] == ["100"]
+    assert [c.query["p"] for c in route.calls] == [["0"], ["1"]]
+    assert route.calls[0].query["date"] == ["2026-11-24"] and route.calls[0].query["limit"] == ["100"]
     assert all(p.announced == date(2026, 11, 24) for p in parsed.papers)
 
 
-def test_fetch_retries_503_honouring_retry_after(feed_server) -> None:
-    route = feed_server.route("/feed", (503, {"Retry-After": "7"}, b"busy"), (200, {}, b"[]"))
-    waits: list[float] = []
-    with httpx.Client() as client:
-        assert http.get(client, f"{feed_server.base}/feed", sleep=waits.append) == b"[]"
-    assert waits == [7.0] and len(route.calls) == 2
-
-
-def test_fetch_gives_up_with_the_status(feed_server) -> None:
-    feed_server.route("/feed", (500, {}, b"oops"))
-    with httpx.Client() as client, pytest.raises(FeedError, match=r"/feed: HTTP 500"):
-        http.get(client, f"{feed_server.base}/feed", attempts=2, sleep=lambda _: None)
-
-
-def test_fetch_does_not_retry_a_client_error(feed_server) -> None:
-    route = feed_server.route("/feed", (404, {}, b"no"))
-    with httpx.Client() as client, pytest.raises(FeedError, match="HTTP 404"):
-        http.get(client, f"{feed_server.base}/feed", sleep=lambda _: None)
-    assert len(route.calls) == 1
+def test_enrichment_from_the_paper_endpoint(feed_server, data_file) -> None:
+    daily = json.loads(data_file("hf_daily_papers.json").read_text())
+    daily[0]["paper"]["upvotes"] = 1
+    feed_server.route("/api/daily_papers", Answer(body=json.dumps(daily).encode()))
+    feed_server.route("/api/papers/2406.11944", Answer(body=data_file("hf_paper.json").read_bytes()))
+    settings = HfSourceSettings(
+        url=f"{feed_server.base}/api/daily_papers", paper_url=f"{feed_server.base}/api/papers", enrich=True
+    )
+    parsed = hf_daily.HfDailySource(settings).fetch(date(2024, 6, 18))
+    assert parsed.papers[0].upvotes == 12  # from /api/papers
+    assert parsed.problems == (f"{feed_server.base}/api/papers/2310.08744: HTTP 404",)
+    assert parsed.papers[1].title.startswith("Circuit Component Reuse")  # kept although enrichment failed

@@ -4,28 +4,40 @@ from __future__ import annotations
 
 from newsletter.config import Settings
 from newsletter.errors import InputError
-from newsletter.sources import hf_daily
+from newsletter.sources import arxiv_api, arxiv_feed, hf_daily
 from newsletter.sources.base import ParsedFeed, Parser, Source
 
-PARSERS: dict[str, Parser] = {"hf": hf_daily.parse}
+PARSERS: dict[str, Parser] = {
+    "hf": hf_daily.parse,
+    "arxiv-api": arxiv_api.parse,
+    "arxiv-rss": arxiv_feed.parse,
+    "arxiv-atom": arxiv_feed.parse,
+}
+SOURCE_NAMES = ("hf", "arxiv")
 
 
 def parser_for(fmt: str) -> Parser:
     try:
         return PARSERS[fmt]
     except KeyError:
-        raise InputError(f"unknown --format {fmt!r} (known: {', '.join(sorted(PARSERS))})") from None
+        raise InputError(f"unknown --format {fmt!r} (known: {', '.join(PARSERS)})") from None
 
 
 def configured_sources(settings: Settings, names: tuple[str, ...] = ()) -> list[Source]:
     """The enabled sources, or exactly the named ones (enabled or not)."""
-    available: dict[str, Source] = {}
-    if settings.sources.hf.enabled or "hf" in names:
-        available["hf"] = hf_daily.HfDailySource(settings.sources.hf, settings.sources.arxiv.user_agent)
-    unknown = [n for n in names if n not in available]
+    unknown = [n for n in names if n not in SOURCE_NAMES]
     if unknown:
-        raise InputError(f"unknown --source {unknown[0]!r} (known: hf)")
-    return [available[n] for n in (names or tuple(available))]
+        raise InputError(f"unknown --source {unknown[0]!r} (known: {', '.join(SOURCE_NAMES)})")
+    wanted = names or tuple(
+        n for n, on in (("hf", settings.sources.hf.enabled), ("arxiv", settings.sources.arxiv.enabled)) if on
+    )
+    sources: list[Source] = []
+    for name in wanted:
+        if name == "hf":
+            sources.append(hf_daily.HfDailySource(settings.sources.hf))
+        else:
+            sources.append(arxiv_feed.ArxivFeedSource(settings.sources.arxiv))
+    return sources
 
 
-__all__ = ["PARSERS", "ParsedFeed", "Parser", "Source", "configured_sources", "parser_for"]
+__all__ = ["PARSERS", "SOURCE_NAMES", "ParsedFeed", "Parser", "Source", "configured_sources", "parser_for"]

@@ -1,52 +1,63 @@
-"""Hugging Face Daily Papers (`/api/daily_papers?date=…`): JSON bytes -> Papers, and the paged fetcher."""
+"""Hugging Face Daily Papers (`/api/daily_papers?date=…`): JSON bytes -> Papers, the paged fetcher, enrichment."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
-
-import httpx
 
 from newsletter.config import HfSourceSettings
 from newsletter.errors import FeedError
-from newsletter.models import Paper
-from newsletter.sources import http
+from newsletter.models import Paper, Validators
 from newsletter.sources.base import ParsedFeed
+from newsletter.sources.fetch import Fetcher
 from newsletter.sources.ids import split_arxiv_id
 from newsletter.sources.text import parse_timestamp, squash
 
 PAGE_SIZE = 100  # the API's maximum `limit`
 
 
-def parse(data: bytes, where: str, day: date | None = None) -> ParsedFeed:
-    """Parse a daily_papers answer; entries that cannot be used are reported, not fatal."""
+def _load_json(data: bytes, where: str) -> Any:
     try:
-        entries = json.loads(data)
+        return json.loads(data)
     except UnicodeDecodeError as exc:
         raise FeedError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise FeedError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+
+
+def parse(data: bytes, where: str, day: date | None = None) -> ParsedFeed:
+    """Parse a daily_papers answer; entries that cannot be used are reported, not fatal."""
+    entries = _load_json(data, where)
     if not isinstance(entries, list):
         raise FeedError(f"{where}: expected a JSON array of daily papers, got {type(entries).__name__}")
     papers: list[Paper] = []
     problems: list[str] = []
     for index, entry in enumerate(entries, start=1):
         try:
-            papers.append(_paper(entry, day))
+            papers.append(_paper(entry["paper"], entry, day))
         except (FeedError, KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"{where}: entry {index}: {_describe(exc)}")
     return ParsedFeed(tuple(papers), tuple(problems))
 
 
-def _paper(entry: dict[str, Any], day: date | None) -> Paper:
-    paper = entry["paper"]
+def parse_paper(data: bytes, where: str) -> Paper:
+    """One `/api/papers/{id}` answer (flat: the paper's keys at the top level)."""
+    entry = _load_json(data, where)
+    try:
+        return _paper(entry, {}, None)
+    except (FeedError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise FeedError(f"{where}: {_describe(exc)}") from None
+
+
+def _paper(paper: dict[str, Any], entry: dict[str, Any], day: date | None) -> Paper:
     arxiv_id, version = split_arxiv_id(str(paper["id"]))
     title = squash(paper.get("title") or entry.get("title"))
     if not title:
         raise FeedError("no title")
     featured = parse_timestamp(paper.get("submittedOnDailyAt"))
-    announced = featured.date() if featured else day
     return Paper(
         id=arxiv_id,
         version=version,
@@ -54,9 +65,9 @@ def _paper(entry: dict[str, Any], day: date | None) -> Paper:
         abstract=squash(paper.get("summary") or entry.get("summary")),
         authors=tuple(squash(a["name"]) for a in paper.get("authors", []) if a.get("name")),
         published=parse_timestamp(paper.get("publishedAt")),
-        announced=announced,
+        announced=featured.date() if featured else day,
         upvotes=_int(paper.get("upvotes")),
-        num_comments=_int(entry.get("numComments")),
+        num_comments=_int(entry.get("numComments", paper.get("numComments"))),
         github_url=paper.get("githubRepo") or None,
         project_url=paper.get("projectPage") or None,
         ai_summary=squash(paper.get("ai_summary")) or None,
@@ -75,28 +86,61 @@ def _describe(exc: Exception) -> str:
 
 
 class HfDailySource:
-    """Fetches one day's featured papers, page by page."""
+    """One day's featured papers, page by page; optionally enriched one by one from `/api/papers/{id}`."""
 
     name = "hf"
 
-    def __init__(self, settings: HfSourceSettings, user_agent: str, client: httpx.Client | None = None) -> None:
+    def __init__(self, settings: HfSourceSettings, fetcher: Fetcher | None = None) -> None:
         self.settings = settings
-        self.client = client or httpx.Client(
-            timeout=httpx.Timeout(settings.timeout, connect=10.0),
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            follow_redirects=True,
+        self.fetcher = fetcher or Fetcher(
+            settings.user_agent,
+            settings.timeout,
+            attempts=settings.attempts,
+            backoff=settings.backoff,
+            accept="application/json",
         )
 
-    def fetch(self, day: date) -> ParsedFeed:
+    def fetch(self, day: date, validators: Validators | None = None) -> ParsedFeed:
         papers: list[Paper] = []
         problems: list[str] = []
         page = 0
+        first_validators = None
         while True:
             params = {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page}
-            body = http.get(self.client, self.settings.url, params)
-            parsed = parse(body, f"{self.settings.url} (date={day}, p={page})", day)
+            got = self.fetcher.get(self.settings.url, params, validators if page == 0 else None)
+            if got.status == 304:
+                return ParsedFeed(not_modified=True, validators=got.validators)
+            first_validators = first_validators or got.validators
+            parsed = parse(got.body, f"{self.settings.url}?date={day}&p={page}", day)
             papers.extend(parsed.papers)
             problems.extend(parsed.problems)
             if len(parsed.papers) + len(parsed.problems) < PAGE_SIZE:
-                return ParsedFeed(tuple(papers), tuple(problems))
+                break
             page += 1
+        if self.settings.enrich:
+            papers = [self._enriched(p, problems) for p in papers]
+        return ParsedFeed(tuple(papers), tuple(problems), validators=first_validators)
+
+    def _enriched(self, paper: Paper, problems: list[str]) -> Paper:
+        url = f"{self.settings.paper_url.rstrip('/')}/{paper.id}"
+        try:
+            full = parse_paper(self.fetcher.get(url).body, url)
+        except FeedError as exc:
+            problems.append(str(exc))
+            return paper
+        return replace(
+            paper,
+            upvotes=full.upvotes if full.upvotes is not None else paper.upvotes,
+            github_url=full.github_url or paper.github_url,
+            project_url=full.project_url or paper.project_url,
+            ai_summary=full.ai_summary or paper.ai_summary,
+        )
+
+    def backfill(self, start: date, end: date) -> Iterator[ParsedFeed]:
+        day = start
+        while day <= end:
+            yield self.fetch(day)
+            day += timedelta(days=1)
+
+    def close(self) -> None:
+        self.fetcher.close()

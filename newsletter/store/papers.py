@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
-from newsletter.models import IngestResult, Paper, merge_papers
+from newsletter.models import IngestResult, Paper, Validators, merge_papers
 from newsletter.store.db import Database
 from newsletter.store.tables import IngestRunRow, PaperRow, utcnow
 
@@ -39,31 +40,46 @@ class PaperStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def upsert(self, papers: Iterable[Paper]) -> UpsertCounts:
-        """Insert new papers and merge known ones, all in one transaction."""
-        by_id: dict[str, Paper] = {}
-        for paper in papers:
-            by_id[paper.id] = merge_papers(by_id[paper.id], paper) if paper.id in by_id else paper
+    def upsert(self, papers: Iterable[Paper], updates: Iterable[Paper] = ()) -> UpsertCounts:
+        """Add new papers and merge known ones; `updates` only refresh papers already stored. One transaction.
+
+        Bulk statements (one SELECT per chunk, then executemany INSERT and UPDATE): no per-row round trips.
+        """
+        incoming = _dedup(papers)
+        refresh = _dedup(updates)
         new = updated = unchanged = 0
-        ids = list(by_id)
         with self.db.transaction() as session:
+            ids = list(dict.fromkeys([*incoming, *refresh]))
+            current: dict[str, tuple[int, Paper]] = {}
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                rows = {r.arxiv_id: r for r in session.scalars(select(PaperRow).where(PaperRow.arxiv_id.in_(chunk)))}
-                for arxiv_id in chunk:
-                    incoming = by_id[arxiv_id]
-                    row = rows.get(arxiv_id)
-                    if row is None:
-                        session.add(_to_row(incoming, PaperRow()))
-                        new += 1
-                        continue
-                    current = to_paper(row)
-                    merged = merge_papers(current, incoming)
-                    if merged == current:
-                        unchanged += 1
-                    else:
-                        _to_row(merged, row)
-                        updated += 1
+                query = select(*_COLUMNS).where(PaperRow.arxiv_id.in_(ids[start : start + _CHUNK]))
+                for row in session.execute(query):
+                    current[row.arxiv_id] = (row.id, _paper_from(row._mapping))
+            inserts: list[dict[str, Any]] = []
+            changes: list[dict[str, Any]] = []
+            now = utcnow()
+            for arxiv_id in ids:
+                known = current.get(arxiv_id)
+                paper = incoming.get(arxiv_id)
+                if known is None:
+                    if paper is None:
+                        continue  # an update for a paper never stored: nothing to refresh
+                    inserts.append({**_values(paper), "created_at": now, "updated_at": now})
+                    new += 1
+                    continue
+                merged = known[1]
+                for extra in (paper, refresh.get(arxiv_id)):
+                    if extra is not None:
+                        merged = merge_papers(merged, extra)
+                if merged == known[1]:
+                    unchanged += 1
+                else:
+                    changes.append({"id": known[0], **_values(merged), "updated_at": now})
+                    updated += 1
+            if inserts:
+                session.execute(insert(PaperRow), inserts)
+            if changes:
+                session.execute(update(PaperRow), changes)
         return UpsertCounts(new, updated, unchanged)
 
     def get(self, arxiv_id: str) -> Paper | None:
@@ -111,8 +127,24 @@ class PaperStore:
                     unchanged=result.unchanged,
                     errors=result.errors,
                     error=result.error,
+                    etag=result.validators.etag if result.validators else None,
+                    last_modified=result.validators.last_modified if result.validators else None,
                 )
             )
+
+    def last_validators(self, source: str) -> Validators | None:
+        """The ETag / Last-Modified of the source's latest answer, for the next conditional GET."""
+        query = (
+            select(IngestRunRow.etag, IngestRunRow.last_modified)
+            .where(IngestRunRow.source == source, IngestRunRow.status != "error")
+            .order_by(IngestRunRow.started_at.desc(), IngestRunRow.id.desc())
+            .limit(1)
+        )
+        with self.db.transaction() as session:
+            row = session.execute(query).first()
+        if row is None or not (row.etag or row.last_modified):
+            return None
+        return Validators(row.etag, row.last_modified)
 
     def last_runs(self, limit: int = 10) -> Sequence[IngestRun]:
         query = select(IngestRunRow).order_by(IngestRunRow.started_at.desc(), IngestRunRow.id.desc()).limit(limit)
@@ -133,44 +165,50 @@ class PaperStore:
             ]
 
 
-def to_paper(row: PaperRow) -> Paper:
+_FIELDS = (
+    "title",
+    "abstract",
+    "authors",
+    "version",
+    "categories",
+    "primary_category",
+    "published",
+    "updated",
+    "announced",
+    "comment",
+    "upvotes",
+    "num_comments",
+    "github_url",
+    "project_url",
+    "ai_summary",
+    "sources",
+)
+_TUPLES = frozenset({"authors", "categories", "sources"})
+_COLUMNS = (PaperRow.id, PaperRow.arxiv_id, *(getattr(PaperRow, f) for f in _FIELDS))
+
+
+def _dedup(papers: Iterable[Paper]) -> dict[str, Paper]:
+    """One paper per id: a batch that names a paper twice (several categories) merges the two."""
+    by_id: dict[str, Paper] = {}
+    for paper in papers:
+        by_id[paper.id] = merge_papers(by_id[paper.id], paper) if paper.id in by_id else paper
+    return by_id
+
+
+def _values(paper: Paper) -> dict[str, Any]:
+    values: dict[str, Any] = {"arxiv_id": paper.id}
+    for name in _FIELDS:
+        value = getattr(paper, name)
+        values[name] = list(value) if name in _TUPLES else value
+    return values
+
+
+def _paper_from(row: Mapping[str, Any]) -> Paper:
     return Paper(
-        id=row.arxiv_id,
-        title=row.title,
-        abstract=row.abstract,
-        authors=tuple(row.authors),
-        version=row.version,
-        categories=tuple(row.categories),
-        primary_category=row.primary_category,
-        published=row.published,
-        updated=row.updated,
-        announced=row.announced,
-        comment=row.comment,
-        upvotes=row.upvotes,
-        num_comments=row.num_comments,
-        github_url=row.github_url,
-        project_url=row.project_url,
-        ai_summary=row.ai_summary,
-        sources=tuple(row.sources),
+        id=row["arxiv_id"],
+        **{name: tuple(row[name] or ()) if name in _TUPLES else row[name] for name in _FIELDS},
     )
 
 
-def _to_row(paper: Paper, row: PaperRow) -> PaperRow:
-    row.arxiv_id = paper.id
-    row.title = paper.title
-    row.abstract = paper.abstract
-    row.authors = list(paper.authors)
-    row.version = paper.version
-    row.categories = list(paper.categories)
-    row.primary_category = paper.primary_category
-    row.published = paper.published
-    row.updated = paper.updated
-    row.announced = paper.announced
-    row.comment = paper.comment
-    row.upvotes = paper.upvotes
-    row.num_comments = paper.num_comments
-    row.github_url = paper.github_url
-    row.project_url = paper.project_url
-    row.ai_summary = paper.ai_summary
-    row.sources = list(paper.sources)
-    return row
+def to_paper(row: PaperRow) -> Paper:
+    return _paper_from({name: getattr(row, name) for name in ("arxiv_id", *_FIELDS)})
