@@ -1,61 +1,14 @@
-"""`make bench`: per-email cost of each rendering step, measured side by side in one run, as ratios.
-
-The machines are shared and noisy, so every step is timed in interleaved rounds and reported as min/median;
-the ratios to a bare Jinja render are what to compare across runs.
-"""
+"""`make bench`: every benchmark, each printing its measurements side by side as ratios within one run."""
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsletter.config import load_settings
-from newsletter.message import Composer, reader_links
-from newsletter.render import Renderer, inline_css
-from tests.factories import make_digest, make_paper, make_subscriber
-
-EMAILS = 100
-ROUNDS = 5
-
-
-def main() -> None:
-    settings = load_settings(env={})
-    renderer = Renderer(settings)
-    composer = Composer(settings, renderer)
-    abstract = "We study sparse circuits in transformer language models with care and at scale. " * 8
-    digests = [
-        make_digest([make_paper(abstract=abstract, upvotes=i) for i in range(10)], make_subscriber(id=n + 1))
-        for n in range(EMAILS)
-    ]
-    links = reader_links(settings, composer.tokens, 1)
-    context_html = renderer.html_template.render(renderer.context(digests[0], links))
-
-    steps: dict[str, Callable[[], object]] = {
-        "jinja html render": lambda: [renderer.html_template.render(renderer.context(d, links)) for d in digests],
-        "premailer inline": lambda: [inline_css(context_html) for _ in digests],
-        "full render (jinja + premailer + text)": lambda: [renderer.render(d, links) for d in digests],
-        "compose (render + MIME bytes)": lambda: [composer.compose(d) for d in digests],
-    }
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(ROUNDS):
-        for name, step in steps.items():
-            started = time.perf_counter()
-            step()
-            times[name].append((time.perf_counter() - started) / EMAILS * 1000)
-
-    base = statistics.median(times["jinja html render"])
-    size = len(composer.compose(digests[0]).data)
-    print(f"{EMAILS} emails of 10 papers ({size / 1024:.1f} KB each), {ROUNDS} interleaved rounds")
-    print(f"{'step':42} {'min ms':>8} {'median ms':>10} {'x jinja':>8}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:42} {min(values):8.3f} {median:10.3f} {median / base:8.1f}")
-
+from benchmarks import ingest, render
 
 if __name__ == "__main__":
-    main()
+    render.main()
+    ingest.main()

@@ -11,6 +11,8 @@ from newsletter.store.db import Database
 from tests.conftest import ROOT
 from tests.factories import ISSUE, make_digest, make_paper
 
+HEAD = "0002"
+
 
 def test_upsert_counts_and_merges_sources(ctx) -> None:
     hf = make_paper(id="2611.10001", version=None, upvotes=5, github_url="https://github.com/x/y", sources=("hf",))
@@ -191,7 +193,7 @@ def test_schema_behind_is_refused(tmp_path) -> None:
     db = Database(url, str(ROOT / "migrations"))
     db.upgrade()
     with db.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     with pytest.raises(StoreError, match="run `newsletter db upgrade`"):
         db.ensure_schema()
 
@@ -204,8 +206,8 @@ def test_migrations_downgrade_and_upgrade(db_url) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "base")
-    assert db.upgrade() == (None, "0001")
-    assert db.upgrade() == ("0001", "0001")
+    assert db.upgrade() == (None, HEAD)
+    assert db.upgrade() == (HEAD, HEAD)
     db.dispose()
 
 

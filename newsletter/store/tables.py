@@ -69,6 +69,9 @@ class PaperRow(Base):
     project_url: Mapped[str | None] = mapped_column(Text)
     ai_summary: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[str]]
+    # "hf=<hash> arxiv=<hash>": what each source last said of this paper, so an unchanged re-ingest is a
+    # string comparison instead of a decode and a merge.
+    fingerprints: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
