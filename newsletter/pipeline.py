@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -125,12 +125,15 @@ def _run(ctx: Context, name: str, fetch: Callable[[], ParsedFeed | None]) -> Ing
 
 
 def _store(ctx: Context, name: str, parsed: ParsedFeed) -> IngestResult:
+    """Upsert what a feed brought; a paper with no announcement date counts as announced today."""
     problems = parsed.problems
     if parsed.not_modified:
         return IngestResult(name, "not_modified", validators=parsed.validators)
     if parsed.empty:
         return IngestResult(name, "no_announcement", validators=parsed.validators)
-    counts = ctx.papers.upsert(parsed.papers, parsed.updates)
+    seen_on = today(ctx.settings)
+    papers = [p if p.announced else replace(p, announced=seen_on) for p in parsed.papers]
+    counts = ctx.papers.upsert(papers, parsed.updates)
     return IngestResult(
         name,
         "partial" if problems else "ok",
@@ -160,10 +163,11 @@ class DigestBuilder:
         if last is not None:
             return last + timedelta(days=1), issue_date
         latest = self.ctx.papers.latest_announcement(issue_date)
-        lookback = issue_date - timedelta(days=self.ctx.settings.digest.first_digest_days)
-        if latest is None or latest <= lookback:
+        if latest is None:
             return None
-        return latest, issue_date
+        # The latest announcement however old it is (a quiet week must not mean a silent first digest),
+        # with the days just before it.
+        return latest - timedelta(days=self.ctx.settings.digest.first_digest_days - 1), issue_date
 
     def build(self, subscriber: Subscriber, issue_date: date) -> Digest:
         window = self.window(subscriber, issue_date)

@@ -212,3 +212,10 @@ def test_backfill_hf_by_day(ctx, feed_server, data_file) -> None:
     results = pipeline.backfill(local(ctx, feed_server), date(2024, 6, 17), date(2024, 6, 19), ["hf"])
     assert [r.new for r in results] == [2, 0, 0]
     assert [c.query["date"] for c in route.calls] == [["2024-06-17"], ["2024-06-18"], ["2024-06-19"]]
+
+
+def test_paper_without_a_date_counts_as_announced_today(ctx, tmp_path) -> None:
+    path = tmp_path / "undated.json"
+    path.write_text(json.dumps([{"paper": {"id": "2401.00001", "title": "T", "summary": "S", "authors": []}}]))
+    pipeline.ingest_file(ctx, path, "hf")
+    assert ctx.papers.get("2401.00001").announced == pipeline.today(ctx.settings)

@@ -155,10 +155,22 @@ def test_paused_reader_is_skipped(world, smtp_server) -> None:
     assert summary.sent == 0 and summary.outcomes == [("ada@example.com", "skipped", "status is paused")]
 
 
-def test_nothing_announced_recently_sends_nothing(world, smtp_server) -> None:
+def test_first_digest_takes_the_latest_announcement_however_old(world, smtp_server) -> None:
     later = ISSUE + timedelta(days=10)
     summary = pipeline.send_issue(world, pipeline.SendOptions(issue_date=later, show_progress=False))
-    assert summary.sent == 0 and summary.skipped == 3 and smtp_server.messages == []
+    assert summary.sent == 2 and summary.skipped == 1
+
+
+def test_no_papers_at_all_sends_nothing(ctx, smtp_server) -> None:
+    subscriptions.add(ctx.settings, ctx.subscribers, "a@example.com", SubscriberChanges(topics=("x",)))
+    summary = send(ctx)
+    assert summary.sent == 0 and summary.outcomes == [("a@example.com", "skipped", "nothing relevant among 0 papers")]
+
+
+def test_returning_reader_gets_only_what_came_since(world, smtp_server) -> None:
+    send(world)
+    quiet = pipeline.send_issue(world, pipeline.SendOptions(issue_date=ISSUE + timedelta(days=1), show_progress=False))
+    assert quiet.sent == 0, "nothing new since the last digest"
 
 
 def test_send_empty_sends_a_short_note(world, smtp_server) -> None:
