@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench eval lint clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,9 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+eval: install
+	$(BIN)/python benchmarks/eval_relevance.py
 
 lint: install
 	$(BIN)/ruff check newsletter tests benchmarks migrations

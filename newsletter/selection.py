@@ -1,9 +1,16 @@
 """Ranking: (a reader's preferences, the candidate papers) -> ranked Picks, each with a one-line "why".
 
-Pure and deterministic. Topic phrases are scored with a field-weighted BM25 (title counts more than the
-abstract) in which a phrase counts as a whole: the share of the phrase's weight that a paper covers is
-applied twice, so a paper sharing only one ambiguous word ("circuit") with a long phrase scores low, and an
-exact or near occurrence of the whole phrase earns a bonus. Scores are on a 0..1 scale.
+Pure and deterministic; works cold from a few topic phrases, with no categories. Three signals per phrase:
+
+- lexical: a field-weighted BM25 (the title counts more) in which a phrase counts as a whole: the share of
+  the phrase's weight a paper covers is applied twice, and an exact or near occurrence earns a bonus, so a
+  paper sharing one ambiguous word ("circuit") with a long phrase scores low;
+- field agreement: the phrase and each paper are placed among research fields (newsletter.fields) and
+  agreement is rewarded, so "analog circuit design" favours amplifiers and converters, not neurons;
+- pseudo-relevance feedback: the best first-pass papers define what the reader means in this batch, and
+  papers close to them (cosine of TF-IDF vectors) move up.
+
+Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves every reader.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
+from newsletter.fields import FIELDS
 from newsletter.models import Paper, Pick, Subscriber
 
 FIELD_WEIGHTS = {"title": 3.0, "abstract": 1.0}
@@ -22,68 +31,22 @@ B = 0.75
 EXACT_PHRASE_BONUS = 0.25
 NEAR_PHRASE_BONUS = 0.10
 NEAR_WINDOW = 8
+# How the three signals combine, and how much of the first pass seeds the feedback.
+LEXICAL_WEIGHT = 0.45
+FIELD_WEIGHT = 0.25
+FEEDBACK_WEIGHT = 0.30
+FIRST_PASS_FIELD_WEIGHT = 0.5
+FEEDBACK_DOCS = 4
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15
 DEFAULT_FLOOR = 0.12
 
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "that",
-        "the",
-        "their",
-        "this",
-        "to",
-        "we",
-        "what",
-        "when",
-        "which",
-        "with",
-        "via",
-        "using",
-        "use",
-        "used",
-        "based",
-        "new",
-        "towards",
-        "toward",
-        "between",
-        "across",
-        "over",
-        "under",
-        "than",
-        "these",
-        "those",
-        "such",
-        "not",
-        "also",
-        "both",
-        "how",
-        "do",
-        "does",
-    ]
+    """a an and are as at be by can for from has have in into is it its of on or our that the their this to
+    we what when which with via using use used based new towards toward between across over under than
+    these those such not also both how do does while more most less we show propose present study paper
+    results two one three first find finds found""".split()
 )
 
 
@@ -103,6 +66,13 @@ def analyse(text: str) -> list[tuple[str, str]]:
     return [(stem(w), w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+def features(stems: Sequence[str]) -> Counter[str]:
+    """Words and adjacent word pairs ('neural circuit' says more than 'neural' and 'circuit' apart)."""
+    found = Counter(stems)
+    found.update(f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False))
+    return found
+
+
 @dataclass(frozen=True)
 class _Field:
     stems: tuple[str, ...]
@@ -118,10 +88,43 @@ class _Field:
         return cls(tuple(s for s, _ in pairs), Counter(s for s, _ in pairs), surface)
 
 
+class FieldModel:
+    """Places a bag of words among the research fields of newsletter.fields (a distribution summing to 1)."""
+
+    def __init__(self, profiles: dict[str, str]) -> None:
+        self.names = list(profiles)
+        self.profiles = [features([s for s, _ in analyse(text)]) for text in profiles.values()]
+        df: Counter[str] = Counter()
+        for profile in self.profiles:
+            df.update(profile.keys())
+        n = len(self.profiles)
+        # A word found in many fields' vocabularies ("network", "memory") says little about which one.
+        self.weight = {t: math.log(1 + n / d) for t, d in df.items()}
+
+    def affinity(self, bag: Counter[str]) -> dict[str, float]:
+        scores: dict[str, float] = {}
+        for name, profile in zip(self.names, self.profiles, strict=True):
+            score = sum((1 + math.log(c)) * self.weight[t] for t, c in bag.items() if t in profile)
+            if score > 0:
+                scores[name] = score
+        total = sum(v * v for v in scores.values())
+        if not total:
+            return {}
+        # Squared shares sharpen the distribution toward the dominant field.
+        return {k: v * v / total for k, v in scores.items()}
+
+
+@cache
+def field_model() -> FieldModel:
+    return FieldModel(FIELDS)
+
+
 @dataclass(frozen=True)
 class _Doc:
     paper: Paper
     fields: dict[str, _Field]
+    vector: dict[str, float]
+    areas: dict[str, float]
 
 
 @dataclass
@@ -134,29 +137,48 @@ class Index:
     avg_len: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.docs = [_Doc(p, {"title": _Field.of(p.title), "abstract": _Field.of(p.abstract)}) for p in self.papers]
-        n = len(self.docs)
+        analysed = [{"title": _Field.of(p.title), "abstract": _Field.of(p.abstract)} for p in self.papers]
+        n = len(analysed)
         df: Counter[str] = Counter()
-        for doc in self.docs:
-            df.update(set(doc.fields["title"].counts) | set(doc.fields["abstract"].counts))
+        for fields in analysed:
+            df.update(set(fields["title"].counts) | set(fields["abstract"].counts))
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.avg_len = {
-            name: (sum(len(d.fields[name].stems) for d in self.docs) / n if n else 1.0) or 1.0 for name in FIELD_WEIGHTS
+            name: (sum(len(f[name].stems) for f in analysed) / n if n else 1.0) or 1.0 for name in FIELD_WEIGHTS
         }
+        model = field_model()
+        self.docs = []
+        for paper, fields in zip(self.papers, analysed, strict=True):
+            counts = fields["title"].counts + fields["title"].counts + fields["abstract"].counts
+            self.docs.append(
+                _Doc(
+                    paper,
+                    fields,
+                    _unit({t: (1 + math.log(c)) * self.idf[t] for t, c in counts.items()}),
+                    model.affinity(features(fields["title"].stems) + features(fields["abstract"].stems)),
+                )
+            )
 
     def term_idf(self, term: str) -> float:
         # A word no candidate contains is as rare as it gets.
         return self.idf.get(term, math.log(1 + (len(self.docs) + 0.5) / 0.5))
 
 
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    return {k: v / norm for k, v in vector.items()} if norm else {}
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b[k] for k, v in a.items() if k in b)
+
+
 @dataclass(frozen=True)
 class _Match:
     score: float
     words: dict[str, list[str]]
-
-
-def _phrase_stems(phrase: str) -> tuple[str, ...]:
-    return tuple(s for s, _ in analyse(phrase))
 
 
 def _contains(seq: Sequence[str], part: Sequence[str]) -> bool:
@@ -174,7 +196,7 @@ def _near(seq: Sequence[str], terms: set[str], window: int) -> bool:
     return False
 
 
-def _score_phrase(index: Index, doc: _Doc, phrase: tuple[str, ...]) -> _Match:
+def _lexical(index: Index, doc: _Doc, phrase: tuple[str, ...]) -> _Match:
     terms = list(dict.fromkeys(phrase))
     if not terms:
         return _Match(0.0, {})
@@ -205,8 +227,52 @@ def _score_phrase(index: Index, doc: _Doc, phrase: tuple[str, ...]) -> _Match:
     return _Match(min(relevance, 1.0), {k: v for k, v in words.items() if v})
 
 
-def _why_topic(topic: str, match: _Match) -> str:
-    """ "matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
+@dataclass(frozen=True)
+class TopicScores:
+    """One topic phrase scored against every paper of an index (the same for every reader who has it)."""
+
+    topic: str
+    scores: tuple[float, ...]
+    matches: tuple[_Match, ...]
+    related: tuple[tuple[str, ...], ...]
+
+
+def score_topic(index: Index, topic: str) -> TopicScores:
+    phrase = tuple(s for s, _ in analyse(topic))
+    lexical = [_lexical(index, doc, phrase) for doc in index.docs]
+    wanted = field_model().affinity(features(phrase))
+    agreement = _scaled([_dot(wanted, doc.areas) for doc in index.docs])
+    # Words matched in a paper of another field count for less, in proportion to how surely the phrase
+    # names a field at all (a phrase the field model cannot place gates nothing).
+    confidence = max(wanted.values(), default=0.0)
+    lexical = [
+        _Match(m.score * (1 - confidence * (1 - a)), m.words) for m, a in zip(lexical, agreement, strict=True)
+    ]
+    first = [m.score + FIRST_PASS_FIELD_WEIGHT * a for m, a in zip(lexical, agreement, strict=True)]
+    seeds = sorted((i for i, s in enumerate(first) if s > 0), key=lambda i: -first[i])[:FEEDBACK_DOCS]
+    centroid: dict[str, float] = {}
+    for i in seeds:
+        for term, value in index.docs[i].vector.items():
+            centroid[term] = centroid.get(term, 0.0) + first[i] * value
+    centroid = _unit(centroid)
+    feedback = _scaled([_dot(centroid, doc.vector) for doc in index.docs])
+    scores = tuple(
+        min(1.0, LEXICAL_WEIGHT * m.score + FIELD_WEIGHT * a + FEEDBACK_WEIGHT * f)
+        for m, a, f in zip(lexical, agreement, feedback, strict=True)
+    )
+    top_terms = [t for t, _ in sorted(centroid.items(), key=lambda kv: -kv[1])[:25] if t not in phrase]
+    related = tuple(tuple(doc.fields["title"].surface.get(t) or doc.fields["abstract"].surface.get(t) or ""
+                          for t in top_terms if t in doc.vector)[:3] for doc in index.docs)
+    return TopicScores(topic, scores, tuple(lexical), related)
+
+
+def _scaled(values: list[float]) -> list[float]:
+    top = max(values, default=0.0)
+    return [v / top for v in values] if top > 0 else [0.0 for _ in values]
+
+
+def _why_topic(topic: str, match: _Match, related: tuple[str, ...]) -> str:
+    """"matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
     shown: set[str] = set()
     parts = []
     for name, words in match.words.items():
@@ -214,6 +280,8 @@ def _why_topic(topic: str, match: _Match) -> str:
         shown.update(stem(w) for w in fresh)
         if fresh:
             parts.append(f"{name}: " + ", ".join(f"'{w}'" for w in fresh))
+    if not parts and related:
+        parts.append("related: " + ", ".join(f"'{w}'" for w in related if w))
     return f"matches your topic '{topic}'" + (f" ({'; '.join(parts)})" if parts else "")
 
 
@@ -234,18 +302,27 @@ def rank(
     index: Index,
     already_sent: frozenset[str] | set[str] = frozenset(),
     floor: float = DEFAULT_FLOOR,
+    topic_scores: dict[str, TopicScores] | None = None,
 ) -> list[Pick]:
-    """The reader's picks among the indexed papers, best first, at most `max_items`."""
+    """The reader's picks among the indexed papers, best first, at most `max_items`.
+
+    `topic_scores` caches scored phrases across readers: readers who share a topic share its cost.
+    """
     prefs = subscriber.preferences
-    topics = [(t, _phrase_stems(t)) for t in prefs.topics]
-    excluded = [_phrase_stems(x) for x in prefs.excluded]
+    cache_ = topic_scores if topic_scores is not None else {}
+    topics = []
+    for topic in prefs.topics:
+        if topic not in cache_:
+            cache_[topic] = score_topic(index, topic)
+        topics.append(cache_[topic])
+    excluded = [tuple(s for s, _ in analyse(x)) for x in prefs.excluded]
     followed = {_author_key(a): a for a in prefs.authors}
     categories = {c.lower() for c in prefs.categories}
     threshold = subscriber.min_score if subscriber.min_score is not None else floor
     trending_only = not (topics or followed or categories)
 
     scored: list[Pick] = []
-    for doc in index.docs:
+    for i, doc in enumerate(index.docs):
         paper = doc.paper
         if paper.id in already_sent or _is_excluded(doc, excluded):
             continue
@@ -254,18 +331,18 @@ def rank(
                 scored.append(Pick(paper, float(paper.upvotes), f"trending: {paper.upvotes} upvotes on Hugging Face"))
             continue
         author = next((followed[k] for k in map(_author_key, paper.authors) if k in followed), None)
-        matches = sorted(((_score_phrase(index, doc, p), t) for t, p in topics), key=lambda m: -m[0].score)
-        best = matches[0] if matches else None
+        per_topic = sorted(topics, key=lambda t: -t.scores[i])
         score = 0.0
-        if best:
-            score = best[0].score + OTHER_TOPICS_SHARE * sum(m.score for m, _ in matches[1:])
+        if per_topic:
+            score = per_topic[0].scores[i] + OTHER_TOPICS_SHARE * sum(t.scores[i] for t in per_topic[1:])
         in_category = next((c for c in paper.categories if c.lower() in categories), None)
         if in_category:
             score += CATEGORY_BONUS if topics else 0.5
         if author is not None:
             scored.append(Pick(paper, max(score, 1.0), f"by {author}, whom you follow"))
-        elif best and best[0].score >= threshold:
-            scored.append(Pick(paper, min(score, 1.0), _why_topic(best[1], best[0])))
+        elif per_topic and per_topic[0].scores[i] >= threshold:
+            best = per_topic[0]
+            scored.append(Pick(paper, min(score, 1.0), _why_topic(best.topic, best.matches[i], best.related[i])))
         elif in_category and not topics and score >= threshold:
             scored.append(Pick(paper, score, f"new in {in_category}, a category you follow"))
 
