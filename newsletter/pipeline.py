@@ -155,7 +155,7 @@ class DigestBuilder:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._indexes: dict[tuple[date, date], selection.Index] = {}
+        self._indexes: dict[tuple[date, date], tuple[selection.Index, dict[str, selection.TopicScores]]] = {}
 
     def window(self, subscriber: Subscriber, issue_date: date) -> tuple[date, date] | None:
         """Papers announced since the last sent digest; a new reader gets the latest announcement, if recent."""
@@ -174,9 +174,18 @@ class DigestBuilder:
         if window is None:
             return Digest(subscriber, issue_date, (), issue_date, issue_date, 0)
         if window not in self._indexes:
-            self._indexes[window] = selection.Index(self.ctx.papers.announced_between(*window))
-        index = self._indexes[window]
-        picks = selection.rank(subscriber, index, self.ctx.ledger.sent_paper_ids(subscriber.id))
+            # One analysis of the batch and one score per distinct topic phrase, shared by every reader.
+            self._indexes[window] = (selection.Index(self.ctx.papers.announced_between(*window)), {})
+        index, topic_scores = self._indexes[window]
+        prefs = subscriber.preferences
+        picks = selection.rank(
+            subscriber,
+            index,
+            self.ctx.ledger.sent_paper_ids(subscriber.id),
+            topic_scores=topic_scores,
+            liked=self.ctx.papers.get_many(prefs.liked),
+            disliked=self.ctx.papers.get_many(prefs.disliked),
+        )
         return Digest(subscriber, issue_date, tuple(picks), window[0], window[1], len(index.docs))
 
 

@@ -15,12 +15,15 @@ Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+
+import numpy as np
 
 from newsletter.fields import FIELDS
 from newsletter.models import Paper, Pick, Subscriber
@@ -37,16 +40,23 @@ FIELD_WEIGHT = 0.25
 FEEDBACK_WEIGHT = 0.30
 FIRST_PASS_FIELD_WEIGHT = 0.5
 FEEDBACK_DOCS = 4
+SEED_MIN = 0.3  # first-pass evidence a paper needs to shape what the reader means
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15
-DEFAULT_FLOOR = 0.12
+LIKED_WEIGHT = 0.3
+LIKED_SIMILARITY = 0.35
+DEFAULT_FLOOR = 0.15
 
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
-    """a an and are as at be by can for from has have in into is it its of on or our that the their this to
-    we what when which with via using use used based new towards toward between across over under than
-    these those such not also both how do does while more most less we show propose present study paper
-    results two one three first find finds found""".split()
+    " ".join(
+        [
+            "a an and are as at be by can for from has have in into is it its of on or our that the their this to",
+            "we what when which with via using use used based new towards toward between across over under than",
+            "these those such not also both how do does while more most less show propose present study paper",
+            "results two one three first find finds found",
+        ]
+    ).split()
 )
 
 
@@ -69,7 +79,7 @@ def analyse(text: str) -> list[tuple[str, str]]:
 def features(stems: Sequence[str]) -> Counter[str]:
     """Words and adjacent word pairs ('neural circuit' says more than 'neural' and 'circuit' apart)."""
     found = Counter(stems)
-    found.update(f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False))
+    found.update(f"{a}_{b}" for a, b in itertools.pairwise(stems))
     return found
 
 
@@ -159,6 +169,21 @@ class Index:
                 )
             )
 
+        self.ids = [p.id for p in self.papers]
+        self.upvotes = np.array([p.upvotes or 0 for p in self.papers], dtype=float)
+
+    def vector(self, paper: Paper) -> dict[str, float]:
+        """A paper outside the index (a liked one) as a unit TF-IDF vector in the index's terms."""
+        counts: Counter[str] = Counter()
+        for term, _ in analyse(paper.title):
+            counts[term] += 2
+        for term, _ in analyse(paper.abstract):
+            counts[term] += 1
+        return _unit({t: (1 + math.log(c)) * self.term_idf(t) for t, c in counts.items()})
+
+    def similarity(self, vector: dict[str, float]) -> np.ndarray:
+        return np.array([_dot(vector, doc.vector) for doc in self.docs], dtype=float)
+
     def term_idf(self, term: str) -> float:
         # A word no candidate contains is as rare as it gets.
         return self.idf.get(term, math.log(1 + (len(self.docs) + 0.5) / 0.5))
@@ -232,7 +257,7 @@ class TopicScores:
     """One topic phrase scored against every paper of an index (the same for every reader who has it)."""
 
     topic: str
-    scores: tuple[float, ...]
+    scores: np.ndarray
     matches: tuple[_Match, ...]
     related: tuple[tuple[str, ...], ...]
 
@@ -241,28 +266,37 @@ def score_topic(index: Index, topic: str) -> TopicScores:
     phrase = tuple(s for s, _ in analyse(topic))
     lexical = [_lexical(index, doc, phrase) for doc in index.docs]
     wanted = field_model().affinity(features(phrase))
-    agreement = _scaled([_dot(wanted, doc.areas) for doc in index.docs])
+    # 1.0 when a paper sits in the phrase's fields exactly as the phrase does; absolute, so a batch with no
+    # paper of the reader's field gives nobody a high score.
+    self_agreement = _dot(wanted, wanted)
+    agreement = [min(1.0, _dot(wanted, doc.areas) / self_agreement) if self_agreement else 0.0 for doc in index.docs]
     # Words matched in a paper of another field count for less, in proportion to how surely the phrase
     # names a field at all (a phrase the field model cannot place gates nothing).
     confidence = max(wanted.values(), default=0.0)
-    lexical = [
-        _Match(m.score * (1 - confidence * (1 - a)), m.words) for m, a in zip(lexical, agreement, strict=True)
-    ]
+    lexical = [_Match(m.score * (1 - confidence * (1 - a)), m.words) for m, a in zip(lexical, agreement, strict=True)]
     first = [m.score + FIRST_PASS_FIELD_WEIGHT * a for m, a in zip(lexical, agreement, strict=True)]
-    seeds = sorted((i for i, s in enumerate(first) if s > 0), key=lambda i: -first[i])[:FEEDBACK_DOCS]
+    seeds = sorted((i for i, s in enumerate(first) if s >= SEED_MIN), key=lambda i: -first[i])[:FEEDBACK_DOCS]
     centroid: dict[str, float] = {}
     for i in seeds:
         for term, value in index.docs[i].vector.items():
             centroid[term] = centroid.get(term, 0.0) + first[i] * value
     centroid = _unit(centroid)
     feedback = _scaled([_dot(centroid, doc.vector) for doc in index.docs])
-    scores = tuple(
-        min(1.0, LEXICAL_WEIGHT * m.score + FIELD_WEIGHT * a + FEEDBACK_WEIGHT * f)
-        for m, a, f in zip(lexical, agreement, feedback, strict=True)
+    scores = np.minimum(
+        1.0,
+        LEXICAL_WEIGHT * np.array([m.score for m in lexical], dtype=float)
+        + FIELD_WEIGHT * np.array(agreement, dtype=float)
+        + FEEDBACK_WEIGHT * np.array(feedback, dtype=float),
     )
     top_terms = [t for t, _ in sorted(centroid.items(), key=lambda kv: -kv[1])[:25] if t not in phrase]
-    related = tuple(tuple(doc.fields["title"].surface.get(t) or doc.fields["abstract"].surface.get(t) or ""
-                          for t in top_terms if t in doc.vector)[:3] for doc in index.docs)
+    related = tuple(
+        tuple(
+            doc.fields["title"].surface.get(t) or doc.fields["abstract"].surface.get(t) or ""
+            for t in top_terms
+            if t in doc.vector
+        )[:3]
+        for doc in index.docs
+    )
     return TopicScores(topic, scores, tuple(lexical), related)
 
 
@@ -272,7 +306,7 @@ def _scaled(values: list[float]) -> list[float]:
 
 
 def _why_topic(topic: str, match: _Match, related: tuple[str, ...]) -> str:
-    """"matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
+    """ "matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
     shown: set[str] = set()
     parts = []
     for name, words in match.words.items():
@@ -303,48 +337,89 @@ def rank(
     already_sent: frozenset[str] | set[str] = frozenset(),
     floor: float = DEFAULT_FLOOR,
     topic_scores: dict[str, TopicScores] | None = None,
+    liked: Sequence[Paper] = (),
+    disliked: Sequence[Paper] = (),
 ) -> list[Pick]:
     """The reader's picks among the indexed papers, best first, at most `max_items`.
 
-    `topic_scores` caches scored phrases across readers: readers who share a topic share its cost.
+    `topic_scores` caches scored phrases across readers: readers who share a topic share its cost, and the
+    per-reader work is a few vector operations. `liked`/`disliked` are the papers of the reader's feedback.
     """
+    n = len(index.docs)
     prefs = subscriber.preferences
+    if n == 0:
+        return []
     cache_ = topic_scores if topic_scores is not None else {}
     topics = []
     for topic in prefs.topics:
         if topic not in cache_:
             cache_[topic] = score_topic(index, topic)
         topics.append(cache_[topic])
-    excluded = [tuple(s for s, _ in analyse(x)) for x in prefs.excluded]
-    followed = {_author_key(a): a for a in prefs.authors}
-    categories = {c.lower() for c in prefs.categories}
     threshold = subscriber.min_score if subscriber.min_score is not None else floor
-    trending_only = not (topics or followed or categories)
+    blocked = np.zeros(n, dtype=bool)
+    if already_sent:
+        blocked |= np.array([i in already_sent for i in index.ids])
+    for phrase in (tuple(s for s, _ in analyse(x)) for x in prefs.excluded):
+        if phrase:
+            blocked |= np.array([_is_excluded(doc, [phrase]) for doc in index.docs])
 
-    scored: list[Pick] = []
-    for i, doc in enumerate(index.docs):
-        paper = doc.paper
-        if paper.id in already_sent or _is_excluded(doc, excluded):
-            continue
-        if trending_only:
-            if paper.upvotes:
-                scored.append(Pick(paper, float(paper.upvotes), f"trending: {paper.upvotes} upvotes on Hugging Face"))
-            continue
-        author = next((followed[k] for k in map(_author_key, paper.authors) if k in followed), None)
-        per_topic = sorted(topics, key=lambda t: -t.scores[i])
-        score = 0.0
-        if per_topic:
-            score = per_topic[0].scores[i] + OTHER_TOPICS_SHARE * sum(t.scores[i] for t in per_topic[1:])
-        in_category = next((c for c in paper.categories if c.lower() in categories), None)
-        if in_category:
-            score += CATEGORY_BONUS if topics else 0.5
-        if author is not None:
-            scored.append(Pick(paper, max(score, 1.0), f"by {author}, whom you follow"))
-        elif per_topic and per_topic[0].scores[i] >= threshold:
-            best = per_topic[0]
-            scored.append(Pick(paper, min(score, 1.0), _why_topic(best.topic, best.matches[i], best.related[i])))
-        elif in_category and not topics and score >= threshold:
-            scored.append(Pick(paper, score, f"new in {in_category}, a category you follow"))
+    if not (topics or prefs.authors or prefs.categories or liked):
+        order = [i for i in np.argsort(-index.upvotes, kind="stable") if index.upvotes[i] > 0 and not blocked[i]]
+        return [
+            Pick(
+                index.docs[i].paper,
+                float(index.upvotes[i]),
+                f"trending: {int(index.upvotes[i])} upvotes on Hugging Face",
+            )
+            for i in order[: subscriber.max_items]
+        ]
 
-    scored.sort(key=lambda p: (-p.score, -(p.paper.upvotes or 0), p.paper.id))
-    return scored[: subscriber.max_items]
+    reasons: dict[int, str] = {}
+    score = np.zeros(n)
+    eligible = np.zeros(n, dtype=bool)
+    if topics:
+        table = np.vstack([t.scores for t in topics])
+        best_topic = table.argmax(axis=0)
+        best = table.max(axis=0)
+        score = best + OTHER_TOPICS_SHARE * (table.sum(axis=0) - best)
+        eligible |= best >= threshold
+    if prefs.categories:
+        wanted = {c.lower() for c in prefs.categories}
+        in_category = np.array([any(c.lower() in wanted for c in doc.paper.categories) for doc in index.docs])
+        score = score + np.where(in_category, CATEGORY_BONUS if topics else 0.5, 0.0)
+        if not topics:
+            eligible |= in_category & (score >= threshold)
+            for i in np.flatnonzero(in_category):
+                category = next(c for c in index.docs[i].paper.categories if c.lower() in wanted)
+                reasons[int(i)] = f"new in {category}, a category you follow"
+    for paper, sign in [*((p, 1.0) for p in liked), *((p, -1.0) for p in disliked)]:
+        close = index.similarity(index.vector(paper))
+        score = score + sign * LIKED_WEIGHT * close
+        if sign > 0:
+            for i in np.flatnonzero(close >= LIKED_SIMILARITY):
+                if int(i) not in reasons and not (topics and best[i] >= threshold):
+                    reasons[int(i)] = f"like '{_short(paper.title)}', which you liked"
+                    eligible[i] = True
+    followed = {_author_key(a): a for a in prefs.authors}
+    if followed:
+        for i, doc in enumerate(index.docs):
+            author = next((followed[k] for k in map(_author_key, doc.paper.authors) if k in followed), None)
+            if author is not None:
+                score[i] = max(score[i], 1.0)
+                reasons[i] = f"by {author}, whom you follow"
+                eligible[i] = True
+
+    chosen = np.flatnonzero(eligible & ~blocked)
+    chosen = chosen[np.lexsort((-index.upvotes[chosen], -score[chosen]))][: subscriber.max_items]
+    picks = []
+    for i in map(int, chosen):
+        why = reasons.get(i)
+        if why is None:
+            top = topics[best_topic[i]]
+            why = _why_topic(top.topic, top.matches[i], top.related[i])
+        picks.append(Pick(index.docs[i].paper, float(min(score[i], 1.0)), why))
+    return picks
+
+
+def _short(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"

@@ -92,3 +92,39 @@ def test_no_preferences_means_trending() -> None:
 
 def test_nothing_relevant_gives_nothing() -> None:
     assert rank(make_subscriber(topics=("quantum chromodynamics lattice",)), Index(ALL)) == []
+
+
+def test_liked_paper_brings_similar_ones() -> None:
+    liked = make_paper(title="Hippocampal replay during sleep", abstract="Neural circuits in the hippocampus replay.")
+    reader = make_subscriber(preferences=Preferences(liked=(liked.id,)))
+    picks = rank(reader, Index(ALL), liked=[liked])
+    assert ids(picks)[0] == NEURO.id
+    assert picks[0].why == "like 'Hippocampal replay during sleep', which you liked"
+
+
+def test_disliked_paper_pushes_similar_ones_down() -> None:
+    reader = make_subscriber(topics=("circuits",))
+    plain = ids(rank(reader, Index(ALL)))
+    assert plain.index(ANALOG.id) < len(plain)
+    after = ids(rank(reader, Index(ALL), disliked=[ANALOG]))
+    assert ANALOG.id not in after[:1]
+
+
+def test_topic_scores_are_shared_between_readers() -> None:
+    index = Index(ALL)
+    cache: dict = {}
+    first = rank(make_subscriber(topics=("analog circuit design",)), index, topic_scores=cache)
+    second = rank(make_subscriber(id=2, topics=("analog circuit design",), max_items=1), index, topic_scores=cache)
+    assert list(cache) == ["analog circuit design"]
+    assert ids(second) == ids(first)[:1]
+
+
+def test_development_set_meets_the_goals() -> None:
+    """The labeled dev set of `make eval` (held-out personas included) as a regression guard."""
+    from benchmarks.eval_relevance import evaluate
+
+    result = evaluate()
+    assert result["mean precision@5"] >= 0.9
+    assert result["min precision@5"] >= 0.8
+    assert result["held-out mean precision@5"] >= 0.9
+    assert result["off-field in top 5"] <= 2

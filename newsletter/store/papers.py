@@ -122,6 +122,14 @@ class PaperStore:
             row = session.scalar(select(PaperRow).where(PaperRow.arxiv_id == arxiv_id))
             return to_paper(row) if row else None
 
+    def get_many(self, arxiv_ids: Sequence[str]) -> list[Paper]:
+        """The stored papers among these ids, in the order given."""
+        if not arxiv_ids:
+            return []
+        with self.db.transaction() as session:
+            found = {r.arxiv_id: _paper_from(r._mapping) for r in self._select(session, _COLUMNS, list(arxiv_ids))}
+        return [found[i] for i in arxiv_ids if i in found]
+
     def list(self, on: date | None = None, limit: int | None = None) -> list[Paper]:
         """Papers newest first (by announcement, then id); only one announcement day when `on` is given."""
         query = select(PaperRow).order_by(PaperRow.announced.desc().nulls_last(), PaperRow.arxiv_id.desc())
