@@ -51,13 +51,15 @@ def evaluate(path: Path = DATA) -> dict[str, float]:
     index = Index(hf_daily.parse(as_hf_json(data["papers"]), "dev set").papers)
     rows = []
     for n, persona in enumerate(data["personas"], start=1):
-        reader = Subscriber(id=n, email=f"p{n}@example.com", max_items=10,
-                            preferences=Preferences(topics=tuple(persona["topics"])))
+        reader = Subscriber(
+            id=n, email=f"p{n}@example.com", max_items=10, preferences=Preferences(topics=tuple(persona["topics"]))
+        )
         picks = rank(reader, index)
         hits = [field_of[p.paper.id] == persona["field"] for p in picks]
         total = sum(1 for f in field_of.values() if f == persona["field"])
-        rows.append((persona, sum(hits[:5]) / 5, ndcg(hits, 10, total), 5 - sum(hits[:5]) - max(0, 5 - len(hits)),
-                     len(picks)))
+        rows.append(
+            (persona, sum(hits[:5]) / 5, ndcg(hits, 10, total), 5 - sum(hits[:5]) - max(0, 5 - len(hits)), len(picks))
+        )
     print(f"{'persona':52} {'held-out':>8} {'P@5':>5} {'nDCG@10':>8} {'off-field@5':>11} {'picks':>5}")
     for persona, p5, nd, off, count in rows:
         mark = "yes" if persona["held_out"] else ""

@@ -7,8 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import ingest, render
+from benchmarks import ingest, render, selection
 
 if __name__ == "__main__":
     render.main()
     ingest.main()
+    selection.main()

@@ -260,6 +260,13 @@ class TopicScores:
     scores: np.ndarray
     matches: tuple[_Match, ...]
     related: tuple[tuple[str, ...], ...]
+    _whys: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def why(self, i: int) -> str:
+        """The "why" line for paper i, built once however many readers share this topic."""
+        if i not in self._whys:
+            self._whys[i] = _why_topic(self.topic, self.matches[i], self.related[i])
+        return self._whys[i]
 
 
 def score_topic(index: Index, topic: str) -> TopicScores:
@@ -415,8 +422,7 @@ def rank(
     for i in map(int, chosen):
         why = reasons.get(i)
         if why is None:
-            top = topics[best_topic[i]]
-            why = _why_topic(top.topic, top.matches[i], top.related[i])
+            why = topics[best_topic[i]].why(i)
         picks.append(Pick(index.docs[i].paper, float(min(score[i], 1.0)), why))
     return picks
 
