@@ -133,7 +133,7 @@ def _store(ctx: Context, name: str, parsed: ParsedFeed) -> IngestResult:
         return IngestResult(name, "no_announcement", validators=parsed.validators)
     seen_on = today(ctx.settings)
     papers = [p if p.announced else replace(p, announced=seen_on) for p in parsed.papers]
-    counts = ctx.papers.upsert(papers, parsed.updates)
+    counts = ctx.papers.upsert(papers, parsed.updates, today=seen_on)
     return IngestResult(
         name,
         "partial" if problems else "ok",
@@ -181,7 +181,7 @@ class DigestBuilder:
         picks = selection.rank(
             subscriber,
             index,
-            self.ctx.ledger.sent_paper_ids(subscriber.id),
+            self.ctx.ledger.sent_versions(subscriber.id),
             topic_scores=topic_scores,
             liked=self.ctx.papers.get_many(prefs.liked),
             disliked=self.ctx.papers.get_many(prefs.disliked),

@@ -19,7 +19,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -341,7 +341,7 @@ def _is_excluded(doc: _Doc, excluded: Iterable[tuple[str, ...]]) -> bool:
 def rank(
     subscriber: Subscriber,
     index: Index,
-    already_sent: frozenset[str] | set[str] = frozenset(),
+    already_sent: Mapping[str, int | None] | frozenset[str] | set[str] = frozenset(),
     floor: float = DEFAULT_FLOOR,
     topic_scores: dict[str, TopicScores] | None = None,
     liked: Sequence[Paper] = (),
@@ -349,8 +349,10 @@ def rank(
 ) -> list[Pick]:
     """The reader's picks among the indexed papers, best first, at most `max_items`.
 
-    `topic_scores` caches scored phrases across readers: readers who share a topic share its cost, and the
-    per-reader work is a few vector operations. `liked`/`disliked` are the papers of the reader's feedback.
+    `already_sent` maps each paper the reader already got to the version sent: it never comes back, except
+    once as a newer version, marked updated. `topic_scores` caches scored phrases across readers: readers
+    who share a topic share its cost, and the per-reader work is a few vector operations. `liked` and
+    `disliked` are the papers of the reader's feedback.
     """
     n = len(index.docs)
     prefs = subscriber.preferences
@@ -364,8 +366,16 @@ def rank(
         topics.append(cache_[topic])
     threshold = subscriber.min_score if subscriber.min_score is not None else floor
     blocked = np.zeros(n, dtype=bool)
+    revised: set[int] = set()
     if already_sent:
-        blocked |= np.array([i in already_sent for i in index.ids])
+        versions = already_sent if isinstance(already_sent, Mapping) else dict.fromkeys(already_sent)
+        for i, doc in enumerate(index.docs):
+            if doc.paper.id in versions:
+                sent, now = versions[doc.paper.id], doc.paper.version
+                if sent is not None and now is not None and now > sent:
+                    revised.add(i)
+                else:
+                    blocked[i] = True
     for phrase in (tuple(s for s, _ in analyse(x)) for x in prefs.excluded):
         if phrase:
             blocked |= np.array([_is_excluded(doc, [phrase]) for doc in index.docs])
@@ -423,7 +433,7 @@ def rank(
         why = reasons.get(i)
         if why is None:
             why = topics[best_topic[i]].why(i)
-        picks.append(Pick(index.docs[i].paper, float(min(score[i], 1.0)), why))
+        picks.append(Pick(index.docs[i].paper, float(min(score[i], 1.0)), why, updated=i in revised))
     return picks
 
 

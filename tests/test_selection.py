@@ -128,3 +128,10 @@ def test_development_set_meets_the_goals() -> None:
     assert result["min precision@5"] >= 0.8
     assert result["held-out mean precision@5"] >= 0.9
     assert result["off-field in top 5"] <= 2
+
+
+def test_newer_version_of_a_sent_paper_is_marked_updated() -> None:
+    reader = make_subscriber(topics=("circuits in transformer language models",))
+    newer = rank(reader, Index(ALL), already_sent={INTERP.id: 0})
+    assert newer[0].paper.id == INTERP.id and newer[0].updated
+    assert INTERP.id not in ids(rank(reader, Index(ALL), already_sent={INTERP.id: 1}))

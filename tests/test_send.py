@@ -1,5 +1,6 @@
 """Sending an issue through a real aiosmtpd server, on SQLite and PostgreSQL: exactly once per reader."""
 
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -183,3 +184,22 @@ def test_send_empty_sends_a_short_note(world, smtp_server) -> None:
 def test_capture_handler_refusal_table() -> None:
     handler = CaptureHandler(refuse={"x@example.com": 599})
     assert handler.refuse["x@example.com"] == 599
+
+
+def test_new_version_comes_back_once_marked_updated(world, smtp_server) -> None:
+    send(world)
+    ada_first = [m for m in smtp_server.messages if m.recipients == ("ada@example.com",)]
+    assert len(ada_first) == 1
+    interp = next(p for p in world.papers.list() if p.title == INTERP["title"])
+    next_day = ISSUE + timedelta(days=1)
+    world.papers.upsert([], updates=[replace(interp, version=2, sources=("arxiv",))], today=next_day)
+    pipeline.send_issue(world, pipeline.SendOptions(issue_date=next_day, show_progress=False))
+    ada = [m.message for m in smtp_server.messages if m.recipients == ("ada@example.com",)]
+    assert len(ada) == 2
+    text = ada[1].get_body(("plain",)).get_content()
+    assert INTERP["title"] in text and "updated (v2)" in text
+    # Sent once as updated: the day after, it does not come back.
+    again = pipeline.send_issue(
+        world, pipeline.SendOptions(issue_date=next_day + timedelta(days=1), show_progress=False)
+    )
+    assert again.sent == 0

@@ -11,7 +11,7 @@ from newsletter.store.db import Database
 from tests.conftest import ROOT
 from tests.factories import ISSUE, make_digest, make_paper
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def test_upsert_counts_and_merges_sources(ctx) -> None:
@@ -135,12 +135,12 @@ def test_ledger_transitions(ctx) -> None:
     claimed = ctx.ledger.claim(delivery.id, "w1", "<m@x>", timedelta(minutes=5))
     assert claimed.state is DeliveryState.SENDING and claimed.attempts == 1
     assert ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5)) is None, "a live lease is exclusive"
-    assert ctx.ledger.sent_paper_ids(sub.id) == set()
+    assert ctx.ledger.sent_versions(sub.id) == {}
 
     ctx.ledger.mark_sent(delivery.id, 250, "ok")
     done = ctx.ledger.get(sub.id, ISSUE)
     assert done.state is DeliveryState.SENT and done.sent_at is not None and done.message_id == "<m@x>"
-    assert ctx.ledger.sent_paper_ids(sub.id) == {paper.id}
+    assert ctx.ledger.sent_versions(sub.id) == {paper.id: paper.version}
     assert ctx.ledger.last_sent_issue(sub.id, before=ISSUE + timedelta(days=1)) == ISSUE
     assert ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5)) is None
     assert ctx.ledger.status(ISSUE)[0].counts["sent"] == 1
@@ -193,7 +193,7 @@ def test_schema_behind_is_refused(tmp_path) -> None:
     db = Database(url, str(ROOT / "migrations"))
     db.upgrade()
     with db.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
     with pytest.raises(StoreError, match="run `newsletter db upgrade`"):
         db.ensure_schema()
 

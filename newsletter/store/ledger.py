@@ -45,10 +45,10 @@ class Ledger:
 
     # -- the digest archive ------------------------------------------------------------------------------
 
-    def sent_paper_ids(self, subscriber_id: int) -> set[str]:
-        """Every paper (any version) already accepted by the server for this reader."""
+    def sent_versions(self, subscriber_id: int) -> dict[str, int | None]:
+        """Every paper already accepted by the server for this reader, with the highest version sent."""
         query = (
-            select(PaperRow.arxiv_id)
+            select(PaperRow.arxiv_id, func.max(DigestItemRow.version))
             .join(DigestItemRow, DigestItemRow.paper_id == PaperRow.id)
             .join(DigestRow, DigestRow.id == DigestItemRow.digest_id)
             .join(
@@ -56,9 +56,10 @@ class Ledger:
                 and_(DeliveryRow.digest_id == DigestRow.id, DeliveryRow.state == str(DeliveryState.SENT)),
             )
             .where(DigestRow.subscriber_id == subscriber_id)
+            .group_by(PaperRow.arxiv_id)
         )
         with self.db.transaction() as session:
-            return set(session.scalars(query))
+            return {arxiv_id: version for arxiv_id, version in session.execute(query)}
 
     def last_sent_issue(self, subscriber_id: int, before: date) -> date | None:
         query = select(func.max(DeliveryRow.issue_date)).where(

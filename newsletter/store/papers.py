@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Row, String, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import Row, String, and_, any_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,7 @@ class PaperStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def upsert(self, papers: Iterable[Paper], updates: Iterable[Paper] = ()) -> UpsertCounts:
+    def upsert(self, papers: Iterable[Paper], updates: Iterable[Paper] = (), today: date | None = None) -> UpsertCounts:
         """Add new papers and merge known ones; `updates` only refresh papers already stored. One transaction.
 
         Bulk statements only (a SELECT per chunk, then executemany INSERT and UPDATE): no per-row round trips.
@@ -83,7 +83,10 @@ class PaperStore:
                     changes.append({"id": row.id, "fingerprints": stamps})
                 else:
                     updated += 1
-                    changes.append({"id": row.id, **_values(merged), "fingerprints": stamps})
+                    change = {"id": row.id, **_values(merged), "fingerprints": stamps}
+                    if today and (merged.version or 0) > (current.version or 0):
+                        change["revised_on"] = today  # a new version: readers who had it may get it again
+                    changes.append(change)
             now = utcnow()
             if inserts:
                 self._insert(session, [{**v, "created_at": now, "updated_at": now} for v in inserts])
@@ -141,9 +144,15 @@ class PaperStore:
             return [to_paper(row) for row in session.scalars(query)]
 
     def announced_between(self, start: date, end: date) -> list[Paper]:
+        """Papers announced in [start, end], and known papers whose new version arrived then."""
         query = (
             select(PaperRow)
-            .where(PaperRow.announced >= start, PaperRow.announced <= end)
+            .where(
+                or_(
+                    and_(PaperRow.announced >= start, PaperRow.announced <= end),
+                    and_(PaperRow.revised_on >= start, PaperRow.revised_on <= end),
+                )
+            )
             .order_by(PaperRow.announced.desc(), PaperRow.arxiv_id)
         )
         with self.db.transaction() as session:

@@ -62,6 +62,7 @@ class PaperRow(Base):
     published: Mapped[datetime | None]
     updated: Mapped[datetime | None]
     announced: Mapped[date | None] = mapped_column(Date, index=True)
+    revised_on: Mapped[date | None] = mapped_column(Date, index=True)
     comment: Mapped[str | None] = mapped_column(Text)
     upvotes: Mapped[int | None]
     num_comments: Mapped[int | None]
