@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 
 from newsletter.config import Settings
 from newsletter.models import Digest, Outgoing
@@ -50,20 +50,19 @@ class Composer:
         sender = settings.sender
         message_id = self.message_id(digest)
 
-        msg = EmailMessage(policy=SMTP)
-        msg["From"] = Address(header_safe(sender.from_name), addr_spec=header_safe(sender.from_address))
-        msg["To"] = Address(header_safe(subscriber.name), addr_spec=header_safe(subscriber.email))
-        if sender.reply_to:
-            msg["Reply-To"] = header_safe(sender.reply_to)
-        msg["Subject"] = header_safe(rendered.subject)
-        msg["Date"] = format_datetime(now or datetime.now(UTC))
-        msg["Message-ID"] = message_id
-        msg["List-Id"] = f"{header_safe(sender.from_name)} <digest.{sender_domain(settings)}>"
-        unsubscribe_mail = sender.reply_to or sender.from_address
-        msg["List-Unsubscribe"] = f"<{links.unsubscribe}>, <mailto:{header_safe(unsubscribe_mail)}?subject=unsubscribe>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-        msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+        unsubscribe_mail = header_safe(sender.reply_to or sender.from_address)
+        headers = [
+            ("From", _mailbox(header_safe(sender.from_name), header_safe(sender.from_address))),
+            ("To", _mailbox(header_safe(subscriber.name), header_safe(subscriber.email))),
+            *([("Reply-To", header_safe(sender.reply_to))] if sender.reply_to else []),
+            ("Subject", header_safe(rendered.subject)),
+            ("Date", format_datetime(now or datetime.now(UTC))),
+            ("Message-ID", message_id),
+            ("List-Id", _mailbox(header_safe(sender.from_name), f"digest.{sender_domain(settings)}")),
+            ("List-Unsubscribe", f"<{links.unsubscribe}>, <mailto:{unsubscribe_mail}?subject=unsubscribe>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
+        data = assemble(headers, rendered.text, rendered.html, boundary_seed=message_id)
         return Outgoing(
             subscriber_id=subscriber.id,
             sender=sender.from_address,
@@ -72,5 +71,67 @@ class Composer:
             message_id=message_id,
             html=rendered.html,
             text=rendered.text,
-            data=msg.as_bytes(),
+            data=data,
         )
+
+
+def assemble(headers: list[tuple[str, str]], text: str, html: str, boundary_seed: str) -> bytes:
+    """multipart/alternative (text first, HTML last, both UTF-8 quoted-printable) as CRLF bytes.
+
+    Built directly rather than with email.message.EmailMessage (about 10x the cost of rendering the
+    email); tests check that the stdlib parses it back to the same headers and parts. Non-ASCII header
+    text is RFC 2047-encoded, headers are folded at 78 columns, and QP keeps body lines under 77 octets.
+    """
+    boundary = "==nl-" + hashlib.sha256(boundary_seed.encode()).hexdigest()[:24]  # "=" never occurs in QP
+    lines = [_fold(name, value) for name, value in headers]
+    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
+    head = "\r\n".join(lines).encode("ascii")
+    parts = b"".join(
+        b"--" + boundary.encode() + b"\r\nContent-Type: " + kind + b'; charset="utf-8"\r\n'
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + _qp(body) + b"\r\n"
+        for kind, body in ((b"text/plain", text), (b"text/html", html))
+    )
+    return head + b"\r\n" + parts + b"--" + boundary.encode() + b"--\r\n"
+
+
+def _mailbox(display_name: str, address: str) -> str:
+    """'Name <addr>' (also List-Id's 'Name <list-id>'): the name quoted as needed or, if not ASCII, as
+    encoded words on folded lines; what is inside the angle brackets stays literal."""
+    if display_name.isascii():
+        return formataddr((display_name, address))
+    return "\r\n ".join(_encoded_words(display_name)) + f"\r\n <{address}>"
+
+
+def _fold(name: str, value: str) -> str:
+    """One header, folded at 78 columns; non-ASCII text as RFC 2047 encoded words."""
+    if "\r\n" in value:
+        return f"{name}: {value}"  # folded already (_mailbox)
+    if not value.isascii():
+        return f"{name}: " + "\r\n ".join(_encoded_words(value))
+    if len(name) + 2 + len(value) <= 78:
+        return f"{name}: {value}"
+    lines = [f"{name}:"]
+    for word in value.split(" "):
+        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + word
+    return "\r\n".join(lines)
+
+
+def _encoded_words(value: str, max_bytes: int = 39) -> list[str]:
+    """'=?utf-8?b?...?=' words of at most 39 UTF-8 bytes each (64 characters encoded, so even after
+    'Subject: ' a line stays within 78), never splitting a character."""
+    words, chunk = [], b""
+    for char in value:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > max_bytes:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words if w]
+
+
+def _qp(body: str) -> bytes:
+    encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    return encoded.replace(b"\n", b"\r\n")

@@ -7,8 +7,10 @@ import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
@@ -17,6 +19,7 @@ from newsletter.config import Settings
 from newsletter.models import Digest, Pick
 
 SNIPPET_TARGET = 350
+CSS_SLOT = "{{ css|safe }}"
 TEXT_WIDTH = 78
 
 
@@ -51,6 +54,9 @@ class PaperView:
     code_url: str | None
 
 
+# Paper-level text (snippets, author lists, wrapped lines) is the same for every reader of an issue:
+# computed once, then served from these caches for the rest of the run.
+@lru_cache(maxsize=65536)
 def shorten_authors(authors: tuple[str, ...], keep: int = 3) -> str:
     """'A, B, C, …, Z' for long lists; everyone for short ones."""
     if len(authors) <= keep + 1:
@@ -58,6 +64,7 @@ def shorten_authors(authors: tuple[str, ...], keep: int = 3) -> str:
     return ", ".join(authors[:keep]) + ", …, " + authors[-1]
 
 
+@lru_cache(maxsize=65536)
 def snippet(abstract: str, target: int = SNIPPET_TARGET) -> str:
     """The abstract cut at a sentence end near `target` characters (at a word, with an ellipsis, if none)."""
     text = re.sub(r"\s+", " ", abstract).strip()
@@ -117,6 +124,7 @@ class Renderer:
         self.env.filters["wrap"] = _wrap
         self.css = (templates / "email" / "digest.css").read_text(encoding="utf-8")
         self.html_template = self.env.get_template("email/digest.html.j2")
+        self.inlined_template = self.env.from_string(preinline(self.env, "email/digest.html.j2", self.css))
         self.text_template = self.env.get_template("email/digest.txt.j2")
 
     def subject(self, digest: Digest) -> str:
@@ -148,9 +156,36 @@ class Renderer:
         }
 
     def render(self, digest: Digest, links: Links) -> Rendered:
+        """Subject, HTML and text of one digest; the HTML template's CSS was inlined once, at load."""
         context = self.context(digest, links)
-        html = self.html_template.render(context)
-        return Rendered(subject=context["subject"], html=inline_css(html), text=self.text_template.render(context))
+        return Rendered(
+            subject=context["subject"],
+            html=self.inlined_template.render(context),
+            text=self.text_template.render(context),
+        )
+
+    def render_inlining_each(self, digest: Digest, links: Links) -> str:
+        """The reference the pre-inlined template must match: render, then inline this one email."""
+        return inline_css(self.html_template.render(self.context(digest, links)))
+
+
+def preinline(env: Environment, name: str, css: str) -> str:
+    """The template's source with its stylesheet inlined once, so no email pays for premailer.
+
+    Jinja statements are wrapped in HTML comments so the HTML parser leaves them in place (a bare
+    `{% for %}` between table rows would be moved), then unwrapped; URL-escaped `{{ }}` in attributes are
+    restored. This holds because the template switches whole elements, never classes, and uses no
+    position-dependent selectors: the inlined result equals inlining each rendered email (tested).
+    """
+    assert env.loader is not None
+    source = env.loader.get_source(env, name)[0]
+    if CSS_SLOT not in source:
+        raise ValueError(f"template {name} has no {CSS_SLOT} for its stylesheet")
+    source = source.replace(CSS_SLOT, css)
+    source = re.sub(r"\{%.*?%\}", lambda m: f"<!--{m.group(0)}-->", source, flags=re.S)
+    inlined = inline_css(source)
+    inlined = re.sub(r"<!--(\{%.*?%\})-->", r"\1", inlined, flags=re.S)
+    return re.sub(r"\{\{(.*?)\}\}", lambda m: "{{" + unquote(m.group(1)) + "}}", inlined)
 
 
 def inline_css(html: str) -> str:
@@ -166,6 +201,7 @@ def inline_css(html: str) -> str:
     ).transform(pretty_print=False)
 
 
+@lru_cache(maxsize=262144)
 def _wrap(text: str, indent: str = "") -> str:
     return "\n".join(
         textwrap.wrap(

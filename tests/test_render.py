@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import lxml.html
 import pytest
 
-from newsletter.message import Composer, header_safe
+from newsletter.message import Composer, header_safe, reader_links
 from newsletter.render import shorten_authors, snippet
 from tests.conftest import base_settings
 from tests.factories import make_digest, make_paper, make_subscriber
@@ -155,3 +156,44 @@ def test_snippet_cuts_at_a_sentence() -> None:
     cut = snippet(text)
     assert cut.endswith(".") and 200 <= len(cut) <= 400
     assert snippet("Short.") == "Short."
+
+
+def canonical(html: str) -> str:
+    return lxml.html.tostring(lxml.html.document_fromstring(html), encoding="unicode")
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        golden_digest(),
+        make_digest([make_paper(title="<script>alert('x')</script> & \"quotes\"", abstract="a < b > c & d")]),
+        make_digest([], make_subscriber(name="Zoë")),
+    ],
+)
+def test_preinlined_template_equals_inlining_each_email(digest) -> None:
+    composer = Composer(base_settings())
+    links = reader_links(composer.settings, composer.tokens, digest.subscriber.id)
+    once = composer.renderer.render(digest, links).html
+    each = composer.renderer.render_inlining_each(digest, links)
+    assert canonical(once) == canonical(each)
+    assert "{%" not in once and "{{" not in once and "<!--" not in once
+
+
+def test_assembled_mime_parses_back_to_the_same_parts_and_headers() -> None:
+    reader = make_subscriber(name="Zoë Ångström-Łukasiewicz", topics=("théorie des circuits quantiques",) * 3)
+    long_title = "Ünïcödé and a very long title " * 8
+    out = compose(make_digest([make_paper(title=long_title)], reader), sender={"from_name": "Papiers du jour é"})
+    msg = message_from_bytes(out.data, policy=policy.default)
+    assert str(msg["Subject"]) == out.subject
+    assert msg["To"].addresses[0].display_name == "Zoë Ångström-Łukasiewicz"
+    assert msg["From"].addresses[0].display_name == "Papiers du jour é"
+    # A CRLF message decodes to CRLF lines (as the stdlib's own EmailMessage output does).
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == out.text
+    assert msg.get_body(("html",)).get_content().replace("\r\n", "\n") == out.html
+    assert msg.defects == [] and all(part.defects == [] for part in msg.walk())
+    assert str(msg["List-Id"]) == "Papiers du jour é <digest.example.com>"
+    head = out.data.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and all(len(line) <= 998 for line in head.split(b"\r\n"))
+    # Folded at 78 wherever there is a place to fold (a single long URL token has none).
+    assert all(len(line) <= 78 for line in head.split(b"\r\n") if b"https://" not in line)
+    assert b"\n" not in out.data.replace(b"\r\n", b"")
