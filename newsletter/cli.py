@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -416,8 +418,18 @@ def preview(state: State, email: str, day: datetime | None, out_path: str | None
 @click.option("--to", "to", multiple=True, help="Only this subscriber (repeatable), even if not due today.")
 @click.option("--dry-run", is_flag=True, help="Build the messages but send and record nothing.")
 @click.option("--outbox", type=click.Path(file_okay=False), help="Also write each message as DIR/<n>.eml.")
+@click.option("--resend", is_flag=True, help="Retry failed (and parked) deliveries; with --to, re-send on purpose.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Sending processes.")
 @pass_state
-def send(state: State, day: datetime | None, to: tuple[str, ...], dry_run: bool, outbox: str | None) -> None:
+def send(
+    state: State,
+    day: datetime | None,
+    to: tuple[str, ...],
+    dry_run: bool,
+    outbox: str | None,
+    resend: bool,
+    workers: int,
+) -> None:
     """Send today's issue to every active subscriber due today (ignoring send hours)."""
     options = pipeline.SendOptions(
         issue_date=issue_day(state, day),
@@ -425,12 +437,27 @@ def send(state: State, day: datetime | None, to: tuple[str, ...], dry_run: bool,
         dry_run=dry_run,
         outbox=outbox,
         show_progress=sys.stderr.isatty(),
+        resend=resend,
+        workers=workers,
     )
     summary = pipeline.send_issue(state.app, options)
     for email, outcome, detail in summary.outcomes:
         if outcome != "sent":
             click.echo(f"  {email}: {outcome} ({detail})")
     click.echo(summary.line(f"issue {options.issue_date}" + (" (dry run)" if dry_run else "")))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Exit when nothing is ready to send instead of waiting for more.")
+@click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between looks for work.")
+@pass_state
+def worker(state: State, once: bool, poll: float) -> None:
+    """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    summary = pipeline.run_worker(state.app, stop, poll=poll, once=once)
+    click.echo(summary.line("worker"))
 
 
 @main.command()

@@ -37,6 +37,11 @@ class SmtpSettings:
     pool_size: int = 4
     rate_per_second: float = 0.0
     rate_per_hour: int = 0
+    ca_file: str = ""
+    max_attempts: int = 5
+    retry_base: float = 30.0
+    retry_wait: float = 120.0
+    batch_size: int = 100
 
 
 @dataclass(frozen=True)
@@ -265,6 +270,9 @@ def _validate(settings: Settings) -> None:
     need(1 <= settings.smtp.port <= 65535, "'smtp.port' must be between 1 and 65535")
     need(settings.smtp.pool_size >= 1, "'smtp.pool_size' must be at least 1")
     need(settings.smtp.timeout > 0, "'smtp.timeout' must be positive")
+    need(settings.smtp.max_attempts >= 1, "'smtp.max_attempts' must be at least 1")
+    need(settings.smtp.batch_size >= 1, "'smtp.batch_size' must be at least 1")
+    need(settings.smtp.rate_per_second >= 0 and settings.smtp.rate_per_hour >= 0, "SMTP rate limits must be >= 0")
     for name in ("hf", "arxiv"):
         source = getattr(settings.sources, name)
         need(source.attempts >= 1, f"'sources.{name}.attempts' must be at least 1")

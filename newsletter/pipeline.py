@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import socket
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,15 +19,16 @@ from zoneinfo import ZoneInfo
 
 from newsletter import selection
 from newsletter.config import Settings
-from newsletter.deliver.campaign import Campaign, Plan, Summary
+from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
-from newsletter.deliver.smtp import SmtpMailer
+from newsletter.deliver.smtp import SmtpPool
 from newsletter.errors import FeedError, InputError
 from newsletter.message import Composer
 from newsletter.models import DeliveryState, Digest, IngestResult, Outgoing, Status, Subscriber
 from newsletter.sources import ParsedFeed, configured_sources, parser_for
 from newsletter.store import Database, Ledger, PaperStore, SubscriberStore
+from newsletter.store.ledger import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +216,14 @@ class SendOptions:
     dry_run: bool = False
     outbox: str | None = None
     show_progress: bool = True
+    resend: bool = False
+    workers: int = 1
 
 
 def make_mailer(settings: Settings, options: SendOptions) -> Mailer:
     if options.dry_run:
         return OutboxMailer(options.outbox) if options.outbox else NullMailer()
-    smtp = SmtpMailer(settings.smtp)
+    smtp = SmtpPool(settings.smtp)
     return TeeMailer(smtp, OutboxMailer(options.outbox)) if options.outbox else smtp
 
 
@@ -231,8 +239,11 @@ def _recipients(ctx: Context, options: SendOptions) -> list[Subscriber]:
     return chosen
 
 
-def _plans(ctx: Context, recipients: list[Subscriber], options: SendOptions) -> Iterator[Plan]:
-    """One plan per reader, built lazily so a large list is never held in memory at once."""
+def prepare_issue(ctx: Context, recipients: Sequence[Subscriber], options: SendOptions) -> Iterator[Plan]:
+    """Each reader's digest for the issue, archived with a pending ledger row (or a skipped one, with why).
+
+    Lazy, so a dry run can stream it; readers whose row exists already keep it (a re-run neither rebuilds
+    nor repeats them)."""
     builder = DigestBuilder(ctx)
     send_empty = ctx.settings.digest.send_empty
     for subscriber in recipients:
@@ -240,35 +251,138 @@ def _plans(ctx: Context, recipients: list[Subscriber], options: SendOptions) -> 
             yield Plan(subscriber, skip=f"status is {subscriber.status}")
             continue
         delivery = ctx.ledger.get(subscriber.id, options.issue_date)
-        if delivery is not None and delivery.state in _FINAL_STATES:
-            yield Plan(subscriber, skip=f"already {delivery.state} for {options.issue_date}")
+        if delivery is not None:
+            if delivery.state in _FINAL_STATES:
+                yield Plan(subscriber, skip=f"already {delivery.state} for {options.issue_date}")
+            else:
+                yield Plan(subscriber, delivery=delivery)
             continue
-        digest = ctx.ledger.load_digest(subscriber, options.issue_date) if delivery else None
-        digest = digest or builder.build(subscriber, options.issue_date)
+        digest = builder.build(subscriber, options.issue_date)
         if not digest.picks and not send_empty:
             reason = f"nothing relevant among {digest.candidates} papers"
-            if not options.dry_run and delivery is None:
+            if not options.dry_run:
                 ctx.ledger.record_digest(digest, DeliveryState.SKIPPED, reason)
             yield Plan(subscriber, skip=reason)
             continue
-        if not options.dry_run and delivery is None:
-            delivery = ctx.ledger.record_digest(digest, DeliveryState.PENDING)
-        yield Plan(subscriber, digest=digest, delivery=None if options.dry_run else delivery)
+        delivery = None if options.dry_run else ctx.ledger.record_digest(digest, DeliveryState.PENDING)
+        yield Plan(subscriber, digest=digest, delivery=delivery)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One reader in one issue: a digest to send (and its ledger row), or a reason to skip."""
+
+    subscriber: Subscriber
+    digest: Digest | None = None
+    delivery: Delivery | None = None
+    skip: str | None = None
 
 
 def send_issue(ctx: Context, options: SendOptions) -> Summary:
     """Send one issue to every due reader (or the --to ones); safe to run again: nobody gets it twice."""
     recipients = _recipients(ctx, options)
-    composer = Composer(ctx.settings)
-    campaign = Campaign(
-        mailer=make_mailer(ctx.settings, options),
-        compose=composer.compose,
-        ledger=None if options.dry_run else ctx.ledger,
-        owner=f"{socket.gethostname()}:{os.getpid()}",
-        show_progress=options.show_progress,
+    if options.dry_run:
+        return asyncio.run(_dry_run(ctx, recipients, options))
+    only = {s.id for s in recipients} if options.to else None
+    if options.resend:
+        ctx.ledger.reopen(options.issue_date, only, sent_too=bool(options.to))
+    return asyncio.run(_send(ctx, recipients, options, only))
+
+
+async def _send(ctx: Context, recipients: list[Subscriber], options: SendOptions, only: set[int] | None) -> Summary:
+    mailer = make_mailer(ctx.settings, options)
+    # Connect before recording anything: a server that is down changes nothing.
+    await mailer.open()
+    try:
+        skips = await asyncio.to_thread(
+            lambda: [(p.subscriber.email, "skipped", p.skip) for p in prepare_issue(ctx, recipients, options) if p.skip]
+        )
+        for email, _, reason in skips:
+            log.info("skipped %s: %s", email, reason)
+        helpers = [
+            asyncio.to_thread(_deliver_in_process, ctx.settings, options.issue_date, only)
+            for _ in range(options.workers - 1)
+        ]
+        campaign = _campaign(ctx, mailer, options.show_progress)
+        own, *others = await asyncio.gather(
+            campaign.run(options.issue_date, only, total=len(recipients) - len(skips)), *helpers
+        )
+    finally:
+        await mailer.close()
+    summary = Summary(skips=[(e, s, r or "") for e, s, r in skips])
+    for part in (own, *others):
+        summary.add(part)
+    return summary
+
+
+def _campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
+    return Campaign(
+        mailer=mailer,
+        compose=Composer(ctx.settings).compose,
+        ledger=ctx.ledger,
+        subscribers=ctx.subscribers,
+        settings=ctx.settings.smtp,
+        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+        show_progress=show_progress,
     )
-    label = f"issue {options.issue_date}" + (" (dry run)" if options.dry_run else "")
-    return asyncio.run(campaign.run(_plans(ctx, recipients, options), len(recipients), label))
+
+
+def _deliver_in_process(settings: Settings, issue_date: date | None, only: set[int] | None) -> Summary:
+    """`send --workers N`: another process claiming rows of the same issue (disjoint, by the ledger)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(deliver_once, settings, issue_date, only).result()
+
+
+def deliver_once(settings: Settings, issue_date: date | None, only: set[int] | None = None) -> Summary:
+    """Claim and send ready rows until none are left (in this process); the body of a worker."""
+    ctx = Context.open(settings)
+    try:
+        mailer = SmtpPool(settings.smtp)
+
+        async def go() -> Summary:
+            await mailer.open()
+            try:
+                return await _campaign(ctx, mailer, show_progress=False).run(issue_date, only)
+            finally:
+                await mailer.close()
+
+        return asyncio.run(go())
+    finally:
+        ctx.close()
+
+
+def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: bool = False) -> Summary:
+    """`newsletter worker`: deliver ready rows of every issue until stopped (several may share PostgreSQL)."""
+    total = Summary()
+    while not stop.is_set():
+        part = deliver_once(ctx.settings, None)
+        total.add(part)
+        if part.final:
+            log.info("%s", part.line("worker"))
+        if once:
+            break
+        stop.wait(poll)
+    return total
+
+
+async def _dry_run(ctx: Context, recipients: list[Subscriber], options: SendOptions) -> Summary:
+    """Build every message and hand it to the null or outbox mailer; nothing is recorded."""
+    mailer = make_mailer(ctx.settings, options)
+    composer = Composer(ctx.settings)
+    summary = Summary()
+    started = time.monotonic()
+    await mailer.open()
+    try:
+        for plan in prepare_issue(ctx, recipients, options):
+            if plan.digest is None:
+                summary.skips.append((plan.subscriber.email, "skipped", plan.skip or ""))
+                continue
+            result = await mailer.send(composer.compose(plan.digest))
+            summary.final[plan.subscriber.id] = (plan.subscriber.email, "sent", result.reply)
+    finally:
+        await mailer.close()
+    summary.elapsed = time.monotonic() - started
+    return summary
 
 
 def run_daily(ctx: Context, show_progress: bool = False) -> Summary:

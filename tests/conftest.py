@@ -103,7 +103,11 @@ def smtp_server() -> Iterator[CaptureServer]:
 
 @pytest.fixture
 def settings(db_url: str, smtp_server: CaptureServer) -> Settings:
-    return base_settings(database={"url": db_url}, smtp={"host": "127.0.0.1", "port": smtp_server.port})
+    # Retries fall due at once but a run does not wait for them: each test says when the next run happens.
+    return base_settings(
+        database={"url": db_url},
+        smtp={"host": "127.0.0.1", "port": smtp_server.port, "retry_base": 0.001, "retry_wait": 0},
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Sending an issue through a real aiosmtpd server, on SQLite and PostgreSQL: exactly once per reader."""
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -203,3 +203,49 @@ def test_new_version_comes_back_once_marked_updated(world, smtp_server) -> None:
         world, pipeline.SendOptions(issue_date=next_day + timedelta(days=1), show_progress=False)
     )
     assert again.sent == 0
+
+
+def test_greylisted_reader_is_retried_within_the_run(world, smtp_server) -> None:
+    @dataclass
+    class Greylist(CaptureHandler):
+        """451 to the first try of each recipient, then accept: what greylisting servers do."""
+
+        seen: set[str] = field(default_factory=set)
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+            if address not in self.seen:
+                self.seen.add(address)
+                return "451 4.7.1 Greylisted, try again later"
+            return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    with CaptureServer(handler=Greylist()) as grey:
+        settings = world.settings.replace(smtp={"port": grey.port, "retry_base": 0.05, "retry_wait": 5})
+        summary = send(pipeline.Context(settings, world.db))
+        assert summary.sent == 2 and summary.failed == 0
+        assert sorted(m.recipients[0] for m in grey.messages) == ["ada@example.com", "grace@example.com"]
+    ada = world.subscribers.get("ada@example.com")
+    assert world.ledger.get(ada.id, ISSUE).attempts == 2
+
+
+def test_max_attempts_parks_the_row_and_resend_reopens_it(world, smtp_server) -> None:
+    smtp_server.handler.refuse["ada@example.com"] = 450
+    ctx = pipeline.Context(world.settings.replace(smtp={"max_attempts": 2}), world.db)
+    send(ctx)
+    send(ctx)
+    ada = world.subscribers.get("ada@example.com")
+    parked = world.ledger.get(ada.id, ISSUE)
+    assert parked.state is DeliveryState.FAILED_TRANSIENT and parked.attempts == 2
+    assert send(ctx).final == {}, "a parked row is never looped on"
+    del smtp_server.handler.refuse["ada@example.com"]
+    resent = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False, resend=True))
+    assert resent.sent == 1
+
+
+def test_resend_to_one_reader_sends_their_digest_again(world, smtp_server) -> None:
+    send(world)
+    again = pipeline.send_issue(
+        world, pipeline.SendOptions(issue_date=ISSUE, to=("grace@example.com",), resend=True, show_progress=False)
+    )
+    assert again.sent == 1
+    grace = [m.message for m in smtp_server.messages if m.recipients == ("grace@example.com",)]
+    assert len(grace) == 2 and grace[0]["Message-ID"] == grace[1]["Message-ID"]

@@ -1,6 +1,6 @@
 """The store on SQLite and PostgreSQL: paper upserts and merges, subscribers, suppressions, the ledger."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -8,10 +8,11 @@ from newsletter import subscriptions
 from newsletter.errors import InputError, StoreError
 from newsletter.models import DeliveryState, Frequency, Status, SubscriberChanges
 from newsletter.store.db import Database
+from newsletter.store.ledger import Outcome
 from tests.conftest import ROOT
 from tests.factories import ISSUE, make_digest, make_paper
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def test_upsert_counts_and_merges_sources(ctx) -> None:
@@ -124,48 +125,79 @@ def test_forget_erases_and_suppresses(ctx) -> None:
         add(ctx)
 
 
-def test_ledger_transitions(ctx) -> None:
-    sub = add(ctx)
+def _pending(ctx, email="ada@example.com"):
+    sub = add(ctx, email)
     paper = make_paper()
     ctx.papers.upsert([paper])
-    delivery = ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
-    assert ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING).id == delivery.id
-    assert ctx.ledger.pending_ids(ISSUE) == [delivery.id]
+    return sub, paper, ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
 
-    claimed = ctx.ledger.claim(delivery.id, "w1", "<m@x>", timedelta(minutes=5))
-    assert claimed.state is DeliveryState.SENDING and claimed.attempts == 1
-    assert ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5)) is None, "a live lease is exclusive"
+
+def test_ledger_transitions(ctx) -> None:
+    sub, paper, delivery = _pending(ctx)
+    assert ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING).id == delivery.id
+
+    [claimed] = ctx.ledger.claim("w1", timedelta(minutes=5), 10, ISSUE)
+    assert claimed.state is DeliveryState.SENDING and claimed.attempts == 1 and claimed.email == sub.email
+    assert ctx.ledger.claim("w2", timedelta(minutes=5), 10, ISSUE) == [], "a live lease is exclusive"
     assert ctx.ledger.sent_versions(sub.id) == {}
 
-    ctx.ledger.mark_sent(delivery.id, 250, "ok")
+    ctx.ledger.record([Outcome(delivery.id, True, 250, "ok", "<m@x>")])
     done = ctx.ledger.get(sub.id, ISSUE)
     assert done.state is DeliveryState.SENT and done.sent_at is not None and done.message_id == "<m@x>"
     assert ctx.ledger.sent_versions(sub.id) == {paper.id: paper.version}
     assert ctx.ledger.last_sent_issue(sub.id, before=ISSUE + timedelta(days=1)) == ISSUE
-    assert ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5)) is None
+    assert ctx.ledger.claim("w2", timedelta(minutes=5), 10) == []
     assert ctx.ledger.status(ISSUE)[0].counts["sent"] == 1
 
     archived = ctx.ledger.load_digest(sub, ISSUE)
     assert [p.paper.id for p in archived.picks] == [paper.id]
 
 
-def test_expired_lease_is_reclaimed(ctx) -> None:
-    sub = add(ctx)
-    paper = make_paper()
-    ctx.papers.upsert([paper])
-    delivery = ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
-    ctx.ledger.claim(delivery.id, "crashed", "<m@x>", timedelta(seconds=-1))
-    again = ctx.ledger.claim(delivery.id, "w2", "<m@x>", timedelta(minutes=5))
-    assert again is not None and again.attempts == 2
+def test_expired_lease_is_reclaimed_and_release_gives_back(ctx) -> None:
+    _, _, delivery = _pending(ctx)
+    ctx.ledger.claim("crashed", timedelta(seconds=-1), 10)
+    [again] = ctx.ledger.claim("w2", timedelta(minutes=5), 10)
+    assert again.id == delivery.id and again.attempts == 2
+    ctx.ledger.release([delivery.id])
+    [third] = ctx.ledger.claim("w3", timedelta(minutes=5), 10)
+    assert third.attempts == 2, "a released row was never handed to the server"
+
+
+def test_transient_failure_waits_for_its_retry_time_or_parks(ctx) -> None:
+    _, _, delivery = _pending(ctx)
+    ctx.ledger.claim("w", timedelta(minutes=5), 10)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    ctx.ledger.record([Outcome(delivery.id, False, 451, "later", transient=True, retry_at=later)])
+    assert ctx.ledger.claim("w", timedelta(minutes=5), 10) == []
+    assert abs((ctx.ledger.next_retry(ISSUE) - later).total_seconds()) < 1
+    assert ctx.ledger.retries_scheduled(ISSUE) == 1
+    assert ctx.ledger.reopen(ISSUE) == 1
+    [again] = ctx.ledger.claim("w", timedelta(minutes=5), 10)
+    ctx.ledger.record([Outcome(again.id, False, 451, "later", transient=True, retry_at=None)])
+    assert ctx.ledger.next_retry(ISSUE) is None and ctx.ledger.claim("w", timedelta(minutes=5), 10) == []
+
+
+def test_claims_are_disjoint_between_concurrent_workers(ctx) -> None:
+    for i in range(40):
+        _pending(ctx, f"r{i}@example.com")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(name: str) -> list[int]:
+        taken = []
+        while batch := ctx.ledger.claim(name, timedelta(minutes=5), 3):
+            taken.extend(d.id for d in batch)
+        return taken
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(worker, ["a", "b", "c", "d"]))
+    every = [i for r in results for i in r]
+    assert len(every) == 40 and len(set(every)) == 40
 
 
 def test_permanent_failure_bounces_and_suppresses(ctx) -> None:
-    sub = add(ctx)
-    paper = make_paper()
-    ctx.papers.upsert([paper])
-    delivery = ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
-    ctx.ledger.claim(delivery.id, "w", "<m@x>", timedelta(minutes=5))
-    ctx.ledger.mark_failed(delivery.id, 550, "no such user", transient=False)
+    sub, _, delivery = _pending(ctx)
+    ctx.ledger.claim("w", timedelta(minutes=5), 10)
+    ctx.ledger.record([Outcome(delivery.id, False, 550, "no such user")])
     assert ctx.subscribers.get(sub.email).status is Status.BOUNCED
     assert ctx.subscribers.is_suppressed(sub.email) == "bounce"
     status = ctx.ledger.status(ISSUE)[0]
@@ -193,7 +225,7 @@ def test_schema_behind_is_refused(tmp_path) -> None:
     db = Database(url, str(ROOT / "migrations"))
     db.upgrade()
     with db.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
     with pytest.raises(StoreError, match="run `newsletter db upgrade`"):
         db.ensure_schema()
 

@@ -1,65 +1,97 @@
-"""One issue's send loop: claim each reader's ledger row, send, mark; progress bar and a summary."""
+"""Delivering claimed ledger rows: claim in batches, compose, send over the pool, record; progress and summary.
+
+A producer claims ready rows (leased, so a crashed sender's rows come back), loads their archived digests
+and composes the messages; `pool_size` senders take them from a bounded queue, wait for the shared rate
+limit and send; outcomes are committed in small batches. Memory stays flat: at most a few batches of
+messages exist at once, whatever the number of readers.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
+from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.errors import DeliveryError
-from newsletter.models import Digest, Outgoing, Subscriber
-from newsletter.store.ledger import Delivery, Ledger
+from newsletter.models import Digest, Outgoing
+from newsletter.store.ledger import Delivery, Ledger, Outcome
+from newsletter.store.subscribers import SubscriberStore
+from newsletter.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(minutes=15)
 # Consecutive lost connections after which the server is taken to be down and the run stops.
 MAX_CONNECTION_FAILURES = 3
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to do for one reader: send `digest` (tracked by `delivery` unless a dry run), or skip and why."""
-
-    subscriber: Subscriber
-    digest: Digest | None = None
-    delivery: Delivery | None = None
-    skip: str | None = None
+FLUSH_EVERY = 50  # outcomes per commit at most
+FLUSH_SECONDS = 0.2  # and at least this often
 
 
 @dataclass
 class Summary:
-    sent: int = 0
-    failed_transient: int = 0
-    failed_permanent: int = 0
-    skipped: int = 0
+    """Each reader's final outcome in this run (a 451 then a 250 counts as sent), and the skipped ones."""
+
+    final: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # delivery id -> (email, state, detail)
+    skips: list[tuple[str, str, str]] = field(default_factory=list)
+    retry_later: int = 0
     elapsed: float = 0.0
-    outcomes: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def _count(self, state: str) -> int:
+        return sum(1 for _, s, _ in self.final.values() if s == state)
+
+    @property
+    def sent(self) -> int:
+        return self._count("sent")
+
+    @property
+    def failed_transient(self) -> int:
+        return self._count("failed_transient")
+
+    @property
+    def failed_permanent(self) -> int:
+        return self._count("failed_permanent")
 
     @property
     def failed(self) -> int:
         return self.failed_transient + self.failed_permanent
 
+    @property
+    def skipped(self) -> int:
+        return len(self.skips)
+
+    @property
+    def outcomes(self) -> list[tuple[str, str, str]]:
+        return [*self.final.values(), *self.skips]
+
+    def add(self, other: Summary) -> None:
+        self.final.update(other.final)
+        self.skips.extend(other.skips)
+        self.retry_later += other.retry_later
+        self.elapsed = max(self.elapsed, other.elapsed)
+
     def line(self, label: str) -> str:
         rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
+        later = f", {self.retry_later} to retry later" if self.retry_later else ""
         return (
             f"{label}: {self.sent} sent, {self.failed} failed "
-            f"({self.failed_permanent} permanent, {self.failed_transient} to retry), {self.skipped} skipped "
+            f"({self.failed_permanent} permanent, {self.failed_transient} transient{later}), {self.skipped} skipped "
             f"in {self.elapsed:.1f}s ({rate:.1f} msg/s)"
         )
+
+
+def retry_delay(settings: SmtpSettings, attempt: int) -> float:
+    """Exponential backoff with jitter: about retry_base, 2x, 4x … seconds after attempts 1, 2, 3 …"""
+    return settings.retry_base * 2 ** (attempt - 1) * random.uniform(0.75, 1.25)
 
 
 class Campaign:
@@ -67,88 +99,146 @@ class Campaign:
         self,
         mailer: Mailer,
         compose: Callable[[Digest], Outgoing],
-        ledger: Ledger | None,
+        ledger: Ledger,
+        subscribers: SubscriberStore,
+        settings: SmtpSettings,
         owner: str,
         show_progress: bool = True,
     ) -> None:
         self.mailer = mailer
         self.compose = compose
         self.ledger = ledger
+        self.subscribers = subscribers
+        self.settings = settings
         self.owner = owner
         self.show_progress = show_progress
+        self.limiter = RateLimiter(settings.rate_per_second, settings.rate_per_hour)
 
-    async def run(self, plans: Iterable[Plan], total: int, label: str) -> Summary:
+    async def run(
+        self, issue_date: date | None, subscriber_ids: Collection[int] | None = None, total: int | None = None
+    ) -> Summary:
+        """Send every ready row (of one issue, or of all) through the open mailer; wait for retries that
+        fall due within `retry_wait`, leave later ones to the next run."""
         summary = Summary()
         started = time.monotonic()
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]:.1f} msg/s · {task.fields[failed]} failed"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not self.show_progress,
-            transient=True,
-        )
-        lost_in_a_row = 0
-        await self.mailer.open()
+        queue: asyncio.Queue[tuple[Delivery, Outgoing] | None] = asyncio.Queue(maxsize=2 * self.settings.batch_size)
+        pending: list[Outcome] = []
+        unsent: set[int] = set()
+        state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
+        stop = asyncio.Event()
+        progress = _progress(self.show_progress)
+
+        async def flush(force: bool = False) -> None:
+            if pending and (
+                force or len(pending) >= FLUSH_EVERY or time.monotonic() - state["last_flush"] > FLUSH_SECONDS
+            ):
+                batch = pending[:]
+                pending.clear()
+                state["last_flush"] = time.monotonic()
+                await asyncio.to_thread(self.ledger.record, batch)
+
+        async def sender(task_id: int) -> None:
+            while (item := await queue.get()) is not None:
+                delivery, outgoing = item
+                if stop.is_set():
+                    continue  # left in `unsent`, released below
+                state["inflight"] += 1
+                await self.limiter.acquire()
+                result = await self.mailer.send(outgoing)
+                state["inflight"] -= 1
+                unsent.discard(delivery.id)
+                pending.append(self._outcome(delivery, outgoing, result, summary))
+                state["lost"] = state["lost"] + 1 if result.code == CONNECTION_LOST else 0
+                if state["lost"] >= MAX_CONNECTION_FAILURES:
+                    stop.set()
+                elapsed = time.monotonic() - started
+                progress.update(
+                    task_id, advance=1, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed
+                )
+                await flush()
+
         try:
             with progress:
-                task = progress.add_task(label, total=total, rate=0.0, failed=0)
-                for plan in plans:
-                    outcome = await self._one(plan, summary)
-                    lost_in_a_row = lost_in_a_row + 1 if outcome == CONNECTION_LOST else 0
-                    elapsed = time.monotonic() - started
-                    progress.update(
-                        task, advance=1, rate=summary.sent / elapsed if elapsed else 0, failed=summary.failed
-                    )
-                    if lost_in_a_row >= MAX_CONNECTION_FAILURES:
-                        raise DeliveryError(
-                            f"{self.mailer.name}: connection lost {lost_in_a_row} times in a row; stopped "
-                            f"after {summary.sent} sent (the rest stays pending: run `send` again)"
+                task_id = progress.add_task(
+                    f"issue {issue_date}" if issue_date else "deliveries", total=total, rate=0.0, failed=0
+                )
+                senders = [asyncio.create_task(sender(task_id)) for _ in range(self.settings.pool_size)]
+                try:
+                    while not stop.is_set():
+                        claimed = await asyncio.to_thread(
+                            self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
                         )
+                        if not claimed:
+                            # Everything claimed so far is sent and recorded before looking for due retries.
+                            while not queue.empty() or state["inflight"]:
+                                await asyncio.sleep(0.005)
+                            await flush(force=True)
+                            wait = await self._next_retry_wait(issue_date)
+                            if wait is None:
+                                break
+                            await asyncio.sleep(wait)
+                            continue
+                        unsent.update(d.id for d in claimed)
+                        readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in claimed})
+                        digests = await asyncio.to_thread(self.ledger.load_digests, claimed, readers)
+                        for delivery in claimed:
+                            await queue.put((delivery, self.compose(digests[delivery.id])))
+                            if stop.is_set():
+                                break
+                finally:
+                    for _ in senders:
+                        await queue.put(None)
+                    await asyncio.gather(*senders)
+                    await flush(force=True)
+                    await asyncio.to_thread(self.ledger.release, unsent)
         finally:
-            await self.mailer.close()
             summary.elapsed = time.monotonic() - started
+        if summary.failed_transient:
+            summary.retry_later = await asyncio.to_thread(self.ledger.retries_scheduled, issue_date)
+        if stop.is_set():
+            raise DeliveryError(
+                f"{self.mailer.name}: connection lost {MAX_CONNECTION_FAILURES} times in a row; stopped after "
+                f"{summary.sent} sent (the rest stays pending: run `send` again)"
+            )
         return summary
 
-    async def _one(self, plan: Plan, summary: Summary) -> int | None:
-        email = plan.subscriber.email
-        if plan.skip is not None or plan.digest is None:
-            summary.skipped += 1
-            summary.outcomes.append((email, "skipped", plan.skip or ""))
-            log.info("skipped %s: %s", email, plan.skip)
+    async def _next_retry_wait(self, issue_date: date | None) -> float | None:
+        """Seconds until the next retry falls due, if within `retry_wait`; None when nothing is left to do."""
+        if self.settings.retry_wait <= 0:
+            return None  # 0: every retry is left to the next run
+        due: datetime | None = await asyncio.to_thread(self.ledger.next_retry, issue_date)
+        if due is None:
             return None
-        outgoing = self.compose(plan.digest)
-        if self.ledger is not None and plan.delivery is not None:
-            claimed = self.ledger.claim(plan.delivery.id, self.owner, outgoing.message_id, LEASE)
-            if claimed is None:
-                summary.skipped += 1
-                summary.outcomes.append((email, "skipped", "taken by another sender"))
-                log.info("skipped %s: its delivery is being handled by another sender", email)
-                return None
-        result = await self.mailer.send(outgoing)
-        if self.ledger is not None and plan.delivery is not None:
-            if result.ok:
-                self.ledger.mark_sent(plan.delivery.id, result.code, result.reply)
-            else:
-                self.ledger.mark_failed(plan.delivery.id, result.code, result.reply, result.transient)
+        wait = (due - utcnow()).total_seconds()
+        return max(0.0, wait) if wait <= self.settings.retry_wait else None
+
+    def _outcome(self, delivery: Delivery, outgoing: Outgoing, result, summary: Summary) -> Outcome:  # type: ignore[no-untyped-def]
+        email = delivery.email
         if result.ok:
-            summary.sent += 1
-            summary.outcomes.append((email, "sent", result.reply))
-        else:
-            state = "failed_transient" if result.transient else "failed_permanent"
-            if result.transient:
-                summary.failed_transient += 1
-            else:
-                summary.failed_permanent += 1
-            summary.outcomes.append((email, state, f"{result.code} {result.reply}"))
-            log.warning(
-                "%s %s: %s %s",
-                "deferred" if result.transient else "rejected",
-                email,
-                result.code,
-                result.reply,
-            )
-        return result.code
+            summary.final[delivery.id] = (email, "sent", result.reply)
+            return Outcome(delivery.id, True, result.code, result.reply, outgoing.message_id)
+        detail = f"{result.code} {result.reply}"
+        if result.transient:
+            retry_at = None
+            if delivery.attempts < self.settings.max_attempts:
+                retry_at = utcnow() + timedelta(seconds=retry_delay(self.settings, delivery.attempts))
+            summary.final[delivery.id] = (email, "failed_transient", detail)
+            log.warning("deferred %s (attempt %d): %s", email, delivery.attempts, detail)
+            return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id, True, retry_at)
+        summary.final[delivery.id] = (email, "failed_permanent", detail)
+        log.warning("rejected %s: %s", email, detail)
+        return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id)
+
+
+def _progress(show: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]:.1f} msg/s · {task.fields[failed]} failed"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+        transient=True,
+    )

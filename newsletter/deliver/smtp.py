@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 
@@ -33,7 +34,7 @@ class SmtpMailer:
             timeout=s.timeout,
             use_tls=s.tls == "implicit",
             start_tls=s.tls == "starttls",
-            tls_context=ssl.create_default_context() if s.tls != "none" else None,
+            tls_context=ssl.create_default_context(cafile=s.ca_file or None) if s.tls != "none" else None,
         )
         try:
             await client.connect()
@@ -102,3 +103,31 @@ def _reason(exc: BaseException) -> str:
         return os.strerror(root.errno)
     text = str(root).strip() or type(root).__name__
     return text.splitlines()[0]
+
+
+class SmtpPool:
+    """`pool_size` reused connections; a send borrows an idle one, so concurrency never exceeds the pool."""
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._all = [SmtpMailer(settings) for _ in range(settings.pool_size)]
+        self._idle: asyncio.Queue[SmtpMailer] = asyncio.Queue()
+
+    async def open(self) -> None:
+        """Connect the first connection now, so a server that is down fails the run before anything is
+        claimed; the others connect on their first message."""
+        await self._all[0].open()
+        for connection in self._all:
+            self._idle.put_nowait(connection)
+
+    async def send(self, outgoing: Outgoing) -> SendResult:
+        connection = await self._idle.get()
+        try:
+            return await connection.send(outgoing)
+        finally:
+            self._idle.put_nowait(connection)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self._all))

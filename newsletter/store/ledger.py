@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from newsletter.models import DeliveryState, Digest, Pick, Status, Subscriber
@@ -30,6 +31,19 @@ class Delivery:
     last_code: int | None
     last_reply: str | None
     sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the server said of one claimed delivery."""
+
+    delivery_id: int
+    ok: bool
+    code: int
+    reply: str
+    message_id: str | None = None
+    transient: bool = False
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -140,83 +154,177 @@ class Ledger:
             email = session.scalar(select(SubscriberRow.email).where(SubscriberRow.id == subscriber_id)) or ""
             return _to_delivery(row, email)
 
-    def claim(self, delivery_id: int, owner: str, message_id: str, lease: timedelta) -> Delivery | None:
-        """Take one row for sending (pending, failed_transient, or sending with an expired lease), or None."""
+    def claim(
+        self,
+        owner: str,
+        lease: timedelta,
+        limit: int,
+        issue_date: date | None = None,
+        subscriber_ids: Collection[int] | None = None,
+    ) -> list[Delivery]:
+        """Take up to `limit` rows that are ready: pending, failed_transient whose retry is due, or sending
+        with an expired lease (a crashed sender's). One statement, UPDATE ... WHERE id IN (SELECT ...):
+        atomic on SQLite, and on PostgreSQL the inner SELECT skips rows other workers hold (FOR UPDATE SKIP
+        LOCKED), so concurrent claimers always get disjoint rows."""
         now = utcnow()
-        with self.db.transaction() as session:
-            query = (
-                select(DeliveryRow, SubscriberRow.email)
-                .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
-                .where(
-                    DeliveryRow.id == delivery_id,
-                    SubscriberRow.status == str(Status.ACTIVE),
-                    or_(
-                        DeliveryRow.state.in_([str(s) for s in _CLAIMABLE]),
-                        and_(DeliveryRow.state == str(DeliveryState.SENDING), DeliveryRow.lease_expires < now),
-                    ),
-                )
-            )
-            if self.db.is_postgresql:
-                query = query.with_for_update(skip_locked=True, of=DeliveryRow)
-            found = session.execute(query).first()
-            if found is None:
-                return None
-            row, email = found
-            row.state = str(DeliveryState.SENDING)
-            row.attempts += 1
-            row.lease_owner = owner
-            row.lease_expires = now + lease
-            row.message_id = message_id
-            session.flush()
-            return _to_delivery(row, email)
-
-    def pending_ids(self, issue_date: date, subscriber_ids: set[int] | None = None) -> list[int]:
-        """Rows of this issue that still need a send, in a stable order."""
-        now = utcnow()
-        query = (
+        ready = (
             select(DeliveryRow.id)
+            .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
             .where(
-                DeliveryRow.issue_date == issue_date,
+                SubscriberRow.status == str(Status.ACTIVE),
                 or_(
-                    DeliveryRow.state.in_([str(s) for s in _CLAIMABLE]),
+                    DeliveryRow.state == str(DeliveryState.PENDING),
+                    and_(
+                        DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT),
+                        DeliveryRow.next_attempt_at.is_not(None),
+                        DeliveryRow.next_attempt_at <= now,
+                    ),
                     and_(DeliveryRow.state == str(DeliveryState.SENDING), DeliveryRow.lease_expires < now),
                 ),
             )
             .order_by(DeliveryRow.id)
+            .limit(limit)
         )
+        if issue_date is not None:
+            ready = ready.where(DeliveryRow.issue_date == issue_date)
         if subscriber_ids is not None:
-            query = query.where(DeliveryRow.subscriber_id.in_(subscriber_ids))
+            ready = ready.where(DeliveryRow.subscriber_id.in_(list(subscriber_ids)))
+        if self.db.is_postgresql:
+            ready = ready.with_for_update(skip_locked=True, of=DeliveryRow)
+        take = (
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(ready.scalar_subquery()))
+            .values(
+                state=str(DeliveryState.SENDING),
+                attempts=DeliveryRow.attempts + 1,
+                lease_owner=owner,
+                lease_expires=now + lease,
+                updated_at=now,
+            )
+            .returning(DeliveryRow.id)
+            .execution_options(synchronize_session=False)
+        )
         with self.db.transaction() as session:
-            return list(session.scalars(query))
+            ids = list(session.scalars(take))
+            if not ids:
+                return []
+            rows = session.execute(
+                select(DeliveryRow, SubscriberRow.email)
+                .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+                .where(DeliveryRow.id.in_(ids))
+                .order_by(DeliveryRow.id)
+            ).all()
+            return [_to_delivery(row, email) for row, email in rows]
 
-    def mark_sent(self, delivery_id: int, code: int, reply: str) -> None:
-        with self.db.transaction() as session:
-            row = session.get_one(DeliveryRow, delivery_id)
-            row.state = str(DeliveryState.SENT)
-            row.sent_at = utcnow()
-            row.last_code, row.last_reply = code, reply
-            row.lease_owner = row.lease_expires = None
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Write what the server said of several claimed rows in one short transaction.
 
-    def mark_failed(self, delivery_id: int, code: int, reply: str, transient: bool) -> None:
-        """Record a failure; a permanent one also marks the reader bounced and suppresses the address."""
+        A row is `sent` only here, after its 250; a crash before this commit re-sends those messages
+        (with the same Message-ID), the one repeat DESIGN.md allows. A permanent failure marks the reader
+        bounced and suppresses the address; a transient one is retried at `retry_at`, or parked (never
+        claimed again until `send --resend`) when `retry_at` is None.
+        """
+        if not outcomes:
+            return
+        now = utcnow()
         with self.db.transaction() as session:
-            row = session.get_one(DeliveryRow, delivery_id)
-            row.state = str(DeliveryState.FAILED_TRANSIENT if transient else DeliveryState.FAILED_PERMANENT)
-            row.last_code, row.last_reply = code, reply
-            row.lease_owner = row.lease_expires = None
-            if not transient:
-                subscriber = session.get_one(SubscriberRow, row.subscriber_id)
-                subscriber.status = str(Status.BOUNCED)
-                SubscriberStore(self.db).suppress(subscriber.email, "bounce", session)
-
-    def release(self, delivery_id: int) -> None:
-        """Give back a claimed row that was never handed to the server (for example on shutdown)."""
-        with self.db.transaction() as session:
-            row = session.get_one(DeliveryRow, delivery_id)
-            if row.state == str(DeliveryState.SENDING):
-                row.state = str(DeliveryState.PENDING)
-                row.attempts = max(0, row.attempts - 1)
+            rows = {
+                r.id: r
+                for r in session.scalars(
+                    select(DeliveryRow).where(DeliveryRow.id.in_([o.delivery_id for o in outcomes]))
+                )
+            }
+            for outcome in outcomes:
+                row = rows[outcome.delivery_id]
+                row.last_code, row.last_reply = outcome.code, outcome.reply
                 row.lease_owner = row.lease_expires = None
+                row.message_id = outcome.message_id or row.message_id
+                if outcome.ok:
+                    row.state, row.sent_at, row.next_attempt_at = str(DeliveryState.SENT), now, None
+                elif outcome.transient:
+                    row.state, row.next_attempt_at = str(DeliveryState.FAILED_TRANSIENT), outcome.retry_at
+                else:
+                    row.state, row.next_attempt_at = str(DeliveryState.FAILED_PERMANENT), None
+                    subscriber = session.get_one(SubscriberRow, row.subscriber_id)
+                    subscriber.status = str(Status.BOUNCED)
+                    SubscriberStore(self.db).suppress(subscriber.email, "bounce", session)
+
+    def release(self, delivery_ids: Collection[int]) -> None:
+        """Give back claimed rows never handed to the server (shutdown, a server that went away)."""
+        if not delivery_ids:
+            return
+        with self.db.transaction() as session:
+            session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_(list(delivery_ids)), DeliveryRow.state == str(DeliveryState.SENDING))
+                .values(
+                    state=str(DeliveryState.PENDING),
+                    attempts=DeliveryRow.attempts - 1,
+                    lease_owner=None,
+                    lease_expires=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    def reopen(
+        self, issue_date: date | None, subscriber_ids: Collection[int] | None = None, sent_too: bool = False
+    ) -> int:
+        """`send --resend`: failed_transient rows (parked ones too) become pending again; with `sent_too`
+        (only with --to) the readers' sent rows as well, to re-send a digest on purpose."""
+        states = [str(DeliveryState.FAILED_TRANSIENT)] + ([str(DeliveryState.SENT)] if sent_too else [])
+        query = update(DeliveryRow).where(DeliveryRow.state.in_(states))
+        if issue_date is not None:
+            query = query.where(DeliveryRow.issue_date == issue_date)
+        if subscriber_ids is not None:
+            query = query.where(DeliveryRow.subscriber_id.in_(list(subscriber_ids)))
+        with self.db.transaction() as session:
+            result = session.execute(
+                query.values(state=str(DeliveryState.PENDING), next_attempt_at=None, attempts=0).execution_options(
+                    synchronize_session=False
+                )
+            )
+            return int(result.rowcount or 0)
+
+    def next_retry(self, issue_date: date | None) -> datetime | None:
+        """When the earliest scheduled retry falls due (parked rows have none)."""
+        query = select(func.min(DeliveryRow.next_attempt_at)).where(
+            DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT), DeliveryRow.next_attempt_at.is_not(None)
+        )
+        if issue_date is not None:
+            query = query.where(DeliveryRow.issue_date == issue_date)
+        with self.db.transaction() as session:
+            return session.scalar(query)
+
+    def retries_scheduled(self, issue_date: date | None) -> int:
+        query = select(func.count()).where(
+            DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT), DeliveryRow.next_attempt_at.is_not(None)
+        )
+        if issue_date is not None:
+            query = query.where(DeliveryRow.issue_date == issue_date)
+        with self.db.transaction() as session:
+            return session.scalar(query) or 0
+
+    def load_digests(self, deliveries: Sequence[Delivery], subscribers: dict[int, Subscriber]) -> dict[int, Digest]:
+        """The archived digests of these claimed rows, by delivery id, in two queries."""
+        ids = {d.id: d for d in deliveries}
+        query = (
+            select(DeliveryRow.id, DigestRow)
+            .join(DigestRow, DigestRow.id == DeliveryRow.digest_id)
+            .options(selectinload(DigestRow.items).selectinload(DigestItemRow.paper))
+            .where(DeliveryRow.id.in_(list(ids)))
+        )
+        with self.db.transaction() as session:
+            found = {}
+            for delivery_id, row in session.execute(query):
+                picks = tuple(
+                    Pick(paper=to_paper(item.paper), score=item.score, why=item.why, updated=item.updated)
+                    for item in row.items
+                )
+                subscriber = subscribers[row.subscriber_id]
+                found[delivery_id] = Digest(
+                    subscriber, row.issue_date, picks, row.window_start, row.window_end, row.candidates
+                )
+            return found
 
     def status(self, issue_date: date | None = None, issues: int = 7, errors: int = 5) -> list[IssueStatus]:
         """Counts by state and the latest failures, for one issue or the most recent ones."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 
 from sqlalchemy import delete, select
@@ -70,6 +70,15 @@ class SubscriberStore:
             query = query.where(SubscriberRow.status == str(status))
         with self.db.transaction() as session:
             return [to_subscriber(row) for row in session.scalars(query)]
+
+    def by_ids(self, ids: Collection[int]) -> dict[int, Subscriber]:
+        query = (
+            select(SubscriberRow)
+            .options(selectinload(SubscriberRow.preferences))
+            .where(SubscriberRow.id.in_(list(ids)))
+        )
+        with self.db.transaction() as session:
+            return {row.id: to_subscriber(row) for row in session.scalars(query)}
 
     def due(self, issue_date: date, emails: Iterable[str] | None = None) -> list[Subscriber]:
         """Active subscribers whose issue falls on this date (weekly readers on their weekday)."""

@@ -188,6 +188,7 @@ class DeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
     last_code: Mapped[int | None]
     last_reply: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
