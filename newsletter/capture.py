@@ -5,6 +5,7 @@ Used by `newsletter demo` and by the tests; a refusal rule maps a recipient to a
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ REPLIES = {
     450: "450 4.2.1 Mailbox busy, try again later",
     451: "451 4.3.0 Local error in processing",
     550: "550 5.1.1 No such user here",
+    553: "553 5.1.3 Mailbox name not allowed",
     552: "552 5.2.2 Mailbox full",
     554: "554 5.7.1 Message rejected",
 }
@@ -40,10 +42,15 @@ class Received:
 
 @dataclass
 class CaptureHandler:
-    """Records accepted messages; `refuse` maps a recipient address to the code to reject it with."""
+    """Records accepted messages, with faults on demand: `refuse` rejects a recipient at RCPT with a code,
+    `refuse_data` rejects its message at DATA, `drop_data` closes the connection in the middle of DATA, and
+    `data_delay` holds every DATA reply for that many seconds (a slow server)."""
 
     messages: list[Received] = field(default_factory=list)
     refuse: dict[str, int] = field(default_factory=dict)
+    refuse_data: dict[str, int] = field(default_factory=dict)
+    drop_data: set[str] = field(default_factory=set)
+    data_delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(
@@ -56,6 +63,16 @@ class CaptureHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        recipient = envelope.rcpt_tos[0].lower() if envelope.rcpt_tos else ""
+        if recipient in self.drop_data:
+            assert server.transport is not None
+            server.transport.close()
+            return "421 4.4.2 Connection dropped"
+        if recipient in self.refuse_data:
+            code = self.refuse_data[recipient]
+            return REPLIES.get(code, f"{code} refused by test rule")
         content: Any = envelope.original_content or envelope.content
         with self.lock:
             self.messages.append(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content)))
@@ -69,12 +86,15 @@ def free_port() -> int:
 
 
 class CaptureServer:
-    """`with CaptureServer() as server:` runs aiosmtpd on 127.0.0.1:server.port in a thread."""
+    """`with CaptureServer() as server:` runs aiosmtpd on 127.0.0.1:server.port in a thread.
 
-    def __init__(self, port: int | None = None, handler: CaptureHandler | None = None) -> None:
+    Extra keyword arguments go to aiosmtpd's SMTP (tls_context, require_starttls, auth_required,
+    authenticator, …)."""
+
+    def __init__(self, port: int | None = None, handler: CaptureHandler | None = None, **smtp: Any) -> None:
         self.handler = handler or CaptureHandler()
         self.port = port or free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **smtp)
 
     @property
     def messages(self) -> list[Received]:

@@ -96,6 +96,8 @@ def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
 
 def _reason(exc: BaseException) -> str:
     """The root cause in a few words ('Connection refused'), not the wrapper's restatement of host and port."""
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError):
+        return "timed out"
     root: BaseException = exc
     while root.__cause__ is not None:
         root = root.__cause__

@@ -1,0 +1,181 @@
+"""Delivery against a misbehaving SMTP server (aiosmtpd with injected faults, a raw 421 server, STARTTLS, AUTH)."""
+
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from newsletter import pipeline, subscriptions
+from newsletter.capture import CaptureServer
+from newsletter.errors import DeliveryError
+from newsletter.models import DeliveryState, Status, SubscriberChanges
+from tests.conftest import base_settings
+from tests.factories import ISSUE, make_paper
+
+READERS = ["ada@example.com", "bob@example.com", "cy@example.com"]
+
+
+@pytest.fixture
+def app(tmp_path, sqlite_template, smtp_server):
+    path = tmp_path / "faults.db"
+    shutil.copy(sqlite_template, path)
+    settings = base_settings(
+        database={"url": f"sqlite:///{path}"},
+        smtp={"host": "127.0.0.1", "port": smtp_server.port, "retry_base": 0.001, "retry_wait": 0, "timeout": 2},
+    )
+    ctx = pipeline.Context.open(settings)
+    ctx.papers.upsert([make_paper(title="Circuits in transformer language models", abstract="interpretability")])
+    for email in READERS:
+        subscriptions.add(settings, ctx.subscribers, email, SubscriberChanges(topics=("transformer circuits",)))
+    yield ctx
+    ctx.close()
+
+
+def send(ctx, **smtp):
+    ctx = pipeline.Context(ctx.settings.replace(smtp=smtp), ctx.db) if smtp else ctx
+    return pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False))
+
+
+def state(ctx, email):
+    return ctx.ledger.get(ctx.subscribers.get(email).id, ISSUE)
+
+
+@pytest.mark.parametrize(("code", "transient"), [(450, True), (451, True), (550, False), (553, False)])
+def test_rcpt_replies(app, smtp_server, code, transient) -> None:
+    smtp_server.handler.refuse["bob@example.com"] = code
+    summary = send(app)
+    assert summary.sent == 2
+    assert state(app, "bob@example.com").state is (
+        DeliveryState.FAILED_TRANSIENT if transient else DeliveryState.FAILED_PERMANENT
+    )
+    assert (app.subscribers.get("bob@example.com").status is Status.BOUNCED) is not transient
+
+
+def test_552_at_data_is_transient(app, smtp_server) -> None:
+    smtp_server.handler.refuse_data["bob@example.com"] = 552
+    assert send(app).failed_transient == 1
+    assert state(app, "bob@example.com").last_code == 552
+    del smtp_server.handler.refuse_data["bob@example.com"]
+    assert send(app).sent == 1
+
+
+def test_connection_dropped_mid_data_is_retried_on_a_new_connection(app, smtp_server) -> None:
+    smtp_server.handler.drop_data.add("ada@example.com")
+    summary = send(app, pool_size=1)
+    assert summary.sent == 2 and summary.failed_transient == 1
+    assert sorted(m.recipients[0] for m in smtp_server.messages) == READERS[1:]
+    smtp_server.handler.drop_data.clear()
+    assert send(app).sent == 1
+
+
+def test_server_slower_than_the_timeout(app, smtp_server) -> None:
+    smtp_server.handler.data_delay = 1.5
+    with pytest.raises(DeliveryError, match="connection lost 3 times in a row"):
+        send(app, timeout=0.5, pool_size=3)
+    assert {state(app, e).state for e in READERS} == {DeliveryState.FAILED_TRANSIENT}
+    assert state(app, "ada@example.com").last_reply == "timed out"
+    smtp_server.handler.data_delay = 0
+    late = len(smtp_server.messages)  # what the slow server accepted after the client gave up
+    assert send(app).sent == 3
+    assert len(smtp_server.messages) == late + 3
+    # A repeat after a timeout carries the same Message-ID, so the reader's client shows it once.
+    ids = {}
+    for m in smtp_server.messages:
+        ids.setdefault(m.recipients[0], set()).add(m.message["Message-ID"])
+    assert all(len(v) == 1 for v in ids.values())
+
+
+def test_421_at_connect_changes_nothing(app) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def greet_and_close() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.sendall(b"421 4.3.2 Service not available, closing channel\r\n")
+            conn.close()
+
+    threading.Thread(target=greet_and_close, daemon=True).start()
+    try:
+        with pytest.raises(DeliveryError, match=f"cannot connect to SMTP server 127.0.0.1:{port}"):
+            send(app, port=port)
+    finally:
+        server.close()
+    assert app.ledger.status() == []
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_starttls_with_a_verified_certificate(app, certificate) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with CaptureServer(tls_context=context, require_starttls=True) as tls_server:
+        summary = send(app, port=tls_server.port, tls="starttls", ca_file=str(cert))
+        assert summary.sent == 3 and len(tls_server.messages) == 3
+
+
+def test_starttls_refuses_an_unverified_certificate(app, certificate) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with CaptureServer(tls_context=context, require_starttls=True) as tls_server, pytest.raises(DeliveryError):
+        send(app, port=tls_server.port, tls="starttls")  # the system CAs do not know the test certificate
+    assert app.ledger.status() == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_auth_required(app) -> None:
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        ok = auth_data.login == b"mailer" and auth_data.password == b"s3cret"
+        return AuthResult(success=ok, handled=False)
+
+    with CaptureServer(auth_required=True, auth_require_tls=False, authenticator=authenticator) as server:
+        with pytest.raises(DeliveryError, match="refused the login for 'mailer'"):
+            send(app, port=server.port, username="mailer", password="wrong")
+        assert send(app, port=server.port, username="mailer", password="s3cret").sent == 3
+
+
+def test_rate_limit_spaces_messages(app, smtp_server) -> None:
+    started = time.monotonic()
+    assert send(app, rate_per_second=10.0).sent == 3
+    assert time.monotonic() - started >= 0.2  # three messages at 10/s: two gaps of 0.1 s
