@@ -81,6 +81,9 @@ def run(settings: Settings, out_dir: Path, console: Console) -> None:
 def _write(received: list[Received], out_dir: Path, console: Console) -> None:
     table = Table("subscriber", "papers", "size", "file", title="What the SMTP server received")
     first_html = None
+    order = [r.email for r in READERS]
+    # The pool sends in parallel, so arrival order varies; files are numbered in reader order.
+    received = sorted(received, key=lambda item: order.index(item.recipients[0]))
     for n, item in enumerate(received, start=1):
         message = item.message
         local = item.recipients[0].split("@")[0]
