@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Collection
@@ -30,7 +31,9 @@ from newsletter.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=15)
+# Short leases, renewed by a live sender: a sender that died on another machine frees its rows within this.
+LEASE = timedelta(minutes=2)
+HEARTBEAT_SECONDS = 30.0
 # Consecutive lost connections after which the server is taken to be down and the run stops.
 MAX_CONNECTION_FAILURES = 3
 FLUSH_EVERY = 50  # outcomes per commit at most
@@ -157,6 +160,16 @@ class Campaign:
                 )
                 await flush()
 
+        reclaimed = await asyncio.to_thread(self._reclaim_dead_local_senders)
+        if reclaimed:
+            log.warning("took back %d deliveries of a sender on this machine that died mid-send", reclaimed)
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(HEARTBEAT_SECONDS)
+                await asyncio.to_thread(self.ledger.renew, self.owner, set(unsent), LEASE)
+
+        beat = asyncio.create_task(heartbeat())
         try:
             with progress:
                 task_id = progress.add_task(
@@ -192,6 +205,7 @@ class Campaign:
                     await flush(force=True)
                     await asyncio.to_thread(self.ledger.release, unsent)
         finally:
+            beat.cancel()
             summary.elapsed = time.monotonic() - started
         if summary.failed_transient:
             summary.retry_later = await asyncio.to_thread(self.ledger.retries_scheduled, issue_date)
@@ -201,6 +215,17 @@ class Campaign:
                 f"{summary.sent} sent (the rest stays pending: run `send` again)"
             )
         return summary
+
+    def _reclaim_dead_local_senders(self) -> int:
+        """Rows leased by a process of this machine that no longer exists (kill -9, power loss of a
+        container) are claimable at once instead of when their lease runs out."""
+        host = self.owner.split(":", 1)[0]
+        dead = set()
+        for owner in self.ledger.lease_owners():
+            parts = owner.split(":")
+            if len(parts) >= 2 and parts[0] == host and parts[1].isdigit() and not _alive(int(parts[1])):
+                dead.add(owner)
+        return self.ledger.expire_leases(dead)
 
     async def _next_retry_wait(self, issue_date: date | None) -> float | None:
         """Seconds until the next retry falls due, if within `retry_wait`; None when nothing is left to do."""
@@ -228,6 +253,16 @@ class Campaign:
         summary.final[delivery.id] = (email, "failed_permanent", detail)
         log.warning("rejected %s: %s", email, detail)
         return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _progress(show: bool) -> Progress:

@@ -216,6 +216,41 @@ class Ledger:
             ).all()
             return [_to_delivery(row, email) for row, email in rows]
 
+    def lease_owners(self) -> set[str]:
+        """Who holds rows in `sending` now."""
+        query = select(DeliveryRow.lease_owner).where(DeliveryRow.state == str(DeliveryState.SENDING)).distinct()
+        with self.db.transaction() as session:
+            return {owner for owner in session.scalars(query) if owner}
+
+    def renew(self, owner: str, delivery_ids: Collection[int], lease: timedelta) -> None:
+        """Extend this owner's leases on rows it still holds (the heartbeat of a live sender)."""
+        if not delivery_ids:
+            return
+        with self.db.transaction() as session:
+            session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.id.in_(list(delivery_ids)),
+                    DeliveryRow.lease_owner == owner,
+                    DeliveryRow.state == str(DeliveryState.SENDING),
+                )
+                .values(lease_expires=utcnow() + lease)
+                .execution_options(synchronize_session=False)
+            )
+
+    def expire_leases(self, owners: Collection[str]) -> int:
+        """Make the rows of senders known to be dead claimable at once."""
+        if not owners:
+            return 0
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.lease_owner.in_(list(owners)), DeliveryRow.state == str(DeliveryState.SENDING))
+                .values(lease_expires=utcnow() - timedelta(seconds=1))
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount or 0)
+
     def record(self, outcomes: Sequence[Outcome]) -> None:
         """Write what the server said of several claimed rows in one short transaction.
 
