@@ -7,9 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import ingest, render, selection
+from benchmarks import delivery, ingest, render, selection
 
 if __name__ == "__main__":
     render.main()
     ingest.main()
     selection.main()
+    delivery.main()

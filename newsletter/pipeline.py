@@ -246,11 +246,12 @@ def prepare_issue(ctx: Context, recipients: Sequence[Subscriber], options: SendO
     nor repeats them)."""
     builder = DigestBuilder(ctx)
     send_empty = ctx.settings.digest.send_empty
+    existing = ctx.ledger.deliveries(options.issue_date)
     for subscriber in recipients:
         if subscriber.status is not Status.ACTIVE:
             yield Plan(subscriber, skip=f"status is {subscriber.status}")
             continue
-        delivery = ctx.ledger.get(subscriber.id, options.issue_date)
+        delivery = existing.get(subscriber.id)
         if delivery is not None:
             if delivery.state in _FINAL_STATES:
                 yield Plan(subscriber, skip=f"already {delivery.state} for {options.issue_date}")
@@ -378,7 +379,7 @@ async def _dry_run(ctx: Context, recipients: list[Subscriber], options: SendOpti
                 summary.skips.append((plan.subscriber.email, "skipped", plan.skip or ""))
                 continue
             result = await mailer.send(composer.compose(plan.digest))
-            summary.final[plan.subscriber.id] = (plan.subscriber.email, "sent", result.reply)
+            summary.set(plan.subscriber.id, plan.subscriber.email, "sent", result.reply)
     finally:
         await mailer.close()
     summary.elapsed = time.monotonic() - started

@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,7 +25,7 @@ from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.errors import DeliveryError
-from newsletter.models import Digest, Outgoing
+from newsletter.models import Digest, Outgoing, Paper
 from newsletter.store.ledger import Delivery, Ledger, Outcome
 from newsletter.store.subscribers import SubscriberStore
 from newsletter.store.tables import utcnow
@@ -48,9 +49,18 @@ class Summary:
     skips: list[tuple[str, str, str]] = field(default_factory=list)
     retry_later: int = 0
     elapsed: float = 0.0
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def set(self, key: int, email: str, state: str, detail: str) -> None:
+        """Record a reader's latest outcome, keeping the counts current (progress reads them per message)."""
+        previous = self.final.get(key)
+        if previous is not None:
+            self.counts[previous[1]] -= 1
+        self.final[key] = (email, state, detail)
+        self.counts[state] += 1
 
     def _count(self, state: str) -> int:
-        return sum(1 for _, s, _ in self.final.values() if s == state)
+        return self.counts[state]
 
     @property
     def sent(self) -> int:
@@ -77,7 +87,8 @@ class Summary:
         return [*self.final.values(), *self.skips]
 
     def add(self, other: Summary) -> None:
-        self.final.update(other.final)
+        for key, (email, state, detail) in other.final.items():
+            self.set(key, email, state, detail)
         self.skips.extend(other.skips)
         self.retry_later += other.retry_later
         self.elapsed = max(self.elapsed, other.elapsed)
@@ -129,6 +140,7 @@ class Campaign:
         unsent: set[int] = set()
         state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
         stop = asyncio.Event()
+        papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
         progress = _progress(self.show_progress)
 
         async def flush(force: bool = False) -> None:
@@ -193,7 +205,7 @@ class Campaign:
                             continue
                         unsent.update(d.id for d in claimed)
                         readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in claimed})
-                        digests = await asyncio.to_thread(self.ledger.load_digests, claimed, readers)
+                        digests = await asyncio.to_thread(self.ledger.load_digests, claimed, readers, papers)
                         for delivery in claimed:
                             await queue.put((delivery, self.compose(digests[delivery.id])))
                             if stop.is_set():
@@ -240,17 +252,17 @@ class Campaign:
     def _outcome(self, delivery: Delivery, outgoing: Outgoing, result, summary: Summary) -> Outcome:  # type: ignore[no-untyped-def]
         email = delivery.email
         if result.ok:
-            summary.final[delivery.id] = (email, "sent", result.reply)
+            summary.set(delivery.id, email, "sent", result.reply)
             return Outcome(delivery.id, True, result.code, result.reply, outgoing.message_id)
         detail = f"{result.code} {result.reply}"
         if result.transient:
             retry_at = None
             if delivery.attempts < self.settings.max_attempts:
                 retry_at = utcnow() + timedelta(seconds=retry_delay(self.settings, delivery.attempts))
-            summary.final[delivery.id] = (email, "failed_transient", detail)
+            summary.set(delivery.id, email, "failed_transient", detail)
             log.warning("deferred %s (attempt %d): %s", email, delivery.attempts, detail)
             return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id, True, retry_at)
-        summary.final[delivery.id] = (email, "failed_permanent", detail)
+        summary.set(delivery.id, email, "failed_permanent", detail)
         log.warning("rejected %s: %s", email, detail)
         return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id)
 

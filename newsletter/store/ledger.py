@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.models import DeliveryState, Digest, Pick, Status, Subscriber
+from newsletter.models import DeliveryState, Digest, Paper, Pick, Status, Subscriber
 from newsletter.store.db import Database
 from newsletter.store.papers import to_paper
 from newsletter.store.subscribers import SubscriberStore
@@ -339,27 +339,58 @@ class Ledger:
         with self.db.transaction() as session:
             return session.scalar(query) or 0
 
-    def load_digests(self, deliveries: Sequence[Delivery], subscribers: dict[int, Subscriber]) -> dict[int, Digest]:
-        """The archived digests of these claimed rows, by delivery id, in two queries."""
-        ids = {d.id: d for d in deliveries}
+    def load_digests(
+        self, deliveries: Sequence[Delivery], subscribers: dict[int, Subscriber], papers: dict[int, Paper]
+    ) -> dict[int, Digest]:
+        """The archived digests of these claimed rows, by delivery id, in a few bulk queries. `papers` is
+        the caller's cache (row id -> Paper), filled here: readers of one issue share most of their papers."""
+        ids = [d.id for d in deliveries]
+        with self.db.transaction() as session:
+            heads = session.execute(
+                select(
+                    DeliveryRow.id,
+                    DigestRow.id,
+                    DigestRow.subscriber_id,
+                    DigestRow.issue_date,
+                    DigestRow.window_start,
+                    DigestRow.window_end,
+                    DigestRow.candidates,
+                )
+                .join(DigestRow, DigestRow.id == DeliveryRow.digest_id)
+                .where(DeliveryRow.id.in_(ids))
+            ).all()
+            items = session.execute(
+                select(
+                    DigestItemRow.digest_id,
+                    DigestItemRow.paper_id,
+                    DigestItemRow.score,
+                    DigestItemRow.why,
+                    DigestItemRow.updated,
+                )
+                .where(DigestItemRow.digest_id.in_([h[1] for h in heads]))
+                .order_by(DigestItemRow.digest_id, DigestItemRow.rank)
+            ).all()
+            missing = {i.paper_id for i in items} - papers.keys()
+            if missing:
+                for row in session.scalars(select(PaperRow).where(PaperRow.id.in_(missing))):
+                    papers[row.id] = to_paper(row)
+        picks: dict[int, list[Pick]] = {}
+        for digest_id, paper_id, score, why, updated in items:
+            picks.setdefault(digest_id, []).append(Pick(papers[paper_id], score, why, updated))
+        return {
+            delivery_id: Digest(subscribers[sub_id], day, tuple(picks.get(digest_id, ())), start, end, candidates)
+            for delivery_id, digest_id, sub_id, day, start, end, candidates in heads
+        }
+
+    def deliveries(self, issue_date: date) -> dict[int, Delivery]:
+        """Every ledger row of an issue, by subscriber id (one query for a whole run)."""
         query = (
-            select(DeliveryRow.id, DigestRow)
-            .join(DigestRow, DigestRow.id == DeliveryRow.digest_id)
-            .options(selectinload(DigestRow.items).selectinload(DigestItemRow.paper))
-            .where(DeliveryRow.id.in_(list(ids)))
+            select(DeliveryRow, SubscriberRow.email)
+            .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+            .where(DeliveryRow.issue_date == issue_date)
         )
         with self.db.transaction() as session:
-            found = {}
-            for delivery_id, row in session.execute(query):
-                picks = tuple(
-                    Pick(paper=to_paper(item.paper), score=item.score, why=item.why, updated=item.updated)
-                    for item in row.items
-                )
-                subscriber = subscribers[row.subscriber_id]
-                found[delivery_id] = Digest(
-                    subscriber, row.issue_date, picks, row.window_start, row.window_end, row.candidates
-                )
-            return found
+            return {row.subscriber_id: _to_delivery(row, email) for row, email in session.execute(query)}
 
     def status(self, issue_date: date | None = None, issues: int = 7, errors: int = 5) -> list[IssueStatus]:
         """Counts by state and the latest failures, for one issue or the most recent ones."""

@@ -1,0 +1,152 @@
+"""Sending cost: `send` of 2,000 digests vs a raw aiosmtplib blast of the same messages, and vs a naive pipeline.
+
+Targets (issue "Delivery engine"): send >= 0.8x the raw blast over the same number of connections to the
+same sink (an aiosmtpd process of its own); >= 20x a naive pipeline (premailer per mail, a new SMTP
+connection per mail). Printed as messages per second and ratios, measured side by side in one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiosmtplib
+
+from newsletter import pipeline
+from newsletter.message import Composer
+from newsletter.store.tables import PreferenceRow, SubscriberRow
+from tests.conftest import base_settings
+from tests.factories import ISSUE, make_paper
+
+ROOT = Path(__file__).resolve().parent.parent
+READERS = 2000
+NAIVE = 200
+POOL = 4
+ROUNDS = 2
+
+
+def prepared(folder: Path, port: int) -> pipeline.Context:
+    settings = base_settings(
+        database={"url": f"sqlite:///{folder / 'bench.db'}"},
+        smtp={"host": "127.0.0.1", "port": port, "pool_size": POOL, "retry_wait": 0},
+    )
+    ctx = pipeline.Context.open(settings)
+    abstract = "We study sparse feature circuits in transformer language models and their reuse. " * 6
+    ctx.papers.upsert(
+        [
+            make_paper(title=f"Circuits in transformer language models {i}", abstract=abstract, upvotes=i)
+            for i in range(12)
+        ]
+    )
+    with ctx.db.transaction() as session:
+        for i in range(READERS):
+            row = SubscriberRow(
+                email=f"r{i:05d}@example.com",
+                name=f"Reader {i}",
+                status="active",
+                timezone="UTC",
+                send_hour=7,
+                frequency="daily",
+                max_items=10,
+                consent_source="cli",
+            )
+            row.preferences.append(PreferenceRow(kind="topic", value="transformer circuits", position=0))
+            session.add(row)
+    options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False)
+    assert all(p.skip is None for p in pipeline.prepare_issue(ctx, ctx.subscribers.due(ISSUE), options))
+    return ctx
+
+
+async def raw_blast(messages: list[tuple[str, str, bytes]], port: int) -> float:
+    """The same pre-built messages over POOL reused connections: the ceiling for this sink."""
+    queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue()
+    for m in messages:
+        queue.put_nowait(m)
+
+    async def one() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        while not queue.empty():
+            sender, recipient, data = queue.get_nowait()
+            await client.sendmail(sender, [recipient], data)
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(POOL)))
+    return len(messages) / (time.perf_counter() - started)
+
+
+async def naive(ctx: pipeline.Context, port: int, count: int) -> float:
+    """premailer on every rendered email, EmailMessage, and a new connection per message."""
+    from benchmarks.render import naive_composer
+
+    composer = Composer(ctx.settings)
+    build = naive_composer(ctx.settings, composer.renderer, composer)
+    readers = ctx.subscribers.list()[:count]
+    started = time.perf_counter()
+    for reader in readers:
+        digest = ctx.ledger.load_digest(reader, ISSUE)
+        await aiosmtplib.send(
+            build(digest),
+            sender="papers@example.com",
+            recipients=[reader.email],
+            hostname="127.0.0.1",
+            port=port,
+            start_tls=False,
+        )
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "sink.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert sink.stdout is not None
+    port = int(sink.stdout.readline())
+    rates: dict[str, list[float]] = {"raw aiosmtplib blast": [], "newsletter send (deliver)": [], "naive pipeline": []}
+    try:
+        for _ in range(ROUNDS):
+            with tempfile.TemporaryDirectory() as folder:
+                ctx = prepared(Path(folder), port)
+                composer = Composer(ctx.settings)
+                subs = ctx.subscribers.list()
+                messages = []
+                for s in subs:
+                    out = composer.compose(ctx.ledger.load_digest(s, ISSUE))
+                    messages.append((out.sender, out.recipient, out.data))
+                rates["raw aiosmtplib blast"].append(asyncio.run(raw_blast(messages, port)))
+                started = time.perf_counter()
+                summary = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False))
+                rates["newsletter send (deliver)"].append(summary.sent / (time.perf_counter() - started))
+                assert summary.sent == READERS, summary.line("bench")
+                rates["naive pipeline"].append(asyncio.run(naive(ctx, port, NAIVE)))
+                ctx.close()
+    finally:
+        sink.communicate("")
+    raw = statistics.median(rates["raw aiosmtplib blast"])
+    ours = statistics.median(rates["newsletter send (deliver)"])
+    size = len(messages[0][2]) / 1024
+    print(
+        f"\n== delivery: {READERS} digests ({size:.0f} KB each) to an aiosmtpd sink in another process, pool of "
+        f"{POOL}, {ROUNDS} rounds (messages/second)"
+    )
+    print(f"{'sender':28} {'min':>8} {'median':>8}  ratio")
+    for name, values in rates.items():
+        print(f"{name:28} {min(values):8.1f} {statistics.median(values):8.1f}")
+    print(
+        f"send / raw blast = {ours / raw:.2f} (target >= 0.8); "
+        f"send / naive = {ours / statistics.median(rates['naive pipeline']):.1f} (target >= 20)"
+    )
+
+
+if __name__ == "__main__":
+    main()
