@@ -393,6 +393,25 @@ def subscribers_export(state: State, fmt: str) -> None:
     click.echo(subscriptions.export(state.app.subscribers.list(), fmt), nl=False)
 
 
+@main.group(cls=Group)
+def bounces() -> None:
+    """Delivery status notifications that arrive after sending."""
+
+
+@bounces.command("import")
+@click.argument("path", type=click.Path())
+@pass_state
+def bounces_import(state: State, path: str) -> None:
+    """Read DSNs (an .eml file, a folder of them, or a maildir); hard bounces are marked and suppressed."""
+    report = pipeline.import_bounces(state.app, path)
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    click.echo(
+        f"read {report.messages} messages: {report.hard} hard bounces ({report.bounced_subscribers} subscribers "
+        f"marked bounced and suppressed), {report.soft} soft or delayed, {len(report.problems)} not usable"
+    )
+
+
 # -- preview, send, status ---------------------------------------------------------------------------------
 
 

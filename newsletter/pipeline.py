@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from newsletter import selection
+from newsletter import bounces, selection
 from newsletter.config import Settings
 from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
@@ -395,3 +395,30 @@ def run_daily(ctx: Context, show_progress: bool = False) -> Summary:
     summary = send_issue(ctx, SendOptions(issue_date=day, show_progress=show_progress))
     log.info("%s", summary.line(f"issue {day}"))
     return summary
+
+
+@dataclass(frozen=True)
+class BounceSummary:
+    messages: int
+    hard: int
+    bounced_subscribers: int
+    soft: int
+    problems: tuple[str, ...]
+
+
+def import_bounces(ctx: Context, path: str | Path) -> BounceSummary:
+    """`bounces import`: hard bounces mark readers bounced and suppress them; the rest is only counted."""
+    messages = hard = soft = marked = 0
+    problems = []
+    for report in bounces.read_path(path):
+        messages += 1
+        if report.problem:
+            problems.append(f"{report.source}: {report.problem}")
+        for bounce in report.bounces:
+            if not bounce.hard:
+                soft += 1
+                continue
+            hard += 1
+            reply = f"{bounce.status} {bounce.diagnostic}".strip()
+            marked += ctx.ledger.mark_bounced(bounce.recipient, bounce.message_id, reply)
+    return BounceSummary(messages, hard, marked, soft, tuple(problems))
