@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -227,46 +227,52 @@ def make_mailer(settings: Settings, options: SendOptions) -> Mailer:
     return TeeMailer(smtp, OutboxMailer(options.outbox)) if options.outbox else smtp
 
 
-def _recipients(ctx: Context, options: SendOptions) -> list[Subscriber]:
+def _recipients(ctx: Context, options: SendOptions) -> tuple[Iterator[list[Subscriber]], int]:
+    """The readers of this send, in batches, and how many there are."""
     if not options.to:
-        return ctx.subscribers.due(options.issue_date)
+        return ctx.subscribers.due(options.issue_date), ctx.subscribers.count_due(options.issue_date)
     chosen = []
     for email in options.to:
         found = ctx.subscribers.get(email)
         if found is None:
             raise InputError(f"--to {email}: no such subscriber")
         chosen.append(found)
-    return chosen
+    return iter([chosen]), len(chosen)
 
 
-def prepare_issue(ctx: Context, recipients: Sequence[Subscriber], options: SendOptions) -> Iterator[Plan]:
-    """Each reader's digest for the issue, archived with a pending ledger row (or a skipped one, with why).
+def prepare_issue(ctx: Context, batches: Iterable[list[Subscriber]], options: SendOptions) -> Iterator[Plan]:
+    """Each reader's digest for the issue, archived with a pending ledger row (or a skipped one, with why),
+    one transaction per batch of readers.
 
     Lazy, so a dry run can stream it; readers whose row exists already keep it (a re-run neither rebuilds
     nor repeats them)."""
     builder = DigestBuilder(ctx)
     send_empty = ctx.settings.digest.send_empty
-    existing = ctx.ledger.deliveries(options.issue_date)
-    for subscriber in recipients:
-        if subscriber.status is not Status.ACTIVE:
-            yield Plan(subscriber, skip=f"status is {subscriber.status}")
-            continue
-        delivery = existing.get(subscriber.id)
-        if delivery is not None:
-            if delivery.state in _FINAL_STATES:
-                yield Plan(subscriber, skip=f"already {delivery.state} for {options.issue_date}")
+    for batch in batches:
+        existing = ctx.ledger.deliveries(options.issue_date, [s.id for s in batch])
+        plans: list[Plan] = []
+        to_record: list[tuple[Digest, DeliveryState, str | None]] = []
+        for subscriber in batch:
+            delivery = existing.get(subscriber.id)
+            if subscriber.status is not Status.ACTIVE:
+                plans.append(Plan(subscriber, skip=f"status is {subscriber.status}"))
+            elif delivery is not None:
+                final = delivery.state in _FINAL_STATES
+                skip = f"already {delivery.state} for {options.issue_date}" if final else None
+                plans.append(Plan(subscriber, delivery=delivery, skip=skip))
             else:
-                yield Plan(subscriber, delivery=delivery)
-            continue
-        digest = builder.build(subscriber, options.issue_date)
-        if not digest.picks and not send_empty:
-            reason = f"nothing relevant among {digest.candidates} papers"
-            if not options.dry_run:
-                ctx.ledger.record_digest(digest, DeliveryState.SKIPPED, reason)
-            yield Plan(subscriber, skip=reason)
-            continue
-        delivery = None if options.dry_run else ctx.ledger.record_digest(digest, DeliveryState.PENDING)
-        yield Plan(subscriber, digest=digest, delivery=delivery)
+                digest = builder.build(subscriber, options.issue_date)
+                skip = None
+                if not digest.picks and not send_empty:
+                    skip = f"nothing relevant among {digest.candidates} papers"
+                plans.append(Plan(subscriber, digest=digest, skip=skip))
+                to_record.append((digest, DeliveryState.SKIPPED if skip else DeliveryState.PENDING, skip))
+        if not options.dry_run:
+            opened = {d.subscriber_id: d for d in ctx.ledger.record_digests(to_record)}
+            plans = [
+                p if p.delivery or p.digest is None else replace(p, delivery=opened[p.subscriber.id]) for p in plans
+            ]
+        yield from plans
 
 
 @dataclass(frozen=True)
@@ -281,22 +287,33 @@ class Plan:
 
 def send_issue(ctx: Context, options: SendOptions) -> Summary:
     """Send one issue to every due reader (or the --to ones); safe to run again: nobody gets it twice."""
-    recipients = _recipients(ctx, options)
+    batches, total = _recipients(ctx, options)
     if options.dry_run:
-        return asyncio.run(_dry_run(ctx, recipients, options))
-    only = {s.id for s in recipients} if options.to else None
+        return asyncio.run(_dry_run(ctx, batches, options))
+    only = None
+    if options.to:  # a handful of named readers: their deliveries only
+        named = list(batches)
+        only = {s.id for batch in named for s in batch}
+        batches = iter(named)
+    recipients = (batches, total)
     if options.resend:
         ctx.ledger.reopen(options.issue_date, only, sent_too=bool(options.to))
     return asyncio.run(_send(ctx, recipients, options, only))
 
 
-async def _send(ctx: Context, recipients: list[Subscriber], options: SendOptions, only: set[int] | None) -> Summary:
+async def _send(
+    ctx: Context,
+    recipients: tuple[Iterator[list[Subscriber]], int],
+    options: SendOptions,
+    only: set[int] | None,
+) -> Summary:
     mailer = make_mailer(ctx.settings, options)
     # Connect before recording anything: a server that is down changes nothing.
     await mailer.open()
     try:
+        batches, total = recipients
         skips = await asyncio.to_thread(
-            lambda: [(p.subscriber.email, "skipped", p.skip) for p in prepare_issue(ctx, recipients, options) if p.skip]
+            lambda: [(p.subscriber.email, "skipped", p.skip) for p in prepare_issue(ctx, batches, options) if p.skip]
         )
         for email, _, reason in skips:
             log.info("skipped %s: %s", email, reason)
@@ -305,9 +322,7 @@ async def _send(ctx: Context, recipients: list[Subscriber], options: SendOptions
             for _ in range(options.workers - 1)
         ]
         campaign = _campaign(ctx, mailer, options.show_progress)
-        own, *others = await asyncio.gather(
-            campaign.run(options.issue_date, only, total=len(recipients) - len(skips)), *helpers
-        )
+        own, *others = await asyncio.gather(campaign.run(options.issue_date, only, total=total - len(skips)), *helpers)
     finally:
         await mailer.close()
     summary = Summary(skips=[(e, s, r or "") for e, s, r in skips])
@@ -366,7 +381,7 @@ def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: boo
     return total
 
 
-async def _dry_run(ctx: Context, recipients: list[Subscriber], options: SendOptions) -> Summary:
+async def _dry_run(ctx: Context, recipients: Iterable[list[Subscriber]], options: SendOptions) -> Summary:
     """Build every message and hand it to the null or outbox mailer; nothing is recorded."""
     mailer = make_mailer(ctx.settings, options)
     composer = Composer(ctx.settings)
@@ -375,7 +390,7 @@ async def _dry_run(ctx: Context, recipients: list[Subscriber], options: SendOpti
     await mailer.open()
     try:
         for plan in prepare_issue(ctx, recipients, options):
-            if plan.digest is None:
+            if plan.skip is not None or plan.digest is None:
                 summary.skips.append((plan.subscriber.email, "skipped", plan.skip or ""))
                 continue
             result = await mailer.send(composer.compose(plan.digest))

@@ -76,11 +76,12 @@ def test_subscriber_lifecycle(ctx) -> None:
     )
     assert changed.preferences.topics == ("circuits",) and changed.weekday == 0
     assert ctx.subscribers.set_status("ada@example.com", Status.PAUSED).status is Status.PAUSED
-    assert ctx.subscribers.due(ISSUE) == []
+    assert list(ctx.subscribers.due(ISSUE)) == []
     ctx.subscribers.set_status("ada@example.com", Status.ACTIVE)
     monday = ISSUE - timedelta(days=ISSUE.weekday())
-    assert [s.email for s in ctx.subscribers.due(monday)] == ["ada@example.com"]
-    assert ctx.subscribers.due(monday + timedelta(days=1)) == []
+    assert [s.email for batch in ctx.subscribers.due(monday) for s in batch] == ["ada@example.com"]
+    assert ctx.subscribers.count_due(monday) == 1
+    assert list(ctx.subscribers.due(monday + timedelta(days=1))) == []
 
 
 def test_feedback_likes_and_dislikes(ctx) -> None:

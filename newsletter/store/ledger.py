@@ -85,48 +85,72 @@ class Ledger:
             return session.scalar(query)
 
     def record_digest(self, digest: Digest, state: DeliveryState, reason: str | None = None) -> Delivery:
-        """Archive the digest and open its ledger row; an existing row for the same issue is returned as is."""
+        """Archive one digest and open its ledger row (see record_digests)."""
+        return self.record_digests([(digest, state, reason)])[0]
+
+    def record_digests(self, entries: Sequence[tuple[Digest, DeliveryState, str | None]]) -> list[Delivery]:
+        """Archive digests and open their ledger rows, all in one transaction; a reader whose row for the
+        issue exists already keeps it (returned as is)."""
+        if not entries:
+            return []
         with self.db.transaction() as session:
-            existing = self._delivery_row(session, digest.subscriber.id, digest.issue_date)
-            if existing is not None:
-                return _to_delivery(existing, digest.subscriber.email)
-            row = DigestRow(
-                subscriber_id=digest.subscriber.id,
-                issue_date=digest.issue_date,
-                window_start=digest.window_start,
-                window_end=digest.window_end,
-                candidates=digest.candidates,
-            )
-            ids = {p.paper.id for p in digest.picks}
+            wanted_ids = {pick.paper.id for digest, _, _ in entries for pick in digest.picks}
             paper_pks: dict[str, int] = {
                 arxiv_id: pk
                 for arxiv_id, pk in session.execute(
-                    select(PaperRow.arxiv_id, PaperRow.id).where(PaperRow.arxiv_id.in_(ids))
+                    select(PaperRow.arxiv_id, PaperRow.id).where(PaperRow.arxiv_id.in_(wanted_ids))
                 )
             }
-            row.items = [
-                DigestItemRow(
-                    paper_id=paper_pks[pick.paper.id],
-                    rank=rank,
-                    score=pick.score,
-                    why=pick.why,
-                    version=pick.paper.version,
-                    updated=pick.updated,
+            day = entries[0][0].issue_date
+            existing = {
+                row.subscriber_id: row
+                for row in session.scalars(
+                    select(DeliveryRow).where(
+                        DeliveryRow.issue_date == day,
+                        DeliveryRow.subscriber_id.in_([d.subscriber.id for d, _, _ in entries]),
+                    )
                 )
-                for rank, pick in enumerate(digest.picks, start=1)
+            }
+            created: list[tuple[DigestRow, Digest, DeliveryState, str | None]] = []
+            for digest, state, reason in entries:
+                if digest.subscriber.id in existing:
+                    continue
+                row = DigestRow(
+                    subscriber_id=digest.subscriber.id,
+                    issue_date=digest.issue_date,
+                    window_start=digest.window_start,
+                    window_end=digest.window_end,
+                    candidates=digest.candidates,
+                )
+                row.items = [
+                    DigestItemRow(
+                        paper_id=paper_pks[pick.paper.id],
+                        rank=rank,
+                        score=pick.score,
+                        why=pick.why,
+                        version=pick.paper.version,
+                        updated=pick.updated,
+                    )
+                    for rank, pick in enumerate(digest.picks, start=1)
+                ]
+                created.append((row, digest, state, reason))
+            session.add_all([row for row, _, _, _ in created])
+            session.flush()
+            deliveries = {}
+            for row, digest, state, reason in created:
+                deliveries[digest.subscriber.id] = DeliveryRow(
+                    subscriber_id=digest.subscriber.id,
+                    issue_date=digest.issue_date,
+                    digest_id=row.id,
+                    state=str(state),
+                    last_reply=reason,
+                )
+            session.add_all(deliveries.values())
+            session.flush()
+            return [
+                _to_delivery(existing.get(d.subscriber.id) or deliveries[d.subscriber.id], d.subscriber.email)
+                for d, _, _ in entries
             ]
-            session.add(row)
-            session.flush()
-            delivery = DeliveryRow(
-                subscriber_id=digest.subscriber.id,
-                issue_date=digest.issue_date,
-                digest_id=row.id,
-                state=str(state),
-                last_reply=reason,
-            )
-            session.add(delivery)
-            session.flush()
-            return _to_delivery(delivery, digest.subscriber.email)
 
     def load_digest(self, subscriber: Subscriber, issue_date: date) -> Digest | None:
         query = (
@@ -400,12 +424,12 @@ class Ledger:
             for delivery_id, digest_id, sub_id, day, start, end, candidates in heads
         }
 
-    def deliveries(self, issue_date: date) -> dict[int, Delivery]:
-        """Every ledger row of an issue, by subscriber id (one query for a whole run)."""
+    def deliveries(self, issue_date: date, subscriber_ids: Collection[int]) -> dict[int, Delivery]:
+        """The ledger rows of these readers for an issue, by subscriber id (one query per batch of readers)."""
         query = (
             select(DeliveryRow, SubscriberRow.email)
             .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
-            .where(DeliveryRow.issue_date == issue_date)
+            .where(DeliveryRow.issue_date == issue_date, DeliveryRow.subscriber_id.in_(list(subscriber_ids)))
         )
         with self.db.transaction() as session:
             return {row.subscriber_id: _to_delivery(row, email) for row, email in session.execute(query)}

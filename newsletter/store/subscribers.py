@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterator
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from newsletter.addresses import address_hash
@@ -80,15 +80,40 @@ class SubscriberStore:
         with self.db.transaction() as session:
             return {row.id: to_subscriber(row) for row in session.scalars(query)}
 
-    def due(self, issue_date: date, emails: Iterable[str] | None = None) -> list[Subscriber]:
-        """Active subscribers whose issue falls on this date (weekly readers on their weekday)."""
-        chosen = set(emails) if emails is not None else None
-        return [
-            s
-            for s in self.list(Status.ACTIVE)
-            if (chosen is None or s.email in chosen)
-            and (s.frequency is Frequency.DAILY or s.weekday == issue_date.weekday())
-        ]
+    def due(self, issue_date: date, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
+        """Active subscribers whose issue falls on this date (weekly readers on their weekday), in batches
+        by id, so a list of any size is never held in memory at once."""
+        after = 0
+        weekday = issue_date.weekday()
+        while True:
+            query = (
+                select(SubscriberRow)
+                .options(selectinload(SubscriberRow.preferences))
+                .where(
+                    SubscriberRow.id > after,
+                    SubscriberRow.status == str(Status.ACTIVE),
+                    or_(
+                        SubscriberRow.frequency == str(Frequency.DAILY),
+                        SubscriberRow.weekday == weekday,
+                    ),
+                )
+                .order_by(SubscriberRow.id)
+                .limit(batch_size)
+            )
+            with self.db.transaction() as session:
+                batch = [to_subscriber(row) for row in session.scalars(query)]
+            if not batch:
+                return
+            yield batch
+            after = batch[-1].id
+
+    def count_due(self, issue_date: date) -> int:
+        query = select(func.count()).where(
+            SubscriberRow.status == str(Status.ACTIVE),
+            or_(SubscriberRow.frequency == str(Frequency.DAILY), SubscriberRow.weekday == issue_date.weekday()),
+        )
+        with self.db.transaction() as session:
+            return session.scalar(query) or 0
 
     def update(self, email: str, changes: SubscriberChanges) -> Subscriber:
         with self.db.transaction() as session:
