@@ -157,18 +157,38 @@ def _store(ctx: Context, name: str, parsed: ParsedFeed) -> IngestResult:
 
 
 class DigestBuilder:
-    """Builds each reader's digest; candidate papers are analysed once per announcement window."""
+    """Builds each reader's digest; candidate papers are analysed once per announcement window, and the
+    ledger lookups of a batch of readers are made in one query each (`preload`)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._indexes: dict[tuple[date, date], tuple[selection.Index, dict[str, selection.TopicScores]]] = {}
+        self._latest: dict[date, date | None] = {}
+        self._last_sent: dict[int, date] = {}
+        self._sent: dict[int, dict[str, int | None]] = {}
+        self._preloaded: set[int] = set()
 
-    def window(self, subscriber: Subscriber, issue_date: date) -> tuple[date, date] | None:
-        """Papers announced since the last sent digest; a new reader gets the latest announcement, if recent."""
-        last = self.ctx.ledger.last_sent_issue(subscriber.id, before=issue_date)
-        if last is not None:
-            return last + timedelta(days=1), issue_date
-        latest = self.ctx.papers.latest_announcement(issue_date)
+    def preload(self, subscribers: Sequence[Subscriber], issue_date: date) -> None:
+        ids = [s.id for s in subscribers]
+        self._last_sent = self.ctx.ledger.last_sent_many(ids, issue_date)
+        self._sent = self.ctx.ledger.sent_versions_many(ids)
+        self._preloaded = set(ids)
+
+    def _lookups(self, subscriber: Subscriber, issue_date: date) -> tuple[date | None, dict[str, int | None]]:
+        if subscriber.id in self._preloaded:
+            return self._last_sent.get(subscriber.id), self._sent.get(subscriber.id, {})
+        return (
+            self.ctx.ledger.last_sent_issue(subscriber.id, before=issue_date),
+            self.ctx.ledger.sent_versions(subscriber.id),
+        )
+
+    def window(self, last_sent: date | None, issue_date: date) -> tuple[date, date] | None:
+        """Papers announced since the last sent digest; a new reader gets the latest announcement."""
+        if last_sent is not None:
+            return last_sent + timedelta(days=1), issue_date
+        if issue_date not in self._latest:
+            self._latest[issue_date] = self.ctx.papers.latest_announcement(issue_date)
+        latest = self._latest[issue_date]
         if latest is None:
             return None
         # The latest announcement however old it is (a quiet week must not mean a silent first digest),
@@ -176,7 +196,8 @@ class DigestBuilder:
         return latest - timedelta(days=self.ctx.settings.digest.first_digest_days - 1), issue_date
 
     def build(self, subscriber: Subscriber, issue_date: date) -> Digest:
-        window = self.window(subscriber, issue_date)
+        last_sent, sent = self._lookups(subscriber, issue_date)
+        window = self.window(last_sent, issue_date)
         if window is None:
             return Digest(subscriber, issue_date, (), issue_date, issue_date, 0)
         if window not in self._indexes:
@@ -187,7 +208,7 @@ class DigestBuilder:
         picks = selection.rank(
             subscriber,
             index,
-            self.ctx.ledger.sent_versions(subscriber.id),
+            sent,
             topic_scores=topic_scores,
             liked=self.ctx.papers.get_many(prefs.liked),
             disliked=self.ctx.papers.get_many(prefs.disliked),
@@ -250,6 +271,7 @@ def prepare_issue(ctx: Context, batches: Iterable[list[Subscriber]], options: Se
     send_empty = ctx.settings.digest.send_empty
     for batch in batches:
         existing = ctx.ledger.deliveries(options.issue_date, [s.id for s in batch])
+        builder.preload([s for s in batch if s.id not in existing], options.issue_date)
         plans: list[Plan] = []
         to_record: list[tuple[Digest, DeliveryState, str | None]] = []
         for subscriber in batch:
@@ -312,20 +334,25 @@ async def _send(
     await mailer.open()
     try:
         batches, total = recipients
-        skips = await asyncio.to_thread(
-            lambda: [(p.subscriber.email, "skipped", p.skip) for p in prepare_issue(ctx, batches, options) if p.skip]
-        )
-        for email, _, reason in skips:
-            log.info("skipped %s: %s", email, reason)
+        summary = Summary()
+
+        def prepare() -> None:
+            for plan in prepare_issue(ctx, batches, options):
+                if plan.skip:
+                    summary.skip(plan.subscriber.email, plan.skip)
+                    log.info("skipped %s: %s", plan.subscriber.email, plan.skip)
+
+        await asyncio.to_thread(prepare)
         helpers = [
             asyncio.to_thread(_deliver_in_process, ctx.settings, options.issue_date, only)
             for _ in range(options.workers - 1)
         ]
         campaign = _campaign(ctx, mailer, options.show_progress)
-        own, *others = await asyncio.gather(campaign.run(options.issue_date, only, total=total - len(skips)), *helpers)
+        own, *others = await asyncio.gather(
+            campaign.run(options.issue_date, only, total=total - summary.skipped), *helpers
+        )
     finally:
         await mailer.close()
-    summary = Summary(skips=[(e, s, r or "") for e, s, r in skips])
     for part in (own, *others):
         summary.add(part)
     return summary
@@ -373,7 +400,7 @@ def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: boo
     while not stop.is_set():
         part = deliver_once(ctx.settings, None)
         total.add(part)
-        if part.final:
+        if part.counts:
             log.info("%s", part.line("worker"))
         if once:
             break
@@ -391,7 +418,7 @@ async def _dry_run(ctx: Context, recipients: Iterable[list[Subscriber]], options
     try:
         for plan in prepare_issue(ctx, recipients, options):
             if plan.skip is not None or plan.digest is None:
-                summary.skips.append((plan.subscriber.email, "skipped", plan.skip or ""))
+                summary.skip(plan.subscriber.email, plan.skip or "")
                 continue
             result = await mailer.send(composer.compose(plan.digest))
             summary.set(plan.subscriber.id, plan.subscriber.email, "sent", result.reply)

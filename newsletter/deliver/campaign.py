@@ -41,38 +41,48 @@ FLUSH_EVERY = 50  # outcomes per commit at most
 FLUSH_SECONDS = 0.2  # and at least this often
 
 
+SAMPLE = 50  # skipped readers listed by name; beyond that only counted
+
+
 @dataclass
 class Summary:
-    """Each reader's final outcome in this run (a 451 then a 250 counts as sent), and the skipped ones."""
+    """Counts of each reader's final outcome in this run (a 451 then a 250 counts as sent).
 
-    final: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # delivery id -> (email, state, detail)
-    skips: list[tuple[str, str, str]] = field(default_factory=list)
+    Memory stays flat however many readers: only failures are kept by reader (a later success removes
+    them), and skipped readers are counted by reason with the first few named."""
+
+    failures: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # delivery id -> (email, state, why)
+    counts: Counter[str] = field(default_factory=Counter)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    skip_sample: list[tuple[str, str, str]] = field(default_factory=list)
     retry_later: int = 0
     elapsed: float = 0.0
-    counts: Counter[str] = field(default_factory=Counter)
 
     def set(self, key: int, email: str, state: str, detail: str) -> None:
         """Record a reader's latest outcome, keeping the counts current (progress reads them per message)."""
-        previous = self.final.get(key)
+        previous = self.failures.pop(key, None)
         if previous is not None:
             self.counts[previous[1]] -= 1
-        self.final[key] = (email, state, detail)
         self.counts[state] += 1
+        if state != "sent":
+            self.failures[key] = (email, state, detail)
 
-    def _count(self, state: str) -> int:
-        return self.counts[state]
+    def skip(self, email: str, reason: str) -> None:
+        self.skip_reasons[reason.split(" among ")[0]] += 1
+        if len(self.skip_sample) < SAMPLE:
+            self.skip_sample.append((email, "skipped", reason))
 
     @property
     def sent(self) -> int:
-        return self._count("sent")
+        return self.counts["sent"]
 
     @property
     def failed_transient(self) -> int:
-        return self._count("failed_transient")
+        return self.counts["failed_transient"]
 
     @property
     def failed_permanent(self) -> int:
-        return self._count("failed_permanent")
+        return self.counts["failed_permanent"]
 
     @property
     def failed(self) -> int:
@@ -80,16 +90,18 @@ class Summary:
 
     @property
     def skipped(self) -> int:
-        return len(self.skips)
+        return sum(self.skip_reasons.values())
 
     @property
     def outcomes(self) -> list[tuple[str, str, str]]:
-        return [*self.final.values(), *self.skips]
+        """The readers worth naming: every failure, and the first skipped ones."""
+        return [*self.failures.values(), *self.skip_sample]
 
     def add(self, other: Summary) -> None:
-        for key, (email, state, detail) in other.final.items():
-            self.set(key, email, state, detail)
-        self.skips.extend(other.skips)
+        self.counts.update(other.counts)
+        self.failures.update(other.failures)
+        self.skip_reasons.update(other.skip_reasons)
+        self.skip_sample.extend(other.skip_sample[: SAMPLE - len(self.skip_sample)])
         self.retry_later += other.retry_later
         self.elapsed = max(self.elapsed, other.elapsed)
 

@@ -61,28 +61,43 @@ class Ledger:
 
     def sent_versions(self, subscriber_id: int) -> dict[str, int | None]:
         """Every paper already accepted by the server for this reader, with the highest version sent."""
+        return self.sent_versions_many([subscriber_id]).get(subscriber_id, {})
+
+    def sent_versions_many(self, subscriber_ids: Collection[int]) -> dict[int, dict[str, int | None]]:
+        """sent_versions for a batch of readers in one query."""
         query = (
-            select(PaperRow.arxiv_id, func.max(DigestItemRow.version))
+            select(DigestRow.subscriber_id, PaperRow.arxiv_id, func.max(DigestItemRow.version))
             .join(DigestItemRow, DigestItemRow.paper_id == PaperRow.id)
             .join(DigestRow, DigestRow.id == DigestItemRow.digest_id)
             .join(
                 DeliveryRow,
                 and_(DeliveryRow.digest_id == DigestRow.id, DeliveryRow.state == str(DeliveryState.SENT)),
             )
-            .where(DigestRow.subscriber_id == subscriber_id)
-            .group_by(PaperRow.arxiv_id)
+            .where(DigestRow.subscriber_id.in_(list(subscriber_ids)))
+            .group_by(DigestRow.subscriber_id, PaperRow.arxiv_id)
+        )
+        found: dict[int, dict[str, int | None]] = {}
+        with self.db.transaction() as session:
+            for subscriber_id, arxiv_id, version in session.execute(query):
+                found.setdefault(subscriber_id, {})[arxiv_id] = version
+        return found
+
+    def last_sent_many(self, subscriber_ids: Collection[int], before: date) -> dict[int, date]:
+        """The last issue sent to each of these readers before a date (readers never mailed are absent)."""
+        query = (
+            select(DeliveryRow.subscriber_id, func.max(DeliveryRow.issue_date))
+            .where(
+                DeliveryRow.subscriber_id.in_(list(subscriber_ids)),
+                DeliveryRow.state == str(DeliveryState.SENT),
+                DeliveryRow.issue_date < before,
+            )
+            .group_by(DeliveryRow.subscriber_id)
         )
         with self.db.transaction() as session:
-            return {arxiv_id: version for arxiv_id, version in session.execute(query)}
+            return {subscriber_id: day for subscriber_id, day in session.execute(query)}
 
     def last_sent_issue(self, subscriber_id: int, before: date) -> date | None:
-        query = select(func.max(DeliveryRow.issue_date)).where(
-            DeliveryRow.subscriber_id == subscriber_id,
-            DeliveryRow.state == str(DeliveryState.SENT),
-            DeliveryRow.issue_date < before,
-        )
-        with self.db.transaction() as session:
-            return session.scalar(query)
+        return self.last_sent_many([subscriber_id], before).get(subscriber_id)
 
     def record_digest(self, digest: Digest, state: DeliveryState, reason: str | None = None) -> Delivery:
         """Archive one digest and open its ledger row (see record_digests)."""
