@@ -7,10 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import delivery, ingest, render, selection
+from benchmarks import delivery, ingest, memory, render, selection
 
 if __name__ == "__main__":
     render.main()
     ingest.main()
     selection.main()
     delivery.main()
+    memory.main()  # the slowest: 110,000 real sends

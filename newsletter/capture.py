@@ -91,10 +91,19 @@ class CaptureServer:
     Extra keyword arguments go to aiosmtpd's SMTP (tls_context, require_starttls, auth_required,
     authenticator, …)."""
 
-    def __init__(self, port: int | None = None, handler: CaptureHandler | None = None, **smtp: Any) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        handler: CaptureHandler | None = None,
+        ssl_context: Any = None,
+        **smtp: Any,
+    ) -> None:
         self.handler = handler or CaptureHandler()
         self.port = port or free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **smtp)
+        # ssl_context: TLS from the first byte (implicit TLS, port 465 style); tls_context in **smtp: STARTTLS.
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, ssl_context=ssl_context, **smtp
+        )
 
     @property
     def messages(self) -> list[Received]:

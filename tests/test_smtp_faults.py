@@ -152,6 +152,15 @@ def test_starttls_with_a_verified_certificate(app, certificate) -> None:
         assert summary.sent == 3 and len(tls_server.messages) == 3
 
 
+def test_implicit_tls(app, certificate) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with CaptureServer(ssl_context=context) as tls_server:
+        summary = send(app, port=tls_server.port, tls="implicit", ca_file=str(cert))
+        assert summary.sent == 3 and len(tls_server.messages) == 3
+
+
 def test_starttls_refuses_an_unverified_certificate(app, certificate) -> None:
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -1,0 +1,122 @@
+"""Peak memory of a real `newsletter send` process at 10,000 and 100,000 readers (target: <= 1.2x).
+
+Readers are streamed in batches and messages pipelined through a bounded queue, so memory should not grow
+with the list. Each size runs in a fresh process against an aiosmtpd sink process; peak RSS from getrusage.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from newsletter import pipeline
+from tests.conftest import base_settings
+from tests.factories import ISSUE, make_paper
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (10_000, 100_000)
+
+MEASURE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+if done.returncode:
+    sys.exit(done.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.stdout.strip().splitlines()[-1])
+"""
+
+
+def populate(url: str, readers: int) -> None:
+    import sqlalchemy as sa
+
+    from newsletter.store.tables import PreferenceRow, SubscriberRow, utcnow
+
+    ctx = pipeline.Context.open(base_settings(database={"url": url}))
+    abstract = "We study sparse feature circuits in transformer language models and their reuse. " * 6
+    ctx.papers.upsert(
+        [make_paper(title=f"Circuits in transformer language models {i}", abstract=abstract) for i in range(12)]
+    )
+    topics = ["transformer circuits", "sparse autoencoders", "language model interpretability"]
+    with ctx.db.engine.begin() as conn:
+        now = utcnow()
+        conn.execute(
+            sa.insert(SubscriberRow.__table__),
+            [
+                {
+                    "email": f"r{i:06d}@example.com",
+                    "name": "",
+                    "status": "active",
+                    "timezone": "UTC",
+                    "send_hour": 7,
+                    "frequency": "daily",
+                    "max_items": 10,
+                    "consent_source": "cli",
+                    "created_at": now,
+                }
+                for i in range(readers)
+            ],
+        )
+        conn.execute(
+            sa.insert(PreferenceRow.__table__),
+            [
+                {"subscriber_id": i + 1, "kind": "topic", "value": topics[i % 3], "position": 0, "created_at": now}
+                for i in range(readers)
+            ],
+        )
+    ctx.close()
+
+
+def main() -> None:
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "sink.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert sink.stdout is not None
+    port = int(sink.stdout.readline())
+    results = {}
+    try:
+        for readers in SIZES:
+            with tempfile.TemporaryDirectory() as folder:
+                url = f"sqlite:///{folder}/memory.db"
+                populate(url, readers)
+                config = Path(folder) / "c.toml"
+                config.write_text(f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n')
+                started = time.monotonic()
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        MEASURE,
+                        sys.executable,
+                        "-m",
+                        "newsletter",
+                        "--config",
+                        str(config),
+                        "send",
+                        "--date",
+                        str(ISSUE),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=ROOT,
+                ).stdout.split(" ", 1)
+                results[readers] = (int(out[0]) / 1024, time.monotonic() - started, out[1])
+    finally:
+        sink.communicate("")
+    print("\n== memory: peak RSS of `newsletter send` (a fresh process per size)")
+    base = results[SIZES[0]][0]
+    for readers, (rss, seconds, line) in results.items():
+        print(
+            f"{readers:>7} readers: {rss:7.1f} MB peak ({rss / base:.2f}x of {SIZES[0]:,}; target <= 1.2x) "
+            f"in {seconds:.0f}s — {line}"
+        )
+
+
+if __name__ == "__main__":
+    main()
