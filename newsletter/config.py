@@ -53,6 +53,17 @@ class SenderSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    selector: str = ""
+    domain: str = ""
+    private_key_file: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.selector and self.private_key_file)
+
+
+@dataclass(frozen=True)
 class WebSettings:
     base_url: str = "http://localhost:8000"
     host: str = "127.0.0.1"
@@ -120,6 +131,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sender: SenderSettings = field(default_factory=SenderSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
     web: WebSettings = field(default_factory=WebSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     sources: SourcesSettings = field(default_factory=SourcesSettings)

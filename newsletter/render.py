@@ -77,6 +77,14 @@ def snippet(abstract: str, target: int = SNIPPET_TARGET) -> str:
     return text[: cut if cut > 0 else target].rstrip(",;:") + " …"
 
 
+def safe_url(url: str | None) -> str | None:
+    """A link from a feed, kept only if it is plain http(s) (never javascript:, data:, or anything odd)."""
+    if not url:
+        return None
+    url = url.strip()
+    return url if re.fullmatch(r"https?://[^\s<>\"']+", url) else None
+
+
 def format_day(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
@@ -95,7 +103,7 @@ def _view(rank: int, pick: Pick) -> PaperView:
         abs_url=p.abs_url,
         pdf_url=p.pdf_url,
         hf_url=p.hf_url,
-        code_url=p.github_url,
+        code_url=safe_url(p.github_url),
     )
 
 

@@ -101,7 +101,7 @@ def test_example_config_is_complete_and_loads() -> None:
     load_settings(example, env={})
     text = example.read_text()
     defaults = Settings()
-    sections = [getattr(defaults, name) for name in ("database", "smtp", "sender", "web", "digest", "schedule")]
+    sections = [getattr(defaults, name) for name in ("database", "smtp", "sender", "dkim", "web", "digest", "schedule")]
     for section in [*sections, defaults.sources.hf, defaults.sources.arxiv]:
         for key in vars(section):
             assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{section}.{key} is not documented"

@@ -1,5 +1,6 @@
 """Rendering and MIME: golden files, inlined CSS, escaping, headers, size."""
 
+import base64
 import os
 import re
 from datetime import UTC, datetime
@@ -197,3 +198,49 @@ def test_assembled_mime_parses_back_to_the_same_parts_and_headers() -> None:
     # Folded at 78 wherever there is a place to fold (a single long URL token has none).
     assert all(len(line) <= 78 for line in head.split(b"\r\n") if b"https://" not in line)
     assert b"\n" not in out.data.replace(b"\r\n", b"")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "data:text/html,<b>x</b>", 'https://ex.com/"onmouseover=alert(1)', " ftp://x/y", ""],
+)
+def test_only_http_links_from_feeds(url) -> None:
+    out = compose(make_digest([make_paper(github_url=url)]))
+    assert "Code" not in out.text.split("--")[0].split("PDF:")[1]
+    assert "javascript:" not in out.html and "data:text" not in out.html and "onmouseover" not in out.html
+
+
+def test_hostile_title_and_name_show_as_text() -> None:
+    paper = make_paper(title='<img src=x onerror="alert(1)"> Circuits', abstract="<script>alert(2)</script>")
+    out = compose(make_digest([paper], make_subscriber(name="<b>Eve</b>\r\nX-Injected: yes")))
+    assert "<img" not in out.html and "<script>alert" not in out.html and "&lt;img" in out.html
+    msg = message_from_bytes(out.data, policy=policy.default)
+    assert msg["X-Injected"] is None
+
+
+def test_dkim_signature_verifies_and_covers_list_unsubscribe(tmp_path) -> None:
+    import subprocess
+
+    import dkim
+
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True, capture_output=True
+    ).stdout
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    out = compose(dkim={"selector": "news", "private_key_file": str(key)})
+    assert out.data.startswith(b"DKIM-Signature:")
+    lookups: list[bytes] = []
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        lookups.append(name)
+        return record
+
+    assert dkim.verify(out.data, dnsfunc=dns)
+    assert lookups == [b"news._domainkey.example.com."]
+    signature = message_from_bytes(out.data, policy=policy.default)["DKIM-Signature"]
+    signed = re.search(r"h=([^;]+)", str(signature).replace(" ", "")).group(1).lower().split(":")
+    assert "list-unsubscribe" in signed and "list-unsubscribe-post" in signed
+    tampered = out.data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: x")
+    assert not dkim.verify(tampered, dnsfunc=dns)
