@@ -1,0 +1,97 @@
+"""The web app with Starlette's test client: unsubscribe page, RFC 8058 one-click, bad tokens, health."""
+
+import pytest
+from starlette.testclient import TestClient
+
+from newsletter import subscriptions
+from newsletter.message import Composer
+from newsletter.models import Status, SubscriberChanges
+from newsletter.web import create_app
+from tests.factories import make_digest, make_paper
+
+
+@pytest.fixture
+def client(ctx):
+    return TestClient(create_app(ctx), follow_redirects=False)
+
+
+@pytest.fixture
+def reader(ctx):
+    return subscriptions.add(ctx.settings, ctx.subscribers, "ada@example.com", SubscriberChanges(topics=("x",)))
+
+
+def unsubscribe_path(ctx, reader) -> str:
+    """The path from a real message's List-Unsubscribe header."""
+    out = Composer(ctx.settings).compose(make_digest([make_paper()], reader))
+    header = next(line for line in out.data.decode().split("\r\n") if line.startswith("List-Unsubscribe:"))
+    url = header.split("<", 1)[1].split(">", 1)[0]
+    return url.replace(ctx.settings.web.base_url, "")
+
+
+def test_get_shows_a_button_and_changes_nothing(ctx, client, reader) -> None:
+    response = client.get(unsubscribe_path(ctx, reader))
+    assert response.status_code == 200
+    assert '<button type="submit">Unsubscribe</button>' in response.text and "ada@example.com" in response.text
+    assert ctx.subscribers.get("ada@example.com").status is Status.ACTIVE
+
+
+def test_one_click_post_unsubscribes_at_once_without_cookie_or_redirect(ctx, client, reader) -> None:
+    path = unsubscribe_path(ctx, reader)
+    response = client.post(
+        path, content=b"List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200 and "You are unsubscribed" in response.text
+    assert "set-cookie" not in response.headers
+    assert ctx.subscribers.get("ada@example.com").status is Status.UNSUBSCRIBED
+    assert client.post(path, content=b"List-Unsubscribe=One-Click").status_code == 200  # idempotent
+    assert "You are unsubscribed" in client.get(path).text
+
+
+@pytest.mark.parametrize("token", ["forged", "MQ.AAAAAAAAAAAAAAAAAAAAAAAAAAA", "Mg.x"])
+def test_bad_token_is_404_and_reveals_nothing(ctx, client, reader, token) -> None:
+    for response in (client.get(f"/unsubscribe/{token}"), client.post(f"/unsubscribe/{token}")):
+        assert response.status_code == 404 and "ada@example.com" not in response.text
+    assert ctx.subscribers.get("ada@example.com").status is Status.ACTIVE
+
+
+def test_a_token_for_another_purpose_does_not_unsubscribe(ctx, client, reader) -> None:
+    preferences_token = Composer(ctx.settings).tokens.make("preferences", reader.id)
+    assert client.post(f"/unsubscribe/{preferences_token}").status_code == 404
+
+
+def test_healthz(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_serve_runs_as_a_real_server(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from newsletter.capture import free_port
+
+    port = free_port()
+    config = tmp_path / "web.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/web.db"\n', encoding="utf-8")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "--config", str(config), "serve", "--port", str(port)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200 and response.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/unsubscribe/nope").status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
