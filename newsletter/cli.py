@@ -545,6 +545,20 @@ def run(state: State) -> None:
 
 
 @main.command()
+@click.option("--host", help="Address to listen on (default: web.host).")
+@click.option("--port", type=int, help="Port to listen on (default: web.port).")
+@pass_state
+def serve(state: State, host: str | None, port: int | None) -> None:
+    """Serve the web pages readers reach from their email (unsubscribe, with RFC 8058 one-click)."""
+    import uvicorn
+
+    from newsletter.web import create_app
+
+    web = state.settings.web
+    uvicorn.run(create_app(state.app), host=host or web.host, port=port or web.port, log_level="info")
+
+
+@main.command()
 @click.option(
     "--out",
     "out_dir",

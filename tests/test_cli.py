@@ -58,7 +58,21 @@ def test_every_command_has_help() -> None:
 
 def test_design_commands_exist() -> None:
     names = set(main.commands)
-    assert {"db", "ingest", "papers", "subscribers", "preview", "send", "status", "run", "jobs", "demo"} <= names
+    assert {
+        "db",
+        "ingest",
+        "papers",
+        "subscribers",
+        "preview",
+        "send",
+        "status",
+        "run",
+        "jobs",
+        "demo",
+        "serve",
+        "worker",
+        "bounces",
+    } <= names
     assert {
         "add",
         "list",
