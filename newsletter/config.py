@@ -118,6 +118,7 @@ class SourcesSettings:
 class ScheduleSettings:
     ingest_at: str = "01:30"
     timezone: str = "UTC"
+    send_every_minutes: int = 5
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def _validate(settings: Settings) -> None:
         source = getattr(settings.sources, name)
         need(source.attempts >= 1, f"'sources.{name}.attempts' must be at least 1")
         need(source.timeout > 0, f"'sources.{name}.timeout' must be positive")
+    need(1 <= settings.schedule.send_every_minutes <= 60, "'schedule.send_every_minutes' must be 1..60")
     need(settings.digest.max_items >= 1, "'digest.max_items' must be at least 1")
     need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
     need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")

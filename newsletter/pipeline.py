@@ -1,4 +1,4 @@
-"""The stages wired together: ingest(), build_digest(), send_issue(), run_daily(); CLI and scheduler call these."""
+"""The stages wired together: ingest(), build_digest(), send_issue(), send_due(); CLI and scheduler call these."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from newsletter.deliver.outbox import OutboxMailer
 from newsletter.deliver.smtp import SmtpPool
 from newsletter.errors import FeedError, InputError
 from newsletter.message import Composer
-from newsletter.models import DeliveryState, Digest, IngestResult, Outgoing, Status, Subscriber
+from newsletter.models import DeliveryState, Digest, Frequency, IngestResult, Outgoing, Status, Subscriber
 from newsletter.sources import ParsedFeed, configured_sources, parser_for
 from newsletter.store import Database, Ledger, PaperStore, SubscriberStore
 from newsletter.store.ledger import Delivery
@@ -428,15 +428,46 @@ async def _dry_run(ctx: Context, recipients: Iterable[list[Subscriber]], options
     return summary
 
 
-def run_daily(ctx: Context, show_progress: bool = False) -> Summary:
-    """The scheduled job: today's ingest from every configured source, then today's issue."""
-    day = today(ctx.settings)
-    for result in ingest(ctx, day):
+def due_now(ctx: Context, now: datetime) -> dict[date, list[Subscriber]]:
+    """Readers whose local send hour has come today (weekly ones on their weekday) and who have no final
+    delivery for their local date yet, grouped by that date (the issue they get)."""
+    groups: dict[date, list[Subscriber]] = {}
+    for batch in ctx.subscribers.active():
+        for reader in batch:
+            local = now.astimezone(ZoneInfo(reader.timezone))
+            if local.hour < reader.send_hour:
+                continue
+            if reader.frequency is Frequency.WEEKLY and local.weekday() != reader.weekday:
+                continue
+            groups.setdefault(local.date(), []).append(reader)
+    for day, readers in list(groups.items()):
+        existing = ctx.ledger.deliveries(day, [r.id for r in readers])
+        left = [r for r in readers if r.id not in existing or existing[r.id].state not in _FINAL_STATES]
+        if left:
+            groups[day] = left
+        else:
+            del groups[day]
+    return groups
+
+
+def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = False) -> list[tuple[date, Summary]]:
+    """The scheduler's send pass: every reader whose hour has come gets the issue of their local date."""
+    results = []
+    for day, readers in sorted(due_now(ctx, now or datetime.now(UTC)).items()):
+        options = SendOptions(issue_date=day, show_progress=show_progress)
+        summary = asyncio.run(_send(ctx, (iter([readers]), len(readers)), options, {r.id for r in readers}))
+        log.info("%s", summary.line(f"issue {day} ({len(readers)} readers due)"))
+        results.append((day, summary))
+    return results
+
+
+def run_ingest(ctx: Context) -> list[IngestResult]:
+    """The scheduler's daily ingest: today's announcement from every configured source."""
+    results = ingest(ctx, today(ctx.settings))
+    for result in results:
         if result.status == "error":
             log.error("ingest %s failed: %s", result.source, result.error)
-    summary = send_issue(ctx, SendOptions(issue_date=day, show_progress=show_progress))
-    log.info("%s", summary.line(f"issue {day}"))
-    return summary
+    return results
 
 
 @dataclass(frozen=True)

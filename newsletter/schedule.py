@@ -1,4 +1,4 @@
-"""APScheduler wiring only: the daily job calls pipeline.run_daily; SIGTERM/SIGINT stop it cleanly."""
+"""APScheduler wiring only: the daily ingest and the send pass call pipeline; SIGTERM/SIGINT stop it cleanly."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from newsletter import pipeline
 from newsletter.config import Settings
 
 log = logging.getLogger(__name__)
 
-DAILY_JOB = "daily ingest and send"
+DAILY_JOB = "daily ingest"
+SEND_JOB = "send to readers whose hour has come"
 
 
 def daily_trigger(settings: Settings) -> CronTrigger:
@@ -25,23 +27,47 @@ def daily_trigger(settings: Settings) -> CronTrigger:
     return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(settings.schedule.timezone))
 
 
+def send_trigger(settings: Settings, start: datetime | None = None) -> IntervalTrigger:
+    return IntervalTrigger(
+        minutes=settings.schedule.send_every_minutes,
+        start_date=start,
+        timezone=ZoneInfo(settings.schedule.timezone),
+    )
+
+
 def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str, datetime]]:
     tz = ZoneInfo(settings.schedule.timezone)
-    when = daily_trigger(settings).get_next_fire_time(None, now or datetime.now(tz))
-    return [(DAILY_JOB, when)] if when else []
+    now = now or datetime.now(tz)
+    found = []
+    for name, trigger in ((DAILY_JOB, daily_trigger(settings)), (SEND_JOB, send_trigger(settings, start=now))):
+        when = trigger.get_next_fire_time(now, now)
+        if when:
+            found.append((name, when))
+    return found
 
 
 def build(ctx: pipeline.Context) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=ZoneInfo(ctx.settings.schedule.timezone))
     scheduler.add_job(
-        pipeline.run_daily,
+        pipeline.run_ingest,
         daily_trigger(ctx.settings),
         args=[ctx],
-        id="daily",
+        id="ingest",
         name=DAILY_JOB,
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
+    )
+    # Also right away on start: readers whose hour passed while the daemon was down get today's issue now.
+    scheduler.add_job(
+        pipeline.send_due,
+        send_trigger(ctx.settings),
+        args=[ctx],
+        id="send",
+        name=SEND_JOB,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(ZoneInfo(ctx.settings.schedule.timezone)),
     )
     return scheduler
 

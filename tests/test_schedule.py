@@ -1,42 +1,126 @@
-"""The scheduler: next run times, and `newsletter run` as a real process stopped by SIGTERM."""
+"""Scheduling: each reader at their local hour (time zones, DST, weekly readers, catch-up), next run times,
+and `newsletter run` as a real process: the due reader mailed within seconds, SIGTERM ends it cleanly."""
 
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
-from newsletter.schedule import DAILY_JOB, next_runs
+from newsletter import pipeline, subscriptions
+from newsletter.capture import CaptureServer
+from newsletter.demo import SAMPLE_FEED
+from newsletter.models import Frequency, SubscriberChanges
+from newsletter.schedule import DAILY_JOB, SEND_JOB, next_runs
 from tests.conftest import base_settings
+from tests.factories import make_paper
 
 
-def test_next_run_is_the_configured_local_time() -> None:
-    settings = base_settings(schedule={"ingest_at": "01:30", "timezone": "Asia/Tokyo"})
-    [(name, when)] = next_runs(settings, now=datetime(2026, 11, 24, 12, 0, tzinfo=UTC))  # 21:00 in Tokyo
-    assert name == DAILY_JOB
-    assert when.isoformat() == "2026-11-25T01:30:00+09:00"
+def test_next_runs_in_the_configured_timezone() -> None:
+    settings = base_settings(schedule={"ingest_at": "01:30", "timezone": "Asia/Tokyo", "send_every_minutes": 5})
+    runs = dict(next_runs(settings, now=datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))  # 21:00 in Tokyo
+    assert runs[DAILY_JOB].isoformat() == "2026-11-25T01:30:00+09:00"
+    assert (runs[SEND_JOB] - datetime(2026, 11, 24, 12, 0, tzinfo=UTC)).total_seconds() == 300
+
+
+@pytest.fixture
+def readers(ctx):
+    ctx.papers.upsert(
+        [make_paper(title="Circuits in language models", abstract="interpretability", announced=date(2026, 3, 6))]
+    )
+
+    def add(email: str, timezone: str, hour: int, **kw):
+        changes = SubscriberChanges(topics=("circuits in language models",), timezone=timezone, send_hour=hour, **kw)
+        return subscriptions.add(ctx.settings, ctx.subscribers, email, changes)
+
+    return add
+
+
+def due(ctx, when: datetime) -> dict[str, date]:
+    return {r.email: day for day, rs in pipeline.due_now(ctx, when).items() for r in rs}
+
+
+def test_each_reader_at_their_local_hour(ctx, readers) -> None:
+    readers("utc@example.com", "UTC", 7)
+    readers("tokyo@example.com", "Asia/Tokyo", 7)
+    readers("ny@example.com", "America/New_York", 7)
+    # 21:59 UTC on 5 March is 06:59 on 6 March in Tokyo: not yet; at 22:00 Tokyo's issue of 6 March is due.
+    assert "tokyo@example.com" not in due(ctx, datetime(2026, 3, 5, 21, 59, tzinfo=UTC))
+    assert due(ctx, datetime(2026, 3, 5, 22, 0, tzinfo=UTC))["tokyo@example.com"] == date(2026, 3, 6)
+    assert "utc@example.com" not in due(ctx, datetime(2026, 3, 6, 6, 59, tzinfo=UTC))
+    assert due(ctx, datetime(2026, 3, 6, 7, 0, tzinfo=UTC))["utc@example.com"] == date(2026, 3, 6)
+    assert "ny@example.com" not in due(ctx, datetime(2026, 3, 6, 11, 59, tzinfo=UTC))  # 06:59 EST
+    assert due(ctx, datetime(2026, 3, 6, 12, 0, tzinfo=UTC))["ny@example.com"] == date(2026, 3, 6)
+
+
+def test_new_york_across_the_dst_change(ctx, readers) -> None:
+    readers("ny@example.com", "America/New_York", 7)
+    # 8 March 2026: clocks go forward; 07:00 local is now 11:00 UTC, not 12:00.
+    assert "ny@example.com" not in due(ctx, datetime(2026, 3, 8, 10, 59, tzinfo=UTC))
+    assert due(ctx, datetime(2026, 3, 8, 11, 0, tzinfo=UTC)) == {"ny@example.com": date(2026, 3, 8)}
+
+
+def test_weekly_reader_only_on_their_weekday(ctx, readers) -> None:
+    readers("weekly@example.com", "UTC", 6, frequency=Frequency.WEEKLY, weekday=4)  # Friday
+    assert due(ctx, datetime(2026, 3, 5, 9, 0, tzinfo=UTC)) == {}  # Thursday
+    assert due(ctx, datetime(2026, 3, 6, 9, 0, tzinfo=UTC)) == {"weekly@example.com": date(2026, 3, 6)}
+
+
+def test_catch_up_after_downtime_and_never_twice(ctx, readers, smtp_server) -> None:
+    readers("utc@example.com", "UTC", 7)
+    # The daemon was down at 07:00; at 15:00 the same day the reader still gets the day's issue.
+    [(day, summary)] = pipeline.send_due(ctx, datetime(2026, 3, 6, 15, 0, tzinfo=UTC))
+    assert day == date(2026, 3, 6) and summary.sent == 1
+    assert pipeline.send_due(ctx, datetime(2026, 3, 6, 15, 5, tzinfo=UTC)) == []
+    assert len(smtp_server.messages) == 1
 
 
 @pytest.mark.slow
-def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path) -> None:
-    config = tmp_path / "newsletter.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/run.db"\n', encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(config), "run"],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert proc.stderr is not None
-    try:
-        first = proc.stderr.readline()
-        assert "scheduler started" in first, first
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-        assert time.monotonic() - started < 10
-        assert "scheduler stopped" in proc.stderr.read()
-    finally:
-        proc.kill()
+def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
+    now = datetime.now(UTC)
+    later_tz = "Asia/Tokyo" if now.hour == 23 else "UTC"  # a zone where it is not 23:00 yet
+    with CaptureServer() as sink:
+        config = tmp_path / "newsletter.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{tmp_path}/run.db"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\n',
+            encoding="utf-8",
+        )
+        cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
+        subprocess.run([*cli, "ingest", "--file", str(SAMPLE_FEED)], check=True, capture_output=True)
+        subprocess.run(
+            [*cli, "subscribers", "add", "now@example.com", "--topic", "sparse autoencoders", "--send-hour", "0"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *cli,
+                "subscribers",
+                "add",
+                "later@example.com",
+                "--topic",
+                "sparse autoencoders",
+                "--send-hour",
+                "23",
+                "--timezone",
+                later_tz,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        proc = subprocess.Popen([*cli, "run"], stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not sink.messages and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert [m.recipients[0] for m in sink.messages] == ["now@example.com"]
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+            assert time.monotonic() - started < 10
+            assert proc.stderr is not None and "scheduler stopped" in proc.stderr.read()
+        finally:
+            proc.kill()
+        assert [m.recipients[0] for m in sink.messages] == ["now@example.com"]

@@ -107,6 +107,24 @@ class SubscriberStore:
             yield batch
             after = batch[-1].id
 
+    def active(self, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
+        """Every active subscriber, in batches by id."""
+        after = 0
+        while True:
+            query = (
+                select(SubscriberRow)
+                .options(selectinload(SubscriberRow.preferences))
+                .where(SubscriberRow.id > after, SubscriberRow.status == str(Status.ACTIVE))
+                .order_by(SubscriberRow.id)
+                .limit(batch_size)
+            )
+            with self.db.transaction() as session:
+                batch = [to_subscriber(row) for row in session.scalars(query)]
+            if not batch:
+                return
+            yield batch
+            after = batch[-1].id
+
     def count_due(self, issue_date: date) -> int:
         query = select(func.count()).where(
             SubscriberRow.status == str(Status.ACTIVE),
