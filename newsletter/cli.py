@@ -91,16 +91,34 @@ def print_json(data: Any) -> None:
     help="Config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml if present).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log each step, including why a reader was skipped.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event; json for log collectors.",
+)
 @click.version_option(__version__, prog_name="newsletter")
 @click.pass_context
-def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
+def main(ctx: click.Context, config: str | None, verbose: bool, log_format: str) -> None:
     """A personal daily digest of new research papers, ranked per reader and mailed over SMTP."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
     ctx.obj = State(config)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
 
 
 # -- db ----------------------------------------------------------------------------------------------------
@@ -532,6 +550,14 @@ def jobs(state: State) -> None:
 
     for name, when in schedule.next_runs(state.settings):
         click.echo(f"{name}: next run {when:%Y-%m-%d %H:%M %Z}")
+    slots = pipeline.send_slots(state.app)
+    for slot in slots:
+        click.echo(
+            f"  {slot.readers:>6} readers at {slot.send_hour:02d}:00 {slot.timezone}: "
+            f"next {slot.next:%Y-%m-%d %H:%M %Z}"
+        )
+    if not slots:
+        click.echo("  no active readers")
 
 
 @main.command()

@@ -119,6 +119,8 @@ class ScheduleSettings:
     ingest_at: str = "01:30"
     timezone: str = "UTC"
     send_every_minutes: int = 5
+    ingest_retry_minutes: int = 20
+    ingest_deadline: str = "08:00"
 
 
 @dataclass(frozen=True)
@@ -295,10 +297,12 @@ def _validate(settings: Settings) -> None:
     need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
     need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")
     need("@" in settings.sender.from_address, "'sender.from_address' must be an email address")
-    need(
-        re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", settings.schedule.ingest_at) is not None,
-        "'schedule.ingest_at' must be HH:MM (24-hour)",
-    )
+    for key in ("ingest_at", "ingest_deadline"):
+        need(
+            re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", getattr(settings.schedule, key)) is not None,
+            f"'schedule.{key}' must be HH:MM (24-hour)",
+        )
+    need(settings.schedule.ingest_retry_minutes >= 1, "'schedule.ingest_retry_minutes' must be at least 1")
     need(settings.web.base_url.startswith(("http://", "https://")), "'web.base_url' must start with http(s)://")
     for key, zone in (
         ("digest.default_timezone", settings.digest.default_timezone),

@@ -461,6 +461,25 @@ def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = Fa
     return results
 
 
+@dataclass(frozen=True)
+class SendSlot:
+    timezone: str
+    send_hour: int
+    readers: int
+    next: datetime
+
+
+def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:
+    """When each (timezone, hour) bucket of readers is next due, soonest first."""
+    now = now or datetime.now(UTC)
+    slots = []
+    for timezone, hour, readers in ctx.subscribers.send_slots():
+        local = now.astimezone(ZoneInfo(timezone))
+        at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        slots.append(SendSlot(timezone, hour, readers, at if at > local else at + timedelta(days=1)))
+    return sorted(slots, key=lambda s: s.next)
+
+
 def run_ingest(ctx: Context) -> list[IngestResult]:
     """The scheduler's daily ingest: today's announcement from every configured source."""
     results = ingest(ctx, today(ctx.settings))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
 
@@ -49,9 +49,9 @@ def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str
 def build(ctx: pipeline.Context) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=ZoneInfo(ctx.settings.schedule.timezone))
     scheduler.add_job(
-        pipeline.run_ingest,
+        ingest_until_announced,
         daily_trigger(ctx.settings),
-        args=[ctx],
+        args=[ctx, scheduler],
         id="ingest",
         name=DAILY_JOB,
         max_instances=1,
@@ -70,6 +70,38 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
         next_run_time=datetime.now(ZoneInfo(ctx.settings.schedule.timezone)),
     )
     return scheduler
+
+
+def ingest_until_announced(ctx: pipeline.Context, scheduler: BackgroundScheduler) -> None:
+    """The daily ingest; while a source has nothing new yet (late announcement) or failed, try again every
+    `ingest_retry_minutes` until `ingest_deadline`, so "the run succeeded but no email came" does not happen
+    because the feed was late."""
+    results = pipeline.run_ingest(ctx)
+    waiting = [r.source for r in results if r.status in ("no_announcement", "error")]
+    if not waiting:
+        return
+    tz = ZoneInfo(ctx.settings.schedule.timezone)
+    now = datetime.now(tz)
+    hour, minute = (int(p) for p in ctx.settings.schedule.ingest_deadline.split(":"))
+    deadline = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    again = now + timedelta(minutes=ctx.settings.schedule.ingest_retry_minutes)
+    if again <= deadline:
+        log.info("no announcement yet from %s: trying again at %s", ", ".join(waiting), again.strftime("%H:%M"))
+        scheduler.add_job(
+            ingest_until_announced,
+            "date",
+            run_date=again,
+            args=[ctx, scheduler],
+            id="ingest-retry",
+            replace_existing=True,
+            name="ingest retry",
+        )
+    else:
+        log.warning(
+            "no announcement from %s by %s: today's digests carry what arrived",
+            ", ".join(waiting),
+            ctx.settings.schedule.ingest_deadline,
+        )
 
 
 def run_forever(ctx: pipeline.Context) -> None:

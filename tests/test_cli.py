@@ -225,3 +225,15 @@ def test_dry_run_outbox(cli, tmp_path, smtp_server) -> None:
     result = ok(cli("send", "--date", "2026-11-24", "--dry-run", "--outbox", str(tmp_path / "box")))
     assert "(dry run): 1 sent" in result.stdout
     assert [p.name for p in (tmp_path / "box").iterdir()] == ["1.eml"] and smtp_server.messages == []
+
+
+def test_jobs_lists_send_slots_and_json_logs(cli) -> None:
+    ok(cli("subscribers", "add", "a@example.com", "--timezone", "Asia/Tokyo", "--send-hour", "7"))
+    ok(cli("subscribers", "add", "b@example.com", "--timezone", "Asia/Tokyo", "--send-hour", "7"))
+    listing = ok(cli("jobs")).stdout
+    assert "daily ingest: next run" in listing and "send to readers whose hour has come: next run" in listing
+    assert "2 readers at 07:00 Asia/Tokyo: next" in listing
+    logged = cli("--log-format", "json", "-v", "subscribers", "list")
+    assert logged.exit_code == 0
+    for line in logged.stderr.splitlines():
+        assert set(json.loads(line)) == {"time", "level", "logger", "message"}

@@ -124,3 +124,38 @@ def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
         finally:
             proc.kill()
         assert [m.recipients[0] for m in sink.messages] == ["now@example.com"]
+
+
+class Recorder:
+    """Stands in for the scheduler to see which follow-up jobs the ingest asks for."""
+
+    def __init__(self) -> None:
+        self.jobs: list[dict] = []
+
+    def add_job(self, func, trigger, **kw):  # type: ignore[no-untyped-def]
+        self.jobs.append({"func": func, "trigger": trigger, **kw})
+
+
+def test_ingest_is_retried_until_the_announcement_arrives(ctx, feed_server) -> None:
+    from newsletter.schedule import ingest_until_announced
+    from tests.conftest import Answer
+
+    feed_server.route("/api/daily_papers", Answer(body=b"[]"))
+    settings = ctx.settings.replace(
+        sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}},
+        schedule={"ingest_deadline": "23:59", "ingest_retry_minutes": 20},
+    )
+    app = pipeline.Context(settings, ctx.db)
+    recorder = Recorder()
+    before = datetime.now(UTC)
+    ingest_until_announced(app, recorder)  # type: ignore[arg-type]
+    if before.hour == 23 and before.minute >= 39:
+        assert recorder.jobs == []  # past the deadline: no more tries today
+    else:
+        [job] = recorder.jobs
+        assert job["trigger"] == "date" and 1190 <= (job["run_date"] - before).total_seconds() <= 1210
+    # Once it has arrived, nothing more is scheduled.
+    feed_server.route("/api/daily_papers", Answer(body=(SAMPLE_FEED).read_bytes()))
+    done = Recorder()
+    ingest_until_announced(app, done)  # type: ignore[arg-type]
+    assert done.jobs == []

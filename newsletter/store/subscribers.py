@@ -125,6 +125,17 @@ class SubscriberStore:
             yield batch
             after = batch[-1].id
 
+    def send_slots(self) -> list[tuple[str, int, int]]:
+        """(timezone, send hour, active readers) — the buckets the send pass works through."""
+        query = (
+            select(SubscriberRow.timezone, SubscriberRow.send_hour, func.count())
+            .where(SubscriberRow.status == str(Status.ACTIVE))
+            .group_by(SubscriberRow.timezone, SubscriberRow.send_hour)
+            .order_by(SubscriberRow.timezone, SubscriberRow.send_hour)
+        )
+        with self.db.transaction() as session:
+            return [(tz, hour, n) for tz, hour, n in session.execute(query)]
+
     def count_due(self, issue_date: date) -> int:
         query = select(func.count()).where(
             SubscriberRow.status == str(Status.ACTIVE),
