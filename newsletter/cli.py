@@ -491,8 +491,13 @@ def send(
 def worker(state: State, once: bool, poll: float) -> None:
     """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
     stop = threading.Event()
+
+    def halt(*_: object) -> None:
+        pipeline.SHUTDOWN.set()
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, halt)
     summary = pipeline.run_worker(state.app, stop, poll=poll, once=once)
     click.echo(summary.line("worker"))
 

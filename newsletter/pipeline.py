@@ -32,6 +32,10 @@ from newsletter.store.ledger import Delivery
 
 log = logging.getLogger(__name__)
 
+# Set by the scheduler's and the worker's signal handlers: every send stops taking work, lets the messages
+# in flight finish and gives the rest of its claimed deliveries back.
+SHUTDOWN = threading.Event()
+
 _FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliveryState.SKIPPED)
 
 
@@ -367,6 +371,7 @@ def _campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
         settings=ctx.settings.smtp,
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
         show_progress=show_progress,
+        shutdown=SHUTDOWN,
     )
 
 
@@ -454,6 +459,8 @@ def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = Fa
     """The scheduler's send pass: every reader whose hour has come gets the issue of their local date."""
     results = []
     for day, readers in sorted(due_now(ctx, now or datetime.now(UTC)).items()):
+        if SHUTDOWN.is_set():
+            break
         options = SendOptions(issue_date=day, show_progress=show_progress)
         summary = asyncio.run(_send(ctx, (iter([readers]), len(readers)), options, {r.id for r in readers}))
         log.info("%s", summary.line(f"issue {day} ({len(readers)} readers due)"))

@@ -109,7 +109,8 @@ def run_forever(ctx: pipeline.Context) -> None:
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: finishing the running job, then stopping", signal.Signals(signum).name)
+        log.info("received %s: finishing what is in flight, then stopping", signal.Signals(signum).name)
+        pipeline.SHUTDOWN.set()
         stopping.set()
 
     signal.signal(signal.SIGTERM, stop)

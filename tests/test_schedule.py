@@ -159,3 +159,75 @@ def test_ingest_is_retried_until_the_announcement_arrives(ctx, feed_server) -> N
     done = Recorder()
     ingest_until_announced(app, done)  # type: ignore[arg-type]
     assert done.jobs == []
+
+
+@pytest.mark.slow
+def test_sigterm_mid_send_exits_quickly_and_loses_nobody(tmp_path) -> None:
+    from collections import Counter
+
+    import sqlalchemy as sa
+
+    from newsletter.capture import CaptureHandler
+    from newsletter.store.tables import PreferenceRow, SubscriberRow, utcnow
+
+    readers = 400
+    url = f"sqlite:///{tmp_path}/stop.db"
+    ctx = pipeline.Context.open(base_settings(database={"url": url}))
+    pipeline.ingest_file(ctx, SAMPLE_FEED, "hf")
+    with ctx.db.engine.begin() as conn:
+        now = utcnow()
+        conn.execute(
+            sa.insert(SubscriberRow.__table__),
+            [
+                {
+                    "email": f"r{i:04d}@example.com",
+                    "name": "",
+                    "status": "active",
+                    "timezone": "UTC",
+                    "send_hour": 0,
+                    "frequency": "daily",
+                    "max_items": 5,
+                    "consent_source": "cli",
+                    "created_at": now,
+                }
+                for i in range(readers)
+            ],
+        )
+        conn.execute(
+            sa.insert(PreferenceRow.__table__),
+            [
+                {
+                    "subscriber_id": i + 1,
+                    "kind": "topic",
+                    "value": "sparse autoencoders",
+                    "position": 0,
+                    "created_at": now,
+                }
+                for i in range(readers)
+            ],
+        )
+    ctx.close()
+    with CaptureServer(handler=CaptureHandler(data_delay=0.02)) as sink:
+        config = tmp_path / "newsletter.toml"
+        config.write_text(
+            f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nretry_wait = 0\n',
+            encoding="utf-8",
+        )
+        cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
+        proc = subprocess.Popen([*cli, "run"], stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while len(sink.messages) < 20 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+            assert time.monotonic() - started < 10
+        finally:
+            proc.kill()
+        stopped_at = len(sink.messages)
+        assert stopped_at < readers, "SIGTERM came too late to test anything"
+        done = subprocess.run([*cli, "send"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        received = Counter(m.recipients[0] for m in sink.messages)
+        assert len(received) == readers and max(received.values()) == 1, "released, not lost nor repeated"

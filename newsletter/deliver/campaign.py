@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
@@ -130,7 +131,9 @@ class Campaign:
         settings: SmtpSettings,
         owner: str,
         show_progress: bool = True,
+        shutdown: threading.Event | None = None,
     ) -> None:
+        self.shutdown = shutdown or threading.Event()
         self.mailer = mailer
         self.compose = compose
         self.ledger = ledger
@@ -167,7 +170,7 @@ class Campaign:
         async def sender(task_id: int) -> None:
             while (item := await queue.get()) is not None:
                 delivery, outgoing = item
-                if stop.is_set():
+                if stop.is_set() or self.shutdown.is_set():
                     continue  # left in `unsent`, released below
                 state["inflight"] += 1
                 await self.limiter.acquire()
@@ -201,7 +204,7 @@ class Campaign:
                 )
                 senders = [asyncio.create_task(sender(task_id)) for _ in range(self.settings.pool_size)]
                 try:
-                    while not stop.is_set():
+                    while not stop.is_set() and not self.shutdown.is_set():
                         claimed = await asyncio.to_thread(
                             self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
                         )
@@ -219,9 +222,9 @@ class Campaign:
                         readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in claimed})
                         digests = await asyncio.to_thread(self.ledger.load_digests, claimed, readers, papers)
                         for delivery in claimed:
+                            if stop.is_set() or self.shutdown.is_set():
+                                break  # the rest of the batch is released below
                             await queue.put((delivery, self.compose(digests[delivery.id])))
-                            if stop.is_set():
-                                break
                 finally:
                     for _ in senders:
                         await queue.put(None)
