@@ -1,4 +1,9 @@
-"""APScheduler wiring only: the daily ingest and the send pass call pipeline; SIGTERM/SIGINT stop it cleanly."""
+"""APScheduler wiring only: the daily ingest and the send pass call pipeline; SIGTERM/SIGINT stop it cleanly.
+
+Jobs live in the application's own database (APScheduler's SQLAlchemy job store), so a pending ingest retry
+survives a restart. They are stored with the settings as their argument and find this process's Context
+through `_context`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import datetime, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -20,6 +26,10 @@ log = logging.getLogger(__name__)
 
 DAILY_JOB = "daily ingest"
 SEND_JOB = "send to readers whose hour has come"
+JOB_TABLE = "apscheduler_jobs"
+
+# The running process's context and scheduler (stored jobs carry only picklable settings).
+_running: dict[str, object] = {}
 
 
 def daily_trigger(settings: Settings) -> CronTrigger:
@@ -46,62 +56,63 @@ def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str
     return found
 
 
-def build(ctx: pipeline.Context) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone=ZoneInfo(ctx.settings.schedule.timezone))
-    scheduler.add_job(
-        ingest_until_announced,
-        daily_trigger(ctx.settings),
-        args=[ctx, scheduler],
-        id="ingest",
-        name=DAILY_JOB,
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
-    # Also right away on start: readers whose hour passed while the daemon was down get today's issue now.
-    scheduler.add_job(
-        pipeline.send_due,
-        send_trigger(ctx.settings),
-        args=[ctx],
-        id="send",
-        name=SEND_JOB,
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(ZoneInfo(ctx.settings.schedule.timezone)),
-    )
-    return scheduler
+def _context() -> pipeline.Context:
+    found = _running.get("context")
+    assert isinstance(found, pipeline.Context), "scheduled jobs run inside `newsletter run`"
+    return found
 
 
-def ingest_until_announced(ctx: pipeline.Context, scheduler: BackgroundScheduler) -> None:
+def scheduled_ingest(settings: Settings) -> None:
     """The daily ingest; while a source has nothing new yet (late announcement) or failed, try again every
-    `ingest_retry_minutes` until `ingest_deadline`, so "the run succeeded but no email came" does not happen
-    because the feed was late."""
+    `ingest_retry_minutes` until `ingest_deadline`, so a late feed does not mean a silent day."""
+    ctx = _context()
     results = pipeline.run_ingest(ctx)
     waiting = [r.source for r in results if r.status in ("no_announcement", "error")]
     if not waiting:
         return
-    tz = ZoneInfo(ctx.settings.schedule.timezone)
+    tz = ZoneInfo(settings.schedule.timezone)
     now = datetime.now(tz)
-    hour, minute = (int(p) for p in ctx.settings.schedule.ingest_deadline.split(":"))
+    hour, minute = (int(p) for p in settings.schedule.ingest_deadline.split(":"))
     deadline = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    again = now + timedelta(minutes=ctx.settings.schedule.ingest_retry_minutes)
-    if again <= deadline:
+    again = now + timedelta(minutes=settings.schedule.ingest_retry_minutes)
+    scheduler = _running.get("scheduler")
+    if again <= deadline and scheduler is not None:
         log.info("no announcement yet from %s: trying again at %s", ", ".join(waiting), again.strftime("%H:%M"))
-        scheduler.add_job(
-            ingest_until_announced,
+        scheduler.add_job(  # type: ignore[attr-defined]
+            scheduled_ingest,
             "date",
             run_date=again,
-            args=[ctx, scheduler],
+            args=[settings],
             id="ingest-retry",
-            replace_existing=True,
             name="ingest retry",
+            replace_existing=True,
         )
-    else:
+    elif again > deadline:
         log.warning(
             "no announcement from %s by %s: today's digests carry what arrived",
             ", ".join(waiting),
-            ctx.settings.schedule.ingest_deadline,
+            settings.schedule.ingest_deadline,
         )
+
+
+def scheduled_send(settings: Settings) -> None:
+    pipeline.send_due(_context())
+
+
+def build(ctx: pipeline.Context) -> BackgroundScheduler:
+    tz = ZoneInfo(ctx.settings.schedule.timezone)
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=ctx.db.engine, tablename=JOB_TABLE)}, timezone=tz
+    )
+    common = {"args": [ctx.settings], "max_instances": 1, "coalesce": True, "replace_existing": True}
+    scheduler.add_job(
+        scheduled_ingest, daily_trigger(ctx.settings), id="ingest", name=DAILY_JOB, misfire_grace_time=3600, **common
+    )
+    # Also right away on start: readers whose hour passed while the daemon was down get today's issue now.
+    scheduler.add_job(
+        scheduled_send, send_trigger(ctx.settings), id="send", name=SEND_JOB, next_run_time=datetime.now(tz), **common
+    )
+    return scheduler
 
 
 def run_forever(ctx: pipeline.Context) -> None:
@@ -115,7 +126,9 @@ def run_forever(ctx: pipeline.Context) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _running["context"] = ctx
     scheduler = build(ctx)
+    _running["scheduler"] = scheduler
     scheduler.start()
     for name, when in next_runs(ctx.settings):
         log.info("scheduler started: %s next at %s", name, when.isoformat())

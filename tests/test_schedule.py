@@ -136,8 +136,8 @@ class Recorder:
         self.jobs.append({"func": func, "trigger": trigger, **kw})
 
 
-def test_ingest_is_retried_until_the_announcement_arrives(ctx, feed_server) -> None:
-    from newsletter.schedule import ingest_until_announced
+def test_ingest_is_retried_until_the_announcement_arrives(ctx, feed_server, monkeypatch) -> None:
+    from newsletter import schedule
     from tests.conftest import Answer
 
     feed_server.route("/api/daily_papers", Answer(body=b"[]"))
@@ -145,20 +145,37 @@ def test_ingest_is_retried_until_the_announcement_arrives(ctx, feed_server) -> N
         sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}},
         schedule={"ingest_deadline": "23:59", "ingest_retry_minutes": 20},
     )
-    app = pipeline.Context(settings, ctx.db)
     recorder = Recorder()
+    monkeypatch.setitem(schedule._running, "context", pipeline.Context(settings, ctx.db))
+    monkeypatch.setitem(schedule._running, "scheduler", recorder)
     before = datetime.now(UTC)
-    ingest_until_announced(app, recorder)  # type: ignore[arg-type]
+    schedule.scheduled_ingest(settings)
     if before.hour == 23 and before.minute >= 39:
         assert recorder.jobs == []  # past the deadline: no more tries today
     else:
         [job] = recorder.jobs
         assert job["trigger"] == "date" and 1190 <= (job["run_date"] - before).total_seconds() <= 1210
+        assert job["args"] == [settings]
     # Once it has arrived, nothing more is scheduled.
-    feed_server.route("/api/daily_papers", Answer(body=(SAMPLE_FEED).read_bytes()))
-    done = Recorder()
-    ingest_until_announced(app, done)  # type: ignore[arg-type]
-    assert done.jobs == []
+    feed_server.route("/api/daily_papers", Answer(body=SAMPLE_FEED.read_bytes()))
+    recorder.jobs.clear()
+    schedule.scheduled_ingest(settings)
+    assert recorder.jobs == []
+
+
+def test_jobs_are_stored_in_the_database(ctx) -> None:
+    import sqlalchemy as sa
+
+    from newsletter import schedule
+
+    scheduler = schedule.build(ctx)
+    scheduler.start(paused=True)
+    try:
+        with ctx.db.engine.connect() as conn:
+            stored = set(conn.execute(sa.text(f"SELECT id FROM {schedule.JOB_TABLE}")).scalars())
+        assert stored == {"ingest", "send"}
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 @pytest.mark.slow
