@@ -507,9 +507,10 @@ def worker(state: State, once: bool, poll: float) -> None:
 @json_option
 @pass_state
 def status(state: State, day: datetime | None, as_json: bool) -> None:
-    """Deliveries per issue by state, the last errors, and the last ingests."""
+    """Deliveries per issue by state, the last errors, the last ingests and the next sends."""
     issues = state.app.ledger.status(day.date() if day else None)
     runs = state.app.papers.last_runs()
+    slots = pipeline.send_slots(state.app)
     if as_json:
         print_json(
             {
@@ -526,6 +527,10 @@ def status(state: State, day: datetime | None, as_json: bool) -> None:
                 ],
                 "ingests": [vars(r) for r in runs],
                 "papers": state.app.papers.count(),
+                "next_sends": [
+                    {"timezone": x.timezone, "send_hour": x.send_hour, "readers": x.readers, "at": x.next}
+                    for x in slots
+                ],
             }
         )
         return
@@ -542,6 +547,8 @@ def status(state: State, day: datetime | None, as_json: bool) -> None:
         click.echo(f"issue {i.issue_date}: {counts or 'nothing'}")
         for e in i.last_errors:
             click.echo(f"  {e.email}: {e.state} {e.last_code} {e.last_reply}")
+    for x in slots[:5]:
+        click.echo(f"next send {x.next:%Y-%m-%d %H:%M %Z}: {x.readers} readers ({x.timezone}, {x.send_hour:02d}:00)")
 
 
 # -- scheduler and demo ------------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
 
     status = json.loads(ok(cli("status", "--json")).stdout)
     assert status["issues"][0]["counts"]["sent"] == 1 and status["ingests"][0]["new"] == 34
+    assert status["next_sends"][0]["timezone"] == "Europe/Berlin" and status["next_sends"][0]["send_hour"] == 8
     assert "issue 2026-11-24: 1 sent" in ok(cli("status")).stdout
 
     ok(cli("subscribers", "pause", "ada@example.com"))
