@@ -358,7 +358,40 @@ def rank(
     prefs = subscriber.preferences
     if n == 0:
         return []
-    cache_ = topic_scores if topic_scores is not None else {}
+    cache_: dict = topic_scores if topic_scores is not None else {}
+    # Readers with the same preferences and nothing of their own yet (no paper sent, no feedback) get the
+    # same picks: computed once per issue.
+    shared_key = None
+    if not already_sent and not liked and not disliked:
+        shared_key = (
+            "picks",
+            prefs.topics,
+            prefs.categories,
+            prefs.authors,
+            prefs.excluded,
+            subscriber.max_items,
+            subscriber.min_score,
+            floor,
+        )
+        if shared_key in cache_:
+            return cache_[shared_key]
+    picks = _rank(subscriber, index, already_sent, floor, cache_, liked, disliked)
+    if shared_key is not None:
+        cache_[shared_key] = picks
+    return picks
+
+
+def _rank(
+    subscriber: Subscriber,
+    index: Index,
+    already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
+    floor: float,
+    cache_: dict,
+    liked: Sequence[Paper],
+    disliked: Sequence[Paper],
+) -> list[Pick]:
+    n = len(index.docs)
+    prefs = subscriber.preferences
     topics = []
     for topic in prefs.topics:
         if topic not in cache_:
@@ -394,7 +427,11 @@ def rank(
     reasons: dict[int, str] = {}
     score = np.zeros(n)
     eligible = np.zeros(n, dtype=bool)
-    if topics:
+    if len(topics) == 1:
+        best_topic = np.zeros(n, dtype=int)
+        best = score = topics[0].scores
+        eligible |= best >= threshold
+    elif topics:
         table = np.vstack([t.scores for t in topics])
         best_topic = table.argmax(axis=0)
         best = table.max(axis=0)
@@ -427,13 +464,18 @@ def rank(
                 eligible[i] = True
 
     chosen = np.flatnonzero(eligible & ~blocked)
-    chosen = chosen[np.lexsort((-index.upvotes[chosen], -score[chosen]))][: subscriber.max_items]
+    k = subscriber.max_items
+    if len(chosen) > k:
+        # Only the best k (and any tied with the k-th) need the full ordering.
+        kth = -np.partition(-score[chosen], k - 1)[k - 1]
+        chosen = chosen[score[chosen] >= kth]
+    chosen = chosen[np.lexsort((-index.upvotes[chosen], -score[chosen]))][:k]
     picks = []
     for i in map(int, chosen):
         why = reasons.get(i)
         if why is None:
             why = topics[best_topic[i]].why(i)
-        picks.append(Pick(index.docs[i].paper, float(min(score[i], 1.0)), why, updated=i in revised))
+        picks.append(Pick(index.docs[i].paper, min(float(score[i]), 1.0), why, updated=i in revised))
     return picks
 
 
