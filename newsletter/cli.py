@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import date, datetime
@@ -438,10 +439,31 @@ def bounces_import(state: State, path: str) -> None:
 @date_option("Issue date (default: today).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the HTML to this file.")
 @click.option("--text", is_flag=True, help="Print the plain-text part instead of the HTML.")
+@click.option("--png", "png", type=click.Path(dir_okay=False), help="Save a screenshot (headless Chromium).")
+@click.option("--width", type=click.IntRange(320, 1600), default=600, show_default=True, help="Screenshot width.")
+@click.option("--dark", is_flag=True, help="Screenshot in dark mode.")
 @pass_state
-def preview(state: State, email: str, day: datetime | None, out_path: str | None, text: bool) -> None:
+def preview(
+    state: State,
+    email: str,
+    day: datetime | None,
+    out_path: str | None,
+    text: bool,
+    png: str | None,
+    width: int,
+    dark: bool,
+) -> None:
     """Render a subscriber's digest without sending or recording anything."""
     message = pipeline.preview(state.app, _address(email), issue_day(state, day))
+    if png:
+        from newsletter.screenshot import screenshot
+
+        with tempfile.TemporaryDirectory() as folder:
+            page = Path(folder) / "digest.html"
+            page.write_text(message.html, encoding="utf-8")
+            screenshot(page, Path(png), width=width, dark=dark)
+        click.echo(f"{message.subject}\nwrote {png} ({width} px{', dark' if dark else ''})")
+        return
     body = message.text if text else message.html
     if out_path:
         Path(out_path).write_text(body, encoding="utf-8")

@@ -238,3 +238,25 @@ def test_jobs_lists_send_slots_and_json_logs(cli) -> None:
     assert logged.exit_code == 0
     for line in logged.stderr.splitlines():
         assert set(json.loads(line)) == {"time", "level", "logger", "message"}
+
+
+def test_preview_png_light_and_dark(cli, tmp_path) -> None:
+    import struct
+
+    from newsletter.screenshot import browser
+
+    ok(cli("ingest", "--file", str(SAMPLE_FEED)))
+    ok(cli("subscribers", "add", "ada@example.com", "--topic", "sparse autoencoders"))
+    light, dark = tmp_path / "light.png", tmp_path / "dark.png"
+    result = cli("preview", "ada@example.com", "--date", "2026-11-24", "--png", str(light), "--width", "375")
+    if browser() is None:
+        one_line_error(result, "headless Chromium not found")
+        return
+    ok(result)
+    ok(cli("preview", "ada@example.com", "--date", "2026-11-24", "--png", str(dark), "--width", "375", "--dark"))
+    for png in (light, dark):
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", data[16:24])
+        assert width == 375 and height > 375
+    assert light.read_bytes() != dark.read_bytes()

@@ -14,6 +14,7 @@ from newsletter.capture import CaptureServer, Received
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import SubscriberChanges
+from newsletter.screenshot import browser, screenshot
 
 SAMPLE_FEED = Path(__file__).with_name("sample_daily_papers.json")
 
@@ -92,9 +93,12 @@ def _write(received: list[Received], out_dir: Path, console: Console) -> None:
         html_part = message.get_body(("html",))
         html = html_part.get_content() if html_part is not None else ""
         stem.with_suffix(".html").write_text(html, encoding="utf-8")
+        if browser() is not None:
+            screenshot(stem.with_suffix(".html"), stem.with_suffix(".png"))
         first_html = first_html or stem.with_suffix(".html")
         papers = html.count('class="paper-title"')
-        table.add_row(item.recipients[0], str(papers), f"{len(item.data) / 1024:.1f} KB", str(stem) + ".eml/.html")
+        files = "{eml,html,png}" if browser() is not None else "{eml,html}"
+        table.add_row(item.recipients[0], str(papers), f"{len(item.data) / 1024:.1f} KB", f"{stem}.{files}")
     console.print(table)
     if first_html is not None:
         console.print(
