@@ -19,9 +19,8 @@ import aiosmtplib
 
 from newsletter import pipeline
 from newsletter.message import Composer
-from newsletter.store.tables import PreferenceRow, SubscriberRow
 from tests.conftest import base_settings
-from tests.factories import ISSUE, make_paper
+from tests.factories import ISSUE, insert_readers, make_paper
 
 ROOT = Path(__file__).resolve().parent.parent
 READERS = 2000
@@ -43,20 +42,7 @@ def prepared(folder: Path, port: int) -> pipeline.Context:
             for i in range(12)
         ]
     )
-    with ctx.db.transaction() as session:
-        for i in range(READERS):
-            row = SubscriberRow(
-                email=f"r{i:05d}@example.com",
-                name=f"Reader {i}",
-                status="active",
-                timezone="UTC",
-                send_hour=7,
-                frequency="daily",
-                max_items=10,
-                consent_source="cli",
-            )
-            row.preferences.append(PreferenceRow(kind="topic", value="transformer circuits", position=0))
-            session.add(row)
+    insert_readers(ctx, READERS)
     options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False)
     assert all(p.skip is None for p in pipeline.prepare_issue(ctx, ctx.subscribers.due(ISSUE), options))
     return ctx

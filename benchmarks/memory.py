@@ -14,7 +14,7 @@ from pathlib import Path
 
 from newsletter import pipeline
 from tests.conftest import base_settings
-from tests.factories import ISSUE, make_paper
+from tests.factories import ISSUE, insert_readers, make_paper
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10_000, 100_000)
@@ -29,42 +29,12 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.stdout.strip(
 
 
 def populate(url: str, readers: int) -> None:
-    import sqlalchemy as sa
-
-    from newsletter.store.tables import PreferenceRow, SubscriberRow, utcnow
-
     ctx = pipeline.Context.open(base_settings(database={"url": url}))
     abstract = "We study sparse feature circuits in transformer language models and their reuse. " * 6
     ctx.papers.upsert(
         [make_paper(title=f"Circuits in transformer language models {i}", abstract=abstract) for i in range(12)]
     )
-    topics = ["transformer circuits", "sparse autoencoders", "language model interpretability"]
-    with ctx.db.engine.begin() as conn:
-        now = utcnow()
-        conn.execute(
-            sa.insert(SubscriberRow.__table__),
-            [
-                {
-                    "email": f"r{i:06d}@example.com",
-                    "name": "",
-                    "status": "active",
-                    "timezone": "UTC",
-                    "send_hour": 7,
-                    "frequency": "daily",
-                    "max_items": 10,
-                    "consent_source": "cli",
-                    "created_at": now,
-                }
-                for i in range(readers)
-            ],
-        )
-        conn.execute(
-            sa.insert(PreferenceRow.__table__),
-            [
-                {"subscriber_id": i + 1, "kind": "topic", "value": topics[i % 3], "position": 0, "created_at": now}
-                for i in range(readers)
-            ],
-        )
+    insert_readers(ctx, readers, ("transformer circuits", "sparse autoencoders", "language model interpretability"))
     ctx.close()
 
 

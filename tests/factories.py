@@ -52,3 +52,47 @@ def make_digest(papers: list[Paper], subscriber: Subscriber | None = None, **ove
     }
     values.update(overrides)
     return Digest(**values)
+
+
+def insert_readers(
+    ctx: Any, count: int, topics: tuple[str, ...] = ("transformer circuits",), send_hour: int = 7, max_items: int = 10
+) -> None:
+    """Many active daily readers at once (bulk Core inserts), reader i with topic i % len(topics)."""
+    import sqlalchemy as sa
+
+    from newsletter.store.tables import PreferenceRow, SubscriberRow, utcnow
+
+    now = utcnow()
+    with ctx.db.engine.begin() as conn:
+        first = (conn.execute(sa.select(sa.func.max(SubscriberRow.id))).scalar() or 0) + 1
+        conn.execute(
+            sa.insert(SubscriberRow.__table__),
+            [
+                {
+                    "id": first + i,
+                    "email": f"r{i:06d}@example.com",
+                    "name": "",
+                    "status": "active",
+                    "timezone": "UTC",
+                    "send_hour": send_hour,
+                    "frequency": "daily",
+                    "max_items": max_items,
+                    "consent_source": "cli",
+                    "created_at": now,
+                }
+                for i in range(count)
+            ],
+        )
+        conn.execute(
+            sa.insert(PreferenceRow.__table__),
+            [
+                {
+                    "subscriber_id": first + i,
+                    "kind": "topic",
+                    "value": topics[i % len(topics)],
+                    "position": 0,
+                    "created_at": now,
+                }
+                for i in range(count)
+            ],
+        )

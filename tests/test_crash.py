@@ -15,7 +15,7 @@ from newsletter import pipeline
 from newsletter.capture import CaptureHandler, CaptureServer
 from newsletter.deliver.campaign import FLUSH_EVERY
 from tests.conftest import base_settings
-from tests.factories import ISSUE, make_paper
+from tests.factories import ISSUE, insert_readers, make_paper
 
 pytestmark = pytest.mark.slow
 
@@ -24,22 +24,7 @@ def populate(settings, readers: int) -> None:
     """Readers who all match the day's paper, with their digests archived and ledger rows pending."""
     ctx = pipeline.Context.open(settings)
     ctx.papers.upsert([make_paper(title="Sparse circuits in transformer language models", abstract="circuits")])
-    with ctx.db.transaction() as session:
-        from newsletter.store.tables import PreferenceRow, SubscriberRow
-
-        for i in range(readers):
-            row = SubscriberRow(
-                email=f"r{i:05d}@example.com",
-                name="",
-                status="active",
-                timezone="UTC",
-                send_hour=7,
-                frequency="daily",
-                max_items=5,
-                consent_source="cli",
-            )
-            row.preferences.append(PreferenceRow(kind="topic", value="transformer circuits", position=0))
-            session.add(row)
+    insert_readers(ctx, readers, max_items=5)
     options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False)
     for plan in pipeline.prepare_issue(ctx, ctx.subscribers.due(ISSUE), options):
         assert plan.skip is None

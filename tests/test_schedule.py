@@ -15,7 +15,7 @@ from newsletter.demo import SAMPLE_FEED
 from newsletter.models import Frequency, SubscriberChanges
 from newsletter.schedule import DAILY_JOB, SEND_JOB, next_runs
 from tests.conftest import base_settings
-from tests.factories import make_paper
+from tests.factories import insert_readers, make_paper
 
 
 def test_next_runs_in_the_configured_timezone() -> None:
@@ -182,47 +182,13 @@ def test_jobs_are_stored_in_the_database(ctx) -> None:
 def test_sigterm_mid_send_exits_quickly_and_loses_nobody(tmp_path) -> None:
     from collections import Counter
 
-    import sqlalchemy as sa
-
     from newsletter.capture import CaptureHandler
-    from newsletter.store.tables import PreferenceRow, SubscriberRow, utcnow
 
     readers = 400
     url = f"sqlite:///{tmp_path}/stop.db"
     ctx = pipeline.Context.open(base_settings(database={"url": url}))
     pipeline.ingest_file(ctx, SAMPLE_FEED, "hf")
-    with ctx.db.engine.begin() as conn:
-        now = utcnow()
-        conn.execute(
-            sa.insert(SubscriberRow.__table__),
-            [
-                {
-                    "email": f"r{i:04d}@example.com",
-                    "name": "",
-                    "status": "active",
-                    "timezone": "UTC",
-                    "send_hour": 0,
-                    "frequency": "daily",
-                    "max_items": 5,
-                    "consent_source": "cli",
-                    "created_at": now,
-                }
-                for i in range(readers)
-            ],
-        )
-        conn.execute(
-            sa.insert(PreferenceRow.__table__),
-            [
-                {
-                    "subscriber_id": i + 1,
-                    "kind": "topic",
-                    "value": "sparse autoencoders",
-                    "position": 0,
-                    "created_at": now,
-                }
-                for i in range(readers)
-            ],
-        )
+    insert_readers(ctx, readers, ("sparse autoencoders",), send_hour=0, max_items=5)
     ctx.close()
     with CaptureServer(handler=CaptureHandler(data_delay=0.02)) as sink:
         config = tmp_path / "newsletter.toml"
