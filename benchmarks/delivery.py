@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiosmtplib
 
+from benchmarks import sink as sink_process
 from newsletter import pipeline
 from newsletter.message import Composer
 from tests.conftest import base_settings
@@ -89,15 +88,7 @@ async def naive(ctx: pipeline.Context, port: int, count: int) -> float:
 
 
 def main() -> None:
-    sink = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "sink.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert sink.stdout is not None
-    port = int(sink.stdout.readline())
+    sink, port = sink_process.start()
     rates: dict[str, list[float]] = {"raw aiosmtplib blast": [], "newsletter send (deliver)": [], "naive pipeline": []}
     try:
         for _ in range(ROUNDS):

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import sink as sink_process
 from newsletter import pipeline
 from tests.conftest import base_settings
 from tests.factories import ISSUE, insert_readers, make_paper
@@ -39,15 +40,7 @@ def populate(url: str, readers: int) -> None:
 
 
 def main() -> None:
-    sink = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "sink.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert sink.stdout is not None
-    port = int(sink.stdout.readline())
+    sink, port = sink_process.start()
     results = {}
     try:
         for readers in SIZES:

@@ -5,11 +5,26 @@ Prints its port on the first line, then serves until its standard input closes.
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
 from newsletter.capture import free_port
+
+
+def start() -> tuple[subprocess.Popen[str], int]:
+    """Start the sink in its own process; stop it with `process.communicate("")`."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert process.stdout is not None
+    return process, int(process.stdout.readline())
 
 
 class Count:

@@ -68,13 +68,8 @@ def _paper(entry: Any, day: date | None) -> Paper:
 class ArxivApi:
     def __init__(self, settings: ArxivSourceSettings, fetcher: Fetcher | None = None) -> None:
         self.settings = settings
-        self.fetcher = fetcher or Fetcher(
-            settings.user_agent,
-            settings.timeout,
-            min_interval=settings.api_interval,
-            attempts=settings.attempts,
-            backoff=settings.backoff,
-            accept="application/atom+xml",
+        self.fetcher = fetcher or Fetcher.for_source(
+            settings, accept="application/atom+xml", min_interval=settings.api_interval
         )
 
     def close(self) -> None:

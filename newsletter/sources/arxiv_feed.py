@@ -121,13 +121,7 @@ class ArxivFeedSource:
         self, settings: ArxivSourceSettings, fetcher: Fetcher | None = None, api: ArxivApi | None = None
     ) -> None:
         self.settings = settings
-        self.fetcher = fetcher or Fetcher(
-            settings.user_agent,
-            settings.timeout,
-            attempts=settings.attempts,
-            backoff=settings.backoff,
-            accept="application/rss+xml, application/atom+xml",
-        )
+        self.fetcher = fetcher or Fetcher.for_source(settings, accept="application/rss+xml, application/atom+xml")
         self.api = api or ArxivApi(settings)
 
     @property

@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 import feedparser
 import httpx
 
+from newsletter.config import ArxivSourceSettings, HfSourceSettings
 from newsletter.errors import FeedError
 from newsletter.models import Validators
 
@@ -54,6 +55,20 @@ class Fetcher:
         self.sleep = sleep
         self.clock = clock
         self._last: float | None = None
+
+    @classmethod
+    def for_source(
+        cls, settings: HfSourceSettings | ArxivSourceSettings, accept: str, min_interval: float = 0.0
+    ) -> Fetcher:
+        """A fetcher with a source's User-Agent, timeout and retry settings."""
+        return cls(
+            settings.user_agent,
+            settings.timeout,
+            min_interval=min_interval,
+            attempts=settings.attempts,
+            backoff=settings.backoff,
+            accept=accept,
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -92,13 +92,7 @@ class HfDailySource:
 
     def __init__(self, settings: HfSourceSettings, fetcher: Fetcher | None = None) -> None:
         self.settings = settings
-        self.fetcher = fetcher or Fetcher(
-            settings.user_agent,
-            settings.timeout,
-            attempts=settings.attempts,
-            backoff=settings.backoff,
-            accept="application/json",
-        )
+        self.fetcher = fetcher or Fetcher.for_source(settings, accept="application/json")
 
     def fetch(self, day: date, validators: Validators | None = None) -> ParsedFeed:
         papers: list[Paper] = []

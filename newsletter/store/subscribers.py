@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -81,40 +82,23 @@ class SubscriberStore:
             return {row.id: to_subscriber(row) for row in session.scalars(query)}
 
     def due(self, issue_date: date, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
-        """Active subscribers whose issue falls on this date (weekly readers on their weekday), in batches
-        by id, so a list of any size is never held in memory at once."""
-        after = 0
-        weekday = issue_date.weekday()
-        while True:
-            query = (
-                select(SubscriberRow)
-                .options(selectinload(SubscriberRow.preferences))
-                .where(
-                    SubscriberRow.id > after,
-                    SubscriberRow.status == str(Status.ACTIVE),
-                    or_(
-                        SubscriberRow.frequency == str(Frequency.DAILY),
-                        SubscriberRow.weekday == weekday,
-                    ),
-                )
-                .order_by(SubscriberRow.id)
-                .limit(batch_size)
-            )
-            with self.db.transaction() as session:
-                batch = [to_subscriber(row) for row in session.scalars(query)]
-            if not batch:
-                return
-            yield batch
-            after = batch[-1].id
+        """Active subscribers whose issue falls on this date (weekly readers on their weekday), in batches."""
+        on_the_day = or_(SubscriberRow.frequency == str(Frequency.DAILY), SubscriberRow.weekday == issue_date.weekday())
+        return self._batches(batch_size, SubscriberRow.status == str(Status.ACTIVE), on_the_day)
 
     def active(self, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
-        """Every active subscriber, in batches by id."""
+        """Every active subscriber, in batches."""
+        return self._batches(batch_size, SubscriberRow.status == str(Status.ACTIVE))
+
+    def _batches(self, batch_size: int, *conditions: Any) -> Iterator[list[Subscriber]]:
+        """Subscribers matching the conditions, `batch_size` at a time by id (keyset paging), so a list of
+        any size is never held in memory at once."""
         after = 0
         while True:
             query = (
                 select(SubscriberRow)
                 .options(selectinload(SubscriberRow.preferences))
-                .where(SubscriberRow.id > after, SubscriberRow.status == str(Status.ACTIVE))
+                .where(SubscriberRow.id > after, *conditions)
                 .order_by(SubscriberRow.id)
                 .limit(batch_size)
             )
