@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from premailer import Premailer
 
 from newsletter.config import Settings
+from newsletter.latex import readable
 from newsletter.models import Digest, Pick
 
 SNIPPET_TARGET = 350
@@ -93,9 +94,9 @@ def _view(rank: int, pick: Pick) -> PaperView:
     p = pick.paper
     return PaperView(
         rank=rank,
-        title=p.title,
+        title=readable(p.title),
         authors=shorten_authors(p.authors),
-        snippet=snippet(p.abstract),
+        snippet=snippet(readable(p.abstract)),
         why=pick.why,
         categories=", ".join(p.categories),
         upvotes=p.upvotes,
