@@ -32,6 +32,7 @@ def reader_links(settings: Settings, tokens: Tokens, subscriber_id: int) -> Link
     return Links(
         unsubscribe=f"{base}/unsubscribe/{tokens.make('unsubscribe', subscriber_id)}",
         preferences=f"{base}/preferences/{tokens.make('preferences', subscriber_id)}",
+        feedback=f"{base}/feedback/{tokens.make('feedback', subscriber_id)}",
     )
 
 

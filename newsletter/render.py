@@ -28,6 +28,7 @@ TEXT_WIDTH = 78
 class Links:
     unsubscribe: str
     preferences: str
+    feedback: str  # + "/<paper id>/more" or "/less"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class PaperView:
     """What the templates show of one pick."""
 
     rank: int
+    id: str
     title: str
     authors: str
     snippet: str
@@ -94,6 +96,7 @@ def _view(rank: int, pick: Pick) -> PaperView:
     p = pick.paper
     return PaperView(
         rank=rank,
+        id=p.id,
         title=readable(p.title),
         authors=shorten_authors(p.authors),
         snippet=snippet(readable(p.abstract)),

@@ -58,6 +58,23 @@ def create_app(ctx: Context) -> Starlette:
             ctx.subscribers.set_status(found.email, Status.UNSUBSCRIBED)
         return page("web/unsubscribe.html.j2", title="Unsubscribed", email=found.email, done=True)
 
+    async def feedback(request: Request) -> Response:
+        """The email's "more / fewer like this" links: a like or dislike that shapes later picks."""
+        subscriber_id = tokens.read("feedback", request.path_params["token"])
+        paper = ctx.papers.get(request.path_params["paper"])
+        found = ctx.subscribers.by_ids([subscriber_id]).get(subscriber_id) if subscriber_id is not None else None
+        direction = request.path_params["direction"]
+        if found is None or paper is None or direction not in ("more", "less"):
+            return not_found()
+        more = direction == "more"
+        ctx.subscribers.add_feedback(found.email, paper.id, liked=more)
+        text = (
+            f"You will see more papers like “{paper.title}”."
+            if more
+            else f"You will see fewer papers like “{paper.title}”."
+        )
+        return page("web/message.html.j2", title="Thanks — noted", text=text)
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "papers": ctx.papers.count()})
 
@@ -65,6 +82,7 @@ def create_app(ctx: Context) -> Starlette:
         routes=[
             Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
             Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
+            Route("/feedback/{token}/{paper:path}/{direction:str}", feedback, methods=["GET", "POST"]),
             Route("/healthz", healthz),
         ]
     )

@@ -95,3 +95,23 @@ def test_serve_runs_as_a_real_server(tmp_path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_feedback_links_from_the_email_record_likes(ctx, client, reader) -> None:
+    paper = make_paper(id="2611.55555", title="A paper to like")
+    ctx.papers.upsert([paper])
+    out = Composer(ctx.settings).compose(make_digest([paper], reader))
+    base = ctx.settings.web.base_url
+    more = next(line.split(": ", 1)[1] for line in out.text.splitlines() if "More like this:" in line)
+    less = next(line.split(": ", 1)[1] for line in out.text.splitlines() if "Fewer like this:" in line)
+    assert more.startswith(base) and more in out.html
+    response = client.get(more.replace(base, ""))
+    assert response.status_code == 200 and "more papers like" in response.text
+    assert ctx.subscribers.get("ada@example.com").preferences.liked == ("2611.55555",)
+    client.get(less.replace(base, ""))
+    prefs = ctx.subscribers.get("ada@example.com").preferences
+    assert prefs.liked == () and prefs.disliked == ("2611.55555",)
+    assert client.get(more.replace(base, "").replace("/more", "/sideways")).status_code == 404
+    assert client.get(more.replace(base, "").replace("2611.55555", "2611.99999")).status_code == 404
+    forged = more.replace(base, "").replace("/feedback/", "/feedback/x")
+    assert client.get(forged).status_code == 404
