@@ -64,7 +64,7 @@ def test_css_is_inlined_and_media_rules_kept_in_one_style() -> None:
     assert re.search(r'<h2 class="paper-title" style="[^"]*font-size:18px', html)
     styles = re.findall(r"<style[^>]*>(.*?)</style>", html, re.S)
     assert len(styles) == 1
-    assert "@media only screen and (max-width: 480px)" in styles[0]
+    assert "@media only screen and (max-width: 640px)" in styles[0]
     assert "prefers-color-scheme: dark" in styles[0]
     leftover = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*\s*\}", "", styles[0]).strip()
     assert leftover == "", "plain rules are inlined, only @media rules stay in <style>"
