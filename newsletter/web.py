@@ -1,4 +1,4 @@
-"""The web app (Starlette): unsubscribe pages with RFC 8058 one-click, and a health check.
+"""The web app (Starlette): unsubscribe with RFC 8058 one-click, feedback links, the public archive, health.
 
 Handlers are thin: read the token, call the store, render a page. Tokens are HMAC-signed with
 `web.secret_key` and checked in constant time (itsdangerous); a bad one gets 404 and reveals nothing.
@@ -6,6 +6,7 @@ Handlers are thin: read the token, call the store, render a page. Tokens are HMA
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -14,8 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from newsletter.latex import readable
 from newsletter.models import Status
 from newsletter.pipeline import Context
+from newsletter.render import format_day, shorten_authors, snippet
 from newsletter.tokens import Tokens
 
 
@@ -75,6 +78,27 @@ def create_app(ctx: Context) -> Starlette:
         )
         return page("web/message.html.j2", title="Thanks — noted", text=text)
 
+    async def archive(request: Request) -> Response:
+        return page("web/archive.html.j2", title="Daily papers", day=None, days=ctx.papers.announcement_days())
+
+    async def archive_day(request: Request) -> Response:
+        try:
+            day = date.fromisoformat(request.path_params["day"])
+        except ValueError:
+            return not_found()
+        papers = sorted(ctx.papers.list(on=day), key=lambda p: -(p.upvotes or 0))
+        views = [
+            {
+                "title": readable(p.title),
+                "abs_url": p.abs_url,
+                "authors": shorten_authors(p.authors),
+                "upvotes": p.upvotes,
+                "snippet": snippet(readable(p.abstract)),
+            }
+            for p in papers
+        ]
+        return page("web/archive.html.j2", title=f"Daily papers — {format_day(day)}", day=format_day(day), papers=views)
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "papers": ctx.papers.count()})
 
@@ -83,6 +107,8 @@ def create_app(ctx: Context) -> Starlette:
             Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
             Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
             Route("/feedback/{token}/{paper:path}/{direction:str}", feedback, methods=["GET", "POST"]),
+            Route("/archive", archive),
+            Route("/archive/{day}", archive_day),
             Route("/healthz", healthz),
         ]
     )

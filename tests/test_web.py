@@ -115,3 +115,24 @@ def test_feedback_links_from_the_email_record_likes(ctx, client, reader) -> None
     assert client.get(more.replace(base, "").replace("2611.55555", "2611.99999")).status_code == 404
     forged = more.replace(base, "").replace("/feedback/", "/feedback/x")
     assert client.get(forged).status_code == 404
+
+
+def test_archive_lists_days_and_escapes_feed_text(ctx, client) -> None:
+    from datetime import date
+
+    ctx.papers.upsert(
+        [
+            make_paper(id="2611.00101", title="<script>x</script> Circuits", upvotes=3, announced=date(2026, 11, 24)),
+            make_paper(id="2611.00102", title=r"Bounds $\mathcal{O}(n)$", upvotes=9, announced=date(2026, 11, 24)),
+            make_paper(id="2611.00103", title="Older", announced=date(2026, 11, 23)),
+        ]
+    )
+    listing = client.get("/archive")
+    assert listing.status_code == 200
+    assert listing.text.index("2026-11-24") < listing.text.index("2026-11-23") and "2 papers" in listing.text
+    day = client.get("/archive/2026-11-24")
+    assert day.status_code == 200 and "&lt;script&gt;" in day.text and "<script>x" not in day.text
+    assert day.text.index("Bounds O(n)") < day.text.index("Circuits")  # most upvoted first
+    assert "https://arxiv.org/abs/2611.00102" in day.text
+    assert "Nothing was announced" in client.get("/archive/2026-11-01").text
+    assert client.get("/archive/not-a-date").status_code == 404

@@ -158,6 +158,18 @@ class PaperStore:
         with self.db.transaction() as session:
             return [to_paper(row) for row in session.scalars(query)]
 
+    def announcement_days(self, limit: int = 60) -> list[tuple[date, int]]:
+        """The latest announcement days with their paper counts, newest first."""
+        query = (
+            select(PaperRow.announced, func.count())
+            .where(PaperRow.announced.is_not(None))
+            .group_by(PaperRow.announced)
+            .order_by(PaperRow.announced.desc())
+            .limit(limit)
+        )
+        with self.db.transaction() as session:
+            return [(day, count) for day, count in session.execute(query)]
+
     def latest_announcement(self, on_or_before: date) -> date | None:
         with self.db.transaction() as session:
             return session.scalar(select(func.max(PaperRow.announced)).where(PaperRow.announced <= on_or_before))
