@@ -378,32 +378,36 @@ def _campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
 def _deliver_in_process(settings: Settings, issue_date: date | None, only: set[int] | None) -> Summary:
     """`send --workers N`: another process claiming rows of the same issue (disjoint, by the ledger)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(deliver_once, settings, issue_date, only).result()
+        return pool.submit(_deliver_with_own_context, settings, issue_date, only).result()
 
 
-def deliver_once(settings: Settings, issue_date: date | None, only: set[int] | None = None) -> Summary:
-    """Claim and send ready rows until none are left (in this process); the body of a worker."""
+def _deliver_with_own_context(settings: Settings, issue_date: date | None, only: set[int] | None) -> Summary:
     ctx = Context.open(settings)
     try:
-        mailer = SmtpPool(settings.smtp)
-
-        async def go() -> Summary:
-            await mailer.open()
-            try:
-                return await _campaign(ctx, mailer, show_progress=False).run(issue_date, only)
-            finally:
-                await mailer.close()
-
-        return asyncio.run(go())
+        return deliver_once(ctx, issue_date, only)
     finally:
         ctx.close()
+
+
+def deliver_once(ctx: Context, issue_date: date | None, only: set[int] | None = None) -> Summary:
+    """Claim and send ready rows until none are left (in this process); the body of a worker."""
+    mailer = SmtpPool(ctx.settings.smtp)
+
+    async def go() -> Summary:
+        await mailer.open()
+        try:
+            return await _campaign(ctx, mailer, show_progress=False).run(issue_date, only)
+        finally:
+            await mailer.close()
+
+    return asyncio.run(go())
 
 
 def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: bool = False) -> Summary:
     """`newsletter worker`: deliver ready rows of every issue until stopped (several may share PostgreSQL)."""
     total = Summary()
     while not stop.is_set():
-        part = deliver_once(ctx.settings, None)
+        part = deliver_once(ctx, None)
         total.add(part)
         if part.counts:
             log.info("%s", part.line("worker"))

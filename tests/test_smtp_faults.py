@@ -115,7 +115,8 @@ def test_421_at_connect_changes_nothing(app) -> None:
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> tuple[Path, Path]:
+def certificate(tmp_path_factory) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1, and a server TLS context holding it."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
@@ -140,31 +141,27 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
         check=True,
         capture_output=True,
     )
-    return cert, key
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
 
 
 def test_starttls_with_a_verified_certificate(app, certificate) -> None:
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    cert, context = certificate
     with CaptureServer(tls_context=context, require_starttls=True) as tls_server:
         summary = send(app, port=tls_server.port, tls="starttls", ca_file=str(cert))
         assert summary.sent == 3 and len(tls_server.messages) == 3
 
 
 def test_implicit_tls(app, certificate) -> None:
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    cert, context = certificate
     with CaptureServer(ssl_context=context) as tls_server:
         summary = send(app, port=tls_server.port, tls="implicit", ca_file=str(cert))
         assert summary.sent == 3 and len(tls_server.messages) == 3
 
 
 def test_starttls_refuses_an_unverified_certificate(app, certificate) -> None:
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    _, context = certificate
     with CaptureServer(tls_context=context, require_starttls=True) as tls_server, pytest.raises(DeliveryError):
         send(app, port=tls_server.port, tls="starttls")  # the system CAs do not know the test certificate
     assert app.ledger.status() == []
