@@ -282,6 +282,8 @@ def show_subscriber(data: dict[str, Any], as_json: bool) -> None:
         print_json(data)
         return
     for key, value in data.items():
+        if isinstance(value, dict):
+            value = [f"{k} {v}" for k, v in value.items() if v]
         shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else value)
         click.echo(f"{key:>14}: {shown}")
 

@@ -69,6 +69,8 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = field(default="insecure-development-key-change-me", repr=False)
+    confirm_per_address: int = 3
+    confirm_per_ip: int = 20
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,10 @@ def _validate(settings: Settings) -> None:
         need(source.timeout > 0, f"'sources.{name}.timeout' must be positive")
     need(1 <= settings.schedule.send_every_minutes <= 60, "'schedule.send_every_minutes' must be 1..60")
     need(settings.digest.max_items >= 1, "'digest.max_items' must be at least 1")
+    need(
+        settings.web.confirm_per_address >= 1 and settings.web.confirm_per_ip >= 1,
+        "'web.confirm_per_address' and 'web.confirm_per_ip' must be at least 1",
+    )
     need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
     need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")
     need("@" in settings.sender.from_address, "'sender.from_address' must be an email address")

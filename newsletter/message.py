@@ -6,15 +6,15 @@ import base64
 import binascii
 import hashlib
 from datetime import UTC, datetime
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 import dkim
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
-from newsletter.models import Digest, Outgoing
-from newsletter.render import Links, Renderer
+from newsletter.models import Digest, Outgoing, Subscriber
+from newsletter.render import Links, Notice, Rendered, Renderer
 from newsletter.tokens import Tokens
 
 
@@ -34,6 +34,10 @@ def reader_links(settings: Settings, tokens: Tokens, subscriber_id: int) -> Link
         preferences=f"{base}/preferences/{tokens.make('preferences', subscriber_id)}",
         feedback=f"{base}/feedback/{tokens.make('feedback', subscriber_id)}",
     )
+
+
+def confirm_link(settings: Settings, tokens: Tokens, subscriber_id: int) -> str:
+    return f"{settings.web.base_url.rstrip('/')}/confirm/{tokens.make('confirm', subscriber_id)}"
 
 
 SIGNED_HEADERS = (
@@ -87,6 +91,27 @@ class Composer:
         message_id = self.message_id(digest)
 
         unsubscribe_mail = header_safe(sender.reply_to or sender.from_address)
+        list_headers = [
+            ("List-Id", _mailbox(header_safe(sender.from_name), f"digest.{sender_domain(settings)}")),
+            ("List-Unsubscribe", f"<{links.unsubscribe}>, <mailto:{unsubscribe_mail}?subject=unsubscribe>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
+        return self._message(subscriber, rendered, message_id, list_headers, now)
+
+    def compose_notice(self, subscriber: Subscriber, notice: Notice, now: datetime | None = None) -> Outgoing:
+        """A one-off mail (a sign-up confirmation): not a list message, so no List-* headers."""
+        message_id = make_msgid(domain=sender_domain(self.settings))
+        return self._message(subscriber, self.renderer.render_notice(notice), message_id, [], now)
+
+    def _message(
+        self,
+        subscriber: Subscriber,
+        rendered: Rendered,
+        message_id: str,
+        extra: list[tuple[str, str]],
+        now: datetime | None,
+    ) -> Outgoing:
+        sender = self.settings.sender
         headers = [
             ("From", _mailbox(header_safe(sender.from_name), header_safe(sender.from_address))),
             ("To", _mailbox(header_safe(subscriber.name), header_safe(subscriber.email))),
@@ -94,9 +119,7 @@ class Composer:
             ("Subject", header_safe(rendered.subject)),
             ("Date", format_datetime(now or datetime.now(UTC))),
             ("Message-ID", message_id),
-            ("List-Id", _mailbox(header_safe(sender.from_name), f"digest.{sender_domain(settings)}")),
-            ("List-Unsubscribe", f"<{links.unsubscribe}>, <mailto:{unsubscribe_mail}?subject=unsubscribe>"),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            *extra,
         ]
         data = assemble(headers, rendered.text, rendered.html, boundary_seed=message_id)
         if self.dkim_key is not None:

@@ -78,6 +78,19 @@ class Preferences:
 
 
 @dataclass(frozen=True)
+class Consent:
+    """The record of a web sign-up: when, from where, with which browser and which version of the form."""
+
+    at: datetime
+    ip: str | None
+    user_agent: str
+    form: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"at": self.at.isoformat(), "ip": self.ip, "user_agent": self.user_agent, "form": self.form}
+
+
+@dataclass(frozen=True)
 class Subscriber:
     id: int
     email: str
@@ -94,6 +107,7 @@ class Subscriber:
     confirmed_at: datetime | None = None
     unsubscribed_at: datetime | None = None
     consent_source: str = "cli"
+    consent: Consent | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The JSON shape of `subscribers show --json` (DESIGN.md §4)."""
@@ -116,6 +130,7 @@ class Subscriber:
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "consent_source": self.consent_source,
+            "consent": self.consent.to_dict() if self.consent else None,
         }
 
 

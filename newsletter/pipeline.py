@@ -22,10 +22,20 @@ from newsletter.config import Settings
 from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
-from newsletter.deliver.smtp import SmtpPool
+from newsletter.deliver.smtp import SmtpMailer, SmtpPool
 from newsletter.errors import FeedError, InputError
 from newsletter.message import Composer
-from newsletter.models import DeliveryState, Digest, Frequency, IngestResult, Outgoing, Status, Subscriber
+from newsletter.models import (
+    DeliveryState,
+    Digest,
+    Frequency,
+    IngestResult,
+    Outgoing,
+    SendResult,
+    Status,
+    Subscriber,
+)
+from newsletter.render import Notice
 from newsletter.sources import ParsedFeed, configured_sources, parser_for
 from newsletter.store import Database, Ledger, PaperStore, SubscriberStore
 from newsletter.store.ledger import Delivery
@@ -199,8 +209,9 @@ class DigestBuilder:
         # with the days just before it.
         return latest - timedelta(days=self.ctx.settings.digest.first_digest_days - 1), issue_date
 
-    def build(self, subscriber: Subscriber, issue_date: date) -> Digest:
-        last_sent, sent = self._lookups(subscriber, issue_date)
+    def build(self, subscriber: Subscriber, issue_date: date, history: bool = True) -> Digest:
+        """This reader's digest; without `history`, as if nothing had been sent yet (a preview of taste)."""
+        last_sent, sent = self._lookups(subscriber, issue_date) if history else (None, {})
         window = self.window(last_sent, issue_date)
         if window is None:
             return Digest(subscriber, issue_date, (), issue_date, issue_date, 0)
@@ -231,7 +242,28 @@ def preview(ctx: Context, email: str, issue_date: date) -> Outgoing:
     return Composer(ctx.settings).compose(digest)
 
 
+def sample_digest(ctx: Context, subscriber: Subscriber) -> Digest:
+    """What this reader would get today from the latest announcement, whatever was sent before: the
+    preferences page's preview, which changes nothing."""
+    return DigestBuilder(ctx).build(subscriber, today(ctx.settings), history=False)
+
+
 # -- sending -----------------------------------------------------------------------------------------------
+
+
+async def mail_notice(ctx: Context, subscriber: Subscriber, notice: Notice) -> SendResult:
+    """A one-off mail (a sign-up confirmation) over the digests' SMTP settings; a failure is logged, and
+    the reader can ask again."""
+    mailer = SmtpMailer(ctx.settings.smtp)
+    try:
+        result = await mailer.send(Composer(ctx.settings).compose_notice(subscriber, notice))
+    finally:
+        await mailer.close()
+    if not result.ok:
+        log.warning(
+            "notice %r to subscriber %d not sent: %d %s", notice.subject, subscriber.id, result.code, result.reply
+        )
+    return result
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -92,7 +92,7 @@ def format_day(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def _view(rank: int, pick: Pick) -> PaperView:
+def paper_view(rank: int, pick: Pick) -> PaperView:
     p = pick.paper
     return PaperView(
         rank=rank,
@@ -118,6 +118,18 @@ def _topics_label(digest: Digest) -> str:
         return "trending research"
     label = ", ".join(named[:2])
     return label + (" and more" if len(named) > 2 else "")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A one-off mail to one reader (a sign-up confirmation): a heading, a few lines, one link."""
+
+    subject: str
+    heading: str
+    lines: tuple[str, ...]
+    action: str
+    url: str
+    footnote: str
 
 
 class Renderer:
@@ -146,7 +158,7 @@ class Renderer:
 
     def context(self, digest: Digest, links: Links) -> dict[str, Any]:
         """What both templates see."""
-        papers = [_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
+        papers = [paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
         window = (
             format_day(digest.window_end)
             if digest.window_start == digest.window_end
@@ -174,6 +186,15 @@ class Renderer:
             subject=context["subject"],
             html=self.inlined_template.render(context),
             text=self.text_template.render(context),
+        )
+
+    def render_notice(self, notice: Notice) -> Rendered:
+        """A notice is rare, so its email is inlined as it is rendered."""
+        context = {**asdict(notice), "sender": self.settings.sender, "css": self.css}
+        return Rendered(
+            subject=notice.subject,
+            html=inline_css(self.env.get_template("email/notice.html.j2").render(context)),
+            text=self.env.get_template("email/notice.txt.j2").render(context),
         )
 
     def render_inlining_each(self, digest: Digest, links: Links) -> str:

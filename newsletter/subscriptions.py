@@ -13,7 +13,7 @@ from typing import Any
 from newsletter.addresses import normalize_email
 from newsletter.config import Settings, is_timezone
 from newsletter.errors import InputError
-from newsletter.models import WEEKDAYS, Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.models import WEEKDAYS, Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
 
 CSV_FIELDS = (
@@ -78,8 +78,9 @@ def add(
     changes: SubscriberChanges,
     status: Status = Status.ACTIVE,
     source: str = "cli",
+    consent: Consent | None = None,
 ) -> Subscriber:
-    """A new subscriber; from the CLI an operator's act, so active at once."""
+    """A new subscriber; from the CLI an operator's act, so active at once (the web adds pending ones)."""
     address = normalize_email(email)
     changes = validate_changes(changes)
     digest = settings.digest
@@ -102,6 +103,7 @@ def add(
             excluded=changes.excluded or (),
         ),
         consent_source=source,
+        consent=consent,
     )
     return store.add(subscriber)
 

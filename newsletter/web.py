@@ -1,25 +1,48 @@
-"""The web app (Starlette): unsubscribe with RFC 8058 one-click, feedback links, the public archive, health.
+"""The web app (Starlette): double opt-in sign-up, preferences, RFC 8058 unsubscribe, feedback, archive, health.
 
 Handlers are thin: read the token, call the store, render a page. Tokens are HMAC-signed with
 `web.secret_key` and checked in constant time (itsdangerous); a bad one gets 404 and reveals nothing.
+Forms carry a signed double-submit CSRF token; the one-click unsubscribe POST needs none (RFC 8058).
 """
 
 from __future__ import annotations
 
-from datetime import date
+import secrets
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from newsletter.latex import readable
-from newsletter.models import Status
-from newsletter.pipeline import Context
-from newsletter.render import format_day, shorten_authors, snippet
+from newsletter import signup, subscriptions
+from newsletter.errors import InputError
+from newsletter.forms import changes_from_form, form_values, timezones
+from newsletter.message import confirm_link, reader_links
+from newsletter.models import Consent, Pick, Status, Subscriber
+from newsletter.pipeline import Context, mail_notice, sample_digest
+from newsletter.render import format_day, paper_view
 from newsletter.tokens import Tokens
+
+CSRF_COOKIE = "newsletter_csrf"
+# What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).
+DONE = {
+    "saved": "Your preferences are saved.",
+    "paused": "Your digest is paused. Nothing is sent until you resume it.",
+    "resumed": "Your digest is on again.",
+    "confirmed": "You are subscribed. Your first digest comes with the next announcement.",
+}
+
+# The pause and resume buttons: the status each sets, and the statuses it may be pressed in (a bounced
+# address stays suppressed).
+SWITCHES = {
+    "pause": (Status.PAUSED, (Status.ACTIVE, Status.PAUSED)),
+    "resume": (Status.ACTIVE, (Status.ACTIVE, Status.PAUSED, Status.UNSUBSCRIBED)),
+}
 
 
 def create_app(ctx: Context) -> Starlette:
@@ -28,23 +51,143 @@ def create_app(ctx: Context) -> Starlette:
     env = Environment(
         loader=FileSystemLoader(Path(settings.paths.templates)), autoescape=select_autoescape(["html", "j2"])
     )
+    secure_cookie = settings.web.base_url.startswith("https://")
 
-    def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
+    def page(name: str, status: int = 200, background: BackgroundTask | None = None, **context: Any) -> HTMLResponse:
         body = env.get_template(name).render(sender=settings.sender, **context)
-        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"}, background=background)
+
+    def message(title: str, text: str, status: int = 200, background: BackgroundTask | None = None) -> HTMLResponse:
+        return page("web/message.html.j2", status, background, title=title, text=text)
 
     def not_found() -> HTMLResponse:
-        return page("web/message.html.j2", 404, title="Link not found", text="This link is not valid.")
+        return message("Link not found", "This link is not valid.", 404)
 
-    def reader(request: Request):  # type: ignore[no-untyped-def]
-        subscriber_id = tokens.read("unsubscribe", request.path_params["token"])
+    def form_page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page with a form: the browser's CSRF cookie (set here if new) and its signed twin in the form."""
+        cookie = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(18)
+        response = page(name, status, csrf=tokens.csrf_field(cookie), timezones=timezones(), **context)
+        if request.cookies.get(CSRF_COOKIE) != cookie:
+            response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="lax", secure=secure_cookie)
+        return response
+
+    async def checked_form(request: Request) -> dict[str, str] | None:
+        """The posted fields, or None when the CSRF token does not match this browser's cookie."""
+        form = await request.form()
+        values = {key: value for key, value in form.items() if isinstance(value, str)}
+        return values if tokens.csrf_ok(request.cookies.get(CSRF_COOKIE), values.pop("csrf", None)) else None
+
+    def expired_form() -> HTMLResponse:
+        return message("Please try again", "This form has expired. Reload the page and send it again.", 403)
+
+    def reader(purpose: str, token: str) -> Subscriber | None:
+        subscriber_id = tokens.read(purpose, token)
         if subscriber_id is None:
             return None
         return ctx.subscribers.by_ids([subscriber_id]).get(subscriber_id)
 
+    # -- sign-up ----------------------------------------------------------------------------------------
+
+    async def subscribe_page(request: Request) -> Response:
+        query = request.query_params.get("q", "").strip()[:200]
+        return form_page(request, "web/subscribe.html.j2", title="Subscribe", values={"topics": query} if query else {})
+
+    async def subscribe(request: Request) -> Response:
+        values = await checked_form(request)
+        if values is None:
+            return expired_form()
+        email = values.get("email", "").strip()
+        consent = Consent(
+            at=datetime.now(UTC),
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent", "")[:300],
+            form=signup.FORM_VERSION,
+        )
+        fields = {k: v for k, v in values.items() if k != "email"}
+        try:
+            outcome = signup.request(settings, ctx.subscribers, email, changes_from_form(fields, full=False), consent)
+        except InputError as exc:
+            return form_page(request, "web/subscribe.html.j2", 400, title="Subscribe", error=str(exc), values=values)
+        # Mailed after the answer, so neither its text nor its timing tells whether the address was known.
+        background = BackgroundTask(send_notice, outcome) if outcome.kind is not None else None
+        return message(
+            "Check your inbox",
+            f"If {email} can receive mail, a message with a link is on its way to it. "
+            "Open the link to confirm; nothing is sent before that.",
+            background=background,
+        )
+
+    async def send_notice(outcome: signup.Outcome) -> None:
+        subscriber, kind = outcome.subscriber, outcome.kind
+        assert subscriber is not None and kind is not None
+        if kind is signup.MailKind.CONFIRM:
+            url = confirm_link(settings, tokens, subscriber.id)
+        else:
+            url = reader_links(settings, tokens, subscriber.id).preferences
+        await mail_notice(ctx, subscriber, signup.notice(settings, kind, url))
+
+    async def confirm(request: Request) -> Response:
+        subscriber_id = tokens.read("confirm", request.path_params["token"])
+        confirmed = ctx.subscribers.confirm(subscriber_id) if subscriber_id is not None else None
+        if confirmed is None:
+            return not_found()
+        return preferences_page(request, confirmed, done="confirmed")
+
+    # -- preferences ------------------------------------------------------------------------------------
+
+    def preferences_page(
+        request: Request, subscriber: Subscriber, status: int = 200, done: str | None = None, **context: Any
+    ) -> HTMLResponse:
+        digest = sample_digest(ctx, subscriber)
+        links = reader_links(settings, tokens, subscriber.id)
+        return form_page(
+            request,
+            "web/preferences.html.j2",
+            status,
+            title="Your preferences",
+            subscriber=subscriber,
+            values=context.pop("values", None) or form_values(subscriber),
+            done=DONE.get(done or ""),
+            action=links.preferences.removeprefix(settings.web.base_url.rstrip("/")),
+            unsubscribe=links.unsubscribe,
+            preview=[paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)],
+            window=(format_day(digest.window_start), format_day(digest.window_end)) if digest.candidates else None,
+            candidates=digest.candidates,
+            **context,
+        )
+
+    async def preferences(request: Request) -> Response:
+        found = reader("preferences", request.path_params["token"])
+        if found is None:
+            return not_found()
+        return preferences_page(request, found, done=request.query_params.get("done"))
+
+    async def update_preferences(request: Request) -> Response:
+        found = reader("preferences", request.path_params["token"])
+        if found is None:
+            return not_found()
+        values = await checked_form(request)
+        if values is None:
+            return expired_form()
+        action = values.pop("action", "save")
+        if action == "save":
+            try:
+                subscriptions.update(ctx.subscribers, found.email, changes_from_form(values, full=True))
+            except InputError as exc:
+                return preferences_page(request, found, 400, error=str(exc), values=values)
+        elif action in SWITCHES and found.status in SWITCHES[action][1]:
+            if found.status is not SWITCHES[action][0]:
+                ctx.subscribers.set_status(found.email, SWITCHES[action][0])
+        else:
+            return preferences_page(request, found, 400, error=f"This digest cannot be {action[:20]}d now.")
+        done = {"save": "saved", "pause": "paused", "resume": "resumed"}[action]
+        return RedirectResponse(f"{request.url.path}?done={done}", status_code=303)
+
+    # -- unsubscribe and feedback -----------------------------------------------------------------------
+
     async def unsubscribe_page(request: Request) -> Response:
         """GET never changes anything: mail scanners and link previews fetch it."""
-        found = reader(request)
+        found = reader("unsubscribe", request.path_params["token"])
         if found is None:
             return not_found()
         return page(
@@ -54,7 +197,7 @@ def create_app(ctx: Context) -> Starlette:
     async def unsubscribe(request: Request) -> Response:
         """RFC 8058 one-click (body List-Unsubscribe=One-Click) and the page's button: effective at once,
         200 with a short page, never a redirect; no cookie or CSRF token is required."""
-        found = reader(request)
+        found = reader("unsubscribe", request.path_params["token"])
         if found is None:
             return not_found()
         if found.status is not Status.UNSUBSCRIBED:
@@ -63,9 +206,8 @@ def create_app(ctx: Context) -> Starlette:
 
     async def feedback(request: Request) -> Response:
         """The email's "more / fewer like this" links: a like or dislike that shapes later picks."""
-        subscriber_id = tokens.read("feedback", request.path_params["token"])
+        found = reader("feedback", request.path_params["token"])
         paper = ctx.papers.get(request.path_params["paper"])
-        found = ctx.subscribers.by_ids([subscriber_id]).get(subscriber_id) if subscriber_id is not None else None
         direction = request.path_params["direction"]
         if found is None or paper is None or direction not in ("more", "less"):
             return not_found()
@@ -76,7 +218,9 @@ def create_app(ctx: Context) -> Starlette:
             if more
             else f"You will see fewer papers like “{paper.title}”."
         )
-        return page("web/message.html.j2", title="Thanks — noted", text=text)
+        return message("Thanks — noted", text)
+
+    # -- public pages -----------------------------------------------------------------------------------
 
     async def archive(request: Request) -> Response:
         return page("web/archive.html.j2", title="Daily papers", day=None, days=ctx.papers.announcement_days())
@@ -87,16 +231,7 @@ def create_app(ctx: Context) -> Starlette:
         except ValueError:
             return not_found()
         papers = sorted(ctx.papers.list(on=day), key=lambda p: -(p.upvotes or 0))
-        views = [
-            {
-                "title": readable(p.title),
-                "abs_url": p.abs_url,
-                "authors": shorten_authors(p.authors),
-                "upvotes": p.upvotes,
-                "snippet": snippet(readable(p.abstract)),
-            }
-            for p in papers
-        ]
+        views = [paper_view(rank, Pick(p, 0.0, "")) for rank, p in enumerate(papers, start=1)]
         return page("web/archive.html.j2", title=f"Daily papers — {format_day(day)}", day=format_day(day), papers=views)
 
     async def healthz(request: Request) -> Response:
@@ -104,6 +239,11 @@ def create_app(ctx: Context) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/subscribe", subscribe_page, methods=["GET"]),
+            Route("/subscribe", subscribe, methods=["POST"]),
+            Route("/confirm/{token}", confirm, methods=["GET"]),
+            Route("/preferences/{token}", preferences, methods=["GET"]),
+            Route("/preferences/{token}", update_preferences, methods=["POST"]),
             Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
             Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
             Route("/feedback/{token}/{paper:path}/{direction:str}", feedback, methods=["GET", "POST"]),

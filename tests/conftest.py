@@ -1,4 +1,4 @@
-"""Real parts for the tests: SQLite files, a PostgreSQL schema, aiosmtpd, and an HTTP server on 127.0.0.1."""
+"""Real parts for the tests: SQLite files, a PostgreSQL schema, aiosmtpd, an HTTP server on 127.0.0.1, Chromium."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
 from newsletter import pipeline
-from newsletter.capture import CaptureServer
+from newsletter.capture import CaptureServer, free_port
 from newsletter.config import Settings, load_settings
 from newsletter.store.db import Database
 from newsletter.store.tables import Base
@@ -216,3 +217,59 @@ def feed_server() -> Iterator[FeedServer]:
 @pytest.fixture
 def data_file() -> Callable[[str], Path]:
     return lambda name: DATA / name
+
+
+# -- browser -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (no browser download: the Makefile installs chromium).
+
+    Module-scoped: Playwright's sync API holds an asyncio loop on this thread while it runs, and the
+    delivery tests need the thread to themselves."""
+    from playwright.sync_api import sync_playwright
+
+    from newsletter.screenshot import browser as find_browser
+
+    executable = find_browser()
+    if executable is None:
+        pytest.skip("no chromium on this machine (`make install` installs it as root)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+class LiveServer:
+    """`create_app` under a real uvicorn on 127.0.0.1, in a thread, for the browser to reach."""
+
+    def __init__(self, ctx: pipeline.Context) -> None:
+        import uvicorn
+
+        from newsletter.web import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ctx = pipeline.Context(ctx.settings.replace(web={"base_url": self.url}), ctx.db)
+        config = uvicorn.Config(create_app(self.ctx), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the web app did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(ctx: pipeline.Context) -> Iterator[LiveServer]:
+    with LiveServer(ctx) as server:
+        yield server

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from newsletter.addresses import address_hash
 from newsletter.errors import InputError
-from newsletter.models import Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store.db import Database
-from newsletter.store.tables import PreferenceRow, SubscriberRow, SuppressionRow, utcnow
+from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
 
 # Preference kinds as stored, mapped to the Preferences field they fill.
 _KINDS = {
@@ -49,6 +49,7 @@ class SubscriberStore:
                 consent_source=subscriber.consent_source,
                 confirmed_at=utcnow() if subscriber.status is Status.ACTIVE else None,
             )
+            _set_consent(row, subscriber.consent)
             _set_preferences(row, subscriber.preferences)
             session.add(row)
             session.flush()
@@ -165,6 +166,34 @@ class SubscriberStore:
             session.flush()
             return to_subscriber(row)
 
+    def confirm(self, subscriber_id: int) -> Subscriber | None:
+        """A confirmed web sign-up (or re-subscription): active from now on; None if the reader is gone or
+        bounced (a bounced address stays suppressed)."""
+        with self.db.transaction() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            if row is None or row.status == str(Status.BOUNCED):
+                return None
+            if row.status in (str(Status.PENDING), str(Status.UNSUBSCRIBED)):
+                row.status, row.unsubscribed_at, row.confirmed_at = str(Status.ACTIVE), None, utcnow()
+            session.flush()
+            return to_subscriber(row)
+
+    def set_consent(self, email: str, consent: Consent) -> None:
+        with self.db.transaction() as session:
+            _set_consent(self._require_row(session, email), consent)
+
+    def signup_counts(self, email: str, ip: str | None, since: datetime) -> tuple[int, int]:
+        """Confirmation mails asked for since `since`: for this address, and from this client IP."""
+        recent = select(func.count()).select_from(SignupRequestRow).where(SignupRequestRow.created_at >= since)
+        with self.db.transaction() as session:
+            by_address = session.scalar(recent.where(SignupRequestRow.email_hash == address_hash(email))) or 0
+            by_ip = (session.scalar(recent.where(SignupRequestRow.ip == ip)) or 0) if ip else 0
+            return by_address, by_ip
+
+    def record_signup(self, email: str, ip: str | None) -> None:
+        with self.db.transaction() as session:
+            session.add(SignupRequestRow(email_hash=address_hash(email), ip=ip))
+
     def add_feedback(self, email: str, paper_id: str, liked: bool) -> Subscriber:
         """Record a like or dislike; the opposite one for the same paper is dropped."""
         kind, opposite = ("like", "dislike") if liked else ("dislike", "like")
@@ -248,4 +277,13 @@ def to_subscriber(row: SubscriberRow) -> Subscriber:
         confirmed_at=row.confirmed_at,
         unsubscribed_at=row.unsubscribed_at,
         consent_source=row.consent_source,
+        consent=Consent(row.consent_at, row.consent_ip, row.consent_user_agent or "", row.consent_form or "")
+        if row.consent_at
+        else None,
     )
+
+
+def _set_consent(row: SubscriberRow, consent: Consent | None) -> None:
+    if consent is not None:
+        row.consent_at, row.consent_ip = consent.at, consent.ip
+        row.consent_user_agent, row.consent_form = consent.user_agent[:300], consent.form

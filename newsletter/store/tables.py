@@ -113,6 +113,8 @@ class SubscriberRow(Base):
     consent_source: Mapped[str] = mapped_column(String(16))
     consent_ip: Mapped[str | None] = mapped_column(String(64))
     consent_at: Mapped[datetime | None]
+    consent_user_agent: Mapped[str | None] = mapped_column(String(300))
+    consent_form: Mapped[str | None] = mapped_column(String(32))
 
     preferences: Mapped[list[PreferenceRow]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="PreferenceRow.position"
@@ -195,6 +197,21 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SignupRequestRow(Base):
+    """One confirmation mail asked for on the web: what the per-address and per-IP daily limits count."""
+
+    __tablename__ = "signup_requests"
+    __table_args__ = (
+        Index("ix_signup_requests_email_hash", "email_hash", "created_at"),
+        Index("ix_signup_requests_ip", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SuppressionRow(Base):

@@ -1,0 +1,181 @@
+"""What people look at, in headless Chromium: the digest and the web pages at 600 and 375 px, light and dark,
+and the whole reader journey from sign-up to one-click unsubscribe."""
+
+from __future__ import annotations
+
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from newsletter import pipeline, subscriptions
+from newsletter.message import Composer
+from newsletter.models import Status, SubscriberChanges
+from newsletter.tokens import Tokens
+from tests.browser_checks import low_contrast, overflow, page_background_luminance
+from tests.factories import make_digest, make_paper, make_subscriber
+
+pytestmark = pytest.mark.slow
+
+WIDTHS = (600, 375)
+SCHEMES = ("light", "dark")
+
+
+def digest_papers() -> list:
+    long_word = "Supercalifragilisticexpialidocious" * 3  # an unbreakable token must not widen the page
+    return [
+        make_paper(
+            title=f"Paper {n}: sparse circuits {long_word if n == 2 else ''}",
+            authors=tuple(f"Author {i}" for i in range(12)),
+            upvotes=n * 7,
+            github_url="https://github.com/example/code" if n % 2 else None,
+            sources=("hf", "arxiv"),
+        )
+        for n in range(8)
+    ] + [make_paper(title="<script>alert(1)</script> & <b>bold</b> claims")]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_the_digest_fits_and_reads_well(browser, settings, width, scheme) -> None:
+    papers = digest_papers()
+    outgoing = Composer(settings).compose(make_digest(papers, make_subscriber(id=5, name="Dana")))
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.set_content(outgoing.html)
+    try:
+        assert overflow(page) == 0
+        cards = page.locator(".card")
+        assert cards.count() == len(papers)
+        for i in range(cards.count()):
+            box = cards.nth(i).bounding_box()
+            assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert page.locator("script").count() == 0
+        assert page.get_by_text("<script>alert(1)</script> & <b>bold</b> claims").count() == 1
+        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        assert hrefs and all(h.startswith("https://") for h in hrefs)
+        assert low_contrast(page) == []
+        # The dark rules apply in dark mode (not just a light page that happens to pass).
+        assert (page_background_luminance(page) < 0.2) == (scheme == "dark")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_web_pages_fit_a_phone_and_read_well(browser, ctx, live_server, scheme) -> None:
+    reader = subscriptions.add(ctx.settings, ctx.subscribers, "ada@example.com", SubscriberChanges(topics=("codes",)))
+    today = pipeline.today(ctx.settings)
+    ctx.papers.upsert([make_paper(title="Surface codes " + "x" * 90, abstract="codes", announced=today)])
+    tokens = Tokens(ctx.settings.web.secret_key)
+    paths = (
+        "/subscribe",
+        f"/preferences/{tokens.make('preferences', reader.id)}",
+        f"/unsubscribe/{tokens.make('unsubscribe', reader.id)}",
+        "/archive",
+        f"/archive/{today}",
+        "/confirm/forged",
+    )
+    context = browser.new_context(viewport={"width": 375, "height": 800}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        for path in paths:
+            page.goto(live_server.url + path)
+            assert overflow(page) == 0, path
+            assert low_contrast(page) == [], path
+            # Every form control has a label a screen reader can announce.
+            unlabelled = page.evaluate(
+                """() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]
+                     .filter(el => !el.labels?.length && !el.getAttribute('aria-label')).map(el => el.name)"""
+            )
+            assert unlabelled == [], path
+    finally:
+        context.close()
+
+
+def send(ctx, day):
+    """`send_issue` in a thread of its own: Playwright's sync API keeps an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(pipeline.send_issue, ctx, pipeline.SendOptions(issue_date=day, show_progress=False)).result()
+
+
+def wait_for_mail(smtp_server, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(smtp_server.messages) < count:
+        assert time.monotonic() < deadline, f"{count} mail(s) expected, {len(smtp_server.messages)} arrived"
+        time.sleep(0.05)
+
+
+def test_sign_up_confirm_edit_then_one_click_unsubscribe(browser, live_server, smtp_server) -> None:
+    ctx = live_server.ctx
+    today = pipeline.today(ctx.settings)
+    ctx.papers.upsert(
+        [
+            make_paper(
+                id="2611.20001",
+                title="Surface codes at scale",
+                abstract="Quantum error correction with surface codes.",
+                announced=today,
+            ),
+            make_paper(
+                id="2611.20002",
+                title="Protein folding with diffusion",
+                abstract="Protein structure prediction.",
+                announced=today,
+            ),
+        ]
+    )
+    context = browser.new_context(viewport={"width": 375, "height": 800}, timezone_id="Europe/Paris")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/subscribe")
+        assert page.input_value("#timezone") == "Europe/Paris"  # filled from the browser, still editable
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "email"  # focus starts at the first field
+        page.fill("#email", "lin@example.com")
+        page.fill("#topics", "surface codes")
+        page.get_by_role("button", name="Subscribe").click()
+        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+
+        wait_for_mail(smtp_server, 1)
+        text = smtp_server.messages[0].message.get_body(("plain",)).get_content()
+        confirm = re.search(r"http://\S+/confirm/\S+", text).group(0)
+        assert ctx.subscribers.get("lin@example.com").status is Status.PENDING
+        page.goto(confirm)
+        assert page.get_by_text("You are subscribed").is_visible()
+        preview = page.locator(".paper")
+        assert preview.count() == 1 and "Surface codes at scale" in preview.first.inner_text()
+
+        page.fill("#topics", "protein structure prediction")
+        page.get_by_role("button", name="Save").click()
+        assert page.get_by_text("Your preferences are saved.").is_visible()
+        assert "Protein folding with diffusion" in page.locator(".paper").first.inner_text()
+        assert "Surface codes" not in page.locator("#preview ~ .paper").all_inner_texts()[0]
+        assert ctx.subscribers.get("lin@example.com").preferences.topics == ("protein structure prediction",)
+    finally:
+        context.close()
+
+    summary = send(ctx, today)
+    assert summary.sent == 1
+    digest = smtp_server.messages[-1].message
+    assert "Protein folding with diffusion" in digest.get_body(("plain",)).get_content()
+    unsubscribe = re.search(r"<(http://[^>]+)>", digest["List-Unsubscribe"]).group(1)
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    one_click = {
+        "content": b"List-Unsubscribe=One-Click",
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    }
+    page_get = httpx.get(unsubscribe)
+    assert page_get.status_code == 200 and "<form" in page_get.text
+    assert ctx.subscribers.get("lin@example.com").status is Status.ACTIVE  # GET changes nothing
+    assert httpx.post(unsubscribe.replace("/unsubscribe/", "/unsubscribe/x"), **one_click).status_code == 404
+    answer = httpx.post(unsubscribe, **one_click)
+    assert answer.status_code == 200 and not answer.is_redirect
+    assert ctx.subscribers.get("lin@example.com").status is Status.UNSUBSCRIBED
+
+    received = len(smtp_server.messages)
+    later = send(ctx, today + timedelta(days=1))
+    assert later.sent == 0 and len(smtp_server.messages) == received

@@ -1,0 +1,221 @@
+"""Double opt-in sign-up and the preferences page, with Starlette's test client and a real SMTP capture server."""
+
+import re
+import time
+from datetime import date
+
+import pytest
+from starlette.testclient import TestClient
+
+from newsletter import subscriptions
+from newsletter.models import Status, SubscriberChanges
+from newsletter.tokens import Tokens
+from newsletter.web import create_app
+from tests.factories import make_paper
+
+
+@pytest.fixture
+def client(ctx):
+    return TestClient(create_app(ctx), base_url="https://testserver", follow_redirects=False)
+
+
+def csrf(client: TestClient, path: str = "/subscribe") -> str:
+    page = client.get(path)
+    assert page.status_code == 200
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def sign_up(client: TestClient, email: str, **fields: str):
+    return client.post("/subscribe", data={"csrf": csrf(client), "email": email, **fields})
+
+
+def links_in(smtp_server, path: str) -> list[str]:
+    found = []
+    for received in smtp_server.messages:
+        text = received.message.get_body(("plain",)).get_content()
+        found += re.findall(rf"https?://\S+{path}\S+", text)
+    return found
+
+
+def test_subscribe_page_is_a_labelled_form_with_a_csrf_cookie(client) -> None:
+    page = client.get("/subscribe?q=transformer circuits")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    for field in ("email", "topics", "categories", "authors", "timezone", "send_hour"):
+        assert f'<label for="{field}">' in page.text and f'id="{field}"' in page.text
+    assert ">transformer circuits</textarea>" in page.text  # a search page's "subscribe" fills the topic
+    cookie = page.headers["set-cookie"]
+    assert "newsletter_csrf=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_sign_up_confirm_then_active_with_a_consent_record(ctx, client, smtp_server) -> None:
+    ctx.papers.upsert([make_paper(id="2611.00001", title="Sparse circuits in transformers", announced=date.today())])
+    response = sign_up(
+        client,
+        "Grace@Example.com",
+        topics="transformer circuits\nsparse autoencoders",
+        categories="cs.LG, cs.CL",
+        timezone="Europe/Berlin",
+        send_hour="8",
+        frequency="weekly",
+        weekday="friday",
+    )
+    assert response.status_code == 200 and "Check your inbox" in response.text
+    pending = ctx.subscribers.get("grace@example.com")
+    assert pending.status is Status.PENDING and pending.consent_source == "web"
+    assert pending.preferences.topics == ("transformer circuits", "sparse autoencoders")
+    assert pending.preferences.categories == ("cs.LG", "cs.CL")
+    assert (pending.timezone, pending.send_hour, pending.weekday) == ("Europe/Berlin", 8, 4)
+    assert pending.consent.ip == "testclient" and pending.consent.user_agent and pending.consent.form == "subscribe-1"
+    assert not ctx.subscribers.count_due(date.today())  # nothing goes to an unconfirmed address
+
+    [mail] = smtp_server.messages
+    assert mail.recipients == ("grace@example.com",)
+    assert mail.message["Subject"].startswith("Confirm your subscription")
+    assert "List-Unsubscribe" not in mail.message  # a one-off mail, not a list message
+    [link] = links_in(smtp_server, "/confirm/")
+    assert link in mail.message.get_body(("html",)).get_content()
+
+    page = client.get(link.replace(ctx.settings.web.base_url, ""))
+    assert page.status_code == 200 and "You are subscribed" in page.text and "Your preferences" in page.text
+    active = ctx.subscribers.get("grace@example.com")
+    assert active.status is Status.ACTIVE and active.confirmed_at is not None
+    assert "Sparse circuits in transformers" in page.text  # the preview of what they would get
+
+
+def test_the_answer_is_the_same_whoever_the_address_belongs_to(ctx, client, smtp_server) -> None:
+    subscriptions.add(ctx.settings, ctx.subscribers, "known@example.com", SubscriberChanges(topics=("graphs",)))
+    known = sign_up(client, "known@example.com", topics="something else")
+    unknown = sign_up(client, "unknown@example.com", topics="something else")
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace("known@", "X@") == unknown.text.replace("unknown@", "X@")
+    # The known reader's topics are untouched; their mail says they are subscribed and links to preferences.
+    assert ctx.subscribers.get("known@example.com").preferences.topics == ("graphs",)
+    by_recipient = {m.recipients[0]: m.message for m in smtp_server.messages}
+    assert by_recipient["known@example.com"]["Subject"].endswith("subscription")
+    assert "/preferences/" in by_recipient["known@example.com"].get_body(("plain",)).get_content()
+    assert "/confirm/" in by_recipient["unknown@example.com"].get_body(("plain",)).get_content()
+
+
+def test_a_suppressed_address_gets_the_same_answer_and_no_mail(ctx, client, smtp_server) -> None:
+    ctx.subscribers.suppress("gone@example.com", "bounce")
+    assert "Check your inbox" in sign_up(client, "gone@example.com", topics="x").text
+    assert ctx.subscribers.get("gone@example.com") is None and smtp_server.messages == []
+
+
+def test_confirmation_mails_are_limited_per_address_and_per_ip(ctx, client, smtp_server) -> None:
+    for _ in range(5):
+        assert "Check your inbox" in sign_up(client, "many@example.com", topics="x").text
+    assert len(smtp_server.messages) == ctx.settings.web.confirm_per_address == 3
+
+    limited = TestClient(
+        create_app(type(ctx)(ctx.settings.replace(web={"confirm_per_ip": 4}), ctx.db)),
+        base_url="https://testserver",
+        follow_redirects=False,
+    )
+    smtp_server.messages.clear()
+    for n in range(4):
+        assert sign_up(limited, f"reader{n}@example.com", topics="x").status_code == 200
+    # The three mails above went to this client IP too: one more fits in the day.
+    assert [m.recipients for m in smtp_server.messages] == [("reader0@example.com",)]
+
+
+def test_bad_input_is_a_400_naming_the_field_and_keeps_what_was_typed(ctx, client, smtp_server) -> None:
+    response = sign_up(client, "not-an-address", topics="quantum error correction")
+    assert response.status_code == 400 and "invalid address" in response.text
+    assert "quantum error correction</textarea>" in response.text
+    response = sign_up(client, "ok@example.com", timezone="Mars/Olympus")
+    assert response.status_code == 400 and "is not an IANA timezone" in response.text
+    assert ctx.subscribers.list() == [] and smtp_server.messages == []
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(ctx, client, smtp_server) -> None:
+    response = client.post("/subscribe", data={"email": "x@example.com", "topics": "x"})
+    assert response.status_code == 403
+    other = TestClient(create_app(ctx), base_url="https://testserver")  # a token from another browser's cookie
+    response = other.post("/subscribe", data={"csrf": csrf(client), "email": "x@example.com"})
+    assert response.status_code == 403
+    assert ctx.subscribers.list() == [] and smtp_server.messages == []
+
+
+def test_forged_and_expired_confirmation_links_are_404(ctx, client, smtp_server, monkeypatch) -> None:
+    sign_up(client, "late@example.com", topics="x")
+    [link] = links_in(smtp_server, "/confirm/")
+    path = link.replace(ctx.settings.web.base_url, "")
+    assert client.get(path + "x").status_code == 404
+    assert client.get("/confirm/" + "A" * 30).status_code == 404
+    eight_days_later = time.time() + 8 * 24 * 3600
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: eight_days_later)
+    assert client.get(path).status_code == 404
+    assert ctx.subscribers.get("late@example.com").status is Status.PENDING
+
+
+# -- preferences ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def prefs_path(ctx):
+    reader = subscriptions.add(
+        ctx.settings, ctx.subscribers, "ada@example.com", SubscriberChanges(topics=("quantum error correction",))
+    )
+    return "/preferences/" + Tokens(ctx.settings.web.secret_key).make("preferences", reader.id)
+
+
+def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> None:
+    today = date.today()
+    ctx.papers.upsert(
+        [
+            make_paper(
+                id="2611.10001", title="Surface codes at scale", abstract="Quantum error correction.", announced=today
+            ),
+            make_paper(
+                id="2611.10002", title="Protein folding with diffusion", abstract="Protein structure.", announced=today
+            ),
+        ]
+    )
+    page = client.get(prefs_path)
+    assert page.status_code == 200 and "quantum error correction</textarea>" in page.text
+    preview = page.text.split("What you would get today", 1)[1]
+    assert "Surface codes at scale" in preview and "Protein folding" not in preview
+
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    form = {
+        "csrf": token,
+        "topics": "protein structure prediction",
+        "categories": "q-bio.BM",
+        "authors": "",
+        "excluded": "",
+        "max_items": "5",
+        "timezone": "Asia/Tokyo",
+        "send_hour": "6",
+        "frequency": "daily",
+        "action": "save",
+    }
+    saved = client.post(prefs_path, data=form)
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?done=saved")
+    reader = ctx.subscribers.get("ada@example.com")
+    assert reader.preferences.topics == ("protein structure prediction",) and reader.max_items == 5
+    assert (reader.timezone, reader.send_hour, reader.preferences.categories) == ("Asia/Tokyo", 6, ("q-bio.BM",))
+    page = client.get(saved.headers["location"])
+    preview = page.text.split("What you would get today", 1)[1]
+    assert "preferences are saved" in page.text and "Protein folding" in preview and "Surface codes" not in preview
+
+    bad = client.post(prefs_path, data={**form, "send_hour": "25"})
+    assert bad.status_code == 400 and "send hour 25 must be 0..23" in bad.text
+    assert ctx.subscribers.get("ada@example.com").send_hour == 6
+
+
+def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> None:
+    token = csrf(client, prefs_path)
+    assert client.post(prefs_path, data={"csrf": token, "action": "pause"}).status_code == 303
+    assert ctx.subscribers.get("ada@example.com").status is Status.PAUSED
+    assert "Resume my digest" in client.get(prefs_path).text
+    assert client.post(prefs_path, data={"csrf": token, "action": "resume"}).status_code == 303
+    assert ctx.subscribers.get("ada@example.com").status is Status.ACTIVE
+    assert client.post(prefs_path, data={"csrf": token, "action": "explode"}).status_code == 400
+
+
+def test_preferences_refuse_forged_tokens_and_missing_csrf(ctx, client, prefs_path) -> None:
+    assert client.get(prefs_path + "x").status_code == 404
+    assert client.post(prefs_path + "x", data={"action": "pause"}).status_code == 404
+    assert client.post(prefs_path, data={"action": "pause"}).status_code == 403
+    assert ctx.subscribers.get("ada@example.com").status is Status.ACTIVE
