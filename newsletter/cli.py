@@ -22,8 +22,10 @@ from newsletter import __version__, pipeline, subscriptions
 from newsletter.addresses import normalize_email
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.models import Frequency, Status, SubscriberChanges
+from newsletter.models import Frequency, Paper, Status, SubscriberChanges
+from newsletter.query import parse as parse_query
 from newsletter.sources.ids import split_arxiv_id
+from newsletter.trending import trending_score
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(highlight=False, soft_wrap=True)
@@ -200,32 +202,51 @@ def papers() -> None:
 
 @papers.command("list")
 @date_option("Only papers announced on this day.")
-@click.option("--trending", is_flag=True, help="Order by Hugging Face upvotes.")
+@click.option("--trending", is_flag=True, help="Order by trending score (upvotes and comments, newer first).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many papers.")
 @json_option
 @pass_state
 def papers_list(state: State, day: datetime | None, trending: bool, limit: int | None, as_json: bool) -> None:
-    """List stored papers, newest first."""
-    found = state.app.papers.list(on=day.date() if day else None, limit=None if trending else limit)
-    if trending:
-        found = sorted(found, key=lambda p: -(p.upvotes or 0))[:limit]
+    """List stored papers, newest first (or trending first)."""
+    show_papers(state.app.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
+
+
+# Unknown options pass through as words, so `papers search circuits -analog` needs no quoting.
+@papers.command("search", context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, required=True)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only papers announced on or after this day.")
+@click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True, help="At most this many.")
+@json_option
+@pass_state
+def papers_search(state: State, words: tuple[str, ...], since: datetime | None, limit: int, as_json: bool) -> None:
+    """Full-text search of titles, abstracts and authors: words, "a phrase", -exclusion, a OR b.
+
+    Ranked by relevance (title first), then trending."""
+    query = parse_query(" ".join(words))
+    hits = state.app.search.search(query, since=since.date() if since else None, limit=limit)
+    show_papers([h.paper for h in hits], as_json, relevance=[h.relevance for h in hits])
+
+
+def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None = None) -> None:
     if as_json:
-        print_json(
-            [
-                {
-                    "id": p.id,
-                    "version": p.version,
-                    "title": p.title,
-                    "authors": list(p.authors),
-                    "categories": list(p.categories),
-                    "published": p.published,
-                    "announced": p.announced,
-                    "upvotes": p.upvotes,
-                    "url": p.abs_url,
-                }
-                for p in found
-            ]
-        )
+        rows = [
+            {
+                "id": p.id,
+                "version": p.version,
+                "title": p.title,
+                "authors": list(p.authors),
+                "categories": list(p.categories),
+                "published": p.published,
+                "announced": p.announced,
+                "upvotes": p.upvotes,
+                "trending": trending_score(p),
+                "url": p.abs_url,
+            }
+            for p in found
+        ]
+        for row, score in zip(rows, relevance or (), strict=False):
+            row["relevance"] = round(score, 4)
+        print_json(rows)
         return
     table = Table("id", "announced", "▲", "title", box=None)
     for p in found:
@@ -251,6 +272,13 @@ def subscriber_options(func: F) -> F:
         click.option("--exclude", "excluded", multiple=True, help="Phrase that removes a paper (repeatable)."),
         click.option("--max-items", type=int, help="At most this many papers per digest."),
         click.option("--min-score", type=float, help="Minimum relevance, 0..1."),
+        click.option(
+            "--trending",
+            "trending_items",
+            type=int,
+            help="A 'Trending today' section of N papers after the reader's picks (0: none). "
+            "A reader with no topics, categories or authors gets the day's trending papers anyway.",
+        ),
         click.option("--timezone", help="IANA timezone, e.g. Europe/Berlin."),
         click.option("--send-hour", type=int, help="Local hour to send, 0..23."),
         click.option("--frequency", type=click.Choice([f.value for f in Frequency]), help="daily or weekly."),
@@ -270,6 +298,7 @@ def changes_from(kw: dict[str, Any]) -> SubscriberChanges:
         excluded=kw["excluded"] or None,
         max_items=kw["max_items"],
         min_score=kw["min_score"],
+        trending_items=kw["trending_items"],
         timezone=kw["timezone"],
         send_hour=kw["send_hour"],
         frequency=Frequency(kw["frequency"]) if kw["frequency"] else None,

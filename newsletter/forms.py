@@ -9,6 +9,8 @@ from zoneinfo import available_timezones
 
 from newsletter.errors import InputError
 from newsletter.models import WEEKDAYS, Frequency, Subscriber, SubscriberChanges
+from newsletter.query import as_preferences
+from newsletter.query import parse as parse_query
 from newsletter.subscriptions import parse_weekday
 
 MAX_FIELD = 5000  # characters per field: a form is typed by a person
@@ -51,6 +53,9 @@ def changes_from_form(form: Mapping[str, str], full: bool) -> SubscriberChanges:
             return None
         return parse(form.get(name, ""))
 
+    topics, excluded = listed("topics"), listed("excluded")
+    if form.get("search", "").strip():  # "email me this search": its words become the topics
+        topics, excluded = as_preferences(parse_query(form["search"]))
     frequency_text = form.get("frequency", "").strip() or None
     try:
         frequency = Frequency(frequency_text) if frequency_text else None
@@ -58,11 +63,12 @@ def changes_from_form(form: Mapping[str, str], full: bool) -> SubscriberChanges:
         raise InputError(f"frequency '{frequency_text[:20]}': expected daily or weekly") from None
     return SubscriberChanges(
         name=form.get("name") if "name" in form else None,
-        topics=listed("topics"),
+        topics=topics,
         categories=listed("categories", _words),
         authors=listed("authors"),
-        excluded=listed("excluded"),
+        excluded=excluded,
         max_items=_number(form, "max_items", "papers per digest"),
+        trending_items=_number(form, "trending_items", "trending papers"),
         timezone=form.get("timezone", "").strip() or None,
         send_hour=_number(form, "send_hour", "send hour"),
         frequency=frequency,
@@ -80,6 +86,7 @@ def form_values(subscriber: Subscriber) -> dict[str, str]:
         "authors": "\n".join(prefs.authors),
         "excluded": "\n".join(prefs.excluded),
         "max_items": str(subscriber.max_items),
+        "trending_items": str(subscriber.trending_items),
         "timezone": subscriber.timezone,
         "send_hour": str(subscriber.send_hour),
         "frequency": str(subscriber.frequency),

@@ -102,6 +102,7 @@ class Subscriber:
     weekday: int | None = None
     max_items: int = 10
     min_score: float | None = None
+    trending_items: int = 0  # a "Trending today" section of this many papers after the reader's picks
     preferences: Preferences = field(default_factory=Preferences)
     created_at: datetime | None = None
     confirmed_at: datetime | None = None
@@ -123,6 +124,7 @@ class Subscriber:
             "disliked": list(self.preferences.disliked),
             "max_items": self.max_items,
             "min_score": self.min_score,
+            "trending_items": self.trending_items,
             "timezone": self.timezone,
             "send_hour": self.send_hour,
             "frequency": str(self.frequency),
@@ -145,6 +147,7 @@ class SubscriberChanges:
     excluded: tuple[str, ...] | None = None
     max_items: int | None = None
     min_score: float | None = None
+    trending_items: int | None = None
     timezone: str | None = None
     send_hour: int | None = None
     frequency: Frequency | None = None
@@ -159,6 +162,7 @@ class Pick:
     score: float
     why: str
     updated: bool = False
+    trending: bool = False  # in the digest's "Trending today" section, after the reader's own picks
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from newsletter.models import (
 )
 from newsletter.render import Notice
 from newsletter.sources import ParsedFeed, configured_sources, parser_for
-from newsletter.store import Database, Ledger, PaperStore, SubscriberStore
+from newsletter.store import Database, Ledger, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.ledger import Delivery
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,11 @@ class Context:
     papers: PaperStore = field(init=False)
     subscribers: SubscriberStore = field(init=False)
     ledger: Ledger = field(init=False)
+    search: PaperSearch = field(init=False)
 
     def __post_init__(self) -> None:
         self.papers = PaperStore(self.db)
+        self.search = PaperSearch(self.db)
         self.subscribers = SubscriberStore(self.db)
         self.ledger = Ledger(self.db)
 

@@ -152,13 +152,16 @@ class Renderer:
         self.text_template = self.env.get_template("email/digest.txt.j2")
 
     def subject(self, digest: Digest) -> str:
+        count = sum(not p.trending for p in digest.picks)
         return self.settings.digest.subject.format(
-            count=len(digest.picks), topics=_topics_label(digest), date=format_day(digest.issue_date)
+            count=count, topics=_topics_label(digest), date=format_day(digest.issue_date)
         )
 
     def context(self, digest: Digest, links: Links) -> dict[str, Any]:
         """What both templates see."""
-        papers = [paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
+        views = [paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
+        papers = [v for v, pick in zip(views, digest.picks, strict=True) if not pick.trending]
+        trending = [v for v, pick in zip(views, digest.picks, strict=True) if pick.trending]
         window = (
             format_day(digest.window_end)
             if digest.window_start == digest.window_end
@@ -169,6 +172,7 @@ class Renderer:
             "issue_date": format_day(digest.issue_date),
             "window": window,
             "papers": papers,
+            "trending": trending,
             "count": len(papers),
             "candidates": digest.candidates,
             "name": digest.subscriber.name,

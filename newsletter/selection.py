@@ -27,6 +27,7 @@ import numpy as np
 
 from newsletter.fields import FIELDS
 from newsletter.models import Paper, Pick, Subscriber
+from newsletter.trending import trending_score, why_trending
 
 FIELD_WEIGHTS = {"title": 3.0, "abstract": 1.0}
 K1 = 1.2
@@ -171,6 +172,7 @@ class Index:
 
         self.ids = [p.id for p in self.papers]
         self.upvotes = np.array([p.upvotes or 0 for p in self.papers], dtype=float)
+        self.trending = np.array([trending_score(p) for p in self.papers], dtype=float)
 
     def vector(self, paper: Paper) -> dict[str, float]:
         """A paper outside the index (a liked one) as a unit TF-IDF vector in the index's terms."""
@@ -371,6 +373,7 @@ def rank(
             prefs.excluded,
             subscriber.max_items,
             subscriber.min_score,
+            subscriber.trending_items,
             floor,
         )
         if shared_key in cache_:
@@ -414,15 +417,7 @@ def _rank(
             blocked |= np.array([_is_excluded(doc, [phrase]) for doc in index.docs])
 
     if not (topics or prefs.authors or prefs.categories or liked):
-        order = [i for i in np.argsort(-index.upvotes, kind="stable") if index.upvotes[i] > 0 and not blocked[i]]
-        return [
-            Pick(
-                index.docs[i].paper,
-                float(index.upvotes[i]),
-                f"trending: {int(index.upvotes[i])} upvotes on Hugging Face",
-            )
-            for i in order[: subscriber.max_items]
-        ]
+        return _trending(index, blocked, subscriber.max_items, section=False)
 
     reasons: dict[int, str] = {}
     score = np.zeros(n)
@@ -476,7 +471,16 @@ def _rank(
         if why is None:
             why = topics[best_topic[i]].why(i)
         picks.append(Pick(index.docs[i].paper, min(float(score[i]), 1.0), why, updated=i in revised))
+    if subscriber.trending_items:
+        blocked[chosen] = True  # the section never repeats the reader's own picks
+        picks += _trending(index, blocked, subscriber.trending_items, section=True)
     return picks
+
+
+def _trending(index: Index, blocked: np.ndarray, k: int, section: bool) -> list[Pick]:
+    """The k papers with the best trending score (votes with a time decay) that are not blocked."""
+    order = [int(i) for i in np.argsort(-index.trending, kind="stable") if not blocked[i]][:k]
+    return [Pick(index.docs[i].paper, 0.0, why_trending(index.docs[i].paper), trending=section) for i in order]
 
 
 def _short(title: str, limit: int = 60) -> str:

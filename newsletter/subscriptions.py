@@ -53,6 +53,8 @@ def validate_changes(changes: SubscriberChanges) -> SubscriberChanges:
         raise InputError(f"send hour {changes.send_hour} must be 0..23")
     if changes.max_items is not None and not 1 <= changes.max_items <= 100:
         raise InputError(f"max items {changes.max_items} must be 1..100")
+    if changes.trending_items is not None and not 0 <= changes.trending_items <= 20:
+        raise InputError(f"trending {changes.trending_items} must be 0..20 (0: no trending section)")
     if changes.min_score is not None and not 0 <= changes.min_score <= 1:
         raise InputError(f"min score {changes.min_score} must be between 0 and 1")
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:
@@ -96,6 +98,7 @@ def add(
         weekday=changes.weekday if frequency is Frequency.WEEKLY else None,
         max_items=changes.max_items or digest.max_items,
         min_score=changes.min_score,
+        trending_items=changes.trending_items or 0,
         preferences=Preferences(
             topics=changes.topics or (),
             categories=changes.categories or (),

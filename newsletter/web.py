@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -23,12 +24,14 @@ from newsletter import signup, subscriptions
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values, timezones
 from newsletter.message import confirm_link, reader_links
-from newsletter.models import Consent, Pick, Status, Subscriber
+from newsletter.models import Consent, Paper, Pick, Status, Subscriber
 from newsletter.pipeline import Context, mail_notice, sample_digest
-from newsletter.render import format_day, paper_view
+from newsletter.query import parse as parse_query
+from newsletter.render import PaperView, format_day, paper_view
 from newsletter.tokens import Tokens
 
 CSRF_COOKIE = "newsletter_csrf"
+SEARCH_PAGE = 20
 # What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).
 DONE = {
     "saved": "Your preferences are saved.",
@@ -222,6 +225,63 @@ def create_app(ctx: Context) -> Starlette:
 
     # -- public pages -----------------------------------------------------------------------------------
 
+    def views(papers: list[Paper]) -> list[PaperView]:
+        return [paper_view(rank, Pick(p, 0.0, "")) for rank, p in enumerate(papers, start=1)]
+
+    async def daily_papers(request: Request) -> Response:
+        """The day's papers by trending score, newest day first, a day per page."""
+        latest = ctx.papers.latest_announcement(date.max)
+        try:
+            day = date.fromisoformat(request.query_params["day"]) if "day" in request.query_params else latest
+        except ValueError:
+            return not_found()
+        papers = ctx.papers.list(on=day, trending=True) if day else []
+        older, newer = ctx.papers.neighbour_days(day) if day else (None, None)
+        return form_page(
+            request,
+            "web/papers.html.j2",
+            title="Daily papers",
+            heading=f"Daily papers — {format_day(day)}" if day else "Daily papers",
+            query="",
+            papers=views(papers),
+            note=f"{len(papers)} papers announced {format_day(day)}, most upvoted first." if papers else None,
+            empty="No papers yet." if day is None else f"Nothing was announced on {format_day(day)}.",
+            newer=(format_day(newer), f"/?day={newer}") if newer else None,
+            older=(format_day(older), f"/?day={older}") if older else None,
+            subscribe_label="The most upvoted new papers every morning. Or search for a topic and get that.",
+        )
+
+    async def search(request: Request) -> Response:
+        text = request.query_params.get("q", "").strip()
+        try:
+            page_number = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            page_number = 1
+        context: dict[str, Any] = {"title": "Search", "heading": "Search papers", "query": text, "search": True}
+        if not text:
+            return form_page(request, "web/papers.html.j2", papers=[], **context)
+        try:
+            hits = ctx.search.search(parse_query(text), limit=SEARCH_PAGE + 1, offset=(page_number - 1) * SEARCH_PAGE)
+        except InputError as exc:
+            return form_page(request, "web/papers.html.j2", 400, papers=[], error=str(exc), **context)
+        more = len(hits) > SEARCH_PAGE
+        found = [h.paper for h in hits[:SEARCH_PAGE]]
+        link = f"/search?{urlencode({'q': text})}&page="
+        return form_page(
+            request,
+            "web/papers.html.j2",
+            papers=views(found),
+            note=f"Results {(page_number - 1) * SEARCH_PAGE + 1}–{(page_number - 1) * SEARCH_PAGE + len(found)}, "
+            "best match first."
+            if found
+            else None,
+            empty=f"No paper matches “{text}”.",
+            newer=("Previous results", link + str(page_number - 1)) if page_number > 1 else None,
+            older=("More results", link + str(page_number + 1)) if more else None,
+            subscribe_label=f"New papers matching “{text}”, ranked for you, every morning.",
+            **{**context, "title": f"{text} — Search"},
+        )
+
     async def archive(request: Request) -> Response:
         return page("web/archive.html.j2", title="Daily papers", day=None, days=ctx.papers.announcement_days())
 
@@ -230,9 +290,10 @@ def create_app(ctx: Context) -> Starlette:
             day = date.fromisoformat(request.path_params["day"])
         except ValueError:
             return not_found()
-        papers = sorted(ctx.papers.list(on=day), key=lambda p: -(p.upvotes or 0))
-        views = [paper_view(rank, Pick(p, 0.0, "")) for rank, p in enumerate(papers, start=1)]
-        return page("web/archive.html.j2", title=f"Daily papers — {format_day(day)}", day=format_day(day), papers=views)
+        papers = views(ctx.papers.list(on=day, trending=True))
+        return page(
+            "web/archive.html.j2", title=f"Daily papers — {format_day(day)}", day=format_day(day), papers=papers
+        )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "papers": ctx.papers.count()})
@@ -247,6 +308,8 @@ def create_app(ctx: Context) -> Starlette:
             Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
             Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
             Route("/feedback/{token}/{paper:path}/{direction:str}", feedback, methods=["GET", "POST"]),
+            Route("/", daily_papers),
+            Route("/search", search),
             Route("/archive", archive),
             Route("/archive/{day}", archive_day),
             Route("/healthz", healthz),

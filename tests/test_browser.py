@@ -71,6 +71,9 @@ def test_web_pages_fit_a_phone_and_read_well(browser, ctx, live_server, scheme) 
     ctx.papers.upsert([make_paper(title="Surface codes " + "x" * 90, abstract="codes", announced=today)])
     tokens = Tokens(ctx.settings.web.secret_key)
     paths = (
+        "/",
+        "/search?q=surface+codes",
+        "/search?q=-nothing",
         "/subscribe",
         f"/preferences/{tokens.make('preferences', reader.id)}",
         f"/unsubscribe/{tokens.make('unsubscribe', reader.id)}",
@@ -179,3 +182,38 @@ def test_sign_up_confirm_edit_then_one_click_unsubscribe(browser, live_server, s
     received = len(smtp_server.messages)
     later = send(ctx, today + timedelta(days=1))
     assert later.sent == 0 and len(smtp_server.messages) == received
+
+
+def test_search_from_the_daily_papers_page_then_subscribe_to_it(browser, live_server, smtp_server) -> None:
+    ctx = live_server.ctx
+    today = pipeline.today(ctx.settings)
+    ctx.papers.upsert(
+        [
+            make_paper(title="Analog circuit sizing", abstract="Op-amps.", upvotes=50, announced=today),
+            make_paper(title="Transformer circuits", abstract="Attention heads.", upvotes=9, announced=today),
+            make_paper(title="Neural circuits in mice", abstract="Cortex.", upvotes=30, announced=today),
+        ]
+    )
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")
+        titles = page.locator(".paper h3").all_inner_texts()
+        assert titles == ["Analog circuit sizing", "Neural circuits in mice", "Transformer circuits"]  # by upvotes
+        page.get_by_label("Search papers").fill("circuits -analog")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/search?q=*")
+        assert sorted(page.locator(".paper h3").all_inner_texts()) == [
+            "Neural circuits in mice",
+            "Transformer circuits",
+        ]
+        assert overflow(page) == 0
+        page.get_by_label("Email address").fill("searcher@example.com")
+        page.get_by_role("button", name="Subscribe").click()
+        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    finally:
+        context.close()
+    wait_for_mail(smtp_server, 1)
+    reader = ctx.subscribers.get("searcher@example.com")
+    assert reader.status is Status.PENDING
+    assert (reader.preferences.topics, reader.preferences.excluded) == (("circuits",), ("analog",))

@@ -85,9 +85,10 @@ def test_categories_only_reader_gets_that_category() -> None:
 
 def test_no_preferences_means_trending() -> None:
     low, high, none = make_paper(upvotes=3), make_paper(upvotes=50), make_paper(upvotes=None)
-    picks = rank(make_subscriber(preferences=Preferences()), Index([low, high, none]))
+    picks = rank(make_subscriber(preferences=Preferences(), max_items=2), Index([low, high, none]))
     assert ids(picks) == [high.id, low.id]
-    assert picks[0].why == "trending: 50 upvotes on Hugging Face"
+    assert picks[0].why == "trending: ▲ 50 upvotes on Hugging Face"
+    assert not any(p.trending for p in picks)  # the digest itself, not an extra section
 
 
 def test_nothing_relevant_gives_nothing() -> None:

@@ -3,6 +3,7 @@
 from newsletter.store.db import Database
 from newsletter.store.ledger import Ledger
 from newsletter.store.papers import PaperStore
+from newsletter.store.search import PaperSearch, SearchHit
 from newsletter.store.subscribers import SubscriberStore
 
-__all__ = ["Database", "Ledger", "PaperStore", "SubscriberStore"]
+__all__ = ["Database", "Ledger", "PaperSearch", "PaperStore", "SearchHit", "SubscriberStore"]

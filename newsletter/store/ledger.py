@@ -145,6 +145,7 @@ class Ledger:
                         why=pick.why,
                         version=pick.paper.version,
                         updated=pick.updated,
+                        trending=pick.trending,
                     )
                     for rank, pick in enumerate(digest.picks, start=1)
                 ]
@@ -178,7 +179,7 @@ class Ledger:
             if row is None:
                 return None
             picks = tuple(
-                Pick(paper=to_paper(item.paper), score=item.score, why=item.why, updated=item.updated)
+                Pick(to_paper(item.paper), item.score, item.why, updated=item.updated, trending=item.trending)
                 for item in row.items
             )
             return Digest(subscriber, row.issue_date, picks, row.window_start, row.window_end, row.candidates)
@@ -423,6 +424,7 @@ class Ledger:
                     DigestItemRow.score,
                     DigestItemRow.why,
                     DigestItemRow.updated,
+                    DigestItemRow.trending,
                 )
                 .where(DigestItemRow.digest_id.in_([h[1] for h in heads]))
                 .order_by(DigestItemRow.digest_id, DigestItemRow.rank)
@@ -432,8 +434,8 @@ class Ledger:
                 for row in session.scalars(select(PaperRow).where(PaperRow.id.in_(missing))):
                     papers[row.id] = to_paper(row)
         picks: dict[int, list[Pick]] = {}
-        for digest_id, paper_id, score, why, updated in items:
-            picks.setdefault(digest_id, []).append(Pick(papers[paper_id], score, why, updated))
+        for digest_id, paper_id, score, why, updated, trending in items:
+            picks.setdefault(digest_id, []).append(Pick(papers[paper_id], score, why, updated, trending))
         return {
             delivery_id: Digest(subscribers[sub_id], day, tuple(picks.get(digest_id, ())), start, end, candidates)
             for delivery_id, digest_id, sub_id, day, start, end, candidates in heads

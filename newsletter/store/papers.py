@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from newsletter.models import IngestResult, Paper, Validators, merge_papers
 from newsletter.store.db import Database
 from newsletter.store.tables import IngestRunRow, PaperRow, utcnow
+from newsletter.trending import trending_score
 
 _CHUNK = 2000  # ids per IN (...) lookup on SQLite: few round trips, well under its parameter limit
 
@@ -73,7 +74,7 @@ class PaperStore:
                     to_merge.append(arxiv_id)
             changes: list[dict[str, Any]] = []
             for row in self._select(session, _COLUMNS, to_merge):
-                current = _paper_from(row._mapping)
+                current = paper_from_mapping(row._mapping)
                 merged, stamps = current, row.fingerprints
                 for extra in (incoming.get(row.arxiv_id), refresh.get(row.arxiv_id)):
                     if extra is not None:
@@ -130,12 +131,19 @@ class PaperStore:
         if not arxiv_ids:
             return []
         with self.db.transaction() as session:
-            found = {r.arxiv_id: _paper_from(r._mapping) for r in self._select(session, _COLUMNS, list(arxiv_ids))}
+            found = {
+                r.arxiv_id: paper_from_mapping(r._mapping) for r in self._select(session, _COLUMNS, list(arxiv_ids))
+            }
         return [found[i] for i in arxiv_ids if i in found]
 
-    def list(self, on: date | None = None, limit: int | None = None) -> list[Paper]:
-        """Papers newest first (by announcement, then id); only one announcement day when `on` is given."""
-        query = select(PaperRow).order_by(PaperRow.announced.desc().nulls_last(), PaperRow.arxiv_id.desc())
+    def list(self, on: date | None = None, limit: int | None = None, trending: bool = False) -> list[Paper]:
+        """Papers newest first (by announcement, then id), or by trending score; only one announcement day
+        when `on` is given."""
+        if trending:
+            order = (PaperRow.trending.desc().nulls_last(), PaperRow.arxiv_id.desc())
+        else:
+            order = (PaperRow.announced.desc().nulls_last(), PaperRow.arxiv_id.desc())
+        query = select(PaperRow).order_by(*order)
         if on is not None:
             query = query.where(PaperRow.announced == on)
         if limit is not None:
@@ -169,6 +177,13 @@ class PaperStore:
         )
         with self.db.transaction() as session:
             return [(day, count) for day, count in session.execute(query)]
+
+    def neighbour_days(self, day: date) -> tuple[date | None, date | None]:
+        """The announcement days just before and just after this one (paging by day)."""
+        with self.db.transaction() as session:
+            before = session.scalar(select(func.max(PaperRow.announced)).where(PaperRow.announced < day))
+            after = session.scalar(select(func.min(PaperRow.announced)).where(PaperRow.announced > day))
+            return before, after
 
     def latest_announcement(self, on_or_before: date) -> date | None:
         with self.db.transaction() as session:
@@ -278,7 +293,7 @@ def _dedup(papers: Iterable[Paper]) -> dict[str, Paper]:
 
 
 def _values(paper: Paper) -> dict[str, Any]:
-    values: dict[str, Any] = {"arxiv_id": paper.id}
+    values: dict[str, Any] = {"arxiv_id": paper.id, "trending": trending_score(paper)}
     for name in _FIELDS:
         value = getattr(paper, name)
         if name in _TUPLES:
@@ -291,12 +306,22 @@ def _values(paper: Paper) -> dict[str, Any]:
     return values
 
 
-def _paper_from(row: Mapping[str, Any]) -> Paper:
+def paper_from_mapping(row: Mapping[str, Any]) -> Paper:
     return Paper(
         id=row["arxiv_id"],
         **{name: tuple(row[name] or ()) if name in _TUPLES else row[name] for name in _FIELDS},
     )
 
 
+def paper_columns(alias: str) -> str:
+    """The columns paper_from_mapping reads, for a hand-written SELECT (full-text search)."""
+    return ", ".join(f"{alias}.{name}" for name in ("arxiv_id", *_FIELDS))
+
+
+def paper_types() -> dict[str, Any]:
+    """Their types, so a textual SELECT decodes JSON lists and UTC datetimes like the ORM does."""
+    return {name: PaperRow.__table__.c[name].type for name in ("arxiv_id", *_FIELDS)}
+
+
 def to_paper(row: PaperRow) -> Paper:
-    return _paper_from({name: getattr(row, name) for name in ("arxiv_id", *_FIELDS)})
+    return paper_from_mapping({name: getattr(row, name) for name in ("arxiv_id", *_FIELDS)})

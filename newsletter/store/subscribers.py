@@ -46,6 +46,7 @@ class SubscriberStore:
                 weekday=subscriber.weekday,
                 max_items=subscriber.max_items,
                 min_score=subscriber.min_score,
+                trending_items=subscriber.trending_items,
                 consent_source=subscriber.consent_source,
                 confirmed_at=utcnow() if subscriber.status is Status.ACTIVE else None,
             )
@@ -132,7 +133,7 @@ class SubscriberStore:
     def update(self, email: str, changes: SubscriberChanges) -> Subscriber:
         with self.db.transaction() as session:
             row = self._require_row(session, email)
-            for name in ("name", "timezone", "send_hour", "max_items", "min_score", "weekday"):
+            for name in ("name", "timezone", "send_hour", "max_items", "min_score", "trending_items", "weekday"):
                 value = getattr(changes, name)
                 if value is not None:
                     setattr(row, name, value)
@@ -272,6 +273,7 @@ def to_subscriber(row: SubscriberRow) -> Subscriber:
         weekday=row.weekday,
         max_items=row.max_items,
         min_score=row.min_score,
+        trending_items=row.trending_items,
         preferences=Preferences(**{k: tuple(v) for k, v in grouped.items()}),
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,

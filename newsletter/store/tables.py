@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -73,6 +74,10 @@ class PaperRow(Base):
     # "hf=<hash> arxiv=<hash>": what each source last said of this paper, so an unchanged re-ingest is a
     # string comparison instead of a decode and a merge.
     fingerprints: Mapped[str | None] = mapped_column(Text)
+    # newsletter.trending.trending_score, stored at ingest so lists and digests sort by it in the database.
+    # The full-text index is not mapped: an FTS5 table kept by triggers (SQLite) or a generated tsvector
+    # column (PostgreSQL), both made by migration 0006 and read by store/search.py.
+    trending: Mapped[float | None] = mapped_column(Float, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -107,6 +112,7 @@ class SubscriberRow(Base):
     weekday: Mapped[int | None]
     max_items: Mapped[int]
     min_score: Mapped[float | None] = mapped_column(Float)
+    trending_items: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
@@ -168,6 +174,7 @@ class DigestItemRow(Base):
     why: Mapped[str] = mapped_column(Text)
     version: Mapped[int | None]
     updated: Mapped[bool] = mapped_column(default=False)
+    trending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     digest: Mapped[DigestRow] = relationship(back_populates="items")
     paper: Mapped[PaperRow] = relationship()
