@@ -20,11 +20,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.ingest import databases, hf_feed  # noqa: E402
-from newsletter.models import Paper  # noqa: E402
-from newsletter.query import parse  # noqa: E402
-from newsletter.sources import hf_daily  # noqa: E402
-from newsletter.store import Database, PaperSearch, PaperStore  # noqa: E402
+from benchmarks.ingest import databases, hf_feed
+from newsletter.models import Paper
+from newsletter.query import parse
+from newsletter.sources import hf_daily
+from newsletter.store import Database, PaperSearch, PaperStore
 
 ROOT = Path(__file__).resolve().parent.parent
 STORED = 200_000
@@ -44,11 +44,45 @@ DIRECT_PG = (
     "SELECT id FROM papers WHERE search @@ websearch_to_tsquery('english', :q) "
     "ORDER BY ts_rank_cd(search, websearch_to_tsquery('english', :q)) DESC LIMIT 20"
 )
-WORDS = (
-    "circuit circuits transformer attention heads sparse analog protein folding graph neural network model "
-    "learning data training language vision robot policy quantum error correction diffusion kernel memory "
-    "optimization theory bound sample efficient scalable benchmark dataset evaluation alignment reasoning"
-).split()
+WORDS = [
+    "circuit",
+    "circuits",
+    "transformer",
+    "attention",
+    "heads",
+    "sparse",
+    "analog",
+    "protein",
+    "folding",
+    "graph",
+    "neural",
+    "network",
+    "model",
+    "learning",
+    "data",
+    "training",
+    "language",
+    "vision",
+    "robot",
+    "policy",
+    "quantum",
+    "error",
+    "correction",
+    "diffusion",
+    "kernel",
+    "memory",
+    "optimization",
+    "theory",
+    "bound",
+    "sample",
+    "efficient",
+    "scalable",
+    "benchmark",
+    "dataset",
+    "evaluation",
+    "alignment",
+    "reasoning",
+]
 
 
 def corpus(n: int, seed: int = 7) -> list[Paper]:
