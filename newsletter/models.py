@@ -175,6 +175,7 @@ class Digest:
     window_start: date
     window_end: date
     candidates: int = 0
+    quiet_days: tuple[date, ...] = ()  # weekdays in the window on which nothing was announced (holidays)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from newsletter.models import (
     Frequency,
     IngestResult,
     Outgoing,
+    Paper,
     SendResult,
     Status,
     Subscriber,
@@ -179,6 +180,7 @@ class DigestBuilder:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._indexes: dict[tuple[date, date], tuple[selection.Index, dict[str, selection.TopicScores]]] = {}
+        self._quiet: dict[tuple[date, date], tuple[date, ...]] = {}
         self._latest: dict[date, date | None] = {}
         self._last_sent: dict[int, date] = {}
         self._sent: dict[int, dict[str, int | None]] = {}
@@ -220,6 +222,7 @@ class DigestBuilder:
         if window not in self._indexes:
             # One analysis of the batch and one score per distinct topic phrase, shared by every reader.
             self._indexes[window] = (selection.Index(self.ctx.papers.announced_between(*window)), {})
+            self._quiet[window] = quiet_days(self._indexes[window][0].papers, *window)
         index, topic_scores = self._indexes[window]
         prefs = subscriber.preferences
         picks = selection.rank(
@@ -230,7 +233,19 @@ class DigestBuilder:
             liked=self.ctx.papers.get_many(prefs.liked),
             disliked=self.ctx.papers.get_many(prefs.disliked),
         )
-        return Digest(subscriber, issue_date, tuple(picks), window[0], window[1], len(index.docs))
+        return Digest(subscriber, issue_date, tuple(picks), window[0], window[1], len(index.docs), self._quiet[window])
+
+
+def quiet_days(papers: Sequence[Paper], start: date, end: date) -> tuple[date, ...]:
+    """Weekdays of the window with no announcement before its last one: a holiday, worth saying so that
+    a short digest is not taken for a fault. Days after the last announcement (today's may be yet to
+    come) are not claimed."""
+    announced = {p.announced for p in papers if p.announced and start <= p.announced <= end}
+    if not announced:
+        return ()
+    last = max(announced)
+    days = (start + timedelta(days=n) for n in range((last - start).days))
+    return tuple(d for d in days if d.weekday() < 5 and d not in announced)
 
 
 def build_digest(ctx: Context, subscriber: Subscriber, issue_date: date) -> Digest:

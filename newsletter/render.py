@@ -132,6 +132,16 @@ class Notice:
     footnote: str
 
 
+def _quiet_note(digest: Digest) -> str:
+    """'arXiv did not announce on Monday' for a holiday inside the window, so a short issue reads as such."""
+    if not digest.quiet_days:
+        return ""
+    week = (digest.window_end - digest.window_start).days < 7
+    names = [f"{d:%A}" if week else format_day(d) for d in digest.quiet_days]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"arXiv did not announce on {listed}"
+
+
 class Renderer:
     """Jinja2 templates loaded once; one render per digest."""
 
@@ -171,6 +181,7 @@ class Renderer:
             "subject": self.subject(digest),
             "issue_date": format_day(digest.issue_date),
             "window": window,
+            "quiet": _quiet_note(digest),
             "papers": papers,
             "trending": trending,
             "count": len(papers),

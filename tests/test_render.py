@@ -244,3 +244,30 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(tmp_path) -> None:
     assert "list-unsubscribe" in signed and "list-unsubscribe-post" in signed
     tampered = out.data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: x")
     assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_a_holiday_in_the_window_is_named_in_both_parts(ctx) -> None:
+    from datetime import date
+
+    from newsletter import pipeline, subscriptions
+    from newsletter.models import SubscriberChanges
+
+    friday, tuesday = date(2026, 11, 20), date(2026, 11, 24)  # Monday the 23rd: no announcement
+    ctx.papers.upsert(
+        [
+            make_paper(title="Sparse circuits on Friday", announced=friday),
+            make_paper(title="Sparse circuits on Tuesday", announced=tuesday),
+        ]
+    )
+    settings = ctx.settings.replace(digest={"first_digest_days": 5})
+    reader = subscriptions.add(settings, ctx.subscribers, "h@example.com", SubscriberChanges(topics=("circuits",)))
+    digest = pipeline.build_digest(pipeline.Context(settings, ctx.db), reader, tuesday)
+    assert (digest.window_start, digest.quiet_days) == (friday, (date(2026, 11, 23),))
+    out = Composer(settings).compose(digest)
+    for part in (out.text, out.html):
+        assert "arXiv did not announce on Monday" in " ".join(part.split())
+    # Weekends are no news, and nothing is claimed about days after the last announcement.
+    assert pipeline.quiet_days(digest_papers := [p.paper for p in digest.picks], friday, date(2026, 11, 27)) == (
+        date(2026, 11, 23),
+    )
+    assert pipeline.quiet_days(digest_papers, date(2026, 11, 21), date(2026, 11, 22)) == ()

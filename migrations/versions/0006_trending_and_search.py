@@ -1,4 +1,4 @@
-"""trending scores, the trending section of a digest, and full-text search over papers
+"""trending scores, the trending section of a digest, quiet days, and full-text search over papers
 
 papers.trending (stored, see newsletter/trending.py), subscribers.trending_items, digest_items.trending;
 SQLite: an FTS5 index kept in sync by triggers; PostgreSQL: a generated tsvector column with a GIN index.
@@ -62,6 +62,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("trending_items", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("digest_items", schema=None) as batch_op:
         batch_op.add_column(sa.Column("trending", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("digests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("quiet_days", sa.String(length=120), nullable=True))
 
     bind = op.get_bind()
     papers = sa.table(
@@ -97,6 +99,8 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_papers_search")
         op.execute("ALTER TABLE papers DROP COLUMN IF EXISTS search")
+    with op.batch_alter_table("digests", schema=None) as batch_op:
+        batch_op.drop_column("quiet_days")
     with op.batch_alter_table("digest_items", schema=None) as batch_op:
         batch_op.drop_column("trending")
     with op.batch_alter_table("subscribers", schema=None) as batch_op:

@@ -136,6 +136,7 @@ class Ledger:
                     window_start=digest.window_start,
                     window_end=digest.window_end,
                     candidates=digest.candidates,
+                    quiet_days=",".join(d.isoformat() for d in digest.quiet_days) or None,
                 )
                 row.items = [
                     DigestItemRow(
@@ -182,7 +183,15 @@ class Ledger:
                 Pick(to_paper(item.paper), item.score, item.why, updated=item.updated, trending=item.trending)
                 for item in row.items
             )
-            return Digest(subscriber, row.issue_date, picks, row.window_start, row.window_end, row.candidates)
+            return Digest(
+                subscriber,
+                row.issue_date,
+                picks,
+                row.window_start,
+                row.window_end,
+                row.candidates,
+                _days(row.quiet_days),
+            )
 
     # -- the ledger --------------------------------------------------------------------------------------
 
@@ -413,6 +422,7 @@ class Ledger:
                     DigestRow.window_start,
                     DigestRow.window_end,
                     DigestRow.candidates,
+                    DigestRow.quiet_days,
                 )
                 .join(DigestRow, DigestRow.id == DeliveryRow.digest_id)
                 .where(DeliveryRow.id.in_(ids))
@@ -437,8 +447,10 @@ class Ledger:
         for digest_id, paper_id, score, why, updated, trending in items:
             picks.setdefault(digest_id, []).append(Pick(papers[paper_id], score, why, updated, trending))
         return {
-            delivery_id: Digest(subscribers[sub_id], day, tuple(picks.get(digest_id, ())), start, end, candidates)
-            for delivery_id, digest_id, sub_id, day, start, end, candidates in heads
+            delivery_id: Digest(
+                subscribers[sub_id], day, tuple(picks.get(digest_id, ())), start, end, candidates, _days(quiet)
+            )
+            for delivery_id, digest_id, sub_id, day, start, end, candidates, quiet in heads
         }
 
     def deliveries(self, issue_date: date, subscriber_ids: Collection[int]) -> dict[int, Delivery]:
@@ -506,3 +518,7 @@ def _to_delivery(row: DeliveryRow, email: str) -> Delivery:
         last_reply=row.last_reply,
         sent_at=row.sent_at,
     )
+
+
+def _days(text: str | None) -> tuple[date, ...]:
+    return tuple(date.fromisoformat(d) for d in text.split(",")) if text else ()

@@ -155,6 +155,7 @@ class DigestRow(Base):
     window_start: Mapped[date] = mapped_column(Date)
     window_end: Mapped[date] = mapped_column(Date)
     candidates: Mapped[int] = mapped_column(default=0)
+    quiet_days: Mapped[str | None] = mapped_column(String(120))  # ISO dates, comma-separated
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     items: Mapped[list[DigestItemRow]] = relationship(
