@@ -660,7 +660,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 )
 @pass_state
 def demo(state: State, out_dir: str) -> None:
-    """Ingest the bundled sample papers and mail three demo readers through a local capture SMTP server."""
+    """Ingest the bundled sample papers and mail four demo readers through a local capture SMTP server."""
     from newsletter import demo as demo_module
 
     demo_module.run(state.settings, Path(out_dir), out)

@@ -222,7 +222,9 @@ class DigestBuilder:
         if window not in self._indexes:
             # One analysis of the batch and one score per distinct topic phrase, shared by every reader.
             self._indexes[window] = (selection.Index(self.ctx.papers.announced_between(*window)), {})
-            self._quiet[window] = quiet_days(self._indexes[window][0].papers, *window)
+            self._quiet[window] = quiet_days(
+                self._indexes[window][0].papers, *window, known_since=self.ctx.papers.first_announcement()
+            )
         index, topic_scores = self._indexes[window]
         prefs = subscriber.preferences
         picks = selection.rank(
@@ -236,15 +238,15 @@ class DigestBuilder:
         return Digest(subscriber, issue_date, tuple(picks), window[0], window[1], len(index.docs), self._quiet[window])
 
 
-def quiet_days(papers: Sequence[Paper], start: date, end: date) -> tuple[date, ...]:
-    """Weekdays of the window with no announcement before its last one: a holiday, worth saying so that
-    a short digest is not taken for a fault. Days after the last announcement (today's may be yet to
-    come) are not claimed."""
+def quiet_days(papers: Sequence[Paper], start: date, end: date, known_since: date | None = None) -> tuple[date, ...]:
+    """Weekdays of the window with no announcement: a holiday, worth saying so that a short digest is
+    not taken for a fault. Only days between the first announcement ever stored (`known_since`; before
+    it the service was not collecting) and the window's last one (today's may be yet to come)."""
     announced = {p.announced for p in papers if p.announced and start <= p.announced <= end}
     if not announced:
         return ()
-    last = max(announced)
-    days = (start + timedelta(days=n) for n in range((last - start).days))
+    first = max(start, known_since + timedelta(days=1)) if known_since else start
+    days = (first + timedelta(days=n) for n in range((max(announced) - first).days))
     return tuple(d for d in days if d.weekday() < 5 and d not in announced)
 
 

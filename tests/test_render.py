@@ -271,3 +271,6 @@ def test_a_holiday_in_the_window_is_named_in_both_parts(ctx) -> None:
         date(2026, 11, 23),
     )
     assert pipeline.quiet_days(digest_papers, date(2026, 11, 21), date(2026, 11, 22)) == ()
+    # Nor before the first paper ever stored: the service was not collecting then.
+    assert pipeline.quiet_days(digest_papers, date(2026, 11, 16), tuesday, known_since=friday) == (date(2026, 11, 23),)
+    assert pipeline.quiet_days(digest_papers[1:], date(2026, 11, 22), tuesday, known_since=tuesday) == ()

@@ -24,6 +24,7 @@ class DemoReader:
     email: str
     name: str
     topics: tuple[str, ...]
+    trending: int = 0  # a "Trending today" section of this many papers
 
 
 READERS = (
@@ -41,12 +42,15 @@ READERS = (
         "santiago@example.com",
         "Santiago Neuro",
         ("neural circuits in the brain", "hippocampus memory", "spiking neural networks"),
+        trending=2,
     ),
+    # No topics at all: the day's trending papers, by upvotes with a time decay.
+    DemoReader("lin@example.com", "Lin Trending", ()),
 )
 
 
 def run(settings: Settings, out_dir: Path, console: Console) -> None:
-    """Fresh database in out_dir, sample ingest, three readers, one real SMTP send, files to open."""
+    """Fresh database in out_dir, sample ingest, four readers, one real SMTP send, files to open."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
@@ -65,7 +69,7 @@ def run(settings: Settings, out_dir: Path, console: Console) -> None:
                     demo_settings,
                     ctx.subscribers,
                     reader.email,
-                    SubscriberChanges(name=reader.name, topics=reader.topics),
+                    SubscriberChanges(name=reader.name, topics=reader.topics, trending_items=reader.trending),
                 )
             issue = ctx.papers.latest_announcement(pipeline.today(demo_settings))
             if issue is None:

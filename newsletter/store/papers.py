@@ -185,6 +185,10 @@ class PaperStore:
             after = session.scalar(select(func.min(PaperRow.announced)).where(PaperRow.announced > day))
             return before, after
 
+    def first_announcement(self) -> date | None:
+        with self.db.transaction() as session:
+            return session.scalar(select(func.min(PaperRow.announced)))
+
     def latest_announcement(self, on_or_before: date) -> date | None:
         with self.db.transaction() as session:
             return session.scalar(select(func.max(PaperRow.announced)).where(PaperRow.announced <= on_or_before))
