@@ -32,6 +32,7 @@ class Received:
     sender: str
     recipients: tuple[str, ...]
     data: bytes
+    mail_options: tuple[str, ...] = ()
 
     @property
     def message(self) -> EmailMessage:
@@ -44,14 +45,22 @@ class Received:
 class CaptureHandler:
     """Records accepted messages, with faults on demand: `refuse` rejects a recipient at RCPT with a code,
     `refuse_data` rejects its message at DATA, `drop_data` closes the connection in the middle of DATA, and
-    `data_delay` holds every DATA reply for that many seconds (a slow server)."""
+    `data_delay` holds every DATA reply for that many seconds (a slow server), and `no_8bitmime` leaves
+    8BITMIME out of the EHLO answer (an old server)."""
 
     messages: list[Received] = field(default_factory=list)
     refuse: dict[str, int] = field(default_factory=dict)
     refuse_data: dict[str, int] = field(default_factory=dict)
     drop_data: set[str] = field(default_factory=set)
     data_delay: float = 0.0
+    no_8bitmime: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [r for r in responses if not (self.no_8bitmime and r.endswith("8BITMIME"))]
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -75,7 +84,11 @@ class CaptureHandler:
             return REPLIES.get(code, f"{code} refused by test rule")
         content: Any = envelope.original_content or envelope.content
         with self.lock:
-            self.messages.append(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content)))
+            self.messages.append(
+                Received(
+                    str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content), tuple(envelope.mail_options)
+                )
+            )
         return "250 2.0.0 Message accepted"
 
 

@@ -129,6 +129,7 @@ class ScheduleSettings:
 class PathSettings:
     templates: str = str(PROJECT_ROOT / "templates")
     migrations: str = str(PROJECT_ROOT / "migrations")
+    cache: str = ""  # "" = $XDG_CACHE_HOME/newsletter, else ~/.cache/newsletter
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         settings = _merge(settings, _read_toml(chosen), origin=str(chosen))
         settings = dataclasses.replace(settings, source_file=str(chosen))
     settings = _merge(settings, _env_overrides(settings, env), origin="environment")
+    if not settings.paths.cache:
+        base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+        settings = settings.replace(paths={"cache": str(base / "newsletter")})
     _validate(settings)
     return settings
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 import textwrap
 from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -18,6 +21,8 @@ from premailer import Premailer
 from newsletter.config import Settings
 from newsletter.latex import readable
 from newsletter.models import Digest, Pick
+
+log = logging.getLogger(__name__)
 
 SNIPPET_TARGET = 350
 CSS_SLOT = "{{ css|safe }}"
@@ -158,7 +163,9 @@ class Renderer:
         self.env.filters["wrap"] = _wrap
         self.css = (templates / "email" / "digest.css").read_text(encoding="utf-8")
         self.html_template = self.env.get_template("email/digest.html.j2")
-        self.inlined_template = self.env.from_string(preinline(self.env, "email/digest.html.j2", self.css))
+        self.inlined_template = self.env.from_string(
+            preinline_cached(self.env, "email/digest.html.j2", self.css, Path(settings.paths.cache))
+        )
         self.text_template = self.env.get_template("email/digest.txt.j2")
 
     def subject(self, digest: Digest) -> str:
@@ -215,6 +222,33 @@ class Renderer:
     def render_inlining_each(self, digest: Digest, links: Links) -> str:
         """The reference the pre-inlined template must match: render, then inline this one email."""
         return inline_css(self.html_template.render(self.context(digest, links)))
+
+
+_PREINLINED: dict[str, str] = {}
+
+
+def preinline_cached(env: Environment, name: str, css: str, cache_dir: Path) -> str:
+    """`preinline`, made once per template, stylesheet and premailer version: kept for this process and
+    in `cache_dir` for the next ones (a missing or read-only folder only costs the time)."""
+    assert env.loader is not None
+    source = env.loader.get_source(env, name)[0]
+    key = hashlib.sha256("\0".join((version("premailer"), name, source, css)).encode()).hexdigest()[:32]
+    if key in _PREINLINED:
+        return _PREINLINED[key]
+    path = cache_dir / f"preinlined-{key}.html.j2"
+    try:
+        inlined = path.read_text(encoding="utf-8")
+    except OSError:
+        inlined = preinline(env, name, css)
+        try:
+            cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(inlined, encoding="utf-8")
+            partial.replace(path)  # atomic: a concurrent reader sees all of it or nothing
+        except OSError as exc:
+            log.debug("template cache %s not written: %s", cache_dir, exc)
+    _PREINLINED[key] = inlined
+    return inlined
 
 
 def preinline(env: Environment, name: str, css: str) -> str:

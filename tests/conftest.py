@@ -31,7 +31,11 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def base_settings(**sections: dict) -> Settings:
     """Defaults, with no config file and no environment, plus the given overrides."""
     settings = load_settings(path=None, env={})
-    return settings.replace(web={"secret_key": "test-secret", "base_url": "https://papers.example.org"}, **sections)
+    settings = settings.replace(
+        web={"secret_key": "test-secret", "base_url": "https://papers.example.org"},
+        paths={"cache": str(ROOT / ".pytest_cache" / "newsletter")},  # not the user's ~/.cache
+    )
+    return settings.replace(**sections)
 
 
 # -- databases -----------------------------------------------------------------------------------------

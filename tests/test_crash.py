@@ -60,7 +60,7 @@ def test_kill_9_mid_send_then_send_again_loses_nobody(tmp_path, sqlite_template,
     settings = base_settings(database={"url": f"sqlite:///{db}"})
     readers = 200
     populate(settings, readers)
-    with CaptureServer(handler=CaptureHandler(data_delay=0.005)) as sink:
+    with CaptureServer(handler=CaptureHandler(data_delay=0.02)) as sink:  # slow enough to kill mid-way
         config = config_file(tmp_path, settings, sink.port, pool_size=4)
         first = newsletter(config, "send", "--date", str(ISSUE))
         deadline = time.monotonic() + 60

@@ -274,3 +274,37 @@ def test_a_holiday_in_the_window_is_named_in_both_parts(ctx) -> None:
     # Nor before the first paper ever stored: the service was not collecting then.
     assert pipeline.quiet_days(digest_papers, date(2026, 11, 16), tuesday, known_since=friday) == (date(2026, 11, 23),)
     assert pipeline.quiet_days(digest_papers[1:], date(2026, 11, 22), tuesday, known_since=tuesday) == ()
+
+
+def test_bodies_go_8bit_unless_a_line_is_too_long_or_the_mail_is_signed(tmp_path) -> None:
+    def encodings(out) -> list[str]:
+        message = message_from_bytes(out.data, policy=policy.default)
+        return [p["Content-Transfer-Encoding"] for p in message.walk() if not p.is_multipart()]
+
+    assert encodings(compose(make_digest([make_paper()]))) == ["8bit", "8bit"]
+    # A feed title with no place to break makes an HTML line past 998 octets: that part goes as QP.
+    out = compose(make_digest([make_paper(title="é" * 700)]))
+    assert encodings(out)[1] == "quoted-printable"
+    assert all(len(line) <= 998 for line in out.data.split(b"\r\n"))
+    assert "é" * 700 in message_from_bytes(out.data, policy=policy.default).get_body(("html",)).get_content()
+
+
+def test_the_inlined_template_is_made_once_and_kept_on_disk(tmp_path, monkeypatch) -> None:
+    from newsletter import render
+
+    monkeypatch.setattr(render, "_PREINLINED", {})
+    settings = base_settings(paths={"cache": str(tmp_path / "cache")})
+    first = render.Renderer(settings)
+    [kept] = (tmp_path / "cache").glob("preinlined-*.html.j2")
+    assert kept.read_text(encoding="utf-8") == render.preinline(first.env, "email/digest.html.j2", first.css)
+    # A new process (an empty memory) reads the file instead of running premailer again.
+    monkeypatch.setattr(render, "_PREINLINED", {})
+    kept.write_text(kept.read_text(encoding="utf-8").replace("</body>", "<!-- from the cache --></body>"))
+    assert "from the cache" in render.Renderer(settings).inlined_template.render(
+        first.context(make_digest([make_paper()]), reader_links(settings, Composer(settings).tokens, 1))
+    )
+    # Unwritable or missing folders cost time, never a failure.
+    monkeypatch.setattr(render, "_PREINLINED", {})
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    render.Renderer(base_settings(paths={"cache": str(blocked / "cache")}))

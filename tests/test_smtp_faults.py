@@ -185,3 +185,24 @@ def test_rate_limit_spaces_messages(app, smtp_server) -> None:
     started = time.monotonic()
     assert send(app, rate_per_second=10.0).sent == 3
     assert time.monotonic() - started >= 0.2  # three messages at 10/s: two gaps of 0.1 s
+
+
+def test_8bit_bodies_are_announced_to_a_server_that_takes_them(app, smtp_server) -> None:
+    assert send(app).sent == 3
+    for received in smtp_server.messages:
+        assert "BODY=8BITMIME" in received.mail_options
+        parts = [p for p in received.message.walk() if not p.is_multipart()]
+        assert [p["Content-Transfer-Encoding"] for p in parts] == ["8bit", "8bit"]
+        assert "Circuits in transformer language models" in parts[1].get_content()
+
+
+def test_a_server_without_8bitmime_gets_quoted_printable(app, smtp_server) -> None:
+    smtp_server.handler.no_8bitmime = True
+    assert send(app).sent == 3
+    for received in smtp_server.messages:
+        assert received.data.isascii() and "BODY=8BITMIME" not in received.mail_options
+        message = received.message
+        parts = [p for p in message.walk() if not p.is_multipart()]
+        assert [p["Content-Transfer-Encoding"] for p in parts] == ["quoted-printable"] * 2
+        assert "·" in parts[1].get_content() and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert all(len(line) <= 998 for line in received.data.split(b"\r\n"))

@@ -11,6 +11,7 @@ import aiosmtplib
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, is_transient
 from newsletter.errors import DeliveryError
+from newsletter.message import seven_bit
 from newsletter.models import Outgoing, SendResult
 
 
@@ -40,6 +41,8 @@ class SmtpMailer:
             await client.connect()
             if s.username:
                 await client.login(s.username, s.password)
+            if client.is_ehlo_or_helo_needed:  # the extensions (8BITMIME) must be known before the first send
+                await client.ehlo()
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP server {self.where} refused the login for '{s.username}': {exc.code}") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -53,8 +56,16 @@ class SmtpMailer:
             except DeliveryError as exc:
                 return _failure(outgoing, CONNECTION_LOST, str(exc))
         assert self._client is not None
+        data, options = outgoing.data, []
+        if not data.isascii():  # 8bit bodies: announced as such, or converted for a server without 8BITMIME
+            if self._client.supports_extension("8bitmime"):
+                options = ["BODY=8BITMIME"]
+            else:
+                data = seven_bit(data)
         try:
-            _errors, reply = await self._client.sendmail(outgoing.sender, [outgoing.recipient], outgoing.data)
+            _errors, reply = await self._client.sendmail(
+                outgoing.sender, [outgoing.recipient], data, mail_options=options
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]
             await self._reset()
