@@ -175,7 +175,9 @@ def _encode_body(body: str, eight_bit: bool) -> tuple[bytes, bytes]:
     """(Content-Transfer-Encoding, body bytes). As it is when allowed: no encoding work at all, which is
     most of the cost of building a message; QP otherwise."""
     if eight_bit:
-        data = body.replace("\r\n", "\n").replace("\r", " ").replace("\n", "\r\n").encode("utf-8")
+        if "\r" in body:  # rendered templates have none; a stray CR must not end a line of its own
+            body = body.replace("\r\n", "\n").replace("\r", " ")
+        data = body.replace("\n", "\r\n").encode("utf-8")
         if max(map(len, data.split(b"\n"))) <= MAX_LINE + 1:  # + 1: the line's CR
             return (b"7bit" if data.isascii() else b"8bit"), data
     return b"quoted-printable", _qp(body)

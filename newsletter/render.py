@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
 from premailer import Premailer
 
 from newsletter.config import Settings
@@ -147,8 +148,26 @@ def _quiet_note(digest: Digest) -> str:
     return f"arXiv did not announce on {listed}"
 
 
+# Stand-ins for what differs between readers who share a digest: NUL never occurs in rendered feed text.
+_NONCE = os.urandom(6).hex()
+_SLOT = re.compile(f"\x00{_NONCE}:(name|unsubscribe|preferences|feedback)\x00")
+SHARED_RENDERS = 256  # distinct digests kept rendered (about 40 KB each)
+
+
+def _stand_in(slot: str) -> str:
+    return f"\x00{_NONCE}:{slot}\x00"
+
+
+_STAND_IN_LINKS = Links(_stand_in("unsubscribe"), _stand_in("preferences"), _stand_in("feedback"))
+
+
+def _fill(parts: list[str], values: dict[str, str]) -> str:
+    """Text, slot, text, slot, … text (as re.split gives them) joined with each slot's value."""
+    return "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
+
+
 class Renderer:
-    """Jinja2 templates loaded once; one render per digest."""
+    """Jinja2 templates loaded once; one render per distinct digest."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -167,6 +186,7 @@ class Renderer:
             preinline_cached(self.env, "email/digest.html.j2", self.css, Path(settings.paths.cache))
         )
         self.text_template = self.env.get_template("email/digest.txt.j2")
+        self._shared: dict[tuple[object, ...], tuple[str, list[str], list[str]]] = {}
 
     def subject(self, digest: Digest) -> str:
         count = sum(not p.trending for p in digest.picks)
@@ -174,8 +194,8 @@ class Renderer:
             count=count, topics=_topics_label(digest), date=format_day(digest.issue_date)
         )
 
-    def context(self, digest: Digest, links: Links) -> dict[str, Any]:
-        """What both templates see."""
+    def context(self, digest: Digest, links: Links, name: str | None = None) -> dict[str, Any]:
+        """What both templates see (`name` stands in for the reader's name when given)."""
         views = [paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
         papers = [v for v, pick in zip(views, digest.picks, strict=True) if not pick.trending]
         trending = [v for v, pick in zip(views, digest.picks, strict=True) if pick.trending]
@@ -193,7 +213,7 @@ class Renderer:
             "trending": trending,
             "count": len(papers),
             "candidates": digest.candidates,
-            "name": digest.subscriber.name,
+            "name": digest.subscriber.name if name is None else name,
             "topics": digest.subscriber.preferences.topics,
             "links": links,
             "sender": self.settings.sender,
@@ -202,13 +222,45 @@ class Renderer:
         }
 
     def render(self, digest: Digest, links: Links) -> Rendered:
-        """Subject, HTML and text of one digest; the HTML template's CSS was inlined once, at load."""
-        context = self.context(digest, links)
-        return Rendered(
-            subject=context["subject"],
-            html=self.inlined_template.render(context),
-            text=self.text_template.render(context),
+        """Subject, HTML and text of one digest; the HTML template's CSS was inlined once, at load.
+
+        Readers with the same picks (the same topics, nothing of their own yet) get the same email but for
+        their name and link tokens: it is rendered once with stand-ins, kept split at them, and each reader's
+        copy is joined with their own values, escaped as the template would (the result is identical to a
+        render of their own, tested)."""
+        prefs = digest.subscriber.preferences
+        key = (
+            digest.issue_date,
+            digest.picks,
+            digest.window_start,
+            digest.window_end,
+            digest.candidates,
+            digest.quiet_days,
+            prefs.topics,
+            prefs.categories,
+            prefs.authors,
+            bool(digest.subscriber.name),  # the footer says "as NAME" only when there is one
         )
+        shared = self._shared.get(key)
+        if shared is None:
+            context = self.context(digest, _STAND_IN_LINKS, name=_stand_in("name") if digest.subscriber.name else "")
+            shared = (
+                context["subject"],
+                _SLOT.split(self.inlined_template.render(context)),
+                _SLOT.split(self.text_template.render(context)),
+            )
+            if len(self._shared) >= SHARED_RENDERS:
+                self._shared.pop(next(iter(self._shared)))  # the oldest: readers come grouped by issue
+            self._shared[key] = shared
+        subject, html_parts, text_parts = shared
+        values = {
+            "name": digest.subscriber.name,
+            "unsubscribe": links.unsubscribe,
+            "preferences": links.preferences,
+            "feedback": links.feedback,
+        }
+        escaped = {slot: str(escape(value)) for slot, value in values.items()}
+        return Rendered(subject=subject, html=_fill(html_parts, escaped), text=_fill(text_parts, values))
 
     def render_notice(self, notice: Notice) -> Rendered:
         """A notice is rare, so its email is inlined as it is rendered."""

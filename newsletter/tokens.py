@@ -14,6 +14,18 @@ PURPOSES = ("unsubscribe", "preferences", "confirm", "feedback")
 EXPIRING = {"confirm": 7 * 24 * 3600}
 
 
+class _KeyOnce(Signer):
+    """itsdangerous's Signer, deriving its key once instead of for every signature (three links per
+    email made key derivation a tenth of the cost of building one). Same tokens, byte for byte."""
+
+    def __init__(self, secret_key: str, salt: str) -> None:
+        super().__init__(secret_key, salt=salt)
+        self._key = super().derive_key()
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        return self._key if secret_key is None else super().derive_key(secret_key)
+
+
 class Tokens:
     """HMAC-signed subscriber ids bound to a purpose; itsdangerous compares signatures in constant time."""
 
@@ -24,9 +36,13 @@ class Tokens:
             for p in PURPOSES
         }
         self._csrf = Signer(secret_key, salt="newsletter.csrf")
+        self._fast = {p: _KeyOnce(secret_key, salt=f"newsletter.{p}") for p in PURPOSES if p not in EXPIRING}
 
     def make(self, purpose: str, subscriber_id: int) -> str:
-        return str(self._signers[purpose].dumps(subscriber_id))
+        signer = self._fast.get(purpose)
+        if signer is None:
+            return str(self._signers[purpose].dumps(subscriber_id))
+        return signer.sign(self._signers[purpose].dump_payload(subscriber_id)).decode("ascii")
 
     def read(self, purpose: str, token: str) -> int | None:
         """The subscriber id, or None for a forged, foreign or expired token (callers answer 404 and reveal

@@ -308,3 +308,23 @@ def test_the_inlined_template_is_made_once_and_kept_on_disk(tmp_path, monkeypatc
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     render.Renderer(base_settings(paths={"cache": str(blocked / "cache")}))
+
+
+def test_readers_sharing_a_digest_get_exactly_what_their_own_render_gives() -> None:
+    from newsletter.models import Pick
+
+    composer = Composer(base_settings())
+    renderer = composer.renderer
+    papers = [make_paper(title=f"Shared paper {n} & <friends>") for n in range(4)]
+    picks = tuple(Pick(p, 0.9, f"matches your topic 'x{n}'", trending=n == 3) for n, p in enumerate(papers))
+    names = ["", "Ada & <Bob>", 'Zoë "Q" O\'Neil', "", "Plain"]
+    for n, name in enumerate(names, start=1):
+        reader = make_subscriber(id=n, name=name, topics=("x",))
+        digest = make_digest(list(papers), reader, picks=picks)
+        links = reader_links(composer.settings, composer.tokens, n)
+        own = renderer.context(digest, links)
+        rendered = renderer.render(digest, links)
+        assert rendered.html == renderer.inlined_template.render(own)
+        assert rendered.text == renderer.text_template.render(own)
+        assert rendered.subject == own["subject"]
+    assert len(renderer._shared) == 2  # with and without a name: two renders for five readers

@@ -144,10 +144,17 @@ class Campaign:
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_per_hour)
 
     async def run(
-        self, issue_date: date | None, subscriber_ids: Collection[int] | None = None, total: int | None = None
+        self,
+        issue_date: date | None,
+        subscriber_ids: Collection[int] | None = None,
+        total: int | None = None,
+        fresh: dict[int, Digest] | None = None,
     ) -> Summary:
         """Send every ready row (of one issue, or of all) through the open mailer; wait for retries that
-        fall due within `retry_wait`, leave later ones to the next run."""
+        fall due within `retry_wait`, leave later ones to the next run. `fresh` holds digests of this issue
+        this process has just built, by subscriber id: a claimed row found there is not read back from the
+        database (each is taken out as it is used)."""
+        fresh = {} if fresh is None else fresh
         summary = Summary()
         started = time.monotonic()
         queue: asyncio.Queue[tuple[Delivery, Outgoing] | None] = asyncio.Queue(maxsize=2 * self.settings.batch_size)
@@ -219,8 +226,13 @@ class Campaign:
                             await asyncio.sleep(wait)
                             continue
                         unsent.update(d.id for d in claimed)
-                        readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in claimed})
-                        digests = await asyncio.to_thread(self.ledger.load_digests, claimed, readers, papers)
+                        digests = {d.id: fresh.pop(d.subscriber_id) for d in claimed if d.subscriber_id in fresh}
+                        archived = [d for d in claimed if d.id not in digests]
+                        if archived:
+                            readers = await asyncio.to_thread(
+                                self.subscribers.by_ids, {d.subscriber_id for d in archived}
+                            )
+                            digests.update(await asyncio.to_thread(self.ledger.load_digests, archived, readers, papers))
                         for delivery in claimed:
                             if stop.is_set() or self.shutdown.is_set():
                                 break  # the rest of the batch is released below

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -31,6 +32,7 @@ class Delivery:
     last_code: int | None
     last_reply: str | None
     sent_at: datetime | None
+    created: bool = False  # opened by this very call of record_digests (not found there already)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ class Ledger:
                         None,
                         reason,
                         None,
+                        created=True,
                     )
             return [
                 _to_delivery(existing[d.subscriber.id], d.subscriber.email)
@@ -342,25 +345,32 @@ class Ledger:
         if not outcomes:
             return
         now = utcnow()
-        with self.db.transaction() as session:
-            rows = {
-                r.id: r
-                for r in session.scalars(
-                    select(DeliveryRow).where(DeliveryRow.id.in_([o.delivery_id for o in outcomes]))
-                )
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for o in outcomes:
+            change = {
+                "id": o.delivery_id,
+                "last_code": o.code,
+                "last_reply": o.reply,
+                "message_id": o.message_id,
+                "lease_owner": None,
+                "lease_expires": None,
+                "updated_at": now,
             }
-            for outcome in outcomes:
-                row = rows[outcome.delivery_id]
-                row.last_code, row.last_reply = outcome.code, outcome.reply
-                row.lease_owner = row.lease_expires = None
-                row.message_id = outcome.message_id or row.message_id
-                if outcome.ok:
-                    row.state, row.sent_at, row.next_attempt_at = str(DeliveryState.SENT), now, None
-                elif outcome.transient:
-                    row.state, row.next_attempt_at = str(DeliveryState.FAILED_TRANSIENT), outcome.retry_at
-                else:
-                    row.state, row.next_attempt_at = str(DeliveryState.FAILED_PERMANENT), None
-                    subscriber = session.get_one(SubscriberRow, row.subscriber_id)
+            if o.ok:
+                change.update(state=str(DeliveryState.SENT), sent_at=now, next_attempt_at=None)
+            elif o.transient:
+                change.update(state=str(DeliveryState.FAILED_TRANSIENT), next_attempt_at=o.retry_at)
+            else:
+                change.update(state=str(DeliveryState.FAILED_PERMANENT), next_attempt_at=None)
+            groups.setdefault(change["state"], []).append(change)
+        with self.db.transaction() as session:
+            # Bulk UPDATE by primary key, one executemany per kind of outcome (each sets the same columns).
+            for changes in groups.values():
+                session.execute(update(DeliveryRow), changes)
+            rejected = [c["id"] for c in groups.get(str(DeliveryState.FAILED_PERMANENT), [])]
+            if rejected:
+                bounced = select(DeliveryRow.subscriber_id).where(DeliveryRow.id.in_(rejected))
+                for subscriber in session.scalars(select(SubscriberRow).where(SubscriberRow.id.in_(bounced))):
                     subscriber.status = str(Status.BOUNCED)
                     SubscriberStore(self.db).suppress(subscriber.email, "bounce", session)
 
