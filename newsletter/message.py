@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr, make_msgid
+from functools import lru_cache
 from pathlib import Path
 
 import dkim
@@ -22,7 +23,9 @@ from newsletter.tokens import Tokens
 
 def header_safe(value: str) -> str:
     """No header value may carry CR or LF, whatever the input: fold them (and other controls) to spaces."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if not value.isprintable():  # rare: only then look at each character
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(value.split())
 
 
 def sender_domain(settings: Settings) -> str:
@@ -203,6 +206,7 @@ def _mailbox(display_name: str, address: str) -> str:
     return "\r\n ".join(_encoded_words(display_name)) + f"\r\n <{address}>"
 
 
+@lru_cache(maxsize=4096)  # the same From, Subject and List-* lines recur for every reader of an issue
 def _fold(name: str, value: str) -> str:
     """One header, folded at 78 columns; non-ASCII text as RFC 2047 encoded words."""
     if "\r\n" in value:
@@ -219,7 +223,8 @@ def _fold(name: str, value: str) -> str:
     return "\r\n".join(lines)
 
 
-def _encoded_words(value: str, max_bytes: int = 39) -> list[str]:
+@lru_cache(maxsize=4096)
+def _encoded_words(value: str, max_bytes: int = 39) -> tuple[str, ...]:
     """'=?utf-8?b?...?=' words of at most 39 UTF-8 bytes each (64 characters encoded, so even after
     'Subject: ' a line stays within 78), never splitting a character."""
     words, chunk = [], b""
@@ -230,7 +235,7 @@ def _encoded_words(value: str, max_bytes: int = 39) -> list[str]:
             chunk = b""
         chunk += encoded
     words.append(chunk)
-    return [f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words if w]
+    return tuple(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words if w)
 
 
 def _qp(body: str) -> bytes:
