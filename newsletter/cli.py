@@ -640,7 +640,8 @@ def run(state: State) -> None:
 @click.option("--port", type=int, help="Port to listen on (default: web.port).")
 @pass_state
 def serve(state: State, host: str | None, port: int | None) -> None:
-    """Serve the web pages readers reach from their email (unsubscribe, with RFC 8058 one-click)."""
+    """Serve the reader's web pages: daily papers and search, sign-up (double opt-in), preferences,
+    one-click unsubscribe (RFC 8058), the archive and /healthz."""
     import uvicorn
 
     from newsletter.web import create_app
