@@ -230,11 +230,20 @@ def create_app(ctx: Context) -> Starlette:
 
     async def daily_papers(request: Request) -> Response:
         """The day's papers by trending score, newest day first, a day per page."""
-        latest = ctx.papers.latest_announcement(date.max)
         try:
-            day = date.fromisoformat(request.query_params["day"]) if "day" in request.query_params else latest
+            day = date.fromisoformat(request.query_params["day"]) if "day" in request.query_params else None
         except ValueError:
             return not_found()
+        return day_page(request, day or ctx.papers.latest_announcement(date.max))
+
+    async def archive_day(request: Request) -> Response:
+        try:
+            day = date.fromisoformat(request.path_params["day"])
+        except ValueError:
+            return not_found()
+        return day_page(request, day)
+
+    def day_page(request: Request, day: date | None) -> Response:
         papers = ctx.papers.list(on=day, trending=True) if day else []
         older, newer = ctx.papers.neighbour_days(day) if day else (None, None)
         return form_page(
@@ -283,17 +292,7 @@ def create_app(ctx: Context) -> Starlette:
         )
 
     async def archive(request: Request) -> Response:
-        return page("web/archive.html.j2", title="Daily papers", day=None, days=ctx.papers.announcement_days())
-
-    async def archive_day(request: Request) -> Response:
-        try:
-            day = date.fromisoformat(request.path_params["day"])
-        except ValueError:
-            return not_found()
-        papers = views(ctx.papers.list(on=day, trending=True))
-        return page(
-            "web/archive.html.j2", title=f"Daily papers — {format_day(day)}", day=format_day(day), papers=papers
-        )
+        return page("web/archive.html.j2", title="Archive", days=ctx.papers.announcement_days())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "papers": ctx.papers.count()})
