@@ -87,7 +87,12 @@ async def naive(ctx: pipeline.Context, port: int, count: int) -> float:
 
 def main() -> None:
     sink, port = sink_process.start()
-    rates: dict[str, list[float]] = {"raw aiosmtplib blast": [], "newsletter send (deliver)": [], "naive pipeline": []}
+    rates: dict[str, list[float]] = {
+        "raw aiosmtplib blast": [],
+        "newsletter send": [],
+        "  of which the deliver step": [],
+        "naive pipeline": [],
+    }
     try:
         for _ in range(ROUNDS):
             with tempfile.TemporaryDirectory() as folder:
@@ -103,14 +108,16 @@ def main() -> None:
                 # The whole `send`, as an operator runs it: select, archive, claim, compose, deliver, record.
                 started = time.perf_counter()
                 summary = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False))
-                rates["newsletter send (deliver)"].append(summary.sent / (time.perf_counter() - started))
+                rates["newsletter send"].append(summary.sent / (time.perf_counter() - started))
+                # Claim, compose, send, record: the send without choosing and archiving the digests first.
+                rates["  of which the deliver step"].append(summary.sent / summary.elapsed)
                 assert summary.sent == READERS, summary.line("bench")
                 rates["naive pipeline"].append(asyncio.run(naive(ctx, port, NAIVE)))
                 ctx.close()
     finally:
         sink.communicate("")
     raw = statistics.median(rates["raw aiosmtplib blast"])
-    ours = statistics.median(rates["newsletter send (deliver)"])
+    ours = statistics.median(rates["newsletter send"])
     size = len(messages[0][2]) / 1024
     print(
         f"\n== delivery: {READERS} digests ({size:.0f} KB each) to an aiosmtpd sink in another process, pool of "
@@ -121,7 +128,8 @@ def main() -> None:
         print(f"{name:28} {min(values):8.1f} {statistics.median(values):8.1f}")
     print(
         f"send / raw blast = {ours / raw:.2f} (target >= 0.8); "
-        f"send / naive = {ours / statistics.median(rates['naive pipeline']):.1f} (target >= 20)"
+        f"send / naive = {ours / statistics.median(rates['naive pipeline']):.1f} (target >= 20; the raw blast itself "
+        f"is {raw / statistics.median(rates['naive pipeline']):.1f}x naive against this sink)"
     )
 
 

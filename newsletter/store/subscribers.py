@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -94,22 +94,27 @@ class SubscriberStore:
 
     def _batches(self, batch_size: int, *conditions: Any) -> Iterator[list[Subscriber]]:
         """Subscribers matching the conditions, `batch_size` at a time by id (keyset paging), so a list of
-        any size is never held in memory at once."""
+        any size is never held in memory at once.
+
+        Core rows, and the page's preferences by id range rather than a thousand-item IN list: a send
+        reads every reader once, and the ORM's loading was a third of its preparation."""
         after = 0
+        table = SubscriberRow.__table__
         while True:
-            query = (
-                select(SubscriberRow)
-                .options(selectinload(SubscriberRow.preferences))
-                .where(SubscriberRow.id > after, *conditions)
-                .order_by(SubscriberRow.id)
-                .limit(batch_size)
-            )
+            page = select(table).where(table.c.id > after, *conditions).order_by(table.c.id).limit(batch_size)
             with self.db.transaction() as session:
-                batch = [to_subscriber(row) for row in session.scalars(query)]
-            if not batch:
-                return
-            yield batch
-            after = batch[-1].id
+                rows = session.execute(page).all()
+                if not rows:
+                    return
+                items: dict[int, list[tuple[str, str]]] = {}
+                for owner, kind, value in session.execute(
+                    select(PreferenceRow.subscriber_id, PreferenceRow.kind, PreferenceRow.value)
+                    .where(PreferenceRow.subscriber_id.between(rows[0].id, rows[-1].id))
+                    .order_by(PreferenceRow.subscriber_id, PreferenceRow.position)
+                ):
+                    items.setdefault(owner, []).append((kind, value))
+            yield [_subscriber(row, items.get(row.id, ())) for row in rows]
+            after = rows[-1].id
 
     def send_slots(self) -> list[tuple[str, int, int]]:
         """(timezone, send hour, active readers) — the buckets the send pass works through."""
@@ -259,9 +264,14 @@ def _set_preferences(row: SubscriberRow, prefs: Preferences, session: Session | 
 
 
 def to_subscriber(row: SubscriberRow) -> Subscriber:
+    return _subscriber(row, [(p.kind, p.value) for p in row.preferences])
+
+
+def _subscriber(row: Any, preferences: Iterable[tuple[str, str]]) -> Subscriber:
+    """From an ORM row or a Core row of `subscribers` (same attribute names) and its (kind, value) items."""
     grouped: dict[str, list[str]] = {attr: [] for attr in _KINDS.values()}
-    for pref in row.preferences:
-        grouped[_KINDS[pref.kind]].append(pref.value)
+    for kind, value in preferences:
+        grouped[_KINDS[kind]].append(value)
     return Subscriber(
         id=row.id,
         email=row.email,
