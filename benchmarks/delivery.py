@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 READERS = 2000
 NAIVE = 200
 POOL = 4
-ROUNDS = 2
+ROUNDS = 5
 
 
 def prepared(folder: Path, port: int) -> pipeline.Context:
