@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -134,14 +135,15 @@ def create_app(ctx: Context) -> Starlette:
         confirmed = ctx.subscribers.confirm(subscriber_id) if subscriber_id is not None else None
         if confirmed is None:
             return not_found()
-        return preferences_page(request, confirmed, done="confirmed")
+        return await preferences_page(request, confirmed, done="confirmed")
 
     # -- preferences ------------------------------------------------------------------------------------
 
-    def preferences_page(
+    async def preferences_page(
         request: Request, subscriber: Subscriber, status: int = 200, done: str | None = None, **context: Any
     ) -> HTMLResponse:
-        digest = sample_digest(ctx, subscriber)
+        # Ranking the latest papers takes a while on a big day: off the event loop.
+        digest = await run_in_threadpool(sample_digest, ctx, subscriber)
         links = reader_links(settings, tokens, subscriber.id)
         return form_page(
             request,
@@ -163,7 +165,7 @@ def create_app(ctx: Context) -> Starlette:
         found = reader("preferences", request.path_params["token"])
         if found is None:
             return not_found()
-        return preferences_page(request, found, done=request.query_params.get("done"))
+        return await preferences_page(request, found, done=request.query_params.get("done"))
 
     async def update_preferences(request: Request) -> Response:
         found = reader("preferences", request.path_params["token"])
@@ -177,12 +179,12 @@ def create_app(ctx: Context) -> Starlette:
             try:
                 subscriptions.update(ctx.subscribers, found.email, changes_from_form(values, full=True))
             except InputError as exc:
-                return preferences_page(request, found, 400, error=str(exc), values=values)
+                return await preferences_page(request, found, 400, error=str(exc), values=values)
         elif action in SWITCHES and found.status in SWITCHES[action][1]:
             if found.status is not SWITCHES[action][0]:
                 ctx.subscribers.set_status(found.email, SWITCHES[action][0])
         else:
-            return preferences_page(request, found, 400, error=f"This digest cannot be {action[:20]}d now.")
+            return await preferences_page(request, found, 400, error=f"This digest cannot be {action[:20]}d now.")
         done = {"save": "saved", "pause": "paused", "resume": "resumed"}[action]
         return RedirectResponse(f"{request.url.path}?done={done}", status_code=303)
 
@@ -270,7 +272,10 @@ def create_app(ctx: Context) -> Starlette:
         if not text:
             return form_page(request, "web/papers.html.j2", papers=[], **context)
         try:
-            hits = ctx.search.search(parse_query(text), limit=SEARCH_PAGE + 1, offset=(page_number - 1) * SEARCH_PAGE)
+            query = parse_query(text)
+            hits = await run_in_threadpool(
+                ctx.search.search, query, limit=SEARCH_PAGE + 1, offset=(page_number - 1) * SEARCH_PAGE
+            )
         except InputError as exc:
             return form_page(request, "web/papers.html.j2", 400, papers=[], error=str(exc), **context)
         more = len(hits) > SEARCH_PAGE
