@@ -275,12 +275,12 @@ def sample_digest(ctx: Context, subscriber: Subscriber) -> Digest:
 # -- sending -----------------------------------------------------------------------------------------------
 
 
-async def mail_notice(ctx: Context, subscriber: Subscriber, notice: Notice) -> SendResult:
+async def mail_notice(ctx: Context, composer: Composer, subscriber: Subscriber, notice: Notice) -> SendResult:
     """A one-off mail (a sign-up confirmation) over the digests' SMTP settings; a failure is logged, and
-    the reader can ask again."""
+    the reader can ask again. The caller keeps its composer: templates and keys are loaded once."""
     mailer = SmtpMailer(ctx.settings.smtp)
     try:
-        result = await mailer.send(Composer(ctx.settings).compose_notice(subscriber, notice))
+        result = await mailer.send(composer.compose_notice(subscriber, notice))
     finally:
         await mailer.close()
     if not result.ok:

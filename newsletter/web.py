@@ -7,6 +7,7 @@ Forms carry a signed double-submit CSRF token; the one-click unsubscribe POST ne
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from starlette.routing import Route
 from newsletter import signup, subscriptions
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values, timezones
-from newsletter.message import confirm_link, reader_links
+from newsletter.message import Composer, confirm_link, reader_links
 from newsletter.models import Consent, Paper, Pick, Status, Subscriber
 from newsletter.pipeline import Context, mail_notice, sample_digest
 from newsletter.query import parse as parse_query
@@ -56,6 +57,8 @@ def create_app(ctx: Context) -> Starlette:
         loader=FileSystemLoader(Path(settings.paths.templates)), autoescape=select_autoescape(["html", "j2"])
     )
     secure_cookie = settings.web.base_url.startswith("https://")
+    # Made at the first sign-up mail, then kept: the app starts without loading the email templates.
+    composer = functools.cache(lambda: Composer(settings))
 
     def page(name: str, status: int = 200, background: BackgroundTask | None = None, **context: Any) -> HTMLResponse:
         body = env.get_template(name).render(sender=settings.sender, **context)
@@ -128,7 +131,7 @@ def create_app(ctx: Context) -> Starlette:
             url = confirm_link(settings, tokens, subscriber.id)
         else:
             url = reader_links(settings, tokens, subscriber.id).preferences
-        await mail_notice(ctx, subscriber, signup.notice(settings, kind, url))
+        await mail_notice(ctx, composer(), subscriber, signup.notice(settings, kind, url))
 
     async def confirm(request: Request) -> Response:
         subscriber_id = tokens.read("confirm", request.path_params["token"])
