@@ -7,11 +7,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import delivery, ingest, memory, render, search, selection
+from benchmarks import delivery, ingest, memory, render, search, selection, snapshot_import
 
 if __name__ == "__main__":
     render.main()
     ingest.main()
+    snapshot_import.main()
     selection.main()
     search.main()
     delivery.main()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-
-_SPACES = re.compile(r"\s+")
 
 
 def squash(text: str | None) -> str:
     """Collapse runs of whitespace (feeds hard-wrap titles and abstracts) and trim."""
-    return _SPACES.sub(" ", text or "").strip()
+    # str.split() splits on exactly what `\s` matches, at a third of a regex's cost (a bulk import squashes
+    # millions of fields).
+    return " ".join((text or "").split())
 
 
 def parse_timestamp(value: str | None) -> datetime | None:
