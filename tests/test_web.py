@@ -76,7 +76,9 @@ def test_serve_runs_as_a_real_server(tmp_path) -> None:
 
     port = free_port()
     config = tmp_path / "web.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/web.db"\n', encoding="utf-8")
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/web.db"\n[web]\nsecret_key = "test-secret"\n', encoding="utf-8"
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "--config", str(config), "serve", "--port", str(port)],
         stderr=subprocess.PIPE,

@@ -24,8 +24,12 @@ class Database:
     def __init__(self, url: str, migrations_dir: str) -> None:
         try:
             self.url = make_url(url)
-        except ArgumentError:
-            raise StoreError(f"'database.url' is not a database URL: {url!r}") from None
+        except (ArgumentError, ValueError):
+            # Not shown: a malformed URL may still hold a password.
+            raise StoreError(
+                "'database.url' is not a database URL (expected e.g. sqlite:///newsletter.db or "
+                "postgresql+psycopg://user:password@host/name; a port must be a number)"
+            ) from None
         self.display_url = self.url.render_as_string(hide_password=True)
         self.migrations_dir = migrations_dir
         self.engine = self._create_engine()
