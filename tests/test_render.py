@@ -173,7 +173,7 @@ def canonical(html: str) -> str:
 )
 def test_preinlined_template_equals_inlining_each_email(digest) -> None:
     composer = Composer(base_settings())
-    links = reader_links(composer.settings, composer.tokens, digest.subscriber.id)
+    links = reader_links(composer.settings, composer.tokens, digest.subscriber)
     once = composer.renderer.render(digest, links).html
     each = composer.renderer.render_inlining_each(digest, links)
     assert canonical(once) == canonical(each)
@@ -301,7 +301,7 @@ def test_the_inlined_template_is_made_once_and_kept_on_disk(tmp_path, monkeypatc
     monkeypatch.setattr(render, "_PREINLINED", {})
     kept.write_text(kept.read_text(encoding="utf-8").replace("</body>", "<!-- from the cache --></body>"))
     assert "from the cache" in render.Renderer(settings).inlined_template.render(
-        first.context(make_digest([make_paper()]), reader_links(settings, Composer(settings).tokens, 1))
+        first.context(make_digest([make_paper()]), reader_links(settings, Composer(settings).tokens, make_subscriber()))
     )
     # Unwritable or missing folders cost time, never a failure.
     monkeypatch.setattr(render, "_PREINLINED", {})
@@ -321,7 +321,7 @@ def test_readers_sharing_a_digest_get_exactly_what_their_own_render_gives() -> N
     for n, name in enumerate(names, start=1):
         reader = make_subscriber(id=n, name=name, topics=("x",))
         digest = make_digest(list(papers), reader, picks=picks)
-        links = reader_links(composer.settings, composer.tokens, n)
+        links = reader_links(composer.settings, composer.tokens, reader)
         own = renderer.context(digest, links)
         rendered = renderer.render(digest, links)
         assert rendered.html == renderer.inlined_template.render(own)
