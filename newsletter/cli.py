@@ -673,7 +673,9 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
     state.require_key()
     web = state.settings.web
-    uvicorn.run(create_app(state.app), host=host or web.host, port=port or web.port, log_level="info")
+    # uvicorn's access log prints each path as it is, reader tokens included: the app writes its own.
+    logging.getLogger("newsletter.web.access").setLevel(logging.INFO)
+    uvicorn.run(create_app(state.app), host=host or web.host, port=port or web.port, log_level="info", access_log=False)
 
 
 @main.command()
