@@ -69,7 +69,7 @@ def test_healthz(client) -> None:
 
 
 @pytest.mark.slow
-def test_serve_runs_as_a_real_server(tmp_path) -> None:
+def test_serve_runs_as_a_real_server_and_its_log_holds_no_token(tmp_path) -> None:
     import subprocess
     import sys
     import time
@@ -77,15 +77,22 @@ def test_serve_runs_as_a_real_server(tmp_path) -> None:
     import httpx
 
     from newsletter.capture import free_port
+    from newsletter.config import load_settings
+    from newsletter.pipeline import Context
 
     port = free_port()
     config = tmp_path / "web.toml"
     config.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path}/web.db"\n[web]\nsecret_key = "test-secret"\n', encoding="utf-8"
     )
+    app = Context.open(load_settings(config, env={}))
+    reader = subscriptions.add(app.settings, app.subscribers, "ada@example.com", SubscriberChanges(topics=("x",)))
+    token = Composer(app.settings).tokens.make("preferences", reader)
+    app.close()
     server = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "--config", str(config), "serve", "--port", str(port)],
         stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20
@@ -98,9 +105,55 @@ def test_serve_runs_as_a_real_server(tmp_path) -> None:
                 time.sleep(0.1)
         assert response.status_code == 200 and response.json()["status"] == "ok"
         assert httpx.get(f"http://127.0.0.1:{port}/unsubscribe/nope").status_code == 404
+        page = httpx.get(f"http://127.0.0.1:{port}/preferences/{token}?done=saved")
+        assert page.status_code == 200 and page.headers["referrer-policy"] == "no-referrer"
+        assert httpx.get(f"http://127.0.0.1:{port}/search", params={"page": "99999999999999999999"}).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/search", params={"q": "x", "page": "-1"}).status_code == 200
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        log = server.communicate(timeout=10)[1]
+    assert token not in log
+    assert '"GET /preferences/<token>?done=saved HTTP/1.1" 200' in log and '"GET /healthz HTTP/1.1" 200' in log
+
+
+def test_every_page_sends_the_security_headers_and_no_inline_script_or_style(ctx, client, reader) -> None:
+    paper = make_paper(id="2611.55557", announced=date(2026, 11, 24))
+    ctx.papers.upsert([paper])
+    tokens = Composer(ctx.settings).tokens
+    public = ["/", "/search?q=study", "/subscribe", "/archive", "/archive/2026-11-24", "/healthz", "/nowhere"]
+    by_token = [
+        f"/preferences/{tokens.make('preferences', reader)}",
+        f"/unsubscribe/{tokens.make('unsubscribe', reader)}",
+        f"/feedback/{tokens.make('feedback', reader)}/2611.55557/more",
+        f"/confirm/{tokens.make('confirm', reader)}",
+        "/preferences/forged",
+    ]
+    for path in public + by_token:
+        for response in (client.get(path), client.head(path)):
+            csp = response.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            expected = "no-referrer" if path in by_token else "strict-origin-when-cross-origin"
+            assert response.headers["referrer-policy"] == expected, path
+        html = client.get(path).text
+        assert re.search(r"<script(?![^>]*\ssrc=)", html) is None, path  # every script is a file
+        assert " style=" not in html and "<style" not in html, path
+    script, sheet = client.get("/static/timezone.js"), client.get("/static/site.css")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"] and "Intl" in script.text
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    assert script.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/static/../web/base.html.j2").status_code == 404
+
+
+def test_the_access_log_masks_tokens(ctx, client, reader, caplog) -> None:
+    token = Composer(ctx.settings).tokens.make("unsubscribe", reader)
+    with caplog.at_level("INFO", logger="newsletter.web.access"):
+        client.get(f"/unsubscribe/{token}")
+        client.get(f"/feedback/{token}/2611.00001/more?x=1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "newsletter.web.access"]
+    assert len(lines) == 2 and not any(token in line for line in lines)
+    assert '"GET /unsubscribe/<token> HTTP/1.1" 200' in lines[0]
+    assert '"GET /feedback/<token>/2611.00001/more?x=1 HTTP/1.1" 404' in lines[1]
 
 
 def csrf_of(page) -> str:
