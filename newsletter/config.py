@@ -211,7 +211,8 @@ def _merge(obj: Any, values: Mapping[str, Any], origin: str, prefix: str = "") -
 
 def _coerce(value: Any, kind: Any, origin: str, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
-        shown = "(hidden)" if "password" in where or "secret" in where else repr(value)
+        # A database URL may hold a password too.
+        shown = "(hidden)" if any(word in where for word in ("password", "secret", "database.url")) else repr(value)
         return ConfigError(f"{origin}: '{where}' must be {expected}, got {shown}")
 
     if kind is bool:

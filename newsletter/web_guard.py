@@ -16,7 +16,7 @@ log = logging.getLogger("newsletter.web.access")
 
 # No inline script or style anywhere: the stylesheet and the one script are files the app serves.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 HEADERS = (

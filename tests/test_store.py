@@ -231,14 +231,18 @@ def test_schema_behind_is_refused(tmp_path) -> None:
         db.ensure_schema()
 
 
-def test_migrations_downgrade_and_upgrade(db_url) -> None:
+def downgrade(db: Database, revision: str) -> None:
     from alembic import command
 
-    db = Database(db_url, str(ROOT / "migrations"))
     cfg = db._alembic()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
+        command.downgrade(cfg, revision)
+
+
+def test_migrations_downgrade_and_upgrade(db_url) -> None:
+    db = Database(db_url, str(ROOT / "migrations"))
+    downgrade(db, "base")
     assert db.upgrade() == (None, HEAD)
     assert db.upgrade() == (HEAD, HEAD)
     db.dispose()
@@ -250,15 +254,10 @@ def test_date_type_roundtrip(ctx) -> None:
 
 
 def test_migration_0008_gives_every_reader_a_link_key_keeps_their_rows_and_never_reuses_ids(db_url) -> None:
-    from alembic import command
-
     from newsletter.store import SubscriberStore
 
     db = Database(db_url, str(ROOT / "migrations"))
-    cfg = db._alembic()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0006")
+    downgrade(db, "0006")
     with db.engine.begin() as conn:
         for n in (1, 2, 3):
             conn.exec_driver_sql(

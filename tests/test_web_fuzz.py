@@ -18,28 +18,13 @@ from starlette.testclient import TestClient
 from newsletter import subscriptions
 from newsletter.models import SubscriberChanges
 from newsletter.store.tables import Base
+from newsletter.subscriptions import CSV_FIELDS
 from newsletter.tokens import Tokens
 from newsletter.web import create_app
 from tests.factories import make_paper
 
 # Every route: its path, the path parameters, the query parameters and the form fields it reads.
-FORM_FIELDS = (
-    "email",
-    "name",
-    "topics",
-    "categories",
-    "authors",
-    "excluded",
-    "search",
-    "max_items",
-    "trending_items",
-    "timezone",
-    "send_hour",
-    "frequency",
-    "weekday",
-    "action",
-    "List-Unsubscribe",
-)
+FORM_FIELDS = (*CSV_FIELDS, "search", "trending_items", "weekday", "action", "List-Unsubscribe")
 ROUTES = {
     "/subscribe": ((), ("q",)),
     "/confirm/{token}": (("token",), ()),
