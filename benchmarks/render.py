@@ -25,7 +25,7 @@ def naive_composer(settings, renderer, composer):  # type: ignore[no-untyped-def
     """What every paper-digest script does: inline each email with premailer, build it with EmailMessage."""
 
     def build(digest):  # type: ignore[no-untyped-def]
-        html = renderer.render_inlining_each(digest, reader_links(settings, composer.tokens, digest.subscriber.id))
+        html = renderer.render_inlining_each(digest, reader_links(settings, composer.tokens, digest.subscriber))
         msg = EmailMessage(policy=SMTP)
         msg["Subject"] = renderer.subject(digest)
         msg["To"] = digest.subscriber.email
@@ -50,13 +50,13 @@ def main() -> None:
         for n in range(EMAILS)
     ]
     naive = naive_composer(settings, renderer, composer)
-    links = reader_links(settings, composer.tokens, 1)
+    links = reader_links(settings, composer.tokens, shared[0].subscriber)
     context_html = renderer.html_template.render(renderer.context(shared[0], links))  # one email, re-inlined
 
     def bare(digests):  # type: ignore[no-untyped-def]
         """The same mail with no inlining and no MIME: both parts rendered by Jinja, as any mailer must."""
         for d in digests:
-            context = renderer.context(d, reader_links(settings, composer.tokens, d.subscriber.id))
+            context = renderer.context(d, reader_links(settings, composer.tokens, d.subscriber))
             renderer.html_template.render(context)
             renderer.text_template.render(context)
 

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from newsletter import __version__, pipeline, subscriptions
 from newsletter.addresses import normalize_email
-from newsletter.config import Settings, load_settings
+from newsletter.config import Settings, load_settings, require_secret_key, write_initial
 from newsletter.errors import NewsletterError
 from newsletter.models import Frequency, IngestResult, Paper, Status, SubscriberChanges
 from newsletter.query import parse as parse_query
@@ -56,6 +56,10 @@ class State:
         if self._settings is None:
             self._settings = load_settings(self.config)
         return self._settings
+
+    def require_key(self) -> None:
+        """Commands that sign or check reader links never run with a missing or published key."""
+        require_secret_key(self.settings)
 
     @property
     def app(self) -> pipeline.Context:
@@ -557,6 +561,7 @@ def send(
     workers: int,
 ) -> None:
     """Send today's issue to every active subscriber due today (ignoring send hours)."""
+    state.require_key()
     options = pipeline.SendOptions(
         issue_date=issue_day(state, day),
         to=tuple(_address(e) for e in to),
@@ -579,6 +584,7 @@ def send(
 @pass_state
 def worker(state: State, once: bool, poll: float) -> None:
     """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
+    state.require_key()
     stop = threading.Event()
 
     def halt(*_: object) -> None:
@@ -640,6 +646,24 @@ def status(state: State, day: datetime | None, as_json: bool) -> None:
         click.echo(f"next send {x.next:%Y-%m-%d %H:%M %Z}: {x.readers} readers ({x.timezone}, {x.send_hour:02d}:00)")
 
 
+@main.command()
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False),
+    default="newsletter.toml",
+    show_default=True,
+    help="Where to write the config (never overwritten).",
+)
+def init(path: str) -> None:
+    """Write a starter config with a fresh random web.secret_key (mode 0600)."""
+    write_initial(Path(path))
+    click.echo(f"wrote {path} with a fresh web.secret_key (keep it secret; changing it kills old links)")
+    click.echo(
+        "next: set [web] base_url, [smtp] and [sender] in it (every key: config.example.toml), "
+        f"then `newsletter --config {path} db upgrade`"
+    )
+
+
 # -- scheduler and demo ------------------------------------------------------------------------------------
 
 
@@ -667,6 +691,7 @@ def run(state: State) -> None:
     """Run the scheduler in the foreground (daily ingest, then the day's issue); SIGTERM stops it cleanly."""
     from newsletter import schedule
 
+    state.require_key()
     logging.getLogger("newsletter").setLevel(logging.INFO)
     schedule.run_forever(state.app)
 
@@ -682,8 +707,11 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
     from newsletter.web import create_app
 
+    state.require_key()
     web = state.settings.web
-    uvicorn.run(create_app(state.app), host=host or web.host, port=port or web.port, log_level="info")
+    # uvicorn's access log prints each path as it is, reader tokens included: the app writes its own.
+    logging.getLogger("newsletter.web.access").setLevel(logging.INFO)
+    uvicorn.run(create_app(state.app), host=host or web.host, port=port or web.port, log_level="info", access_log=False)
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import secrets
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -68,7 +69,7 @@ class WebSettings:
     base_url: str = "http://localhost:8000"
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = field(default="insecure-development-key-change-me", repr=False)
+    secret_key: str = field(default="", repr=False)  # required by serve/send/run/worker: `newsletter init`
     confirm_per_address: int = 3
     confirm_per_ip: int = 20
 
@@ -185,6 +186,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
 def _merge(obj: Any, values: Mapping[str, Any], origin: str, prefix: str = "") -> Any:
@@ -208,7 +211,8 @@ def _merge(obj: Any, values: Mapping[str, Any], origin: str, prefix: str = "") -
 
 def _coerce(value: Any, kind: Any, origin: str, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
-        shown = "(hidden)" if "password" in where or "secret" in where else repr(value)
+        # A database URL may hold a password too.
+        shown = "(hidden)" if any(word in where for word in ("password", "secret", "database.url")) else repr(value)
         return ConfigError(f"{origin}: '{where}' must be {expected}, got {shown}")
 
     if kind is bool:
@@ -325,6 +329,56 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"{origin}: 'digest.subject' may use only {{count}}, {{topics}} and {{date}} ({exc})"
         ) from None
+
+
+# Keys that were ever shipped in this repository (the example config, the docs): anyone can read them, so
+# they sign nothing. The empty string is "not set".
+PLACEHOLDER_KEYS = frozenset({"", "insecure-development-key-change-me", "change-me", "changeme", "…", "..."})
+MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def require_secret_key(settings: Settings) -> None:
+    """Refuse to sign links with a missing, empty or published key: anyone could mint any reader's links."""
+    key = settings.web.secret_key.strip()
+    if key in PLACEHOLDER_KEYS:
+        state = "is not set" if not key else "is the published example value"
+        raise ConfigError(
+            f"{settings.source_file or 'settings'}: 'web.secret_key' {state}: run `newsletter init` for a config "
+            f"with a fresh key, or set NEWSLETTER_WEB_SECRET_KEY to the output of {MAKE_A_KEY}"
+        )
+
+
+INITIAL_CONFIG = """\
+# Written by `newsletter init`. Every key is documented in config.example.toml; any key can also come
+# from the environment as NEWSLETTER_<SECTION>_<KEY>, which wins over this file.
+
+[web]
+# Public URL of `newsletter serve` (the links in every mail point here).
+base_url = "http://localhost:8000"
+# Signs every link and Message-ID; keep it secret (this file is mode 0600). Changing it kills old links.
+secret_key = "{key}"
+
+[smtp]
+host = "localhost"
+port = 1025
+
+[sender]
+from_address = "papers@example.com"
+postal_address = "Daily Papers, 1 Example Street, Example City"
+"""
+
+
+def write_initial(path: Path) -> None:
+    """A new config file with a fresh random secret key, readable by its owner only; never overwrites."""
+    text = INITIAL_CONFIG.format(key=secrets.token_urlsafe(32))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"{path} exists already: not overwritten (choose another with --path)") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def is_timezone(name: str) -> bool:

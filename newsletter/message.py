@@ -18,7 +18,7 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.models import Digest, Outgoing, Subscriber
 from newsletter.render import Links, Notice, Rendered, Renderer
-from newsletter.tokens import Tokens
+from newsletter.tokens import Reader, Tokens
 
 
 def header_safe(value: str) -> str:
@@ -32,17 +32,17 @@ def sender_domain(settings: Settings) -> str:
     return settings.sender.from_address.rpartition("@")[2]
 
 
-def reader_links(settings: Settings, tokens: Tokens, subscriber_id: int) -> Links:
+def reader_links(settings: Settings, tokens: Tokens, reader: Reader) -> Links:
     base = settings.web.base_url.rstrip("/")
     return Links(
-        unsubscribe=f"{base}/unsubscribe/{tokens.make('unsubscribe', subscriber_id)}",
-        preferences=f"{base}/preferences/{tokens.make('preferences', subscriber_id)}",
-        feedback=f"{base}/feedback/{tokens.make('feedback', subscriber_id)}",
+        unsubscribe=f"{base}/unsubscribe/{tokens.make('unsubscribe', reader)}",
+        preferences=f"{base}/preferences/{tokens.make('preferences', reader)}",
+        feedback=f"{base}/feedback/{tokens.make('feedback', reader)}",
     )
 
 
-def confirm_link(settings: Settings, tokens: Tokens, subscriber_id: int) -> str:
-    return f"{settings.web.base_url.rstrip('/')}/confirm/{tokens.make('confirm', subscriber_id)}"
+def confirm_link(settings: Settings, tokens: Tokens, reader: Reader) -> str:
+    return f"{settings.web.base_url.rstrip('/')}/confirm/{tokens.make('confirm', reader)}"
 
 
 SIGNED_HEADERS = (
@@ -90,7 +90,7 @@ class Composer:
     def compose(self, digest: Digest, now: datetime | None = None) -> Outgoing:
         settings = self.settings
         subscriber = digest.subscriber
-        links = reader_links(settings, self.tokens, subscriber.id)
+        links = reader_links(settings, self.tokens, subscriber)
         rendered = self.renderer.render(digest, links)
         sender = settings.sender
         message_id = self.message_id(digest)

@@ -111,6 +111,18 @@ class Subscriber:
     unsubscribed_at: datetime | None = None
     consent_source: str = "cli"
     consent: Consent | None = None
+    # The random value every link token carries (tokens.py): the store makes it, `forget` erases it. Never
+    # exported or shown; "" (a reader not yet stored) opens nothing.
+    link_key: str = field(default="", repr=False)
+
+    def confirmable(self, issued_at: datetime) -> bool:
+        """Whether a confirmation link made at `issued_at` may activate this reader: only a pending or
+        unsubscribed one, and only with a link made after their last confirmation (a link works once) and
+        after their last unsubscribe (an old link replayed by a mail scanner never undoes one). A bounced
+        address stays suppressed."""
+        if self.status not in (Status.PENDING, Status.UNSUBSCRIBED):
+            return False
+        return all(issued_at > moment for moment in (self.confirmed_at, self.unsubscribed_at) if moment)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON shape of `subscribers show --json` (DESIGN.md §4)."""

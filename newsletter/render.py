@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import re
@@ -183,7 +184,9 @@ class Renderer:
         self.css = (templates / "email" / "digest.css").read_text(encoding="utf-8")
         self.html_template = self.env.get_template("email/digest.html.j2")
         self.inlined_template = self.env.from_string(
-            preinline_cached(self.env, "email/digest.html.j2", self.css, Path(settings.paths.cache))
+            preinline_cached(
+                self.env, "email/digest.html.j2", self.css, Path(settings.paths.cache), settings.web.secret_key
+            )
         )
         self.text_template = self.env.get_template("email/digest.txt.j2")
         self._shared: dict[tuple[object, ...], tuple[str, list[str], list[str]]] = {}
@@ -279,28 +282,62 @@ class Renderer:
 _PREINLINED: dict[str, str] = {}
 
 
-def preinline_cached(env: Environment, name: str, css: str, cache_dir: Path) -> str:
+def preinline_cached(env: Environment, name: str, css: str, cache_dir: Path, secret: str) -> str:
     """`preinline`, made once per template, stylesheet and premailer version: kept for this process and
-    in `cache_dir` for the next ones (a missing or read-only folder only costs the time)."""
+    in `cache_dir` for the next ones (a missing or read-only folder only costs the time).
+
+    The cached file is compiled as Jinja, so whoever could change it would run code here: the folder is
+    private (0700) and the file carries a seal, an HMAC of its text keyed with `secret` and the hash of its
+    sources; a file whose seal does not match is ignored and made again."""
     assert env.loader is not None
     source = env.loader.get_source(env, name)[0]
     key = hashlib.sha256("\0".join((version("premailer"), name, source, css)).encode()).hexdigest()[:32]
     if key in _PREINLINED:
         return _PREINLINED[key]
     path = cache_dir / f"preinlined-{key}.html.j2"
-    try:
-        inlined = path.read_text(encoding="utf-8")
-    except OSError:
+    inlined = _read_sealed(path, secret, key) if _private_folder(cache_dir) else None
+    if inlined is None:
         inlined = preinline(env, name, css)
         try:
-            cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(inlined, encoding="utf-8")
+            partial.write_text(f"{_seal(secret, key, inlined)}\n{inlined}", encoding="utf-8")
             partial.replace(path)  # atomic: a concurrent reader sees all of it or nothing
         except OSError as exc:
             log.debug("template cache %s not written: %s", cache_dir, exc)
     _PREINLINED[key] = inlined
     return inlined
+
+
+def _seal(secret: str, key: str, text: str) -> str:
+    return hmac.new(f"{secret}\0{key}".encode(), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _read_sealed(path: Path, secret: str, key: str) -> str | None:
+    """The cached text if its seal matches, else None (missing, unreadable, or changed by someone)."""
+    try:
+        seal, _, text = path.read_text(encoding="utf-8").partition("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if hmac.compare_digest(seal.encode(), _seal(secret, key, text).encode()):
+        return text
+    log.warning("template cache %s does not match its seal: made again", path)
+    return None
+
+
+def _private_folder(folder: Path) -> bool:
+    """Make the cache folder (0700) or tighten one of ours; False when it is not ours or cannot be made."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+        if info.st_uid != os.getuid():
+            log.warning("template cache %s belongs to someone else: not used", folder)
+            return False
+        if info.st_mode & 0o077:
+            folder.chmod(0o700)
+    except OSError as exc:
+        log.debug("template cache %s not usable: %s", folder, exc)
+        return False
+    return True
 
 
 def preinline(env: Environment, name: str, css: str) -> str:

@@ -1,8 +1,9 @@
 """APScheduler wiring only: the daily ingest and the send pass call pipeline; SIGTERM/SIGINT stop it cleanly.
 
 Jobs live in the application's own database (APScheduler's SQLAlchemy job store), so a pending ingest retry
-survives a restart. They are stored with the settings as their argument and find this process's Context
-through `_context`.
+survives a restart. A stored job is its function's name and no arguments (never the settings: they hold
+the SMTP password and the secret key); it finds this process's Context, settings included, through
+`_context` when it runs.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ DAILY_JOB = "daily ingest"
 SEND_JOB = "send to readers whose hour has come"
 JOB_TABLE = "apscheduler_jobs"
 
-# The running process's context and scheduler (stored jobs carry only picklable settings).
+# The running process's context and scheduler (stored jobs carry nothing but their function's name).
 _running: dict[str, object] = {}
 
 
@@ -62,10 +63,11 @@ def _context() -> pipeline.Context:
     return found
 
 
-def scheduled_ingest(settings: Settings) -> None:
+def scheduled_ingest() -> None:
     """The daily ingest; while a source has nothing new yet (late announcement) or failed, try again every
     `ingest_retry_minutes` until `ingest_deadline`, so a late feed does not mean a silent day."""
     ctx = _context()
+    settings = ctx.settings
     results = pipeline.run_ingest(ctx)
     waiting = [r.source for r in results if r.status in ("no_announcement", "error")]
     if not waiting:
@@ -82,7 +84,6 @@ def scheduled_ingest(settings: Settings) -> None:
             scheduled_ingest,
             "date",
             run_date=again,
-            args=[settings],
             id="ingest-retry",
             name="ingest retry",
             replace_existing=True,
@@ -95,7 +96,7 @@ def scheduled_ingest(settings: Settings) -> None:
         )
 
 
-def scheduled_send(settings: Settings) -> None:
+def scheduled_send() -> None:
     pipeline.send_due(_context())
 
 
@@ -104,7 +105,7 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.db.engine, tablename=JOB_TABLE)}, timezone=tz
     )
-    common = {"args": [ctx.settings], "max_instances": 1, "coalesce": True, "replace_existing": True}
+    common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
     scheduler.add_job(
         scheduled_ingest, daily_trigger(ctx.settings), id="ingest", name=DAILY_JOB, misfire_grace_time=3600, **common
     )

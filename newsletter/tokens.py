@@ -1,17 +1,52 @@
-"""Signed tokens for the reader's links, and the stable Message-ID of each issue (both keyed by web.secret_key)."""
+"""Signed tokens for the reader's links, and the stable Message-ID of each issue (both keyed by web.secret_key).
+
+A token names a reader by id *and* by their link key (a random value kept on the reader's row): a token
+only opens the reader whose row still holds that key, so `forget` (which erases the row) kills every link
+ever mailed to them, and a new reader can never be reached through an old reader's links.
+
+API for other modules: `make(purpose, subscriber)` -> token; `read(purpose, token)` -> Claim or None;
+`claim.opens(subscriber)` says whether the claim is this reader's (constant time). Purposes: PURPOSES.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Protocol
 
 from itsdangerous import BadSignature, Signer, URLSafeSerializer, URLSafeTimedSerializer
 
 PURPOSES = ("unsubscribe", "preferences", "confirm", "feedback")
 # A confirmation link expires: one found in an old mailbox must not re-subscribe anyone. The links in
-# every digest stay valid as long as the key does (mail clients keep old issues around).
+# every digest stay valid as long as the key and the reader do (mail clients keep old issues around).
 EXPIRING = {"confirm": 7 * 24 * 3600}
+
+
+class Reader(Protocol):
+    """What a token is made for: a subscriber (models.Subscriber) or anything with the same two fields."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def link_key(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a genuine token says: which reader (id and link key) and, for expiring purposes, when it was made."""
+
+    subscriber_id: int
+    link_key: str
+    issued_at: datetime | None = None
+
+    def opens(self, reader: Reader | None) -> bool:
+        """True only for the reader this token was made for, whose row still holds the same link key."""
+        if reader is None or reader.id != self.subscriber_id or not reader.link_key:
+            return False
+        return hmac.compare_digest(reader.link_key.encode(), self.link_key.encode())
 
 
 class _KeyOnce(Signer):
@@ -27,7 +62,8 @@ class _KeyOnce(Signer):
 
 
 class Tokens:
-    """HMAC-signed subscriber ids bound to a purpose; itsdangerous compares signatures in constant time."""
+    """HMAC-signed (subscriber id, link key) pairs bound to a purpose; itsdangerous compares signatures in
+    constant time."""
 
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key
@@ -38,24 +74,31 @@ class Tokens:
         self._csrf = Signer(secret_key, salt="newsletter.csrf")
         self._fast = {p: _KeyOnce(secret_key, salt=f"newsletter.{p}") for p in PURPOSES if p not in EXPIRING}
 
-    def make(self, purpose: str, subscriber_id: int) -> str:
+    def make(self, purpose: str, reader: Reader) -> str:
+        payload = [reader.id, reader.link_key]
         signer = self._fast.get(purpose)
         if signer is None:
-            return str(self._signers[purpose].dumps(subscriber_id))
-        return signer.sign(self._signers[purpose].dump_payload(subscriber_id)).decode("ascii")
+            return str(self._signers[purpose].dumps(payload))
+        return signer.sign(self._signers[purpose].dump_payload(payload)).decode("ascii")
 
-    def read(self, purpose: str, token: str) -> int | None:
-        """The subscriber id, or None for a forged, foreign or expired token (callers answer 404 and reveal
-        nothing)."""
+    def read(self, purpose: str, token: str) -> Claim | None:
+        """What a genuine, unexpired token of this purpose claims, or None for a forged, foreign or expired
+        one (callers answer 404 and reveal nothing). The caller still checks `claim.opens(reader)`."""
         signer = self._signers[purpose]
+        issued: datetime | None = None
         try:
             if isinstance(signer, URLSafeTimedSerializer):
-                value = signer.loads(token, max_age=EXPIRING[purpose])
+                value, issued = signer.loads(token, max_age=EXPIRING[purpose], return_timestamp=True)
             else:
                 value = signer.loads(token)
-        except BadSignature:  # SignatureExpired is a BadSignature
+        except (BadSignature, UnicodeError):  # SignatureExpired is a BadSignature
             return None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        if not (isinstance(value, list) and len(value) == 2):
+            return None
+        subscriber_id, link_key = value
+        if not isinstance(subscriber_id, int) or isinstance(subscriber_id, bool) or not isinstance(link_key, str):
+            return None
+        return Claim(subscriber_id, link_key, issued.astimezone(UTC) if issued else None)
 
     def csrf_field(self, cookie: str) -> str:
         """The form's hidden field for a browser's CSRF cookie (signed double submit)."""
@@ -66,12 +109,13 @@ class Tokens:
             return False
         try:
             signed = self._csrf.unsign(field).decode("ascii")
-        except BadSignature:
+        except (BadSignature, UnicodeError):
             return False
-        return hmac.compare_digest(signed, cookie)
+        return hmac.compare_digest(signed.encode(), cookie.encode())
 
     def message_id(self, issue_date: date, subscriber_id: int, domain: str) -> str:
-        """The same id for every (re)send of one issue to one reader, so clients fold duplicates."""
+        """The same id for every (re)send of one issue to one reader, so clients fold duplicates (ids are
+        never reused, so it names one reader for good)."""
         digest = hmac.new(
             self._secret.encode(), f"{issue_date.isoformat()}:{subscriber_id}".encode(), hashlib.sha256
         ).hexdigest()[:32]

@@ -1,8 +1,10 @@
 """The web app (Starlette): double opt-in sign-up, preferences, RFC 8058 unsubscribe, feedback, archive, health.
 
 Handlers are thin: read the token, call the store, render a page. Tokens are HMAC-signed with
-`web.secret_key` and checked in constant time (itsdangerous); a bad one gets 404 and reveals nothing.
-Forms carry a signed double-submit CSRF token; the one-click unsubscribe POST needs none (RFC 8058).
+`web.secret_key`, bound to the reader's link key and checked in constant time; a bad one gets 404 and
+reveals nothing. No GET or HEAD changes anything (mail scanners open every link): confirmation and
+feedback links show a page whose one button POSTs. Forms carry a signed double-submit CSRF token; the
+one-click unsubscribe POST needs none (RFC 8058). web_guard adds the security headers and the access log.
 """
 
 from __future__ import annotations
@@ -18,22 +20,29 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from newsletter import signup, subscriptions
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values, timezones
+from newsletter.latex import readable
 from newsletter.message import Composer, confirm_link, reader_links
 from newsletter.models import Consent, Paper, Pick, Status, Subscriber
 from newsletter.pipeline import Context, mail_notice, sample_digest
 from newsletter.query import parse as parse_query
 from newsletter.render import PaperView, format_day, paper_view
-from newsletter.tokens import Tokens
+from newsletter.tokens import Claim, Tokens
+from newsletter.web_guard import Guard
 
 CSRF_COOKIE = "newsletter_csrf"
 SEARCH_PAGE = 20
+MAX_SEARCH_PAGE = 500  # 10,000 results deep is enough for a person; past it the database would overflow
+# A form is typed by a person: a few dozen fields of a few KB (Starlette enforces both while parsing).
+FORM_LIMITS = {"max_files": 0, "max_fields": 50, "max_part_size": 64 * 1024}
 # What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).
 DONE = {
     "saved": "Your preferences are saved.",
@@ -50,6 +59,18 @@ SWITCHES = {
 }
 
 
+class Refused(Exception):
+    """A posted form that cannot be used (expired CSRF token, a NUL byte): answered with `response`."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return exc.response
+
+
 def create_app(ctx: Context) -> Starlette:
     settings = ctx.settings
     tokens = Tokens(settings.web.secret_key)
@@ -57,6 +78,7 @@ def create_app(ctx: Context) -> Starlette:
         loader=FileSystemLoader(Path(settings.paths.templates)), autoescape=select_autoescape(["html", "j2"])
     )
     secure_cookie = settings.web.base_url.startswith("https://")
+    base = settings.web.base_url.rstrip("/")
     # Made at the first sign-up mail, then kept: the app starts without loading the email templates.
     composer = functools.cache(lambda: Composer(settings))
 
@@ -78,20 +100,29 @@ def create_app(ctx: Context) -> Starlette:
             response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="lax", secure=secure_cookie)
         return response
 
-    async def checked_form(request: Request) -> dict[str, str] | None:
-        """The posted fields, or None when the CSRF token does not match this browser's cookie."""
-        form = await request.form()
+    async def checked_form(request: Request) -> dict[str, str]:
+        """The posted fields; Refused when the CSRF token does not match this browser's cookie, or a field
+        holds a NUL byte (no database stores one)."""
+        form = await request.form(**FORM_LIMITS)
         values = {key: value for key, value in form.items() if isinstance(value, str)}
-        return values if tokens.csrf_ok(request.cookies.get(CSRF_COOKIE), values.pop("csrf", None)) else None
+        if not tokens.csrf_ok(request.cookies.get(CSRF_COOKIE), values.pop("csrf", None)):
+            raise Refused(message("Please try again", "This form has expired. Reload the page and send it again.", 403))
+        bad = next((key for key, value in values.items() if "\x00" in key or "\x00" in value), None)
+        if bad is not None:
+            raise Refused(message("Please try again", f"The field {bad[:40]!r} holds a NUL character.", 400))
+        return values
 
-    def expired_form() -> HTMLResponse:
-        return message("Please try again", "This form has expired. Reload the page and send it again.", 403)
+    def claimed(purpose: str, token: str) -> tuple[Claim, Subscriber] | None:
+        """The token's claim and its reader, when the token is genuine and the reader still holds its key."""
+        claim = tokens.read(purpose, token)
+        if claim is None:
+            return None
+        found = ctx.subscribers.by_ids([claim.subscriber_id]).get(claim.subscriber_id)
+        return (claim, found) if found is not None and claim.opens(found) else None
 
     def reader(purpose: str, token: str) -> Subscriber | None:
-        subscriber_id = tokens.read(purpose, token)
-        if subscriber_id is None:
-            return None
-        return ctx.subscribers.by_ids([subscriber_id]).get(subscriber_id)
+        found = claimed(purpose, token)
+        return found[1] if found else None
 
     # -- sign-up ----------------------------------------------------------------------------------------
 
@@ -101,8 +132,6 @@ def create_app(ctx: Context) -> Starlette:
 
     async def subscribe(request: Request) -> Response:
         values = await checked_form(request)
-        if values is None:
-            return expired_form()
         email = values.get("email", "").strip()
         consent = Consent(
             at=datetime.now(UTC),
@@ -128,17 +157,39 @@ def create_app(ctx: Context) -> Starlette:
         subscriber, kind = outcome.subscriber, outcome.kind
         assert subscriber is not None and kind is not None
         if kind is signup.MailKind.CONFIRM:
-            url = confirm_link(settings, tokens, subscriber.id)
+            url = confirm_link(settings, tokens, subscriber)
         else:
-            url = reader_links(settings, tokens, subscriber.id).preferences
+            url = reader_links(settings, tokens, subscriber).preferences
         await mail_notice(ctx, composer(), subscriber, signup.notice(settings, kind, url))
 
-    async def confirm(request: Request) -> Response:
-        subscriber_id = tokens.read("confirm", request.path_params["token"])
-        confirmed = ctx.subscribers.confirm(subscriber_id) if subscriber_id is not None else None
-        if confirmed is None:
+    async def confirm_page(request: Request) -> Response:
+        """GET shows the button and changes nothing: mail scanners and link previews fetch it."""
+        found = claimed("confirm", request.path_params["token"])
+        if found is None:
             return not_found()
-        return await preferences_page(request, confirmed, done="confirmed")
+        claim, subscriber = found
+        assert claim.issued_at is not None  # confirmation tokens are timed
+        if not subscriber.confirmable(claim.issued_at):
+            return message(
+                "Link already used",
+                "This confirmation link was used already or is older than your last change. "
+                "Your digest's own links manage your subscription; or sign up again.",
+                410,
+            )
+        return form_page(request, "web/confirm.html.j2", title="Confirm your subscription", email=subscriber.email)
+
+    async def confirm(request: Request) -> Response:
+        found = claimed("confirm", request.path_params["token"])
+        if found is None:
+            return not_found()
+        await checked_form(request)
+        claim, subscriber = found
+        assert claim.issued_at is not None
+        confirmed = ctx.subscribers.confirm(subscriber.id, claim.issued_at)
+        if confirmed is None:
+            return message("Link already used", "This confirmation link was used already.", 410)
+        links = reader_links(settings, tokens, confirmed)
+        return RedirectResponse(links.preferences.removeprefix(base) + "?done=confirmed", status_code=303)
 
     # -- preferences ------------------------------------------------------------------------------------
 
@@ -147,7 +198,7 @@ def create_app(ctx: Context) -> Starlette:
     ) -> HTMLResponse:
         # Ranking the latest papers takes a while on a big day: off the event loop.
         digest = await run_in_threadpool(sample_digest, ctx, subscriber)
-        links = reader_links(settings, tokens, subscriber.id)
+        links = reader_links(settings, tokens, subscriber)
         return form_page(
             request,
             "web/preferences.html.j2",
@@ -156,7 +207,7 @@ def create_app(ctx: Context) -> Starlette:
             subscriber=subscriber,
             values=context.pop("values", None) or form_values(subscriber),
             done=DONE.get(done or ""),
-            action=links.preferences.removeprefix(settings.web.base_url.rstrip("/")),
+            action=links.preferences.removeprefix(base),
             unsubscribe=links.unsubscribe,
             preview=[paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)],
             window=(format_day(digest.window_start), format_day(digest.window_end)) if digest.candidates else None,
@@ -175,8 +226,6 @@ def create_app(ctx: Context) -> Starlette:
         if found is None:
             return not_found()
         values = await checked_form(request)
-        if values is None:
-            return expired_form()
         action = values.pop("action", "save")
         if action == "save":
             try:
@@ -212,20 +261,39 @@ def create_app(ctx: Context) -> Starlette:
             ctx.subscribers.set_status(found.email, Status.UNSUBSCRIBED)
         return page("web/unsubscribe.html.j2", title="Unsubscribed", email=found.email, done=True)
 
-    async def feedback(request: Request) -> Response:
-        """The email's "more / fewer like this" links: a like or dislike that shapes later picks."""
+    def feedback_target(request: Request) -> tuple[Subscriber, Paper, bool] | None:
+        """The reader, the paper and whether they want more like it; None for a bad link."""
         found = reader("feedback", request.path_params["token"])
-        paper = ctx.papers.get(request.path_params["paper"])
         direction = request.path_params["direction"]
-        if found is None or paper is None or direction not in ("more", "less"):
+        if found is None or direction not in ("more", "less"):
+            return None
+        paper = ctx.papers.get(request.path_params["paper"][:64])
+        return (found, paper, direction == "more") if paper is not None else None
+
+    async def feedback_page(request: Request) -> Response:
+        """The email's "more / fewer like this" links open this page; its button records the choice (a mail
+        scanner following every link leaves nothing behind)."""
+        target = feedback_target(request)
+        if target is None:
             return not_found()
-        more = direction == "more"
-        ctx.subscribers.add_feedback(found.email, paper.id, liked=more)
-        text = (
-            f"You will see more papers like “{paper.title}”."
-            if more
-            else f"You will see fewer papers like “{paper.title}”."
+        _, paper, more = target
+        return form_page(
+            request,
+            "web/feedback.html.j2",
+            title="More like this" if more else "Fewer like this",
+            paper=paper_view(1, Pick(paper, 0.0, "")),
+            more=more,
         )
+
+    async def feedback(request: Request) -> Response:
+        target = feedback_target(request)
+        if target is None:
+            return not_found()
+        await checked_form(request)
+        found, paper, more = target
+        ctx.subscribers.add_feedback(found.email, paper.id, liked=more)
+        title = readable(paper.title)
+        text = f"You will see more papers like “{title}”." if more else f"You will see fewer papers like “{title}”."
         return message("Thanks — noted", text)
 
     # -- public pages -----------------------------------------------------------------------------------
@@ -268,7 +336,7 @@ def create_app(ctx: Context) -> Starlette:
     async def search(request: Request) -> Response:
         text = request.query_params.get("q", "").strip()
         try:
-            page_number = max(1, int(request.query_params.get("page", "1")))
+            page_number = min(max(1, int(request.query_params.get("page", "1"))), MAX_SEARCH_PAGE)
         except ValueError:
             page_number = 1
         context: dict[str, Any] = {"title": "Search", "heading": "Search papers", "query": text, "search": True}
@@ -309,16 +377,21 @@ def create_app(ctx: Context) -> Starlette:
         routes=[
             Route("/subscribe", subscribe_page, methods=["GET"]),
             Route("/subscribe", subscribe, methods=["POST"]),
-            Route("/confirm/{token}", confirm, methods=["GET"]),
+            Route("/confirm/{token}", confirm_page, methods=["GET"]),
+            Route("/confirm/{token}", confirm, methods=["POST"]),
             Route("/preferences/{token}", preferences, methods=["GET"]),
             Route("/preferences/{token}", update_preferences, methods=["POST"]),
             Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
             Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
-            Route("/feedback/{token}/{paper:path}/{direction:str}", feedback, methods=["GET", "POST"]),
+            Route("/feedback/{token}/{paper:path}/{direction:str}", feedback_page, methods=["GET"]),
+            Route("/feedback/{token}/{paper:path}/{direction:str}", feedback, methods=["POST"]),
             Route("/", daily_papers),
             Route("/search", search),
             Route("/archive", archive),
             Route("/archive/{day}", archive_day),
             Route("/healthz", healthz),
-        ]
+            Mount("/static", StaticFiles(directory=Path(settings.paths.templates) / "web" / "static"), name="static"),
+        ],
+        middleware=[Middleware(Guard)],
+        exception_handlers={Refused: refused},
     )

@@ -259,7 +259,9 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ctx = pipeline.Context(ctx.settings.replace(web={"base_url": self.url}), ctx.db)
-        config = uvicorn.Config(create_app(self.ctx), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(self.ctx), host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

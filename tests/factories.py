@@ -35,7 +35,13 @@ def make_subscriber(**overrides: Any) -> Subscriber:
         authors=tuple(overrides.pop("authors", ())),
         excluded=tuple(overrides.pop("excluded", ())),
     )
-    values: dict[str, Any] = {"id": 1, "email": "reader@example.com", "name": "Reader", "preferences": prefs}
+    values: dict[str, Any] = {
+        "id": 1,
+        "email": "reader@example.com",
+        "name": "Reader",
+        "preferences": prefs,
+        "link_key": "factory-link-key",
+    }
     values.update(overrides)
     return Subscriber(**values)
 

@@ -68,24 +68,36 @@ def test_the_digest_fits_and_reads_well(browser, settings, width, scheme) -> Non
 def test_web_pages_fit_a_phone_and_read_well(browser, ctx, live_server, scheme) -> None:
     reader = subscriptions.add(ctx.settings, ctx.subscribers, "ada@example.com", SubscriberChanges(topics=("codes",)))
     today = pipeline.today(ctx.settings)
-    ctx.papers.upsert([make_paper(title="Surface codes " + "x" * 90, abstract="codes", announced=today)])
+    ctx.papers.upsert(
+        [make_paper(id="2611.30001", title="Surface codes " + "x" * 90, abstract="codes", announced=today)]
+    )
+    pending = subscriptions.add(
+        ctx.settings, ctx.subscribers, "new@example.com", SubscriberChanges(topics=("x",)), status=Status.PENDING
+    )
     tokens = Tokens(ctx.settings.web.secret_key)
     paths = (
         "/",
         "/search?q=surface+codes",
         "/search?q=-nothing",
         "/subscribe",
-        f"/preferences/{tokens.make('preferences', reader.id)}",
-        f"/unsubscribe/{tokens.make('unsubscribe', reader.id)}",
+        f"/preferences/{tokens.make('preferences', reader)}",
+        f"/unsubscribe/{tokens.make('unsubscribe', reader)}",
         "/archive",
         f"/archive/{today}",
         "/confirm/forged",
+        f"/confirm/{tokens.make('confirm', pending)}",
+        f"/feedback/{tokens.make('feedback', reader)}/2611.30001/less",
     )
     context = browser.new_context(viewport={"width": 375, "height": 800}, color_scheme=scheme)
     page = context.new_page()
+    blocked: list[str] = []  # what the Content-Security-Policy refused (an inline script or style)
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     try:
         for path in paths:
             page.goto(live_server.url + path)
+            assert blocked == [], (path, blocked)
+            # The stylesheet file applies (the CSP allows it): the page is styled, not bare HTML.
+            assert page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth") == "640px", path
             assert overflow(page) == 0, path
             assert low_contrast(page) == [], path
             # Every form control has a label a screen reader can announce.
@@ -146,7 +158,9 @@ def test_sign_up_confirm_edit_then_one_click_unsubscribe(browser, live_server, s
         text = smtp_server.messages[0].message.get_body(("plain",)).get_content()
         confirm = re.search(r"http://\S+/confirm/\S+", text).group(0)
         assert ctx.subscribers.get("lin@example.com").status is Status.PENDING
-        page.goto(confirm)
+        page.goto(confirm)  # what a mail scanner also does: nothing changes
+        assert ctx.subscribers.get("lin@example.com").status is Status.PENDING
+        page.get_by_role("button", name="Confirm my subscription").click()
         assert page.get_by_text("You are subscribed").is_visible()
         preview = page.locator(".paper")
         assert preview.count() == 1 and "Surface codes at scale" in preview.first.inner_text()
@@ -217,3 +231,23 @@ def test_search_from_the_daily_papers_page_then_subscribe_to_it(browser, live_se
     reader = ctx.subscribers.get("searcher@example.com")
     assert reader.status is Status.PENDING
     assert (reader.preferences.topics, reader.preferences.excluded) == (("circuits",), ("analog",))
+
+
+def test_a_feedback_link_opens_a_page_and_only_its_button_records(browser, live_server) -> None:
+    ctx = live_server.ctx
+    reader = subscriptions.add(ctx.settings, ctx.subscribers, "fb@example.com", SubscriberChanges(topics=("codes",)))
+    ctx.papers.upsert([make_paper(id="2611.40001", title="Surface codes, again")])
+    link = f"{live_server.url}/feedback/{Tokens(ctx.settings.web.secret_key).make('feedback', reader)}/2611.40001/less"
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(link)  # a mail scanner or a link preview gets this far: nothing is recorded
+        assert page.get_by_role("heading", name="Fewer papers like this?").is_visible()
+        assert page.get_by_text("Surface codes, again").is_visible()
+        assert ctx.subscribers.get("fb@example.com").preferences.disliked == ()
+        assert overflow(page) == 0 and low_contrast(page) == []
+        page.get_by_role("button", name="Show me fewer like this").click()
+        assert page.get_by_role("heading", name="Thanks — noted").is_visible()
+        assert ctx.subscribers.get("fb@example.com").preferences.disliked == ("2611.40001",)
+    finally:
+        context.close()

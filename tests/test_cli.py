@@ -1,6 +1,7 @@
 """The CLI with click's CliRunner: every command, JSON output, and one-line errors with exit status 1."""
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -261,3 +262,98 @@ def test_preview_png_light_and_dark(cli, tmp_path) -> None:
         width, height = struct.unpack(">II", data[16:24])
         assert width == 375 and height > 375
     assert light.read_bytes() != dark.read_bytes()
+
+
+# -- secret key, init, config errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["serve"], ["send"], ["run"], ["worker", "--once"]])
+@pytest.mark.parametrize(
+    "web", ["", '[web]\nsecret_key = ""\n', '[web]\nsecret_key = "  "\n', '[web]\nsecret_key = "{example}"\n']
+)
+def test_commands_that_sign_links_refuse_a_missing_empty_or_example_key(tmp_path, smtp_server, command, web) -> None:
+    example = re.search(r'\nsecret_key = "([^"]*)"', (ROOT / "config.example.toml").read_text()).group(1)
+    config = tmp_path / "k.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/k.db"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+        + web.replace("{example}", example),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["--config", str(config), *command])
+    one_line_error(result, "'web.secret_key'", "newsletter init", "secrets.token_urlsafe(32)")
+    assert not (tmp_path / "k.db").exists() and smtp_server.messages == []  # refused before anything ran
+
+
+@pytest.mark.parametrize("key", ["insecure-development-key-change-me", ""])
+def test_the_environment_cannot_bring_a_published_or_empty_key_back(tmp_path, key) -> None:
+    config = tmp_path / "k.toml"
+    config.write_text('[web]\nsecret_key = "a-real-key-from-the-file"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "send"], env={"NEWSLETTER_WEB_SECRET_KEY": key})
+    one_line_error(result, "'web.secret_key'")
+
+
+def test_init_writes_a_private_config_with_a_fresh_key_and_never_overwrites(tmp_path, monkeypatch) -> None:
+    from newsletter.config import load_settings, require_secret_key
+
+    monkeypatch.chdir(tmp_path)
+    first = CliRunner().invoke(main, ["init"])
+    assert first.exit_code == 0, first.output
+    assert "wrote newsletter.toml" in first.stdout and "base_url" in first.stdout and "db upgrade" in first.stdout
+    written = tmp_path / "newsletter.toml"
+    assert written.stat().st_mode & 0o777 == 0o600
+    settings = load_settings(written, env={})
+    require_secret_key(settings)  # usable as it is
+    assert len(settings.web.secret_key) >= 40 and settings.web.secret_key not in first.output
+    before = written.read_bytes()
+    one_line_error(CliRunner().invoke(main, ["init"]), "newsletter.toml exists already")
+    assert written.read_bytes() == before
+    other = CliRunner().invoke(main, ["init", "--path", str(tmp_path / "other.toml")])
+    assert other.exit_code == 0, other.output
+    assert load_settings(tmp_path / "other.toml", env={}).web.secret_key != settings.web.secret_key
+
+
+def test_undecodable_or_unreadable_config_is_one_line(tmp_path) -> None:
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes('[sender]\nfrom_name = "Caf\xe9"\n'.encode("latin-1"))
+    one_line_error(CliRunner().invoke(main, ["--config", str(latin1), "status"]), "latin1.toml", "not UTF-8")
+    # Root reads any file whatever its mode: a path through a file is what cannot be read here.
+    beyond = tmp_path / "latin1.toml" / "x.toml"
+    one_line_error(CliRunner().invoke(main, ["--config", str(beyond), "status"]), "cannot read config file")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://admin:hunter2secret@db.example.org:notaport/x",
+        "postgresql+psycopg://admin:hunter2secret@[::1/x",
+        "hunter2secret",
+    ],
+)
+def test_a_malformed_database_url_never_prints_its_password(tmp_path, url) -> None:
+    config = tmp_path / "db.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "status"])
+    one_line_error(result, "'database.url' is not a database URL")
+    assert "hunter2secret" not in result.output
+    config.write_text(f'[database]\nurl = ["{url}"]\n', encoding="utf-8")  # not even a string
+    result = CliRunner().invoke(main, ["--config", str(config), "status"])
+    one_line_error(result, "'database.url' must be a string")
+    assert "hunter2secret" not in result.output
+
+
+@pytest.mark.slow
+def test_serve_without_a_key_exits_at_once_as_a_real_process(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "newsletter", "serve", "--port", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert "'web.secret_key' is not set" in line and "newsletter init" in line

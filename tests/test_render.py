@@ -173,7 +173,7 @@ def canonical(html: str) -> str:
 )
 def test_preinlined_template_equals_inlining_each_email(digest) -> None:
     composer = Composer(base_settings())
-    links = reader_links(composer.settings, composer.tokens, digest.subscriber.id)
+    links = reader_links(composer.settings, composer.tokens, digest.subscriber)
     once = composer.renderer.render(digest, links).html
     each = composer.renderer.render_inlining_each(digest, links)
     assert canonical(once) == canonical(each)
@@ -289,20 +289,43 @@ def test_bodies_go_8bit_unless_a_line_is_too_long_or_the_mail_is_signed(tmp_path
     assert "é" * 700 in message_from_bytes(out.data, policy=policy.default).get_body(("html",)).get_content()
 
 
-def test_the_inlined_template_is_made_once_and_kept_on_disk(tmp_path, monkeypatch) -> None:
+def test_the_inlined_template_is_made_once_kept_sealed_on_disk_in_a_private_folder(tmp_path, monkeypatch) -> None:
     from newsletter import render
 
     monkeypatch.setattr(render, "_PREINLINED", {})
     settings = base_settings(paths={"cache": str(tmp_path / "cache")})
     first = render.Renderer(settings)
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
     [kept] = (tmp_path / "cache").glob("preinlined-*.html.j2")
-    assert kept.read_text(encoding="utf-8") == render.preinline(first.env, "email/digest.html.j2", first.css)
-    # A new process (an empty memory) reads the file instead of running premailer again.
-    monkeypatch.setattr(render, "_PREINLINED", {})
-    kept.write_text(kept.read_text(encoding="utf-8").replace("</body>", "<!-- from the cache --></body>"))
-    assert "from the cache" in render.Renderer(settings).inlined_template.render(
-        first.context(make_digest([make_paper()]), reader_links(settings, Composer(settings).tokens, 1))
+    seal, _, text = kept.read_text(encoding="utf-8").partition("\n")
+    assert text == render.preinline(first.env, "email/digest.html.j2", first.css) and len(seal) == 64
+    context = first.context(
+        make_digest([make_paper()]), reader_links(settings, Composer(settings).tokens, make_subscriber())
     )
+    # A new process (an empty memory) reads the file instead of running premailer again ...
+    monkeypatch.setattr(render, "_PREINLINED", {})
+    calls = []
+    monkeypatch.setattr(render, "preinline", lambda *a: calls.append(a) or text)
+    assert render.Renderer(settings).inlined_template.render(context) == first.inlined_template.render(context)
+    assert calls == []
+    monkeypatch.undo()
+    # ... but never one changed behind its back: whoever writes there would run code in every send.
+    monkeypatch.setattr(render, "_PREINLINED", {})
+    planted = text.replace("</body>", "{{ cycler.__init__.__globals__.os.getpid() }}</body>")
+    kept.write_text(f"{seal}\n{planted}", encoding="utf-8")
+    again = render.Renderer(settings)
+    assert again.inlined_template.render(context) == first.inlined_template.render(context)
+    assert kept.read_text(encoding="utf-8").partition("\n")[2] == text  # made again and sealed again
+    # Sealed with another key (another install's cache) counts as changed too.
+    monkeypatch.setattr(render, "_PREINLINED", {})
+    other = base_settings(paths={"cache": str(tmp_path / "cache")}, web={"secret_key": "another-key"})
+    kept.write_text(f"{seal}\n{planted}", encoding="utf-8")
+    assert "getpid" not in render.Renderer(other).inlined_template.render(context)
+    # A folder others may write into is made private again.
+    (tmp_path / "cache").chmod(0o777)
+    monkeypatch.setattr(render, "_PREINLINED", {})
+    render.Renderer(settings)
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
     # Unwritable or missing folders cost time, never a failure.
     monkeypatch.setattr(render, "_PREINLINED", {})
     blocked = tmp_path / "file"
@@ -321,7 +344,7 @@ def test_readers_sharing_a_digest_get_exactly_what_their_own_render_gives() -> N
     for n, name in enumerate(names, start=1):
         reader = make_subscriber(id=n, name=name, topics=("x",))
         digest = make_digest(list(papers), reader, picks=picks)
-        links = reader_links(composer.settings, composer.tokens, n)
+        links = reader_links(composer.settings, composer.tokens, reader)
         own = renderer.context(digest, links)
         rendered = renderer.render(digest, links)
         assert rendered.html == renderer.inlined_template.render(own)

@@ -1,6 +1,7 @@
 """Scheduling: each reader at their local hour (time zones, DST, weekly readers, catch-up), next run times,
 and `newsletter run` as a real process: the due reader mailed within seconds, SIGTERM ends it cleanly."""
 
+import pickle
 import signal
 import subprocess
 import sys
@@ -84,7 +85,8 @@ def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
     with CaptureServer() as sink:
         config = tmp_path / "newsletter.toml"
         config.write_text(
-            f'[database]\nurl = "sqlite:///{tmp_path}/run.db"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\n',
+            f'[database]\nurl = "sqlite:///{tmp_path}/run.db"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\n'
+            '[web]\nsecret_key = "test-secret"\n',
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
@@ -149,17 +151,17 @@ def test_ingest_is_retried_until_the_announcement_arrives(ctx, feed_server, monk
     monkeypatch.setitem(schedule._running, "context", pipeline.Context(settings, ctx.db))
     monkeypatch.setitem(schedule._running, "scheduler", recorder)
     before = datetime.now(UTC)
-    schedule.scheduled_ingest(settings)
+    schedule.scheduled_ingest()
     if before.hour == 23 and before.minute >= 39:
         assert recorder.jobs == []  # past the deadline: no more tries today
     else:
         [job] = recorder.jobs
         assert job["trigger"] == "date" and 1190 <= (job["run_date"] - before).total_seconds() <= 1210
-        assert job["args"] == [settings]
+        assert "args" not in job  # the job store gets the function's name only, never the settings
     # Once it has arrived, nothing more is scheduled.
     feed_server.route("/api/daily_papers", Answer(body=SAMPLE_FEED.read_bytes()))
     recorder.jobs.clear()
-    schedule.scheduled_ingest(settings)
+    schedule.scheduled_ingest()
     assert recorder.jobs == []
 
 
@@ -172,8 +174,12 @@ def test_jobs_are_stored_in_the_database(ctx) -> None:
     scheduler.start(paused=True)
     try:
         with ctx.db.engine.connect() as conn:
-            stored = set(conn.execute(sa.text(f"SELECT id FROM {schedule.JOB_TABLE}")).scalars())
-        assert stored == {"ingest", "send"}
+            rows = dict(conn.execute(sa.text(f"SELECT id, job_state FROM {schedule.JOB_TABLE}")).all())
+        assert set(rows) == {"ingest", "send"}
+        # No secret at rest: a job is its function and trigger, never the Settings with their keys.
+        for state in rows.values():
+            assert ctx.settings.web.secret_key.encode() not in state and b"Settings" not in state
+            assert pickle.loads(state)["args"] == ()
     finally:
         scheduler.shutdown(wait=False)
 
@@ -193,7 +199,8 @@ def test_sigterm_mid_send_exits_quickly_and_loses_nobody(tmp_path) -> None:
     with CaptureServer(handler=CaptureHandler(data_delay=0.02)) as sink:
         config = tmp_path / "newsletter.toml"
         config.write_text(
-            f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nretry_wait = 0\n',
+            f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nretry_wait = 0\n'
+            '[web]\nsecret_key = "test-secret"\n',
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]

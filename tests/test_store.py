@@ -10,7 +10,7 @@ from newsletter.models import DeliveryState, Frequency, Status, SubscriberChange
 from newsletter.store.db import Database
 from newsletter.store.ledger import Outcome
 from tests.conftest import MIGRATIONS_HEAD, ROOT
-from tests.factories import ISSUE, make_digest, make_paper
+from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
 
 HEAD = MIGRATIONS_HEAD
 
@@ -231,14 +231,18 @@ def test_schema_behind_is_refused(tmp_path) -> None:
         db.ensure_schema()
 
 
-def test_migrations_downgrade_and_upgrade(db_url) -> None:
+def downgrade(db: Database, revision: str) -> None:
     from alembic import command
 
-    db = Database(db_url, str(ROOT / "migrations"))
     cfg = db._alembic()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
+        command.downgrade(cfg, revision)
+
+
+def test_migrations_downgrade_and_upgrade(db_url) -> None:
+    db = Database(db_url, str(ROOT / "migrations"))
+    downgrade(db, "base")
     assert db.upgrade() == (None, HEAD)
     assert db.upgrade() == (HEAD, HEAD)
     db.dispose()
@@ -247,3 +251,32 @@ def test_migrations_downgrade_and_upgrade(db_url) -> None:
 def test_date_type_roundtrip(ctx) -> None:
     ctx.papers.upsert([make_paper(announced=date(2026, 1, 31))])
     assert ctx.papers.latest_announcement(date(2026, 2, 1)) == date(2026, 1, 31)
+
+
+def test_migration_0008_gives_every_reader_a_link_key_keeps_their_rows_and_never_reuses_ids(db_url) -> None:
+    from newsletter.store import SubscriberStore
+
+    db = Database(db_url, str(ROOT / "migrations"))
+    downgrade(db, "0006")
+    with db.engine.begin() as conn:
+        for n in (1, 2, 3):
+            conn.exec_driver_sql(
+                "INSERT INTO subscribers (email, name, status, timezone, send_hour, frequency, max_items, "
+                f"created_at, consent_source, trending_items) VALUES ('r{n}@example.com', '', 'active', "
+                "'UTC', 7, 'daily', 10, '2026-01-01 00:00:00', 'cli', 0)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO preferences (subscriber_id, kind, value, position, created_at) "
+                f"VALUES ((SELECT id FROM subscribers WHERE email = 'r{n}@example.com'), 'topic', 'topic {n}', 0, "
+                "'2026-01-01 00:00:00')"
+            )
+    assert db.upgrade() == ("0006", HEAD)
+    store = SubscriberStore(db)
+    readers = store.list()
+    assert [r.preferences.topics for r in readers] == [("topic 1",), ("topic 2",), ("topic 3",)]  # no cascade
+    keys = [r.link_key for r in readers]
+    assert all(len(k) >= 16 for k in keys) and len(set(keys)) == 3
+    store.forget("r3@example.com")  # the highest id: the one SQLite would hand out again
+    added = store.add(make_subscriber(id=0, email="new@example.com"))
+    assert added.id == max(r.id for r in readers) + 1 and added.link_key not in keys
+    db.dispose()

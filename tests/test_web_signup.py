@@ -75,7 +75,17 @@ def test_sign_up_confirm_then_active_with_a_consent_record(ctx, client, smtp_ser
     [link] = links_in(smtp_server, "/confirm/")
     assert link in mail.message.get_body(("html",)).get_content()
 
-    page = client.get(link.replace(ctx.settings.web.base_url, ""))
+    path = link.replace(ctx.settings.web.base_url, "")
+    # Mail scanners open every link (GET and HEAD): that shows a button and confirms nothing.
+    assert client.head(path).status_code == 200
+    page = client.get(path)
+    assert page.status_code == 200 and "Confirm my subscription" in page.text and 'method="post"' in page.text
+    assert ctx.subscribers.get("grace@example.com").status is Status.PENDING
+    assert client.post(path).status_code == 403  # the button's form carries the CSRF token
+    assert ctx.subscribers.get("grace@example.com").status is Status.PENDING
+    done = client.post(path, data={"csrf": csrf(client, path)})
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=confirmed")
+    page = client.get(done.headers["location"])
     assert page.status_code == 200 and "You are subscribed" in page.text and "Your preferences" in page.text
     active = ctx.subscribers.get("grace@example.com")
     assert active.status is Status.ACTIVE and active.confirmed_at is not None
@@ -149,6 +159,52 @@ def test_forged_and_expired_confirmation_links_are_404(ctx, client, smtp_server,
     assert ctx.subscribers.get("late@example.com").status is Status.PENDING
 
 
+def confirm_path(ctx, smtp_server) -> str:
+    return links_in(smtp_server, "/confirm/")[-1].replace(ctx.settings.web.base_url, "")
+
+
+def press_confirm(client: TestClient, path: str):
+    return client.post(path, data={"csrf": csrf(client, "/subscribe")})
+
+
+def test_a_confirmation_link_works_once(ctx, client, smtp_server) -> None:
+    sign_up(client, "once@example.com", topics="x")
+    path = confirm_path(ctx, smtp_server)
+    assert press_confirm(client, path).status_code == 303
+    ctx.subscribers.set_status("once@example.com", Status.PAUSED)
+    ctx.subscribers.set_status("once@example.com", Status.UNSUBSCRIBED)
+    for answer in (client.get(path), press_confirm(client, path)):
+        assert answer.status_code == 410 and "once@example.com" not in answer.text
+    assert ctx.subscribers.get("once@example.com").status is Status.UNSUBSCRIBED
+
+
+def test_a_confirmation_never_undoes_an_unsubscribe_but_a_new_sign_up_can(ctx, client, smtp_server) -> None:
+    sign_up(client, "undo@example.com", topics="x")
+    old = confirm_path(ctx, smtp_server)
+    press_confirm(client, old)
+    unsubscribe = "/unsubscribe/" + Tokens(ctx.settings.web.secret_key).make(
+        "unsubscribe", ctx.subscribers.get("undo@example.com")
+    )
+    assert client.post(unsubscribe, content=b"List-Unsubscribe=One-Click").status_code == 200
+    time.sleep(1.1)  # tokens carry whole seconds: the next link is made in a later one
+    assert press_confirm(client, old).status_code == 410  # a scanner replaying the old link
+    assert ctx.subscribers.get("undo@example.com").status is Status.UNSUBSCRIBED
+    sign_up(client, "undo@example.com", topics="x")  # the reader comes back on purpose
+    fresh = confirm_path(ctx, smtp_server)
+    assert fresh != old and press_confirm(client, fresh).status_code == 303
+    assert ctx.subscribers.get("undo@example.com").status is Status.ACTIVE
+
+
+def test_a_confirmation_never_undoes_a_suppression(ctx, client, smtp_server) -> None:
+    sign_up(client, "held@example.com", topics="x")
+    path = confirm_path(ctx, smtp_server)
+    ctx.subscribers.suppress("held@example.com", "complaint")
+    assert press_confirm(client, path).status_code == 410
+    assert ctx.subscribers.get("held@example.com").status is Status.PENDING
+    ctx.subscribers.forget("held@example.com")
+    assert client.get(path).status_code == 404 and press_confirm(client, path).status_code == 404
+
+
 # -- preferences ---------------------------------------------------------------------------------------
 
 
@@ -157,7 +213,7 @@ def prefs_path(ctx):
     reader = subscriptions.add(
         ctx.settings, ctx.subscribers, "ada@example.com", SubscriberChanges(topics=("quantum error correction",))
     )
-    return "/preferences/" + Tokens(ctx.settings.web.secret_key).make("preferences", reader.id)
+    return "/preferences/" + Tokens(ctx.settings.web.secret_key).make("preferences", reader)
 
 
 def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,8 @@ def run(settings: Settings, out_dir: Path, console: Console) -> None:
         demo_settings = settings.replace(
             database={"url": f"sqlite:///{out_dir.resolve() / 'demo.db'}"},
             smtp={"host": "127.0.0.1", "port": server.port, "tls": "none", "username": "", "password": ""},
+            # A throwaway database gets a throwaway key: the demo runs with no config at all.
+            web={"secret_key": secrets.token_urlsafe(32)},
         )
         ctx = pipeline.Context.open(demo_settings)
         try:

@@ -24,8 +24,12 @@ class Database:
     def __init__(self, url: str, migrations_dir: str) -> None:
         try:
             self.url = make_url(url)
-        except ArgumentError:
-            raise StoreError(f"'database.url' is not a database URL: {url!r}") from None
+        except (ArgumentError, ValueError):
+            # Not shown: a malformed URL may still hold a password.
+            raise StoreError(
+                "'database.url' is not a database URL (expected e.g. sqlite:///newsletter.db or "
+                "postgresql+psycopg://user:password@host/name; a port must be a number)"
+            ) from None
         self.display_url = self.url.render_as_string(hide_password=True)
         self.migrations_dir = migrations_dir
         self.engine = self._create_engine()
@@ -94,9 +98,22 @@ class Database:
         if before != head:
             cfg = self._alembic()
             try:
-                with self.engine.begin() as conn:
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                with self.engine.connect() as conn:
+                    if self.is_sqlite:
+                        # A batch migration rebuilds a table by dropping the old one, and with foreign keys
+                        # on SQLite's DROP TABLE would cascade into every child row. The pragma only takes
+                        # effect outside a transaction, hence before it; checked again before the commit.
+                        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                        conn.commit()
+                    try:
+                        with conn.begin():
+                            cfg.attributes["connection"] = conn
+                            command.upgrade(cfg, "head")
+                            if self.is_sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                                raise StoreError(f"database {self.display_url}: a migration broke a foreign key")
+                    finally:
+                        if self.is_sqlite:
+                            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
             except OperationalError as exc:
                 raise self._connect_error(exc) from None
         return before, head

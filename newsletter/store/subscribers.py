@@ -172,15 +172,17 @@ class SubscriberStore:
             session.flush()
             return to_subscriber(row)
 
-    def confirm(self, subscriber_id: int) -> Subscriber | None:
-        """A confirmed web sign-up (or re-subscription): active from now on; None if the reader is gone or
-        bounced (a bounced address stays suppressed)."""
+    def confirm(self, subscriber_id: int, issued_at: datetime) -> Subscriber | None:
+        """Activate a web sign-up (or a re-subscription) for a confirmation link made at `issued_at`; None
+        when the link may not (Subscriber.confirmable). Setting confirmed_at records the use: the same link
+        never works twice."""
         with self.db.transaction() as session:
-            row = session.get(SubscriberRow, subscriber_id)
-            if row is None or row.status == str(Status.BOUNCED):
+            row = session.get(SubscriberRow, subscriber_id, with_for_update=True)
+            if row is None or not to_subscriber(row).confirmable(issued_at):
                 return None
-            if row.status in (str(Status.PENDING), str(Status.UNSUBSCRIBED)):
-                row.status, row.unsubscribed_at, row.confirmed_at = str(Status.ACTIVE), None, utcnow()
+            if session.get(SuppressionRow, address_hash(row.email)) is not None:
+                return None
+            row.status, row.unsubscribed_at, row.confirmed_at = str(Status.ACTIVE), None, utcnow()
             session.flush()
             return to_subscriber(row)
 
@@ -292,6 +294,7 @@ def _subscriber(row: Any, preferences: Iterable[tuple[str, str]]) -> Subscriber:
         consent=Consent(row.consent_at, row.consent_ip, row.consent_user_agent or "", row.consent_form or "")
         if row.consent_at
         else None,
+        link_key=row.link_key,
     )
 
 

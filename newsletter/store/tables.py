@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -43,6 +44,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_link_key() -> str:
+    """A reader's link key: 96 random bits, URL-safe (it rides inside every link token)."""
+    return secrets.token_urlsafe(12)
 
 
 class Base(DeclarativeBase):
@@ -102,6 +108,9 @@ class IngestRunRow(Base):
 
 class SubscriberRow(Base):
     __tablename__ = "subscribers"
+    # Ids are never reused (SQLite would hand a deleted reader's id to the next one without AUTOINCREMENT;
+    # PostgreSQL's sequence never goes back): the Message-ID and old links name one reader for good.
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -122,6 +131,7 @@ class SubscriberRow(Base):
     consent_at: Mapped[datetime | None]
     consent_user_agent: Mapped[str | None] = mapped_column(String(300))
     consent_form: Mapped[str | None] = mapped_column(String(32))
+    link_key: Mapped[str] = mapped_column(String(32), default=new_link_key)
 
     preferences: Mapped[list[PreferenceRow]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="PreferenceRow.position"
