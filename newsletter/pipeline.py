@@ -6,11 +6,8 @@ import asyncio
 import gc
 import logging
 import multiprocessing
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -19,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from newsletter import bounces, selection
+from newsletter import bounces, owners, selection
 from newsletter.config import Settings
 from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
@@ -41,6 +38,8 @@ from newsletter.models import (
 from newsletter.render import Notice
 from newsletter.sources import ParsedFeed, configured_sources, parser_for
 from newsletter.store import Database, Ledger, PaperSearch, PaperStore, SubscriberStore
+from newsletter.store.journal import Journal
+from newsletter.store.journal import folder as journal_folder
 from newsletter.store.ledger import Delivery
 
 log = logging.getLogger(__name__)
@@ -455,7 +454,7 @@ def _campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
         ledger=ctx.ledger,
         subscribers=ctx.subscribers,
         settings=ctx.settings.smtp,
-        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+        journal=Journal(journal_folder(ctx.settings.paths.state, ctx.db.identity), owners.new_owner()),
         show_progress=show_progress,
         shutdown=SHUTDOWN,
     )

@@ -33,9 +33,22 @@ def base_settings(**sections: dict) -> Settings:
     settings = load_settings(path=None, env={})
     settings = settings.replace(
         web={"secret_key": "test-secret", "base_url": "https://papers.example.org"},
-        paths={"cache": str(ROOT / ".pytest_cache" / "newsletter")},  # not the user's ~/.cache
+        # Not the user's ~/.cache and ~/.local/state (send journals are kept per database).
+        paths={"cache": str(ROOT / ".pytest_cache" / "newsletter"), "state": str(ROOT / ".pytest_cache" / "state")},
     )
     return settings.replace(**sections)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands the tests start (CliRunner, subprocesses) keep their send journals out of ~/.local/state."""
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if before is None:
+        del os.environ["XDG_STATE_HOME"]
+    else:
+        os.environ["XDG_STATE_HOME"] = before
 
 
 # -- databases -----------------------------------------------------------------------------------------
