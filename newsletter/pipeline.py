@@ -22,7 +22,7 @@ from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
 from newsletter.deliver.smtp import SmtpMailer, SmtpPool
-from newsletter.errors import FeedError, InputError
+from newsletter.errors import FeedError, InputError, StoreError
 from newsletter.message import Composer
 from newsletter.models import (
     DeliveryState,
@@ -37,6 +37,7 @@ from newsletter.models import (
 )
 from newsletter.render import Notice
 from newsletter.sources import ParsedFeed, configured_sources, parser_for
+from newsletter.sources.clean import clean_feed, strip_controls
 from newsletter.store import Database, Ledger, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.journal import Journal
 from newsletter.store.journal import folder as journal_folder
@@ -137,16 +138,18 @@ def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
 
 
 def _run(ctx: Context, name: str, fetch: Callable[[], ParsedFeed | None]) -> IngestResult | None:
-    """Fetch and store one feed (None: nothing left to fetch); a FeedError is recorded, never half-stored."""
+    """Fetch, clean and store one feed (None: nothing left to fetch). Every run leaves its ingest_runs row:
+    a feed that fails (or a store that refuses it) is recorded as an error, never half-stored; an entry
+    that cannot be used is skipped and named in the run's problems."""
     started = datetime.now(UTC)
     try:
         parsed = fetch()
-    except FeedError as exc:
-        result = IngestResult(name, "error", error=str(exc))
-    else:
         if parsed is None:
             return None
+        parsed = clean_feed(parsed, ctx.settings.ingest, name)
         result = _store(ctx, name, parsed)
+    except (FeedError, StoreError) as exc:
+        result = IngestResult(name, "error", error=strip_controls(str(exc)))
     ctx.papers.record_run(result, started)
     return result
 
@@ -582,6 +585,8 @@ def run_ingest(ctx: Context) -> list[IngestResult]:
     for result in results:
         if result.status == "error":
             log.error("ingest %s failed: %s", result.source, result.error)
+        for problem in result.problems:
+            log.warning("ingest %s: %s", result.source, problem)
     return results
 
 

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from newsletter import pipeline
 from newsletter.config import Settings
+from newsletter.errors import NewsletterError
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,13 @@ def scheduled_ingest(settings: Settings) -> None:
     """The daily ingest; while a source has nothing new yet (late announcement) or failed, try again every
     `ingest_retry_minutes` until `ingest_deadline`, so a late feed does not mean a silent day."""
     ctx = _context()
-    results = pipeline.run_ingest(ctx)
-    waiting = [r.source for r in results if r.status in ("no_announcement", "error")]
+    try:
+        results = pipeline.run_ingest(ctx)
+    except NewsletterError as exc:  # the database itself failed: every source is tried again
+        log.error("ingest failed: %s", exc)
+        waiting = ["every source"]
+    else:
+        waiting = [r.source for r in results if r.status in ("no_announcement", "error")]
     if not waiting:
         return
     tz = ZoneInfo(settings.schedule.timezone)

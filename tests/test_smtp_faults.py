@@ -192,9 +192,10 @@ def test_no_password_over_a_plain_connection_unless_allowed(app) -> None:
 
 def test_implicit_tls_failures_say_tls_failed_and_why(app, certificate) -> None:
     _, context = certificate
-    with CaptureServer(ssl_context=context) as tls_server:  # a certificate the system CAs do not know
-        with pytest.raises(DeliveryError, match="TLS failed: certificate verify failed: self-signed certificate"):
-            send(app, port=tls_server.port, tls="implicit")
+    untrusted = "TLS failed: certificate verify failed: self-signed certificate"
+    # A certificate the system CAs do not know.
+    with CaptureServer(ssl_context=context) as tls_server, pytest.raises(DeliveryError, match=untrusted):
+        send(app, port=tls_server.port, tls="implicit")
     with CaptureServer() as plain_server:  # a server that does not speak TLS at all
         with pytest.raises(DeliveryError, match="TLS failed: wrong version number") as info:
             send(app, port=plain_server.port, tls="implicit")

@@ -75,7 +75,7 @@ class Database:
             try:
                 yield session
                 session.commit()
-            except OperationalError as exc:
+            except DBAPIError as exc:  # a lost connection, or a value the database refused
                 session.rollback()
                 raise self._connect_error(exc) from None
             except BaseException:
