@@ -141,7 +141,8 @@ def ctx(settings: Settings) -> Iterator[pipeline.Context]:
 @dataclass(frozen=True)
 class Answer:
     """One scripted HTTP answer. `etag`: answer 304 when the request's If-None-Match matches it.
-    `delay`: seconds to wait before answering. `cut`: announce the full length but send half, then close."""
+    `delay`: seconds to wait before answering. `cut`: announce the full length but send half, then close.
+    `trickle`: send the body one byte at a time, this many seconds apart."""
 
     status: int = 200
     body: bytes = b""
@@ -149,6 +150,7 @@ class Answer:
     etag: str | None = None
     delay: float = 0.0
     cut: bool = False
+    trickle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,16 @@ class FeedServer:
                     self.wfile.write(answer.body[: len(answer.body) // 2])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if answer.trickle:
+                    self.close_connection = True
+                    try:
+                        for byte in answer.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(answer.trickle)
+                    except OSError:
+                        pass  # the client gave up: what the test wants
                     return
                 self.wfile.write(answer.body)
 

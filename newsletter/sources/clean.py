@@ -11,6 +11,7 @@ from newsletter.config import IngestSettings
 from newsletter.errors import FeedError
 from newsletter.models import Paper
 from newsletter.sources.base import ParsedFeed
+from newsletter.sources.text import squash
 
 # C0 controls but tab/newline/return (whitespace, squashed by the parsers), DEL, C1 controls, and lone
 # surrogates (JSON's "\ud800" decodes to one; no database can store it). NUL is among them.
@@ -72,7 +73,7 @@ def clean_paper(paper: Paper, caps: IngestSettings) -> Paper:
 def _text(value: str, field: str, cap: int, setting: str | None = None) -> str:
     if not isinstance(value, str):
         raise FeedError(f"{field} is not text")
-    cleaned = strip_controls(value)
+    cleaned = squash(strip_controls(value))  # a control character between two spaces leaves two
     if len(cleaned) > cap:
         named = f" ('ingest.{setting}')" if setting else ""
         raise FeedError(f"{field} longer than {cap} characters{named}")
