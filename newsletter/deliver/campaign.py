@@ -14,10 +14,9 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -169,11 +168,11 @@ class Campaign:
         unsent: set[int] = set()
         state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
         stop = asyncio.Event()
-        faults: list[NewsletterError] = []  # the first one is what the run reports
+        faults: list[Exception] = []  # the first one is what the run reports
         papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
         progress = _progress(self.show_progress)
 
-        def halt(fault: NewsletterError) -> None:
+        def halt(fault: Exception) -> None:
             faults.append(fault)
             stop.set()
 
@@ -202,8 +201,8 @@ class Campaign:
                 try:
                     await self.limiter.acquire()
                     result = await self.mailer.send(outgoing)
-                except DeliveryError as exc:  # the outbox copy could not be written: this one was not sent
-                    halt(exc)
+                except Exception as exc:  # the outbox copy could not be written (or a bug): this one was not sent
+                    halt(exc)  # and a sender that died would leave the claimer waiting on a full queue for ever
                     continue
                 finally:
                     state["inflight"] -= 1
@@ -222,6 +221,36 @@ class Campaign:
                     task_id, advance=1, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed
                 )
                 await flush()
+
+        async def produce() -> None:
+            """Claim ready rows batch by batch, load and compose their digests and queue the messages; wait
+            for due retries when nothing is ready."""
+            while not stop.is_set() and not self.shutdown.is_set():
+                claimed = await asyncio.to_thread(
+                    self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
+                )
+                if not claimed:
+                    # Everything claimed so far is sent and recorded before looking for due retries.
+                    while not queue.empty() or state["inflight"]:
+                        await asyncio.sleep(0.005)
+                    await flush(force=True)
+                    if stop.is_set():
+                        return
+                    wait = await self._next_retry_wait(issue_date)
+                    if wait is None:
+                        return
+                    await asyncio.sleep(wait)
+                    continue
+                unsent.update(d.id for d in claimed)
+                digests = {d.id: fresh.pop(d.subscriber_id) for d in claimed if d.subscriber_id in fresh}
+                archived = [d for d in claimed if d.id not in digests]
+                if archived:
+                    readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in archived})
+                    digests.update(await asyncio.to_thread(self.ledger.load_digests, archived, readers, papers))
+                for delivery in claimed:
+                    if stop.is_set() or self.shutdown.is_set():
+                        return  # the rest of the batch is released below
+                    await queue.put((delivery, self.compose(digests[delivery.id])))
 
         # What senders that are gone had acknowledged goes in first, then their rows become claimable.
         recovered = await asyncio.to_thread(self.journal.recover, self.ledger)
@@ -248,7 +277,7 @@ class Campaign:
                 )
                 senders = [asyncio.create_task(sender(task_id)) for _ in range(self.settings.pool_size)]
                 try:
-                    await self._produce(issue_date, subscriber_ids, fresh, papers, queue, unsent, state, stop, flush)
+                    await produce()
                 except NewsletterError as exc:
                     halt(exc)
                 finally:
@@ -267,6 +296,8 @@ class Campaign:
             summary.elapsed = time.monotonic() - started
         if faults:
             fault = faults[0]
+            if not isinstance(fault, NewsletterError):
+                raise fault
             kept = " (what the server accepted is kept in the send journal)" if pending else ""
             raise type(fault)(
                 f"{fault}; stopped after {summary.sent} sent{kept}: the rest stays pending, run `send` again"
@@ -274,47 +305,6 @@ class Campaign:
         if summary.failed_transient:
             summary.retry_later = await asyncio.to_thread(self.ledger.retries_scheduled, issue_date)
         return summary
-
-    async def _produce(
-        self,
-        issue_date: date | None,
-        subscriber_ids: Collection[int] | None,
-        fresh: dict[int, Digest],
-        papers: dict[int, Paper],
-        queue: asyncio.Queue[tuple[Delivery, Outgoing] | None],
-        unsent: set[int],
-        state: dict[str, Any],
-        stop: asyncio.Event,
-        flush: Callable[..., Awaitable[None]],
-    ) -> None:
-        """Claim ready rows batch by batch, load and compose their digests and queue the messages; wait
-        for due retries when nothing is ready."""
-        while not stop.is_set() and not self.shutdown.is_set():
-            claimed = await asyncio.to_thread(
-                self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
-            )
-            if not claimed:
-                # Everything claimed so far is sent and recorded before looking for due retries.
-                while not queue.empty() or state["inflight"]:
-                    await asyncio.sleep(0.005)
-                await flush(force=True)
-                if stop.is_set():
-                    return
-                wait = await self._next_retry_wait(issue_date)
-                if wait is None:
-                    return
-                await asyncio.sleep(wait)
-                continue
-            unsent.update(d.id for d in claimed)
-            digests = {d.id: fresh.pop(d.subscriber_id) for d in claimed if d.subscriber_id in fresh}
-            archived = [d for d in claimed if d.id not in digests]
-            if archived:
-                readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in archived})
-                digests.update(await asyncio.to_thread(self.ledger.load_digests, archived, readers, papers))
-            for delivery in claimed:
-                if stop.is_set() or self.shutdown.is_set():
-                    return  # the rest of the batch is released by the caller
-                await queue.put((delivery, self.compose(digests[delivery.id])))
 
     def _reclaim_dead_local_senders(self) -> int:
         """Rows leased by a process of this machine that no longer exists (kill -9, power loss of a

@@ -111,6 +111,8 @@ class Journal:
         try:
             if not recorded:
                 os.fsync(fd)
+        except OSError as exc:  # written all the same: only a power loss now could cost a line
+            log.warning("cannot sync the send journal %s: %s", self.path, exc.strerror)
         finally:
             os.close(fd)
             with _OPEN_LOCK:
