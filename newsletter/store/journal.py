@@ -74,9 +74,9 @@ class Journal:
 
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        with _OPEN_LOCK:
+        with _OPEN_LOCK:  # before the file exists: a recovery in another thread must never take it
             _OPEN.add(self.path)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         self._fd = fd
         _write_all(fd, (json.dumps({"owner": self.owner}) + "\n").encode())
         os.fsync(fd)
