@@ -34,6 +34,7 @@ class SmtpSettings:
     tls: str = "none"
     username: str = ""
     password: str = field(default="", repr=False)
+    allow_plain_auth: bool = False
     timeout: float = 30.0
     pool_size: int = 4
     rate_per_second: float = 0.0
@@ -91,6 +92,9 @@ class HfSourceSettings:
     paper_url: str = "https://huggingface.co/api/papers"
     enrich: bool = False
     timeout: float = 20.0
+    deadline: float = 60.0
+    max_bytes: int = 20_000_000
+    max_pages: int = 20
     attempts: int = 4
     backoff: float = 2.0
     user_agent: str = USER_AGENT
@@ -106,6 +110,8 @@ class ArxivSourceSettings:
     complete: bool = True
     api_interval: float = 3.0
     timeout: float = 30.0
+    deadline: float = 120.0
+    max_bytes: int = 50_000_000
     attempts: int = 4
     backoff: float = 2.0
     user_agent: str = USER_AGENT
@@ -115,6 +121,16 @@ class ArxivSourceSettings:
 class SourcesSettings:
     hf: HfSourceSettings = field(default_factory=HfSourceSettings)
     arxiv: ArxivSourceSettings = field(default_factory=ArxivSourceSettings)
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Length caps on what a feed entry may carry; an entry past one is skipped with a warning."""
+
+    max_title_chars: int = 1000
+    max_abstract_chars: int = 10_000
+    max_author_chars: int = 300
+    max_authors: int = 5000
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,7 @@ class PathSettings:
     templates: str = str(PROJECT_ROOT / "templates")
     migrations: str = str(PROJECT_ROOT / "migrations")
     cache: str = ""  # "" = $XDG_CACHE_HOME/newsletter, else ~/.cache/newsletter
+    state: str = ""  # "" = $XDG_STATE_HOME/newsletter, else ~/.local/state/newsletter
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     sources: SourcesSettings = field(default_factory=SourcesSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     source_file: str | None = None
@@ -163,6 +181,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     if not settings.paths.cache:
         base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
         settings = settings.replace(paths={"cache": str(base / "newsletter")})
+    if not settings.paths.state:
+        base = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else Path.home() / ".local" / "state"
+        settings = settings.replace(paths={"state": str(base / "newsletter")})
     _validate(settings)
     return settings
 
@@ -302,6 +323,11 @@ def _validate(settings: Settings) -> None:
         source = getattr(settings.sources, name)
         need(source.attempts >= 1, f"'sources.{name}.attempts' must be at least 1")
         need(source.timeout > 0, f"'sources.{name}.timeout' must be positive")
+        need(source.deadline > 0, f"'sources.{name}.deadline' must be positive")
+        need(source.max_bytes >= 1, f"'sources.{name}.max_bytes' must be at least 1")
+    need(settings.sources.hf.max_pages >= 1, "'sources.hf.max_pages' must be at least 1")
+    for key in ("max_title_chars", "max_abstract_chars", "max_author_chars", "max_authors"):
+        need(getattr(settings.ingest, key) >= 1, f"'ingest.{key}' must be at least 1")
     need(1 <= settings.schedule.send_every_minutes <= 60, "'schedule.send_every_minutes' must be 1..60")
     need(settings.digest.max_items >= 1, "'digest.max_items' must be at least 1")
     need(

@@ -6,11 +6,8 @@ import asyncio
 import gc
 import logging
 import multiprocessing
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -19,13 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from newsletter import bounces, selection
+from newsletter import bounces, owners, selection
 from newsletter.config import Settings
 from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
 from newsletter.deliver.smtp import SmtpMailer, SmtpPool
-from newsletter.errors import FeedError, InputError
+from newsletter.errors import FeedError, InputError, StoreError
 from newsletter.message import Composer
 from newsletter.models import (
     DeliveryState,
@@ -40,7 +37,10 @@ from newsletter.models import (
 )
 from newsletter.render import Notice
 from newsletter.sources import ParsedFeed, arxiv_metadata, configured_sources, parser_for
+from newsletter.sources.clean import clean_feed, strip_controls
 from newsletter.store import Database, Ledger, PaperSearch, PaperStore, SubscriberStore
+from newsletter.store.journal import Journal
+from newsletter.store.journal import folder as journal_folder
 from newsletter.store.ledger import Delivery
 
 log = logging.getLogger(__name__)
@@ -152,14 +152,15 @@ def ingest_metadata(
     problems: list[str] = []
     try:
         for batch in arxiv_metadata.batches(path):
-            counts = ctx.papers.upsert(batch.papers)
+            cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), ctx.settings.ingest, name)
+            counts = ctx.papers.upsert(cleaned.papers)
             new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
-            errors += len(batch.problems)
-            problems.extend(batch.problems[: PROBLEMS_KEPT - len(problems)])
+            errors += len(cleaned.problems)
+            problems.extend(cleaned.problems[: PROBLEMS_KEPT - len(problems)])
             if progress is not None:
                 progress(batch)
-    except FeedError as exc:
-        result = IngestResult(name, "error", new, updated, unchanged, errors, error=str(exc))
+    except (FeedError, StoreError) as exc:
+        result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(str(exc)))
     else:
         status = "partial" if errors else "ok"
         result = IngestResult(
@@ -170,16 +171,18 @@ def ingest_metadata(
 
 
 def _run(ctx: Context, name: str, fetch: Callable[[], ParsedFeed | None]) -> IngestResult | None:
-    """Fetch and store one feed (None: nothing left to fetch); a FeedError is recorded, never half-stored."""
+    """Fetch, clean and store one feed (None: nothing left to fetch). Every run leaves its ingest_runs row:
+    a feed that fails (or a store that refuses it) is recorded as an error, never half-stored; an entry
+    that cannot be used is skipped and named in the run's problems."""
     started = datetime.now(UTC)
     try:
         parsed = fetch()
-    except FeedError as exc:
-        result = IngestResult(name, "error", error=str(exc))
-    else:
         if parsed is None:
             return None
+        parsed = clean_feed(parsed, ctx.settings.ingest, name)
         result = _store(ctx, name, parsed)
+    except (FeedError, StoreError) as exc:
+        result = IngestResult(name, "error", error=strip_controls(str(exc)))
     ctx.papers.record_run(result, started)
     return result
 
@@ -487,7 +490,7 @@ def _campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
         ledger=ctx.ledger,
         subscribers=ctx.subscribers,
         settings=ctx.settings.smtp,
-        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+        journal=Journal(journal_folder(ctx.settings.paths.state, ctx.db.identity), owners.new_owner()),
         show_progress=show_progress,
         shutdown=SHUTDOWN,
     )
@@ -615,6 +618,8 @@ def run_ingest(ctx: Context) -> list[IngestResult]:
     for result in results:
         if result.status == "error":
             log.error("ingest %s failed: %s", result.source, result.error)
+        for problem in result.problems:
+            log.warning("ingest %s: %s", result.source, problem)
     return results
 
 

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from newsletter import pipeline
 from newsletter.config import Settings
+from newsletter.errors import NewsletterError
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,13 @@ def scheduled_ingest() -> None:
     `ingest_retry_minutes` until `ingest_deadline`, so a late feed does not mean a silent day."""
     ctx = _context()
     settings = ctx.settings
-    results = pipeline.run_ingest(ctx)
-    waiting = [r.source for r in results if r.status in ("no_announcement", "error")]
+    try:
+        results = pipeline.run_ingest(ctx)
+    except NewsletterError as exc:  # the database itself failed: every source is tried again
+        log.error("ingest failed: %s", exc)
+        waiting = ["every source"]
+    else:
+        waiting = [r.source for r in results if r.status in ("no_announcement", "error")]
     if not waiting:
         return
     tz = ZoneInfo(settings.schedule.timezone)

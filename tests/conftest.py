@@ -36,9 +36,22 @@ def base_settings(**sections: dict) -> Settings:
     settings = load_settings(path=None, env={})
     settings = settings.replace(
         web={"secret_key": "test-secret", "base_url": "https://papers.example.org"},
-        paths={"cache": str(ROOT / ".pytest_cache" / "newsletter")},  # not the user's ~/.cache
+        # Not the user's ~/.cache and ~/.local/state (send journals are kept per database).
+        paths={"cache": str(ROOT / ".pytest_cache" / "newsletter"), "state": str(ROOT / ".pytest_cache" / "state")},
     )
     return settings.replace(**sections)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands the tests start (CliRunner, subprocesses) keep their send journals out of ~/.local/state."""
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if before is None:
+        del os.environ["XDG_STATE_HOME"]
+    else:
+        os.environ["XDG_STATE_HOME"] = before
 
 
 # -- databases -----------------------------------------------------------------------------------------
@@ -131,7 +144,8 @@ def ctx(settings: Settings) -> Iterator[pipeline.Context]:
 @dataclass(frozen=True)
 class Answer:
     """One scripted HTTP answer. `etag`: answer 304 when the request's If-None-Match matches it.
-    `delay`: seconds to wait before answering. `cut`: announce the full length but send half, then close."""
+    `delay`: seconds to wait before answering. `cut`: announce the full length but send half, then close.
+    `trickle`: send the body one byte at a time, this many seconds apart."""
 
     status: int = 200
     body: bytes = b""
@@ -139,6 +153,7 @@ class Answer:
     etag: str | None = None
     delay: float = 0.0
     cut: bool = False
+    trickle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -193,6 +208,16 @@ class FeedServer:
                     self.wfile.write(answer.body[: len(answer.body) // 2])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if answer.trickle:
+                    self.close_connection = True
+                    try:
+                        for byte in answer.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(answer.trickle)
+                    except OSError:
+                        pass  # the client gave up: what the test wants
                     return
                 self.wfile.write(answer.body)
 

@@ -165,6 +165,28 @@ def test_ingest_is_retried_until_the_announcement_arrives(ctx, feed_server, monk
     assert recorder.jobs == []
 
 
+def test_an_ingest_whose_database_fails_is_retried_too(ctx, feed_server, monkeypatch, tmp_path) -> None:
+    from newsletter import schedule
+    from newsletter.store.db import Database
+    from tests.conftest import Answer
+
+    feed_server.route("/api/daily_papers", Answer(body=SAMPLE_FEED.read_bytes()))
+    settings = ctx.settings.replace(
+        sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}},
+        schedule={"ingest_deadline": "23:59", "ingest_retry_minutes": 20},
+        database={"url": f"sqlite:///{tmp_path}/no/such/folder/gone.db"},  # cannot be opened
+    )
+    recorder = Recorder()
+    broken = pipeline.Context(settings, Database(settings.database.url, settings.paths.migrations))
+    monkeypatch.setitem(schedule._running, "context", broken)
+    monkeypatch.setitem(schedule._running, "scheduler", recorder)
+    before = datetime.now(UTC)
+    schedule.scheduled_ingest(settings)  # no exception escapes the job
+    if not (before.hour == 23 and before.minute >= 39):
+        [job] = recorder.jobs
+        assert job["id"] == "ingest-retry" and 1190 <= (job["run_date"] - before).total_seconds() <= 1210
+
+
 def test_jobs_are_stored_in_the_database(ctx) -> None:
     import sqlalchemy as sa
 

@@ -143,6 +143,17 @@ def test_outbox_with_real_send_keeps_copies(world, smtp_server, tmp_path) -> Non
     assert len(smtp_server.messages) == 2 and len(list((tmp_path / "copies").glob("*.eml"))) == 2
 
 
+def test_outbox_keeps_no_copy_of_a_refused_message(world, smtp_server, tmp_path) -> None:
+    smtp_server.handler.refuse["grace@example.com"] = 550
+    summary = send(world, outbox=str(tmp_path / "copies"))
+    assert summary.sent == 1 and summary.failed_permanent == 1
+    [copy] = (tmp_path / "copies").glob("*.eml")
+    assert (
+        message_from_bytes(copy.read_bytes(), policy=policy.default)["To"].addresses[0].addr_spec
+        == (smtp_server.messages[0].recipients[0])
+    )
+
+
 def test_to_sends_only_to_those(world, smtp_server) -> None:
     summary = send(world, to=("grace@example.com",))
     assert summary.sent == 1 and [m.recipients[0] for m in smtp_server.messages] == ["grace@example.com"]

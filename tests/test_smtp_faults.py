@@ -177,8 +177,32 @@ def test_auth_required(app) -> None:
 
     with CaptureServer(auth_required=True, auth_require_tls=False, authenticator=authenticator) as server:
         with pytest.raises(DeliveryError, match="refused the login for 'mailer'"):
-            send(app, port=server.port, username="mailer", password="wrong")
-        assert send(app, port=server.port, username="mailer", password="s3cret").sent == 3
+            send(app, port=server.port, username="mailer", password="wrong", allow_plain_auth=True)
+        assert send(app, port=server.port, username="mailer", password="s3cret", allow_plain_auth=True).sent == 3
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_no_password_over_a_plain_connection_unless_allowed(app) -> None:
+    with CaptureServer(auth_required=True, auth_require_tls=False) as server:
+        with pytest.raises(DeliveryError, match=r"over a plain connection; .*'smtp.allow_plain_auth = true'") as info:
+            send(app, port=server.port, username="mailer", password="s3cret")
+        assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
+        assert server.messages == [] and app.ledger.status() == []
+
+
+def test_implicit_tls_failures_say_tls_failed_and_why(app, certificate) -> None:
+    _, context = certificate
+    untrusted = "TLS failed: certificate verify failed: self-signed certificate"
+    # A certificate the system CAs do not know.
+    with CaptureServer(ssl_context=context) as tls_server, pytest.raises(DeliveryError, match=untrusted):
+        send(app, port=tls_server.port, tls="implicit")
+    with CaptureServer() as plain_server:  # a server that does not speak TLS at all
+        with pytest.raises(DeliveryError, match="TLS failed: wrong version number") as info:
+            send(app, port=plain_server.port, tls="implicit")
+        assert "Operation not permitted" not in str(info.value)
+    with CaptureServer() as plain_server, pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+        send(app, port=plain_server.port, tls="starttls")
+    assert app.ledger.status() == []
 
 
 def test_rate_limit_spaces_messages(app, smtp_server) -> None:

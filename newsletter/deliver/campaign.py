@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import threading
 import time
@@ -22,11 +21,13 @@ from datetime import date, datetime, timedelta
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from newsletter import owners
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.ratelimit import RateLimiter
-from newsletter.errors import DeliveryError
+from newsletter.errors import DeliveryError, NewsletterError, StoreError
 from newsletter.models import Digest, Outgoing, Paper
+from newsletter.store.journal import Journal
 from newsletter.store.ledger import Delivery, Ledger, Outcome
 from newsletter.store.subscribers import SubscriberStore
 from newsletter.store.tables import utcnow
@@ -129,7 +130,7 @@ class Campaign:
         ledger: Ledger,
         subscribers: SubscriberStore,
         settings: SmtpSettings,
-        owner: str,
+        journal: Journal,
         show_progress: bool = True,
         shutdown: threading.Event | None = None,
     ) -> None:
@@ -139,7 +140,8 @@ class Campaign:
         self.ledger = ledger
         self.subscribers = subscribers
         self.settings = settings
-        self.owner = owner
+        self.journal = journal
+        self.owner = journal.owner  # the lease owner of every row this run claims
         self.show_progress = show_progress
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_per_hour)
 
@@ -153,7 +155,11 @@ class Campaign:
         """Send every ready row (of one issue, or of all) through the open mailer; wait for retries that
         fall due within `retry_wait`, leave later ones to the next run. `fresh` holds digests of this issue
         this process has just built, by subscriber id: a claimed row found there is not read back from the
-        database (each is taken out as it is used)."""
+        database (each is taken out as it is used).
+
+        A fault that makes going on pointless (the server gone, the outbox or the database failing) stops
+        the run: messages in flight finish, every outcome is journaled and recorded if the database still
+        answers, the claimed rows not sent are given back, and the fault is raised with how far it got."""
         fresh = {} if fresh is None else fresh
         summary = Summary()
         started = time.monotonic()
@@ -162,17 +168,29 @@ class Campaign:
         unsent: set[int] = set()
         state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
         stop = asyncio.Event()
+        faults: list[Exception] = []  # the first one is what the run reports
         papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
         progress = _progress(self.show_progress)
 
+        def halt(fault: Exception) -> None:
+            faults.append(fault)
+            stop.set()
+
+        def store_lost() -> bool:
+            return any(isinstance(f, StoreError) for f in faults)
+
         async def flush(force: bool = False) -> None:
-            if pending and (
-                force or len(pending) >= FLUSH_EVERY or time.monotonic() - state["last_flush"] > FLUSH_SECONDS
-            ):
+            if not pending or (store_lost() and not force):
+                return
+            if force or len(pending) >= FLUSH_EVERY or time.monotonic() - state["last_flush"] > FLUSH_SECONDS:
                 batch = pending[:]
                 pending.clear()
                 state["last_flush"] = time.monotonic()
-                await asyncio.to_thread(self.ledger.record, batch)
+                try:
+                    await asyncio.to_thread(self.ledger.record, batch)
+                except StoreError as exc:
+                    pending[:0] = batch  # still in the journal; one more try when the run ends
+                    halt(exc)
 
         async def sender(task_id: int) -> None:
             while (item := await queue.get()) is not None:
@@ -180,20 +198,64 @@ class Campaign:
                 if stop.is_set() or self.shutdown.is_set():
                     continue  # left in `unsent`, released below
                 state["inflight"] += 1
-                await self.limiter.acquire()
-                result = await self.mailer.send(outgoing)
-                state["inflight"] -= 1
+                try:
+                    await self.limiter.acquire()
+                    result = await self.mailer.send(outgoing)
+                except Exception as exc:  # the outbox copy could not be written (or a bug): this one was not sent
+                    halt(exc)  # and a sender that died would leave the claimer waiting on a full queue for ever
+                    continue
+                finally:
+                    state["inflight"] -= 1
                 unsent.discard(delivery.id)
-                pending.append(self._outcome(delivery, outgoing, result, summary))
+                outcome = self._outcome(delivery, outgoing, result, summary)
+                pending.append(outcome)
+                try:
+                    self.journal.append(outcome)
+                except StoreError as exc:  # no longer crash-safe: record what is known and stop
+                    halt(exc)
                 state["lost"] = state["lost"] + 1 if result.code == CONNECTION_LOST else 0
                 if state["lost"] >= MAX_CONNECTION_FAILURES:
-                    stop.set()
+                    halt(DeliveryError(f"{self.mailer.name}: connection lost {MAX_CONNECTION_FAILURES} times in a row"))
                 elapsed = time.monotonic() - started
                 progress.update(
                     task_id, advance=1, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed
                 )
                 await flush()
 
+        async def produce() -> None:
+            """Claim ready rows batch by batch, load and compose their digests and queue the messages; wait
+            for due retries when nothing is ready."""
+            while not stop.is_set() and not self.shutdown.is_set():
+                claimed = await asyncio.to_thread(
+                    self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
+                )
+                if not claimed:
+                    # Everything claimed so far is sent and recorded before looking for due retries.
+                    while not queue.empty() or state["inflight"]:
+                        await asyncio.sleep(0.005)
+                    await flush(force=True)
+                    if stop.is_set():
+                        return
+                    wait = await self._next_retry_wait(issue_date)
+                    if wait is None:
+                        return
+                    await asyncio.sleep(wait)
+                    continue
+                unsent.update(d.id for d in claimed)
+                digests = {d.id: fresh.pop(d.subscriber_id) for d in claimed if d.subscriber_id in fresh}
+                archived = [d for d in claimed if d.id not in digests]
+                if archived:
+                    readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in archived})
+                    digests.update(await asyncio.to_thread(self.ledger.load_digests, archived, readers, papers))
+                for delivery in claimed:
+                    if stop.is_set() or self.shutdown.is_set():
+                        return  # the rest of the batch is released below
+                    await queue.put((delivery, self.compose(digests[delivery.id])))
+
+        # What senders that are gone had acknowledged goes in first, then their rows become claimable.
+        recovered = await asyncio.to_thread(self.journal.recover, self.ledger)
+        if recovered:
+            log.warning("recorded %d outcomes a stopped sender had kept in its journal", recovered)
         reclaimed = await asyncio.to_thread(self._reclaim_dead_local_senders)
         if reclaimed:
             log.warning("took back %d deliveries of a sender on this machine that died mid-send", reclaimed)
@@ -201,7 +263,11 @@ class Campaign:
         async def heartbeat() -> None:
             while True:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
-                await asyncio.to_thread(self.ledger.renew, self.owner, set(unsent), LEASE)
+                try:
+                    await asyncio.to_thread(self.ledger.renew, self.owner, set(unsent), LEASE)
+                except StoreError as exc:
+                    halt(exc)
+                    return
 
         beat = asyncio.create_task(heartbeat())
         try:
@@ -211,60 +277,39 @@ class Campaign:
                 )
                 senders = [asyncio.create_task(sender(task_id)) for _ in range(self.settings.pool_size)]
                 try:
-                    while not stop.is_set() and not self.shutdown.is_set():
-                        claimed = await asyncio.to_thread(
-                            self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
-                        )
-                        if not claimed:
-                            # Everything claimed so far is sent and recorded before looking for due retries.
-                            while not queue.empty() or state["inflight"]:
-                                await asyncio.sleep(0.005)
-                            await flush(force=True)
-                            wait = await self._next_retry_wait(issue_date)
-                            if wait is None:
-                                break
-                            await asyncio.sleep(wait)
-                            continue
-                        unsent.update(d.id for d in claimed)
-                        digests = {d.id: fresh.pop(d.subscriber_id) for d in claimed if d.subscriber_id in fresh}
-                        archived = [d for d in claimed if d.id not in digests]
-                        if archived:
-                            readers = await asyncio.to_thread(
-                                self.subscribers.by_ids, {d.subscriber_id for d in archived}
-                            )
-                            digests.update(await asyncio.to_thread(self.ledger.load_digests, archived, readers, papers))
-                        for delivery in claimed:
-                            if stop.is_set() or self.shutdown.is_set():
-                                break  # the rest of the batch is released below
-                            await queue.put((delivery, self.compose(digests[delivery.id])))
+                    await produce()
+                except NewsletterError as exc:
+                    halt(exc)
                 finally:
                     for _ in senders:
                         await queue.put(None)
                     await asyncio.gather(*senders)
                     await flush(force=True)
-                    await asyncio.to_thread(self.ledger.release, unsent)
+                    self.journal.close(recorded=not pending)
+                    if not pending:  # the database answers: give back what was claimed and not sent
+                        try:
+                            await asyncio.to_thread(self.ledger.release, unsent)
+                        except StoreError:
+                            log.info("claimed deliveries not sent are left for their lease to run out")
         finally:
             beat.cancel()
             summary.elapsed = time.monotonic() - started
+        if faults:
+            fault = faults[0]
+            if not isinstance(fault, NewsletterError):
+                raise fault
+            kept = " (what the server accepted is kept in the send journal)" if pending else ""
+            raise type(fault)(
+                f"{fault}; stopped after {summary.sent} sent{kept}: the rest stays pending, run `send` again"
+            )
         if summary.failed_transient:
             summary.retry_later = await asyncio.to_thread(self.ledger.retries_scheduled, issue_date)
-        if stop.is_set():
-            raise DeliveryError(
-                f"{self.mailer.name}: connection lost {MAX_CONNECTION_FAILURES} times in a row; stopped after "
-                f"{summary.sent} sent (the rest stays pending: run `send` again)"
-            )
         return summary
 
     def _reclaim_dead_local_senders(self) -> int:
         """Rows leased by a process of this machine that no longer exists (kill -9, power loss of a
         container) are claimable at once instead of when their lease runs out."""
-        host = self.owner.split(":", 1)[0]
-        dead = set()
-        for owner in self.ledger.lease_owners():
-            parts = owner.split(":")
-            if len(parts) >= 2 and parts[0] == host and parts[1].isdigit() and not _alive(int(parts[1])):
-                dead.add(owner)
-        return self.ledger.expire_leases(dead)
+        return self.ledger.expire_leases({owner for owner in self.ledger.lease_owners() if owners.gone(owner)})
 
     async def _next_retry_wait(self, issue_date: date | None) -> float | None:
         """Seconds until the next retry falls due, if within `retry_wait`; None when nothing is left to do."""
@@ -287,21 +332,13 @@ class Campaign:
             if delivery.attempts < self.settings.max_attempts:
                 retry_at = utcnow() + timedelta(seconds=retry_delay(self.settings, delivery.attempts))
             summary.set(delivery.id, email, "failed_transient", detail)
-            log.warning("deferred %s (attempt %d): %s", email, delivery.attempts, detail)
+            # A lost connection is the server's trouble, not this reader's: the run's summary tells it.
+            level = logging.INFO if result.code == CONNECTION_LOST else logging.WARNING
+            log.log(level, "deferred %s (attempt %d): %s", email, delivery.attempts, detail)
             return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id, True, retry_at)
         summary.set(delivery.id, email, "failed_permanent", detail)
         log.warning("rejected %s: %s", email, detail)
         return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 def _progress(show: bool) -> Progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from newsletter.deliver.outbox import OutboxMailer
 from newsletter.models import Outgoing, SendResult
 
 # A socket-level failure is reported like a temporary SMTP reply (as mailman does).
@@ -41,9 +42,12 @@ class NullMailer:
 
 
 class TeeMailer:
-    """Sends through `primary` and keeps a copy of every accepted message through `copy` (`--outbox` on a send)."""
+    """Sends through `primary` and keeps a copy of every accepted message in `copy` (`--outbox` on a send).
 
-    def __init__(self, primary: Mailer, copy: Mailer) -> None:
+    The copy is written first and removed if the server refuses the message: a disk that cannot take it
+    (full, read-only) stops the send before the message goes out, never after it was accepted."""
+
+    def __init__(self, primary: Mailer, copy: OutboxMailer) -> None:
         self.primary, self.copy = primary, copy
         self.name = f"{primary.name}+{copy.name}"
 
@@ -52,9 +56,10 @@ class TeeMailer:
         await self.copy.open()
 
     async def send(self, outgoing: Outgoing) -> SendResult:
+        path = self.copy.write(outgoing)
         result = await self.primary.send(outgoing)
-        if result.ok:
-            await self.copy.send(outgoing)
+        if not result.ok:
+            self.copy.remove(path)
         return result
 
     async def close(self) -> None:

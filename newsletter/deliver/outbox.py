@@ -26,13 +26,23 @@ class OutboxMailer:
         self._next = max(numbers, default=0) + 1
 
     async def send(self, outgoing: Outgoing) -> SendResult:
+        path = self.write(outgoing)
+        return SendResult(outgoing.recipient, ok=True, code=250, reply=f"written to {path}")
+
+    def write(self, outgoing: Outgoing) -> Path:
+        """Write the next DIR/<n>.eml; DeliveryError (and no partial file left) when the disk refuses."""
         path = self.directory / f"{self._next}.eml"
         try:
             path.write_bytes(outgoing.data)
         except OSError as exc:
+            path.unlink(missing_ok=True)
             raise DeliveryError(f"cannot write {path}: {exc.strerror}") from None
         self._next += 1
-        return SendResult(outgoing.recipient, ok=True, code=250, reply=f"written to {path}")
+        return path
+
+    @staticmethod
+    def remove(path: Path) -> None:
+        path.unlink(missing_ok=True)
 
     async def close(self) -> None:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import ssl
 
 import aiosmtplib
@@ -29,6 +30,12 @@ class SmtpMailer:
     async def open(self) -> None:
         """Connect (and log in); a refused connection is a DeliveryError that names the server."""
         s = self.settings
+        if s.username and s.tls == "none" and not s.allow_plain_auth:
+            raise DeliveryError(
+                f"SMTP server {self.where}: refusing to send the password of '{s.username}' over a plain "
+                "connection; set 'smtp.tls' to starttls or implicit, or 'smtp.allow_plain_auth = true' for a "
+                "trusted local relay"
+            )
         client = aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
@@ -105,13 +112,25 @@ def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
     return SendResult(outgoing.recipient, ok=False, code=code, reply=reply.strip(), transient=is_transient(code))
 
 
+_SSL_TEXT = re.compile(r"\]\s*(.*?)\s*\(_ssl\.c:\d+\)")
+
+
 def _reason(exc: BaseException) -> str:
-    """The root cause in a few words ('Connection refused'), not the wrapper's restatement of host and port."""
+    """The root cause in a few words ('Connection refused', 'TLS failed: certificate verify failed: …'),
+    not the wrapper's restatement of host and port."""
     if isinstance(exc, aiosmtplib.SMTPTimeoutError):
         return "timed out"
     root: BaseException = exc
     while root.__cause__ is not None:
         root = root.__cause__
+    if isinstance(root, ssl.SSLError):
+        # An SSLError is an OSError whose errno (1) would read "Operation not permitted".
+        found = _SSL_TEXT.search(str(root))
+        why = found.group(1) if found else (root.reason or type(root).__name__)
+        hint = " (does the server speak TLS on this port? see 'smtp.tls')" if "WRONG_VERSION" in str(root) else ""
+        return f"TLS failed: {why}{hint}"
+    if isinstance(root, aiosmtplib.SMTPException) and "STARTTLS" in str(root):
+        return "TLS failed: the server does not offer STARTTLS (see 'smtp.tls')"
     if isinstance(root, OSError) and root.errno is not None:
         return os.strerror(root.errno)
     text = str(root).strip() or type(root).__name__

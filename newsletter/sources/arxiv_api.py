@@ -37,7 +37,7 @@ def parse(data: bytes, where: str, day: date | None = None) -> ParsedFeed:
     for index, entry in enumerate(entries, start=1):
         try:
             papers.append(_paper(entry, day))
-        except (FeedError, ValueError) as exc:
+        except (FeedError, KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"{where}: entry {index}: {exc}")
     total = feed.feed.get("opensearch_totalresults")
     return ParsedFeed(tuple(papers), tuple(problems), total=int(total) if str(total or "").isdigit() else None)

@@ -81,7 +81,7 @@ def parse(data: bytes, where: str, day: date | None = None, include_cross_lists:
             if kind not in keep and kind not in REPLACE_TYPES:
                 continue
             paper = _paper(entry, feed.feed, day)
-        except FeedError as exc:
+        except (FeedError, KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"{where}: entry {index}: {exc}")
             continue
         (updates if kind in REPLACE_TYPES else papers).append(paper)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -22,6 +23,8 @@ PAGE_SIZE = 100  # the API's maximum `limit`
 def _load_json(data: bytes, where: str) -> Any:
     try:
         return json.loads(data)
+    except RecursionError:
+        raise FeedError(f"{where}: JSON nested too deeply") from None
     except UnicodeDecodeError as exc:
         raise FeedError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -38,7 +41,7 @@ def parse(data: bytes, where: str, day: date | None = None) -> ParsedFeed:
     for index, entry in enumerate(entries, start=1):
         try:
             papers.append(_paper(entry["paper"], entry, day))
-        except (FeedError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (FeedError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             problems.append(f"{where}: entry {index}: {_describe(exc)}")
     return ParsedFeed(tuple(papers), tuple(problems))
 
@@ -48,7 +51,7 @@ def parse_paper(data: bytes, where: str) -> Paper:
     entry = _load_json(data, where)
     try:
         return _paper(entry, {}, None)
-    except (FeedError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (FeedError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise FeedError(f"{where}: {_describe(exc)}") from None
 
 
@@ -66,8 +69,8 @@ def _paper(paper: dict[str, Any], entry: dict[str, Any], day: date | None) -> Pa
         authors=tuple(squash(a["name"]) for a in paper.get("authors", []) if a.get("name")),
         published=parse_timestamp(paper.get("publishedAt")),
         announced=featured.date() if featured else day,
-        upvotes=_int(paper.get("upvotes")),
-        num_comments=_int(entry.get("numComments", paper.get("numComments"))),
+        upvotes=_int(paper.get("upvotes"), "upvotes"),
+        num_comments=_int(entry.get("numComments", paper.get("numComments")), "numComments"),
         github_url=paper.get("githubRepo") or None,
         project_url=paper.get("projectPage") or None,
         ai_summary=squash(paper.get("ai_summary")) or None,
@@ -75,8 +78,13 @@ def _paper(paper: dict[str, Any], entry: dict[str, Any], day: date | None) -> Pa
     )
 
 
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _int(value: Any, name: str) -> int | None:
+    """A count: None when absent or not a number; a FeedError when not finite (`1e999` reads as infinity)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FeedError(f"{name} out of range: {value}")
+    return int(value)
 
 
 def _describe(exc: Exception) -> str:
@@ -111,6 +119,12 @@ class HfDailySource:
             if len(parsed.papers) + len(parsed.problems) < PAGE_SIZE:
                 break
             page += 1
+            if page >= self.settings.max_pages:
+                problems.append(
+                    f"{self.settings.url}?date={day}: stopped after {page} pages of {PAGE_SIZE} "
+                    "('sources.hf.max_pages')"
+                )
+                break
         if self.settings.enrich:
             papers = [self._enriched(p, problems) for p in papers]
         return ParsedFeed(tuple(papers), tuple(problems), validators=first_validators)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -16,6 +17,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.errors import StoreError
+
+CONNECT_TIMEOUT = 10  # seconds
 
 
 class Database:
@@ -36,6 +39,14 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
+    def identity(self) -> str:
+        """What tells this database apart from any other of this machine (an SQLite file by its absolute
+        path); it holds the password, so it is for digests, never for display."""
+        if self.is_sqlite and self.url.database and self.url.database != ":memory:":
+            return f"sqlite:{Path(self.url.database).resolve()}"
+        return self.url.render_as_string(hide_password=False)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
@@ -49,6 +60,9 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+            if self.is_postgresql and "connect_timeout" not in self.url.query:
+                # A server that went away must fail a connection attempt, not hang it.
+                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         try:
             engine = create_engine(self.url, **kwargs)
         except (NoSuchModuleError, ModuleNotFoundError):
@@ -65,7 +79,7 @@ class Database:
             try:
                 yield session
                 session.commit()
-            except OperationalError as exc:
+            except DBAPIError as exc:  # a lost connection, or a value the database refused
                 session.rollback()
                 raise self._connect_error(exc) from None
             except BaseException:

@@ -18,6 +18,7 @@ from newsletter.store.subscribers import SubscriberStore
 from newsletter.store.tables import DeliveryRow, DigestItemRow, DigestRow, PaperRow, SubscriberRow, utcnow
 
 _CLAIMABLE = (DeliveryState.PENDING, DeliveryState.FAILED_TRANSIENT)
+JOURNAL_CHUNK = 500  # rows per statement when applying a journal (SQLite caps bound parameters)
 
 
 @dataclass(frozen=True)
@@ -337,11 +338,39 @@ class Ledger:
     def record(self, outcomes: Sequence[Outcome]) -> None:
         """Write what the server said of several claimed rows in one short transaction.
 
-        A row is `sent` only here, after its 250; a crash before this commit re-sends those messages
-        (with the same Message-ID), the one repeat DESIGN.md allows. A permanent failure marks the reader
-        bounced and suppresses the address; a transient one is retried at `retry_at`, or parked (never
-        claimed again until `send --resend`) when `retry_at` is None.
+        A row is `sent` only here, after its 250 (which the campaign keeps in its journal until then, so
+        a crash before this commit repeats only the messages in flight). A permanent failure marks the
+        reader bounced and suppresses the address; a transient one is retried at `retry_at`, or parked
+        (never claimed again until `send --resend`) when `retry_at` is None.
         """
+        if not outcomes:
+            return
+        with self.db.transaction() as session:
+            self._record(session, outcomes)
+
+    def apply_journal(self, owner: str, outcomes: Sequence[Outcome]) -> int:
+        """Record the journal of a sender that is gone: only rows that sender still holds (the rest were
+        committed, or taken over since); the latest outcome of a row wins. How many rows it recorded."""
+        latest = {o.delivery_id: o for o in outcomes}
+        ids = list(latest)
+        applied = 0
+        for start in range(0, len(ids), JOURNAL_CHUNK):
+            chunk = ids[start : start + JOURNAL_CHUNK]
+            with self.db.transaction() as session:
+                held = set(
+                    session.scalars(
+                        select(DeliveryRow.id).where(
+                            DeliveryRow.id.in_(chunk),
+                            DeliveryRow.state == str(DeliveryState.SENDING),
+                            DeliveryRow.lease_owner == owner,
+                        )
+                    )
+                )
+                self._record(session, [latest[i] for i in chunk if i in held])
+            applied += len(held)
+        return applied
+
+    def _record(self, session: Session, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
         now = utcnow()
@@ -363,16 +392,15 @@ class Ledger:
             else:
                 change.update(state=str(DeliveryState.FAILED_PERMANENT), next_attempt_at=None)
             groups.setdefault(change["state"], []).append(change)
-        with self.db.transaction() as session:
-            # Bulk UPDATE by primary key, one executemany per kind of outcome (each sets the same columns).
-            for changes in groups.values():
-                session.execute(update(DeliveryRow), changes)
-            rejected = [c["id"] for c in groups.get(str(DeliveryState.FAILED_PERMANENT), [])]
-            if rejected:
-                bounced = select(DeliveryRow.subscriber_id).where(DeliveryRow.id.in_(rejected))
-                for subscriber in session.scalars(select(SubscriberRow).where(SubscriberRow.id.in_(bounced))):
-                    subscriber.status = str(Status.BOUNCED)
-                    SubscriberStore(self.db).suppress(subscriber.email, "bounce", session)
+        # Bulk UPDATE by primary key, one executemany per kind of outcome (each sets the same columns).
+        for changes in groups.values():
+            session.execute(update(DeliveryRow), changes)
+        rejected = [c["id"] for c in groups.get(str(DeliveryState.FAILED_PERMANENT), [])]
+        if rejected:
+            bounced = select(DeliveryRow.subscriber_id).where(DeliveryRow.id.in_(rejected))
+            for subscriber in session.scalars(select(SubscriberRow).where(SubscriberRow.id.in_(bounced))):
+                subscriber.status = str(Status.BOUNCED)
+                SubscriberStore(self.db).suppress(subscriber.email, "bounce", session)
 
     def mark_bounced(self, email: str, message_id: str | None, reply: str) -> bool:
         """A hard bounce that came later: the reader is marked bounced and suppressed, and the delivery the

@@ -1,0 +1,94 @@
+"""What a broken or hostile feed server can send, against a real HTTP server on 127.0.0.1, on SQLite and
+PostgreSQL: bad entries are skipped one by one (or cleaned), slow and huge answers are cut off, paging
+stops at a cap, and every run leaves its ingest_runs row."""
+
+import copy
+import gzip
+import json
+import time
+from datetime import date
+
+from newsletter import pipeline
+from tests.conftest import Answer
+from tests.test_ingest import local
+
+DAY = date(2024, 6, 18)
+
+
+def entries(data_file, count: int) -> list[dict]:
+    """`count` good Hugging Face entries shaped like the recorded one, with ids 2406.10001 …"""
+    template = json.loads(data_file("hf_daily_papers.json").read_text())[0]
+    made = []
+    for n in range(1, count + 1):
+        entry = copy.deepcopy(template)
+        entry["paper"]["id"] = f"2406.1{n:04d}"
+        entry["paper"]["title"] = f"Transcoders find circuits, part {n}"
+        made.append(entry)
+    return made
+
+
+def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server, data_file) -> None:
+    feed = entries(data_file, 11)
+    feed[1]["paper"]["upvotes"] = "UPVOTES"  # replaced by a number no float holds
+    feed[2]["paper"]["title"] = "Nul\x00 in the title"  # stripped: PostgreSQL text cannot hold NUL
+    feed[3]["paper"]["summary"] = "Bell\x07 and escape\x1b[31m codes"  # stripped
+    feed[4]["paper"]["title"] = "x" * 5000
+    feed[5]["paper"]["authors"] = [{"name": "A" * 1000}]
+    del feed[6]["paper"]
+    feed[7]["numComments"] = -4
+    feed[8]["paper"]["githubRepo"] = "javascript:alert(1)"  # an optional link: dropped, the paper kept
+    feed[9]["paper"]["title"] = "Lone \ud800 surrogate"
+    body = json.dumps(feed).replace('"UPVOTES"', "1e999").encode()
+    feed_server.route("/api/daily_papers", Answer(body=body))
+    [result] = pipeline.ingest(local(ctx, feed_server), DAY, ["hf"])
+
+    assert result.status == "partial" and result.new == 6 and result.errors == 5
+    problems = "\n".join(result.problems)
+    assert "entry 2: upvotes out of range: inf" in problems
+    assert "skipped '2406.10005': title longer than 1000 characters ('ingest.max_title_chars')" in problems
+    assert "skipped '2406.10006': an author name longer than 300 characters" in problems
+    assert "entry 7: missing key 'paper'" in problems
+    assert "skipped '2406.10008': comments out of range: -4" in problems
+    assert ctx.papers.get("2406.10003").title == "Nul in the title"
+    assert ctx.papers.get("2406.10004").abstract == "Bell and escape[31m codes"
+    assert ctx.papers.get("2406.10009").github_url is None and ctx.papers.get("2406.10009").upvotes == 12
+    assert ctx.papers.get("2406.10010").title == "Lone surrogate"
+    assert ctx.papers.get("2406.10011").upvotes == 12
+    run = ctx.papers.last_runs()[0]
+    assert (run.source, run.status, run.new, run.errors) == ("hf", "partial", 6, 5)
+
+
+def test_a_server_trickling_bytes_is_cut_off_at_the_deadline(ctx, feed_server, data_file) -> None:
+    # Each byte comes well within the per-read timeout; only a deadline for the whole answer ends it.
+    feed_server.route("/api/daily_papers", Answer(body=json.dumps(entries(data_file, 1)).encode(), trickle=0.3))
+    app = local(ctx, feed_server)
+    app = pipeline.Context(app.settings.replace(sources={"hf": {"deadline": 1.5, "timeout": 5.0}}), ctx.db)
+    started = time.monotonic()
+    [result] = pipeline.ingest(app, DAY, ["hf"])
+    assert time.monotonic() - started < 4
+    assert result.status == "error" and "took longer than 1.5 s in all" in result.error
+    assert ctx.papers.count() == 0 and ctx.papers.last_runs()[0].status == "error"
+
+
+def test_a_huge_answer_is_refused_at_the_size_cap(ctx, feed_server, data_file) -> None:
+    app = local(ctx, feed_server)
+    app = pipeline.Context(app.settings.replace(sources={"hf": {"max_bytes": 100_000}}), ctx.db)
+    feed_server.route("/api/daily_papers", Answer(body=b"[" + b" " * 1_000_000 + b"]"))
+    [declared] = pipeline.ingest(app, DAY, ["hf"])
+    assert declared.status == "error" and "answer larger than 100000 bytes" in declared.error
+    # 2 KB on the wire, a megabyte once unzipped: counted as it is decoded.
+    bomb = gzip.compress(b"[" + b" " * 1_000_000 + b"]")
+    feed_server.route("/api/daily_papers", Answer(body=bomb, headers={"Content-Encoding": "gzip"}))
+    [unzipped] = pipeline.ingest(app, DAY, ["hf"])
+    assert unzipped.status == "error" and "answer larger than 100000 bytes" in unzipped.error
+    assert [r.status for r in ctx.papers.last_runs()] == ["error", "error"]
+
+
+def test_hugging_face_paging_stops_at_the_page_cap(ctx, feed_server, data_file) -> None:
+    route = feed_server.route("/api/daily_papers", Answer(body=json.dumps(entries(data_file, 100)).encode()))
+    app = local(ctx, feed_server)
+    app = pipeline.Context(app.settings.replace(sources={"hf": {"max_pages": 3}}), ctx.db)
+    [result] = pipeline.ingest(app, DAY, ["hf"])
+    assert len(route.calls) == 3 and [c.query["p"] for c in route.calls] == [["0"], ["1"], ["2"]]
+    assert result.status == "partial" and "stopped after 3 pages of 100 ('sources.hf.max_pages')" in result.error
+    assert ctx.papers.count() == 100
