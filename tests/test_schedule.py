@@ -181,7 +181,7 @@ def test_an_ingest_whose_database_fails_is_retried_too(ctx, feed_server, monkeyp
     monkeypatch.setitem(schedule._running, "context", broken)
     monkeypatch.setitem(schedule._running, "scheduler", recorder)
     before = datetime.now(UTC)
-    schedule.scheduled_ingest(settings)  # no exception escapes the job
+    schedule.scheduled_ingest()  # no exception escapes the job
     if not (before.hour == 23 and before.minute >= 39):
         [job] = recorder.jobs
         assert job["id"] == "ingest-retry" and 1190 <= (job["run_date"] - before).total_seconds() <= 1210
