@@ -1,9 +1,9 @@
 """Delivering claimed ledger rows: claim in batches, compose, send over the pool, record; progress and summary.
 
 A producer claims ready rows (leased, so a crashed sender's rows come back), loads their archived digests
-and composes the messages; `pool_size` senders take them from a bounded queue, wait for the shared rate
-limit and send; outcomes are committed in small batches. Memory stays flat: at most a few batches of
-messages exist at once, whatever the number of readers.
+and composes the messages; `pool_size` senders take them from a pacer that keeps the global and per-domain
+rate limits (a domain waiting for its turn holds up no other), and send; outcomes are committed in small
+batches. Memory stays flat: at most a few batches of messages exist at once, whatever the number of readers.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
+from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.errors import DeliveryError
 from newsletter.models import Digest, Outgoing, Paper
@@ -157,11 +158,16 @@ class Campaign:
         fresh = {} if fresh is None else fresh
         summary = Summary()
         started = time.monotonic()
-        queue: asyncio.Queue[tuple[Delivery, Outgoing] | None] = asyncio.Queue(maxsize=2 * self.settings.batch_size)
         pending: list[Outcome] = []
         unsent: set[int] = set()
         state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
         stop = asyncio.Event()
+        pacer: Pacer[tuple[Delivery, Outgoing]] = Pacer(
+            self.settings.domain_intervals,
+            self.limiter,
+            capacity=2 * self.settings.batch_size,
+            stopped=lambda: stop.is_set() or self.shutdown.is_set(),
+        )
         papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
         progress = _progress(self.show_progress)
 
@@ -175,12 +181,9 @@ class Campaign:
                 await asyncio.to_thread(self.ledger.record, batch)
 
         async def sender(task_id: int) -> None:
-            while (item := await queue.get()) is not None:
+            while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
                 delivery, outgoing = item
-                if stop.is_set() or self.shutdown.is_set():
-                    continue  # left in `unsent`, released below
                 state["inflight"] += 1
-                await self.limiter.acquire()
                 result = await self.mailer.send(outgoing)
                 state["inflight"] -= 1
                 unsent.discard(delivery.id)
@@ -212,12 +215,22 @@ class Campaign:
                 senders = [asyncio.create_task(sender(task_id)) for _ in range(self.settings.pool_size)]
                 try:
                     while not stop.is_set() and not self.shutdown.is_set():
+                        full = pacer.full_domains()  # their rows wait in the ledger; the others move on
                         claimed = await asyncio.to_thread(
-                            self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
+                            self.ledger.claim,
+                            self.owner,
+                            LEASE,
+                            self.settings.batch_size,
+                            issue_date,
+                            subscriber_ids,
+                            full,
                         )
+                        if not claimed and full:
+                            await pacer.wait_for_room(full)
+                            continue
                         if not claimed:
                             # Everything claimed so far is sent and recorded before looking for due retries.
-                            while not queue.empty() or state["inflight"]:
+                            while len(pacer) or state["inflight"]:
                                 await asyncio.sleep(0.005)
                             await flush(force=True)
                             wait = await self._next_retry_wait(issue_date)
@@ -236,10 +249,9 @@ class Campaign:
                         for delivery in claimed:
                             if stop.is_set() or self.shutdown.is_set():
                                 break  # the rest of the batch is released below
-                            await queue.put((delivery, self.compose(digests[delivery.id])))
+                            await pacer.put((delivery, self.compose(digests[delivery.id])), delivery.email)
                 finally:
-                    for _ in senders:
-                        await queue.put(None)
+                    pacer.close()
                     await asyncio.gather(*senders)
                     await flush(force=True)
                     await asyncio.to_thread(self.ledger.release, unsent)
