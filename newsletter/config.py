@@ -328,7 +328,8 @@ def _validate(settings: Settings) -> None:
             rate_interval(rate)
         except ValueError as exc:
             raise ConfigError(f"{origin}: 'smtp.domain_limits' {domain!r}: {exc}") from None
-        need(re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) is not None, f"'smtp.domain_limits': {domain!r} is no domain")
+        is_domain = re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) is not None
+        need(is_domain, f"'smtp.domain_limits': {domain!r} is not a domain")
     need(
         re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", settings.sender.list_identifier) is not None,
         f"'sender.list_id' must be a dotted name such as digest.example.org, got {settings.sender.list_identifier!r}",

@@ -48,8 +48,8 @@ def confirm_link(settings: Settings, tokens: Tokens, subscriber_id: int) -> str:
 def feedback_id(settings: Settings, digest: Digest) -> str:
     """Gmail's Feedback-ID, "issue:kind:list:sender" (complaint rates are reported per field): what was sent
     and to which kind of reader, never who (validated config and enum values: no colon, space or line break)."""
-    sender = settings.sender
-    return f"{digest.issue_date:%Y%m%d}:{digest.subscriber.frequency}:{sender.list_identifier}:{sender.feedback_sender_id}"
+    fields = (f"{digest.issue_date:%Y%m%d}", str(digest.subscriber.frequency))
+    return ":".join((*fields, settings.sender.list_identifier, settings.sender.feedback_sender_id))
 
 
 SIGNED_HEADERS = (

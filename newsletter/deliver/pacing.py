@@ -10,6 +10,7 @@ holds at most a few batches in memory and the rows behind it keep moving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -111,7 +112,5 @@ class Pacer(Generic[T]):
 
     async def _wait(self, timeout: float) -> None:
         self._changed.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
-        except TimeoutError:
-            pass
