@@ -101,3 +101,33 @@ def test_a_claim_leaves_the_rows_of_full_domains_in_the_ledger(ctx) -> None:
     assert sorted(d.email for d in taken) == ["r000000@example.com", "r000001@example.com"]
     rest = ctx.ledger.claim("me", LEASE, 10, ISSUE)
     assert sorted(d.email.rpartition("@")[2] for d in rest) == ["slow.test"] * 3
+
+
+def test_a_domain_waiting_for_its_turn_holds_up_nobody_and_a_stop_ends_the_wait() -> None:
+    """The pacer on its own: an hourly domain's second message waits; everybody else's goes at once; a
+    stop (SIGTERM, lost server) answers the waiting sender within a fraction of a second."""
+    import asyncio
+
+    from newsletter.deliver.pacing import Pacer
+    from newsletter.deliver.ratelimit import RateLimiter
+
+    async def scenario() -> tuple[list[str], float]:
+        stopped = asyncio.Event()
+        pacer: Pacer[str] = Pacer({"slow.test": 3600.0}, RateLimiter(), capacity=2, stopped=stopped.is_set)
+        for n in range(3):
+            await pacer.put(f"slow{n}", f"r{n}@Slow.Test")
+        await pacer.put("fast0", "a@example.com")
+        await pacer.put("fast1", "b@example.org")
+        assert pacer.full_domains() == {"slow.test"} and len(pacer) == 5
+        taken = [await pacer.get() for _ in range(3)]
+        waiting = asyncio.create_task(pacer.get())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # slow1's turn is an hour away
+        started = time.monotonic()
+        stopped.set()
+        assert await waiting is None
+        return taken, time.monotonic() - started
+
+    taken, stop_took = asyncio.run(scenario())
+    assert taken == ["slow0", "fast0", "fast1"]
+    assert stop_took < 0.5

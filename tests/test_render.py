@@ -328,7 +328,7 @@ def test_readers_sharing_a_digest_get_exactly_what_their_own_render_gives() -> N
     renderer = composer.renderer
     papers = [make_paper(title=f"Shared paper {n} & <friends>") for n in range(4)]
     picks = tuple(Pick(p, 0.9, f"matches your topic 'x{n}'", trending=n == 3) for n, p in enumerate(papers))
-    names = ["", "Ada & <Bob>", 'Zoë "Q" O\'Neil', "", "Plain"]
+    names = ["", "Ada & <Bob>", 'Zoë "Q" O\'Neil', "", "Plain", "Hubert Wolfeschlegelsteinhausenbergerdorff&Söhne"]
     for n, name in enumerate(names, start=1):
         reader = make_subscriber(id=n, name=name, topics=("x",))
         digest = make_digest(list(papers), reader, picks=picks)
