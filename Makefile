@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null; } || \
 		echo "note: spamassassin not installed; its test is skipped"
 	@{ command -v npm >/dev/null 2>&1 && npm install --silent --no-audit --no-fund --prefix $(VENV)/npm \
-		doiuse-email@$(DOIUSE_EMAIL); } || echo "note: npm not found; the caniemail check (doiuse-email) is skipped"
+		doiuse-email@$(DOIUSE_EMAIL); } || echo "note: doiuse-email not installed (no npm?); the caniemail check cannot run"
 	@touch $@
 
 demo: install
