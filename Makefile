@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+DOIUSE_EMAIL := 0.4.1
 
 .PHONY: install demo test bench eval lint clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsletter needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -16,6 +17,13 @@ $(VENV)/.installed: pyproject.toml
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: chromium not installed; screenshots (preview --png) are unavailable"
+	@# Deliverability checks (optional, installed when possible): SpamAssassin from Debian scores the demo
+	@# digests offline; doiuse-email from npm checks them against caniemail's data (needs node).
+	@command -v spamassassin >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null; } || \
+		echo "note: spamassassin not installed; its test is skipped"
+	@{ command -v npm >/dev/null 2>&1 && npm install --silent --no-audit --no-fund --prefix $(VENV)/npm \
+		doiuse-email@$(DOIUSE_EMAIL); } || echo "note: doiuse-email not installed (no npm?); the caniemail check cannot run"
 	@touch $@
 
 demo: install

@@ -44,6 +44,13 @@ class SmtpSettings:
     retry_base: float = 30.0
     retry_wait: float = 120.0
     batch_size: int = 100
+    # Per recipient domain, on top of the global limits: (("gmail.com", "20/s"), ...) from a TOML table.
+    domain_limits: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def domain_intervals(self) -> dict[str, float]:
+        """Seconds between two messages to each limited domain."""
+        return {domain: rate_interval(rate) for domain, rate in self.domain_limits}
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,20 @@ class SenderSettings:
     from_name: str = "Daily Papers"
     reply_to: str = ""
     postal_address: str = "Daily Papers, 1 Example Street, Example City"
+    list_id: str = ""  # the List-Id; "" = digest.<from_address's domain>
+    feedback_sender: str = ""  # the last field of Feedback-ID; "" = from_address's domain
+
+    @property
+    def domain(self) -> str:
+        return self.from_address.rpartition("@")[2]
+
+    @property
+    def list_identifier(self) -> str:
+        return self.list_id or f"digest.{self.domain}"
+
+    @property
+    def feedback_sender_id(self) -> str:
+        return self.feedback_sender or self.domain
 
 
 @dataclass(frozen=True)
@@ -270,6 +291,14 @@ def _coerce(value: Any, kind: Any, origin: str, where: str) -> Any:
         if isinstance(value, str):
             return value
         raise bad("a string")
+    if kind == tuple[tuple[str, str], ...]:  # a TOML table of strings; in the environment "a=x, b=y"
+        if isinstance(value, str):
+            pairs = [part.partition("=") for part in value.split(",") if part.strip()]
+            if all(sep for _key, sep, _value in pairs):
+                value = {key.strip(): item.strip() for key, _sep, item in pairs}
+        if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return tuple((k.strip().lower(), v) for k, v in value.items())
+        raise bad('a table of strings (in the environment: "key=value, key=value")')
     if typing.get_origin(kind) is tuple:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
@@ -319,6 +348,21 @@ def _validate(settings: Settings) -> None:
     need(settings.smtp.max_attempts >= 1, "'smtp.max_attempts' must be at least 1")
     need(settings.smtp.batch_size >= 1, "'smtp.batch_size' must be at least 1")
     need(settings.smtp.rate_per_second >= 0 and settings.smtp.rate_per_hour >= 0, "SMTP rate limits must be >= 0")
+    for domain, rate in settings.smtp.domain_limits:
+        try:
+            rate_interval(rate)
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: 'smtp.domain_limits' {domain!r}: {exc}") from None
+        is_domain = re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) is not None
+        need(is_domain, f"'smtp.domain_limits': {domain!r} is not a domain")
+    need(
+        re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", settings.sender.list_identifier) is not None,
+        f"'sender.list_id' must be a dotted name such as digest.example.org, got {settings.sender.list_identifier!r}",
+    )
+    need(
+        re.fullmatch(r"[\x21-\x39\x3b-\x7e]+", settings.sender.feedback_sender_id) is not None,
+        "'sender.feedback_sender' must be printable ASCII without spaces or colons",
+    )
     for name in ("hf", "arxiv"):
         source = getattr(settings.sources, name)
         need(source.attempts >= 1, f"'sources.{name}.attempts' must be at least 1")
@@ -413,3 +457,15 @@ def is_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*")
+_PERIODS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def rate_interval(rate: str) -> float:
+    """Seconds between two messages for a rate such as "20/s", "300/m" or "2000/h" (ValueError if malformed)."""
+    found = _RATE.fullmatch(rate)
+    if found is None or float(found.group(1)) <= 0:
+        raise ValueError(f'{rate!r} is not a rate such as "20/s", "300/m" or "2000/h"')
+    return _PERIODS[found.group(2)] / float(found.group(1))

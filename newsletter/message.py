@@ -29,7 +29,7 @@ def header_safe(value: str) -> str:
 
 
 def sender_domain(settings: Settings) -> str:
-    return settings.sender.from_address.rpartition("@")[2]
+    return settings.sender.domain
 
 
 def reader_links(settings: Settings, tokens: Tokens, reader: Reader) -> Links:
@@ -45,6 +45,13 @@ def confirm_link(settings: Settings, tokens: Tokens, reader: Reader) -> str:
     return f"{settings.web.base_url.rstrip('/')}/confirm/{tokens.make('confirm', reader)}"
 
 
+def feedback_id(settings: Settings, digest: Digest) -> str:
+    """Gmail's Feedback-ID, "issue:kind:list:sender" (complaint rates are reported per field): what was sent
+    and to which kind of reader, never who (validated config and enum values: no colon, space or line break)."""
+    fields = (f"{digest.issue_date:%Y%m%d}", str(digest.subscriber.frequency))
+    return ":".join((*fields, settings.sender.list_identifier, settings.sender.feedback_sender_id))
+
+
 SIGNED_HEADERS = (
     b"from",
     b"to",
@@ -54,6 +61,7 @@ SIGNED_HEADERS = (
     b"list-id",
     b"list-unsubscribe",
     b"list-unsubscribe-post",
+    b"feedback-id",
     b"mime-version",
     b"content-type",
 )
@@ -97,9 +105,10 @@ class Composer:
 
         unsubscribe_mail = header_safe(sender.reply_to or sender.from_address)
         list_headers = [
-            ("List-Id", _mailbox(header_safe(sender.from_name), f"digest.{sender_domain(settings)}")),
+            ("List-Id", _mailbox(header_safe(sender.from_name), sender.list_identifier)),
             ("List-Unsubscribe", f"<{links.unsubscribe}>, <mailto:{unsubscribe_mail}?subject=unsubscribe>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Feedback-ID", feedback_id(settings, digest)),
         ]
         return self._message(subscriber, rendered, message_id, list_headers, now)
 

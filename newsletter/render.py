@@ -23,6 +23,7 @@ from premailer import Premailer
 from newsletter.config import Settings
 from newsletter.latex import readable
 from newsletter.models import Digest, Pick
+from newsletter.wordbreak import breakable
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters["wrap"] = _wrap
+        self.env.filters["breakable"] = breakable
         self.css = (templates / "email" / "digest.css").read_text(encoding="utf-8")
         self.html_template = self.env.get_template("email/digest.html.j2")
         self.inlined_template = self.env.from_string(
@@ -263,6 +265,7 @@ class Renderer:
             "feedback": links.feedback,
         }
         escaped = {slot: str(escape(value)) for slot, value in values.items()}
+        escaped["name"] = str(breakable(digest.subscriber.name))  # as `name|breakable` in the template
         return Rendered(subject=subject, html=_fill(html_parts, escaped), text=_fill(text_parts, values))
 
     def render_notice(self, notice: Notice) -> Rendered:

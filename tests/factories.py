@@ -61,7 +61,12 @@ def make_digest(papers: list[Paper], subscriber: Subscriber | None = None, **ove
 
 
 def insert_readers(
-    ctx: Any, count: int, topics: tuple[str, ...] = ("transformer circuits",), send_hour: int = 7, max_items: int = 10
+    ctx: Any,
+    count: int,
+    topics: tuple[str, ...] = ("transformer circuits",),
+    send_hour: int = 7,
+    max_items: int = 10,
+    domain: str = "example.com",
 ) -> None:
     """Many active daily readers at once (bulk Core inserts), reader i with topic i % len(topics)."""
     import sqlalchemy as sa
@@ -76,7 +81,7 @@ def insert_readers(
             [
                 {
                     "id": first + i,
-                    "email": f"r{i:06d}@example.com",
+                    "email": f"r{i:06d}@{domain}",
                     "name": "",
                     "status": "active",
                     "timezone": "UTC",

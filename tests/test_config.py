@@ -1,5 +1,6 @@
 """Settings layering and validation."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,35 @@ def test_example_config_is_complete_and_loads() -> None:
     for section in [*sections, defaults.sources.hf, defaults.sources.arxiv]:
         for key in vars(section):
             assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{section}.{key} is not documented"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SENDER_LIST_ID", "digest.example.org\r\nBcc: x@example.com"),
+        ("SENDER_LIST_ID", "digest"),
+        ("SENDER_FEEDBACK_SENDER", "acme:papers"),
+        ("SENDER_FEEDBACK_SENDER", "acme\npapers"),
+        ("SMTP_DOMAIN_LIMITS", "gmail.com=20 per second"),
+        ("SMTP_DOMAIN_LIMITS", "gmail.com=0/s"),
+        ("SMTP_DOMAIN_LIMITS", "gmail=20/s"),
+        ("SMTP_DOMAIN_LIMITS", "gmail.com"),
+    ],
+)
+def test_header_and_pace_settings_that_would_break_something_are_refused(key, value) -> None:
+    """A List-Id or Feedback-ID part that could carry a line break or a field separator, or a rate that means
+    nothing, stops the start with a one-line error naming the key."""
+    name = key.lower().replace("_", ".", 1)
+    with pytest.raises(ConfigError, match=re.escape(name)) as info:
+        load_settings(env={f"NEWSLETTER_{key}": value})
+    assert "\n" not in str(info.value)
+
+
+def test_domain_limits_from_the_file_and_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, '[smtp]\ndomain_limits = { "Gmail.com" = "20/s", "yahoo.com" = "300/m" }\n')
+    settings = load_settings(path, env={})
+    assert settings.smtp.domain_limits == (("gmail.com", "20/s"), ("yahoo.com", "300/m"))
+    assert settings.smtp.domain_intervals == {"gmail.com": 0.05, "yahoo.com": 0.2}
+    env = {"NEWSLETTER_SMTP_DOMAIN_LIMITS": "outlook.com=2000/h, gmail.com = 10/s"}
+    assert load_settings(path, env=env).smtp.domain_intervals == {"outlook.com": 1.8, "gmail.com": 0.1}
+    assert load_settings(env={}).smtp.domain_limits == ()

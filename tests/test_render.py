@@ -33,7 +33,8 @@ def golden_digest():
         make_paper(
             id="2611.00002",
             title="Bounds of $\\mathcal{O}(n)$ & <circuits>",
-            abstract="Short abstract with <b>markup</b> & ampersands.",
+            abstract="Short abstract with <b>markup</b> & ampersands. "
+            "Code: https://github.com/example/sparse-feature-circuits-at-scale?tab=readme&lang=en",
             authors=("Solo Author",),
             sources=("arxiv",),
         ),
@@ -93,7 +94,17 @@ def test_mime_structure_and_headers() -> None:
         r"<https://papers\.example\.org/unsubscribe/[\w.-]+>, <mailto:papers@example\.com\?subject=unsubscribe>", unsub
     )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["Feedback-ID"] == "20261124:daily:digest.example.com:example.com"  # nothing about the reader
     assert all(len(line) <= 998 for line in out.data.split(b"\r\n"))
+
+
+def test_list_id_and_feedback_id_are_configurable_and_say_nothing_personal() -> None:
+    weekly = make_digest([make_paper()], make_subscriber(id=9, email="zoe@example.net", frequency="weekly"))
+    out = compose(weekly, sender={"list_id": "papers.lists.example.net", "feedback_sender": "acme-papers"})
+    msg = message_from_bytes(out.data, policy=policy.default)
+    assert msg["List-Id"] == "Daily Papers <papers.lists.example.net>"
+    assert msg["Feedback-ID"] == "20261124:weekly:papers.lists.example.net:acme-papers"
+    assert "zoe" not in msg["Feedback-ID"] and "9" not in msg["Feedback-ID"].split(":")[1:]
 
 
 def test_links_in_both_parts() -> None:
@@ -241,7 +252,7 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(tmp_path) -> None:
     assert lookups == [b"news._domainkey.example.com."]
     signature = message_from_bytes(out.data, policy=policy.default)["DKIM-Signature"]
     signed = re.search(r"h=([^;]+)", str(signature).replace(" ", "")).group(1).lower().split(":")
-    assert "list-unsubscribe" in signed and "list-unsubscribe-post" in signed
+    assert {"list-id", "list-unsubscribe", "list-unsubscribe-post", "feedback-id"} <= set(signed)
     tampered = out.data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: x")
     assert not dkim.verify(tampered, dnsfunc=dns)
 
@@ -340,7 +351,7 @@ def test_readers_sharing_a_digest_get_exactly_what_their_own_render_gives() -> N
     renderer = composer.renderer
     papers = [make_paper(title=f"Shared paper {n} & <friends>") for n in range(4)]
     picks = tuple(Pick(p, 0.9, f"matches your topic 'x{n}'", trending=n == 3) for n, p in enumerate(papers))
-    names = ["", "Ada & <Bob>", 'Zoë "Q" O\'Neil', "", "Plain"]
+    names = ["", "Ada & <Bob>", 'Zoë "Q" O\'Neil', "", "Plain", "Hubert Wolfeschlegelsteinhausenbergerdorff&Söhne"]
     for n, name in enumerate(names, start=1):
         reader = make_subscriber(id=n, name=name, topics=("x",))
         digest = make_digest(list(papers), reader, picks=picks)

@@ -1,9 +1,9 @@
 """Delivering claimed ledger rows: claim in batches, compose, send over the pool, record; progress and summary.
 
 A producer claims ready rows (leased, so a crashed sender's rows come back), loads their archived digests
-and composes the messages; `pool_size` senders take them from a bounded queue, wait for the shared rate
-limit and send; outcomes are committed in small batches. Memory stays flat: at most a few batches of
-messages exist at once, whatever the number of readers.
+and composes the messages; `pool_size` senders take them from a pacer that keeps the global and per-domain
+rate limits (a domain waiting for its turn holds up no other), and send; outcomes are committed in small
+batches. Memory stays flat: at most a few batches of messages exist at once, whatever the number of readers.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from newsletter import owners
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
+from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.errors import DeliveryError, NewsletterError, StoreError
 from newsletter.models import Digest, Outgoing, Paper
@@ -163,12 +164,17 @@ class Campaign:
         fresh = {} if fresh is None else fresh
         summary = Summary()
         started = time.monotonic()
-        queue: asyncio.Queue[tuple[Delivery, Outgoing] | None] = asyncio.Queue(maxsize=2 * self.settings.batch_size)
         pending: list[Outcome] = []
         unsent: set[int] = set()
         state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
         stop = asyncio.Event()
         faults: list[Exception] = []  # the first one is what the run reports
+        pacer: Pacer[tuple[Delivery, Outgoing]] = Pacer(
+            self.settings.domain_intervals,
+            self.limiter,
+            capacity=2 * self.settings.batch_size,
+            stopped=lambda: stop.is_set() or self.shutdown.is_set(),
+        )
         papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
         progress = _progress(self.show_progress)
 
@@ -193,16 +199,13 @@ class Campaign:
                     halt(exc)
 
         async def sender(task_id: int) -> None:
-            while (item := await queue.get()) is not None:
+            while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
                 delivery, outgoing = item
-                if stop.is_set() or self.shutdown.is_set():
-                    continue  # left in `unsent`, released below
                 state["inflight"] += 1
                 try:
-                    await self.limiter.acquire()
                     result = await self.mailer.send(outgoing)
                 except Exception as exc:  # the outbox copy could not be written (or a bug): this one was not sent
-                    halt(exc)  # and a sender that died would leave the claimer waiting on a full queue for ever
+                    halt(exc)  # and a sender that died would leave the claimer waiting on a full pacer for ever
                     continue
                 finally:
                     state["inflight"] -= 1
@@ -223,15 +226,20 @@ class Campaign:
                 await flush()
 
         async def produce() -> None:
-            """Claim ready rows batch by batch, load and compose their digests and queue the messages; wait
-            for due retries when nothing is ready."""
+            """Claim ready rows batch by batch (not those of domains whose pace is full: their rows wait in the
+            ledger while the others move on), load and compose their digests and hand the messages to the
+            pacer; wait for due retries when nothing is ready."""
             while not stop.is_set() and not self.shutdown.is_set():
+                full = pacer.full_domains()
                 claimed = await asyncio.to_thread(
-                    self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids
+                    self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids, full
                 )
+                if not claimed and full:
+                    await pacer.wait_for_room(full)
+                    continue
                 if not claimed:
                     # Everything claimed so far is sent and recorded before looking for due retries.
-                    while not queue.empty() or state["inflight"]:
+                    while (len(pacer) or state["inflight"]) and not stop.is_set() and not self.shutdown.is_set():
                         await asyncio.sleep(0.005)
                     await flush(force=True)
                     if stop.is_set():
@@ -250,7 +258,7 @@ class Campaign:
                 for delivery in claimed:
                     if stop.is_set() or self.shutdown.is_set():
                         return  # the rest of the batch is released below
-                    await queue.put((delivery, self.compose(digests[delivery.id])))
+                    await pacer.put((delivery, self.compose(digests[delivery.id])), delivery.email)
 
         # What senders that are gone had acknowledged goes in first, then their rows become claimable.
         recovered = await asyncio.to_thread(self.journal.recover, self.ledger)
@@ -281,8 +289,7 @@ class Campaign:
                 except NewsletterError as exc:
                     halt(exc)
                 finally:
-                    for _ in senders:
-                        await queue.put(None)
+                    pacer.close()
                     await asyncio.gather(*senders)
                     await flush(force=True)
                     self.journal.close(recorded=not pending)

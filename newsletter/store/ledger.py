@@ -245,9 +245,11 @@ class Ledger:
         limit: int,
         issue_date: date | None = None,
         subscriber_ids: Collection[int] | None = None,
+        skip_domains: Collection[str] = (),
     ) -> list[Delivery]:
         """Take up to `limit` rows that are ready: pending, failed_transient whose retry is due, or sending
-        with an expired lease (a crashed sender's). One statement, UPDATE ... WHERE id IN (SELECT ...):
+        with an expired lease (a crashed sender's), none addressed to `skip_domains` (domains whose pace
+        already holds enough in memory). One statement, UPDATE ... WHERE id IN (SELECT ...):
         atomic on SQLite, and on PostgreSQL the inner SELECT skips rows other workers hold (FOR UPDATE SKIP
         LOCKED), so concurrent claimers always get disjoint rows."""
         now = utcnow()
@@ -273,6 +275,8 @@ class Ledger:
             ready = ready.where(DeliveryRow.issue_date == issue_date)
         if subscriber_ids is not None:
             ready = ready.where(DeliveryRow.subscriber_id.in_(list(subscriber_ids)))
+        for domain in sorted(skip_domains):  # addresses are stored in lower case
+            ready = ready.where(~SubscriberRow.email.endswith(f"@{domain}", autoescape=True))
         if self.db.is_postgresql:
             ready = ready.with_for_update(skip_locked=True, of=DeliveryRow)
         take = (
