@@ -9,7 +9,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -150,15 +150,21 @@ def ingest_metadata(
     started = datetime.now(UTC)
     new = updated = unchanged = errors = 0
     problems: list[str] = []
+    # The next batch is parsed in a thread while this one is stored: the database's own work (full-text
+    # indexing most of all) runs outside the GIL, so the two overlap on a second core.
+    batches = arxiv_metadata.batches(path)
     try:
-        for batch in arxiv_metadata.batches(path):
-            cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), ctx.settings.ingest, name)
-            counts = ctx.papers.upsert(cleaned.papers)
-            new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
-            errors += len(cleaned.problems)
-            problems.extend(cleaned.problems[: PROBLEMS_KEPT - len(problems)])
-            if progress is not None:
-                progress(batch)
+        with ThreadPoolExecutor(1, thread_name_prefix="parse") as parser:
+            upcoming = parser.submit(next, batches, None)
+            while (batch := upcoming.result()) is not None:
+                upcoming = parser.submit(next, batches, None)
+                cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), ctx.settings.ingest, name)
+                counts = ctx.papers.upsert(cleaned.papers)
+                new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
+                errors += len(cleaned.problems)
+                problems.extend(cleaned.problems[: PROBLEMS_KEPT - len(problems)])
+                if progress is not None:
+                    progress(batch)
     except (FeedError, StoreError) as exc:
         result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(str(exc)))
     else:

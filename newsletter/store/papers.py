@@ -104,7 +104,12 @@ class PaperStore:
     def _insert(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """Bulk insert: COPY on PostgreSQL (3x faster than a pipelined executemany here), executemany on SQLite."""
         if not self.db.is_postgresql:
-            session.connection().execute(insert(PaperRow.__table__), rows)
+            connection = session.connection()
+            # Rows inserted in this transaction get ids above today's largest (SQLite has one writer at a
+            # time), so they are indexed for full-text search in one statement (see migration 0010).
+            before = connection.scalar(select(func.max(PaperRow.id))) or 0
+            connection.execute(insert(PaperRow.__table__), rows)
+            connection.execute(_INDEX_NEW_PAPERS, {"before": before})
             return
         columns = list(rows[0])
         cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -273,6 +278,10 @@ _FIELDS = (
 _TUPLES = frozenset({"authors", "categories", "sources"})
 _COLUMNS = (PaperRow.id, PaperRow.arxiv_id, PaperRow.fingerprints, *(getattr(PaperRow, f) for f in _FIELDS))
 _ANALYZE_AFTER = 1000
+_INDEX_NEW_PAPERS = text(
+    "INSERT INTO papers_fts(rowid, title, abstract, authors) "
+    "SELECT id, title, abstract, authors FROM papers WHERE id > :before"
+)
 
 
 def _fingerprint(paper: Paper) -> tuple[str, str]:
