@@ -19,13 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from newsletter import bounces, selection
+from newsletter import bounces, returned_mail, selection
 from newsletter.config import Settings
 from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
 from newsletter.deliver.smtp import SmtpMailer, SmtpPool
 from newsletter.errors import FeedError, InputError
+from newsletter.inbox import Inbox
 from newsletter.message import Composer
 from newsletter.models import (
     DeliveryState,
@@ -39,8 +40,9 @@ from newsletter.models import (
     Subscriber,
 )
 from newsletter.render import Notice
+from newsletter.returned_mail import Deliverability, ReturnedMail, ReturnSummary
 from newsletter.sources import ParsedFeed, configured_sources, parser_for
-from newsletter.store import Database, Ledger, PaperSearch, PaperStore, SubscriberStore
+from newsletter.store import Database, Ledger, MailEventStore, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.ledger import Delivery
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ _FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliverySta
 # Digests a send keeps from its prepare step for its own campaign (bounded: memory stays flat; the rest
 # are read back from the archive as they are claimed).
 FRESH_DIGESTS = 5000
+PROGRESS_EVERY = 1000  # messages between two progress lines of `bounces import`
 
 
 @dataclass
@@ -65,12 +68,14 @@ class Context:
     subscribers: SubscriberStore = field(init=False)
     ledger: Ledger = field(init=False)
     search: PaperSearch = field(init=False)
+    mail_events: MailEventStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.papers = PaperStore(self.db)
         self.search = PaperSearch(self.db)
         self.subscribers = SubscriberStore(self.db)
         self.ledger = Ledger(self.db)
+        self.mail_events = MailEventStore(self.db)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Context:
@@ -586,28 +591,26 @@ def run_ingest(ctx: Context) -> list[IngestResult]:
     return results
 
 
-@dataclass(frozen=True)
-class BounceSummary:
-    messages: int
-    hard: int
-    bounced_subscribers: int
-    soft: int
-    problems: tuple[str, ...]
+def import_bounces(
+    ctx: Context, paths: Sequence[str | Path], on_progress: Callable[[ReturnSummary], None] | None = None
+) -> ReturnSummary:
+    """`bounces import`: delivery reports, complaints and mailto: unsubscribes from files, folders,
+    maildirs and mbox files; only those that prove they answer our mail act."""
+    handler = ReturnedMail(ctx.settings, ctx.mail_events)
+    for source, data in bounces.read_paths(paths):
+        handler.handle(source, data)
+        if on_progress is not None and handler.summary.messages % PROGRESS_EVERY == 0:
+            on_progress(handler.summary)
+    return handler.finish()
 
 
-def import_bounces(ctx: Context, path: str | Path) -> BounceSummary:
-    """`bounces import`: hard bounces mark readers bounced and suppress them; the rest is only counted."""
-    messages = hard = soft = marked = 0
-    problems = []
-    for report in bounces.read_path(path):
-        messages += 1
-        if report.problem:
-            problems.append(f"{report.source}: {report.problem}")
-        for bounce in report.bounces:
-            if not bounce.hard:
-                soft += 1
-                continue
-            hard += 1
-            reply = f"{bounce.status} {bounce.diagnostic}".strip()
-            marked += ctx.ledger.mark_bounced(bounce.recipient, bounce.message_id, reply)
-    return BounceSummary(messages, hard, marked, soft, tuple(problems))
+def poll_inbox(ctx: Context) -> ReturnSummary:
+    """The scheduler's inbox job (and `bounces poll`): every mail of the IMAP folder read, then moved."""
+    handler = ReturnedMail(ctx.settings, ctx.mail_events)
+    Inbox(ctx.settings.inbox).poll(handler.handle)
+    return handler.finish()
+
+
+def deliverability(ctx: Context, issue_date: date | None = None) -> Deliverability:
+    """`status --deliverability`: per recipient domain and per issue, with the warnings past the limits."""
+    return returned_mail.deliverability(ctx.mail_events, issue_date)
