@@ -81,7 +81,9 @@ class Inbox:
             _check(client.select(_quote(s.folder)), f"SELECT {s.folder}")
             found = _check(client.uid("SEARCH", "ALL"), "SEARCH")
             uids = found[0].split() if found and isinstance(found[0], bytes) else []
-            can_move = "MOVE" in client.capabilities
+            # Asked after login: servers announce MOVE (RFC 6851) only to a logged-in client.
+            capabilities = _check(client.capability(), "CAPABILITY")
+            can_move = b"MOVE" in bytes(capabilities[0] or b"").upper().split()
             for uid in uids[:limit]:
                 data = _check(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"FETCH {uid.decode()}")
                 raw = next((d[1] for d in data if isinstance(d, tuple) and len(d) == 2), None)
