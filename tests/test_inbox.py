@@ -229,3 +229,21 @@ def test_errors_are_one_line_and_keep_the_password(emptied) -> None:
         Inbox(emptied.settings(port=_free_port())).poll(lambda s, d: None)
     with pytest.raises(InboxError, match="SELECT No such folder"):
         Inbox(emptied.settings(folder="No such folder")).poll(lambda s, d: None)
+
+
+def test_inbox_settings_are_checked(tmp_path) -> None:
+    from newsletter.config import load_settings
+    from newsletter.errors import ConfigError
+
+    config = tmp_path / "c.toml"
+    for body, message in (
+        ('tls = "ssl"', "'inbox.tls' must be one of none, starttls, implicit"),
+        ('host = "imap.example.org"\nprocessed_folder = "INBOX"', "'inbox.processed_folder' must differ"),
+        ("poll_minutes = 0", "'inbox.poll_minutes' must be at least 1"),
+        ("password = 7", "'inbox.password' must be a string, got (hidden)"),
+    ):
+        config.write_text(f"[inbox]\n{body}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            load_settings(config, env={})
+    settings = load_settings(None, env={"NEWSLETTER_INBOX_PORT": "993"})
+    assert settings.inbox.port == 993 and "password" not in repr(settings.inbox)
