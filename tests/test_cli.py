@@ -90,7 +90,7 @@ def test_design_commands_exist() -> None:
 
 
 def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
-    assert "upgraded from empty to 0006" in ok(cli("db", "upgrade")).output
+    assert "upgraded from empty to 0009" in ok(cli("db", "upgrade")).output
     assert "up to date" in ok(cli("db", "upgrade")).output
     assert "34 new" in ok(cli("ingest", "--file", str(SAMPLE_FEED), "--format", "hf")).output
 
