@@ -395,7 +395,9 @@ def send_issue(ctx: Context, options: SendOptions) -> Summary:
     if options.resend:
         ctx.ledger.reopen(options.issue_date, only, sent_too=bool(options.to))
     with _frozen_heap():
-        return asyncio.run(_send(ctx, recipients, options, only))
+        summary = asyncio.run(_send(ctx, recipients, options, only))
+    returned_mail.warn_past_limits(ctx.mail_events, [options.issue_date])  # rejections at SMTP time count
+    return summary
 
 
 @contextmanager
@@ -559,6 +561,7 @@ def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = Fa
         options = SendOptions(issue_date=day, show_progress=show_progress)
         summary = asyncio.run(_send(ctx, (iter([readers]), len(readers)), options, {r.id for r in readers}))
         log.info("%s", summary.line(f"issue {day} ({len(readers)} readers due)"))
+        returned_mail.warn_past_limits(ctx.mail_events, [day])
         results.append((day, summary))
     return results
 

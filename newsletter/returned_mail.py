@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -98,6 +99,14 @@ def rate_warnings(rates: list[IssueRates]) -> list[str]:
     return found
 
 
+def warn_past_limits(events: MailEventStore, issue_dates: Collection[date]) -> list[str]:
+    """Log (and return) a warning for each of these issues past the bounce or complaint limit."""
+    warnings = rate_warnings(events.issue_rates(issue_dates))
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
+
+
 class ReturnedMail:
     """Reads, attributes and records each message; `finish` warns about issues past the limits."""
 
@@ -123,8 +132,7 @@ class ReturnedMail:
 
     def finish(self) -> ReturnSummary:
         self.summary.elapsed = time.monotonic() - self._started
-        for warning in rate_warnings(self.events.issue_rates(self.summary.issues)):
-            log.warning("%s", warning)
+        warn_past_limits(self.events, self.summary.issues)
         return self.summary
 
     def _bounce(self, report: Report) -> None:

@@ -324,6 +324,20 @@ def test_deliverability_per_domain_and_the_issue_warning(ctx, sent, tmp_path, ca
     assert (issue.attempted, issue.bounces, issue.complaints) == (4, 1, 1)
 
 
+def test_a_send_with_many_rejections_warns(ctx, smtp_server, caplog) -> None:
+    ctx.papers.upsert([make_paper(title="Circuits in transformers", abstract="mechanistic interpretability")])
+    for email in READERS:
+        subscriptions.add(ctx.settings, ctx.subscribers, email, SubscriberChanges(topics=("interpretability",)))
+    smtp_server.handler.refuse["barbara@example.org"] = 550
+    with caplog.at_level(logging.WARNING, logger="newsletter"):
+        summary = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False))
+    assert (summary.sent, summary.failed_permanent) == (3, 1)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "newsletter.returned_mail"]
+    assert warnings == [f"issue {ISSUE}: 1 of 4 messages bounced (25.0%, above 2%): check the list for stale addresses"]
+    rows = {r["domain"]: r for r in pipeline.deliverability(ctx).domains}
+    assert rows["example.org"]["hard_bounces"] == {"7d": 1, "30d": 1} and rows["example.org"]["suppressions"] == 1
+
+
 # -- the outside check ---------------------------------------------------------------------------------
 
 
