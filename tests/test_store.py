@@ -12,7 +12,7 @@ from newsletter.store.ledger import Outcome
 from tests.conftest import ROOT
 from tests.factories import ISSUE, make_digest, make_paper
 
-HEAD = "0006"
+HEAD = "0009"
 
 
 def test_upsert_counts_and_merges_sources(ctx) -> None:

@@ -1,7 +1,8 @@
 """mail that comes back: bounce, complaint and unsubscribe events; the domain of a suppressed address
 
 mail_events: one row per report read (DSN, ARF complaint, mailto: unsubscribe, or one that proved nothing),
-keyed by a hash of the message so a report read twice counts once. suppressions.domain: the recipient
+keyed by a hash of the message so a report read twice counts once; deliveries.message_id indexed (a
+report quoting a Message-ID is tied to its delivery by it). suppressions.domain: the recipient
 domain for `status --deliverability` (left empty for `forget`, which keeps nothing but the hash).
 
 Revision ID: 0009
@@ -45,9 +46,11 @@ def upgrade() -> None:
     op.create_index("ix_mail_events_delivery_id", "mail_events", ["delivery_id"])
     with op.batch_alter_table("suppressions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("domain", sa.String(length=255), nullable=True))
+    op.create_index("ix_deliveries_message_id", "deliveries", ["message_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_message_id", table_name="deliveries")
     with op.batch_alter_table("suppressions", schema=None) as batch_op:
         batch_op.drop_column("domain")
     op.drop_index("ix_mail_events_delivery_id", table_name="mail_events")

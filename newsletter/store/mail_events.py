@@ -222,8 +222,11 @@ class MailEventStore:
 
         domain = self._domain(SubscriberRow.email)
         with self.db.transaction() as session:
-            accepted = and_(DeliveryRow.sent_at.is_not(None), DeliveryRow.sent_at >= since)
+            # Bounded by issue date first (indexed): a delivery is sent on its issue's day or the next ones.
+            recent = DeliveryRow.issue_date >= since.date() - timedelta(days=2)
+            accepted = and_(recent, DeliveryRow.sent_at.is_not(None), DeliveryRow.sent_at >= since)
             rejected = and_(
+                recent,
                 DeliveryRow.sent_at.is_(None),
                 DeliveryRow.state == str(DeliveryState.FAILED_PERMANENT),
                 DeliveryRow.updated_at >= since,
