@@ -6,6 +6,7 @@ median printed.
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from datetime import date
@@ -100,6 +101,8 @@ def fill(db: Database) -> None:
 
 
 def main() -> None:
+    # Every round passes the issue limits on purpose (most of these mails are bounces): no warning lines.
+    logging.getLogger("newsletter.returned_mail").setLevel(logging.ERROR)
     print(f"\n== returned mail: {MESSAGES} reports read alone vs read, attributed and recorded ==")
     for label, make in databases():
         parse_times, import_times = [], []
