@@ -131,6 +131,8 @@ def parse(data: bytes, source: str) -> Report:
         return replace(
             about,
             kind=ARF,
+            # Original-Mail-From is the envelope sender of the reported message: our return path.
+            quoted_return_paths=quoted_paths + _addresses(fields, ("Original-Mail-From",)),
             feedback_type=feedback_type,
             feedback=fields.as_string().strip()[:4000],
             bounces=tuple(Bounce(rcpt, feedback_type, "", "hard") for rcpt in recipients),

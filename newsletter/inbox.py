@@ -71,7 +71,7 @@ class Inbox:
                 with suppress(imaplib.IMAP4.error, OSError):
                     client.logout()
 
-    def poll(self, handle: Callable[[str, bytes], None], limit: int | None = None) -> PollResult:
+    def poll(self, handle: Callable[[str, bytes], None]) -> PollResult:
         """Hand every message of the folder to `handle`, then move it; an exception from `handle` stops
         the poll and leaves that message (and the rest) where they are."""
         s = self.settings
@@ -84,7 +84,7 @@ class Inbox:
             # Asked after login: servers announce MOVE (RFC 6851) only to a logged-in client.
             capabilities = _check(client.capability(), "CAPABILITY")
             can_move = b"MOVE" in bytes(capabilities[0] or b"").upper().split()
-            for uid in uids[:limit]:
+            for uid in uids:
                 data = _check(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"FETCH {uid.decode()}")
                 raw = next((d[1] for d in data if isinstance(d, tuple) and len(d) == 2), None)
                 if not isinstance(raw, bytes):

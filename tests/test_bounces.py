@@ -210,6 +210,17 @@ def test_a_complaint_unsubscribes_and_suppresses(ctx, sent, tmp_path, name: str)
     assert kind == "complaint" and "Feedback-Type: abuse" in report
 
 
+def test_a_complaint_with_the_message_redacted_is_tied_by_original_mail_from(ctx, sent, tmp_path) -> None:
+    email = "ada@example.com"
+    arf = fill("arf-yahoo.eml", **values_for(sent[email], email))
+    quoted = arf.index(b"Content-Type: message/rfc822")
+    redacted = arf[:quoted] + re.sub(rb"(?m)^(Return-Path|Message-ID): .*\n", b"", arf[quoted:])
+    assert redacted.count(b"bounces+") == 1  # only Original-Mail-From is left
+    summary = import_files(ctx, tmp_path, ("c.eml", redacted))
+    assert (summary.complaints, summary.unattributed) == (1, 0)
+    assert ctx.subscribers.is_suppressed(email) == "complaint"
+
+
 def test_the_mailto_unsubscribes_at_once(ctx, sent, tmp_path) -> None:
     email = "edsger@example.com"
     summary = import_files(ctx, tmp_path, ("u.eml", fill("mailto-unsubscribe.eml", **values_for(sent[email], email))))
