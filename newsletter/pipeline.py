@@ -56,6 +56,7 @@ _FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliverySta
 # are read back from the archive as they are claimed).
 FRESH_DIGESTS = 5000
 PROGRESS_EVERY = 1000  # messages between two progress lines of `bounces import`
+RECORD_BATCH = 200  # returned mails recorded per commit by `bounces import` (files stay: a re-run resumes)
 
 
 @dataclass
@@ -599,7 +600,7 @@ def import_bounces(
 ) -> ReturnSummary:
     """`bounces import`: delivery reports, complaints and mailto: unsubscribes from files, folders,
     maildirs and mbox files; only those that prove they answer our mail act."""
-    handler = ReturnedMail(ctx.settings, ctx.mail_events)
+    handler = ReturnedMail(ctx.settings, ctx.mail_events, batch=RECORD_BATCH)
     for source, data in bounces.read_paths(paths):
         handler.handle(source, data)
         if on_progress is not None and handler.summary.messages % PROGRESS_EVERY == 0:

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Gmail and Yahoo drop senders past about these shares of an issue (their bulk-sender rules).
 BOUNCE_LIMIT = 0.02
 COMPLAINT_LIMIT = 0.001
+_COUNTERS = {HARD: "hard", SOFT: "soft", COMPLAINT: "complaints", UNSUBSCRIBE: "unsubscribes"}  # in ReturnSummary
 
 
 @dataclass
@@ -108,12 +109,18 @@ def warn_past_limits(events: MailEventStore, issue_dates: Collection[date]) -> l
 
 
 class ReturnedMail:
-    """Reads, attributes and records each message; `finish` warns about issues past the limits."""
+    """Reads, attributes and records each message; `finish` records what is left and warns about issues
+    past the limits.
 
-    def __init__(self, settings: Settings, events: MailEventStore) -> None:
+    Events are recorded `batch` at a time (one commit each). The inbox poll uses 1: a mail is moved out of
+    the folder only once what it said is committed."""
+
+    def __init__(self, settings: Settings, events: MailEventStore, batch: int = 1) -> None:
         self.addresses = MailAddresses(settings)
         self.events = events
+        self.batch = batch
         self.summary = ReturnSummary()
+        self._pending: list[tuple[MailEvent, str]] = []  # (event, the line naming it if unattributed)
         self._started = time.monotonic()
 
     def handle(self, source: str, data: bytes) -> None:
@@ -131,6 +138,7 @@ class ReturnedMail:
             self._bounce(report)
 
     def finish(self) -> ReturnSummary:
+        self.flush()
         self.summary.elapsed = time.monotonic() - self._started
         warn_past_limits(self.events, self.summary.issues)
         return self.summary
@@ -189,10 +197,9 @@ class ReturnedMail:
         claimed: str,
         feedback: str | None = None,
     ) -> None:
-        summary = self.summary
+        unattributed = ""
         if target is None:
-            summary.unattributed += 1
-            summary.problems.append(
+            unattributed = (
                 f"{report.source}: unattributed {report.kind}"
                 + (f" naming {claimed}" if claimed else "")
                 + ": it proves no message of ours (no valid return path, no Message-ID of our deliveries); "
@@ -210,18 +217,30 @@ class ReturnedMail:
             source=report.source,
             report=feedback,
         )
-        applied = self.events.record(event)
-        if applied.duplicate:
-            summary.duplicates += 1
+        self._pending.append((event, unattributed))
+        if len(self._pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the pending events (one transaction) and count what they did."""
+        if not self._pending:
             return
-        if target is None:
-            return
-        counter = {HARD: "hard", SOFT: "soft", COMPLAINT: "complaints", UNSUBSCRIBE: "unsubscribes"}[kind]
-        setattr(summary, counter, getattr(summary, counter) + 1)
-        summary.suppressed += applied.suppressed
-        summary.unsubscribed += applied.unsubscribed
-        if target.issue_date is not None:
-            summary.issues.add(target.issue_date)
+        pending, self._pending = self._pending, []
+        summary = self.summary
+        for (event, unattributed), applied in zip(pending, self.events.record([e for e, _ in pending]), strict=True):
+            target = event.target
+            if applied.duplicate:
+                summary.duplicates += 1
+            elif target is None:
+                summary.unattributed += 1
+                summary.problems.append(unattributed)
+            else:
+                counter = _COUNTERS[event.kind]
+                setattr(summary, counter, getattr(summary, counter) + 1)
+                summary.suppressed += applied.suppressed
+                summary.unsubscribed += applied.unsubscribed
+                if target.issue_date is not None:
+                    summary.issues.add(target.issue_date)
 
     def _unusable(self, report: Report, why: str) -> None:
         self.summary.other += 1

@@ -275,6 +275,17 @@ def test_soft_bounces_suppress_after_three_in_fourteen_days(ctx, sent, tmp_path)
     assert ctx.subscribers.get(email).status is Status.BOUNCED
     assert ctx.subscribers.is_suppressed(email) == "soft bounces"
 
+    # three at once, in one batch of one import, count the same
+    grace = ctx.subscribers.get("grace@mail.example.net")
+    values = values_for(sent[grace.email], grace.email)
+    batch = [
+        (f"g{n}.eml", dated_now(fill("postfix-soft.eml", **{**values, "RETURN_PATH": path}), n))
+        for n, path in enumerate(addresses.return_path(grace.id, ISSUE + timedelta(days=n)) for n in range(3))
+    ]
+    together = import_files(ctx, tmp_path, *batch)
+    assert (together.soft, together.suppressed) == (3, 1)
+    assert ctx.subscribers.is_suppressed(grace.email) == "soft bounces"
+
 
 def test_a_delay_is_counted_and_nothing_else(ctx, sent, tmp_path) -> None:
     email = "ada@example.com"
@@ -286,7 +297,8 @@ def test_a_delay_is_counted_and_nothing_else(ctx, sent, tmp_path) -> None:
 def test_a_report_read_twice_counts_once(ctx, sent, tmp_path) -> None:
     email = "ada@example.com"
     data = fill("postfix-soft.eml", **values_for(sent[email], email))
-    import_files(ctx, tmp_path, ("a.eml", data))
+    first = import_files(ctx, tmp_path, ("a.eml", data), ("copy.eml", data))  # twice in one batch
+    assert (first.soft, first.duplicates) == (1, 1)
     again = import_files(ctx, tmp_path, ("a.eml", data))
     assert (again.duplicates, again.soft) == (1, 0)
     assert pipeline.deliverability(ctx).domains[0]["soft_bounces"] == {"7d": 1, "30d": 1}

@@ -3,7 +3,7 @@ them per recipient domain and per issue (`status --deliverability`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -136,33 +136,38 @@ class MailEventStore:
 
     # -- recording and acting ------------------------------------------------------------------------------
 
-    def record(self, event: MailEvent) -> Applied:
-        """Record the event and act on its reader, in one transaction; a message read before does nothing."""
+    def record(self, events: Sequence[MailEvent]) -> list[Applied]:
+        """Record the events and act on their readers, in order, in one transaction (a backlog of thousands
+        costs one commit per batch, not one each); a message recorded before does nothing. Should another
+        process record one of them at the same moment, each is retried in a transaction of its own."""
         try:
             with self.db.transaction() as session:
-                if session.scalar(select(MailEventRow.id).where(MailEventRow.message_key == event.message_key)):
-                    return Applied(duplicate=True)
-                target = event.target
-                session.add(
-                    MailEventRow(
-                        message_key=event.message_key,
-                        kind=event.kind,
-                        occurred_at=event.occurred_at,
-                        subscriber_id=target.subscriber_id if target else None,
-                        delivery_id=target.delivery_id if target else None,
-                        domain=event.domain[:255],
-                        status=event.status[:32],
-                        detail=event.detail,
-                        report=event.report,
-                        source=event.source,
-                    )
-                )
-                session.flush()
-                if target is None:
-                    return Applied()
-                return self._act(session, event, target)
-        except IntegrityError:  # the same message recorded at the same moment by another process
+                return [self._record(session, event) for event in events]
+        except IntegrityError:
+            if len(events) == 1:
+                return [Applied(duplicate=True)]
+            return [applied for event in events for applied in self.record([event])]
+
+    def _record(self, session: Session, event: MailEvent) -> Applied:
+        if session.scalar(select(MailEventRow.id).where(MailEventRow.message_key == event.message_key)):
             return Applied(duplicate=True)
+        target = event.target
+        session.add(
+            MailEventRow(
+                message_key=event.message_key,
+                kind=event.kind,
+                occurred_at=event.occurred_at,
+                subscriber_id=target.subscriber_id if target else None,
+                delivery_id=target.delivery_id if target else None,
+                domain=event.domain[:255],
+                status=event.status[:32],
+                detail=event.detail,
+                report=event.report,
+                source=event.source,
+            )
+        )
+        session.flush()
+        return Applied() if target is None else self._act(session, event, target)
 
     def _act(self, session: Session, event: MailEvent, target: Target) -> Applied:
         subscriber = session.get(SubscriberRow, target.subscriber_id)
