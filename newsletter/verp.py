@@ -37,9 +37,10 @@ def _unb32(text: str) -> bytes | None:
     if not re.fullmatch(r"[a-z2-7]+", text):
         return None
     try:
-        return base64.b32decode(text.upper() + "=" * (-len(text) % 8))
+        raw = base64.b32decode(text.upper() + "=" * (-len(text) % 8))
     except ValueError:
         return None
+    return raw if _b32(raw) == text else None  # one spelling per token: unused low bits must be zero
 
 
 def _id_bytes(subscriber_id: int) -> bytes:
