@@ -24,6 +24,12 @@ $(VENV)/.installed: pyproject.toml Makefile
 		echo "note: spamassassin not installed; its test is skipped"
 	@{ command -v npm >/dev/null 2>&1 && npm install --silent --no-audit --no-fund --prefix $(VENV)/npm \
 		doiuse-email@$(DOIUSE_EMAIL); } || echo "note: doiuse-email not installed (no npm?); the caniemail check cannot run"
+	@# Dovecot's IMAP server, which the inbox tests start on 127.0.0.1 with a config of their own (the
+	@# package's own service is left alone); optional, installed when possible.
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { [ "$$(id -u)" = 0 ] && \
+		command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; } || \
+		echo "note: dovecot not installed; the IMAP inbox tests will be skipped"
 	@touch $@
 
 demo: install

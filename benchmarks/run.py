@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import delivery, ingest, memory, render, search, selection, snapshot_import
+from benchmarks import delivery, ingest, memory, render, returns, search, selection, snapshot_import
 
 if __name__ == "__main__":
     render.main()
@@ -16,4 +16,5 @@ if __name__ == "__main__":
     selection.main()
     search.main()
     delivery.main()
+    returns.main()
     memory.main()  # the slowest: 110,000 real sends

@@ -485,21 +485,39 @@ def subscribers_export(state: State, fmt: str) -> None:
 
 @main.group(cls=Group)
 def bounces() -> None:
-    """Delivery status notifications that arrive after sending."""
+    """Mail that comes back: delivery reports, spam complaints (ARF) and mailto: unsubscribes."""
+
+
+def _print_returns(summary: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    for problem in summary.problems:
+        click.echo(problem, err=True)
+    click.echo(summary.line())
 
 
 @bounces.command("import")
-@click.argument("path", type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@json_option
 @pass_state
-def bounces_import(state: State, path: str) -> None:
-    """Read DSNs (an .eml file, a folder of them, or a maildir); hard bounces are marked and suppressed."""
-    report = pipeline.import_bounces(state.app, path)
-    for problem in report.problems:
-        click.echo(problem, err=True)
-    click.echo(
-        f"read {report.messages} messages: {report.hard} hard bounces ({report.bounced_subscribers} subscribers "
-        f"marked bounced and suppressed), {report.soft} soft or delayed, {len(report.problems)} not usable"
-    )
+def bounces_import(state: State, paths: tuple[str, ...], as_json: bool) -> None:
+    """Read .eml files, folders, maildirs and mbox files; act on reports that prove they answer our mail."""
+
+    def progress(summary: Any) -> None:
+        click.echo(f"  {summary.messages} messages read…", err=True)
+
+    _print_returns(pipeline.import_bounces(state.app, paths, on_progress=progress), as_json)
+
+
+@bounces.command("poll")
+@json_option
+@pass_state
+def bounces_poll(state: State, as_json: bool) -> None:
+    """Read the [inbox] IMAP folder once (as the scheduler does); handled mail moves to the processed folder."""
+    if not state.settings.inbox.host:
+        raise click.ClickException("'inbox.host' is not set: no IMAP mailbox to read (see config.example.toml)")
+    _print_returns(pipeline.poll_inbox(state.app), as_json)
 
 
 # -- preview, send, status ---------------------------------------------------------------------------------
@@ -599,10 +617,14 @@ def worker(state: State, once: bool, poll: float) -> None:
 
 @main.command()
 @date_option("Only this issue.")
+@click.option("--deliverability", is_flag=True, help="Per recipient domain: sent, bounces, complaints, unsubscribes.")
 @json_option
 @pass_state
-def status(state: State, day: datetime | None, as_json: bool) -> None:
+def status(state: State, day: datetime | None, deliverability: bool, as_json: bool) -> None:
     """Deliveries per issue by state, the last errors, the last ingests and the next sends."""
+    if deliverability:
+        _deliverability(state, day, as_json)
+        return
     issues = state.app.ledger.status(day.date() if day else None)
     runs = state.app.papers.last_runs()
     slots = pipeline.send_slots(state.app)
@@ -662,6 +684,30 @@ def init(path: str) -> None:
         "next: set [web] base_url, [smtp] and [sender] in it (every key: config.example.toml), "
         f"then `newsletter --config {path} db upgrade`"
     )
+
+
+def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
+    report = pipeline.deliverability(state.app, day.date() if day else None)
+    for warning in report.warnings:
+        logging.getLogger("newsletter").warning("%s", warning)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    table = Table("domain", "sent 7d/30d", "hard", "soft", "complaints", "unsubscribes", "suppressed")
+    for row in report.domains:
+        table.add_row(
+            row["domain"],
+            *(f"{row[k]['7d']}/{row[k]['30d']}" for k in ("sent", "hard_bounces", "soft_bounces", "complaints")),
+            f"{row['unsubscribes']['7d']}/{row['unsubscribes']['30d']}",
+            str(row["suppressions"]),
+        )
+    out.print(table)
+    for issue in report.issues:
+        click.echo(
+            f"issue {issue.issue_date}: {issue.attempted} sent, {issue.bounces} bounced ({issue.bounce_rate:.1%}), "
+            f"{issue.complaints} complaints ({issue.complaint_rate:.2%})"
+        )
+    click.echo(f"{report.unattributed[30]} reports in 30 days proved no message of ours (unattributed, ignored)")
 
 
 # -- scheduler and demo ------------------------------------------------------------------------------------

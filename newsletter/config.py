@@ -61,6 +61,10 @@ class SenderSettings:
     postal_address: str = "Daily Papers, 1 Example Street, Example City"
     list_id: str = ""  # the List-Id; "" = digest.<from_address's domain>
     feedback_sender: str = ""  # the last field of Feedback-ID; "" = from_address's domain
+    # Envelope sender (VERP) and List-Unsubscribe mailto:, each with a signed token in the local part;
+    # "" derives them from from_address's domain (bounces+{token}@domain, unsubscribe+{token}@domain).
+    return_path: str = ""
+    unsubscribe_address: str = ""
 
     @property
     def domain(self) -> str:
@@ -73,6 +77,22 @@ class SenderSettings:
     @property
     def feedback_sender_id(self) -> str:
         return self.feedback_sender or self.domain
+
+
+@dataclass(frozen=True)
+class InboxSettings:
+    """The IMAP mailbox where bounces, complaints and mailto: unsubscribes arrive ("" host: not polled)."""
+
+    host: str = ""
+    port: int = 143
+    tls: str = "none"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    poll_minutes: int = 10
+    ca_file: str = ""
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +197,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sender: SenderSettings = field(default_factory=SenderSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
     web: WebSettings = field(default_factory=WebSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     sources: SourcesSettings = field(default_factory=SourcesSettings)
@@ -332,6 +353,8 @@ def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]
 
 
 _SMTP_TLS_MODES = ("none", "starttls", "implicit")
+# The longest token newsletter.verp puts into a return path or unsubscribe address.
+TOKEN_LENGTH = 40
 
 
 def _validate(settings: Settings) -> None:
@@ -381,6 +404,25 @@ def _validate(settings: Settings) -> None:
     need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
     need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")
     need("@" in settings.sender.from_address, "'sender.from_address' must be an email address")
+    for key in ("return_path", "unsubscribe_address"):
+        template = getattr(settings.sender, key)
+        local, _, domain = template.rpartition("@")
+        need(
+            not template or (local.count("{token}") == 1 and "{" not in domain and "." in domain),
+            f"'sender.{key}' must look like name+{{token}}@domain (the {{token}} in the part before the @)",
+        )
+        # RFC 5321 4.5.3.1.1: a local part has at most 64 octets; a token has at most TOKEN_LENGTH.
+        need(
+            len(local.replace("{token}", "")) + TOKEN_LENGTH <= 64,
+            f"'sender.{key}' leaves no room for the token (the part before the @ is at most 64 characters)",
+        )
+    inbox = settings.inbox
+    need(inbox.tls in _SMTP_TLS_MODES, f"'inbox.tls' must be one of {', '.join(_SMTP_TLS_MODES)}")
+    need(1 <= inbox.port <= 65535, "'inbox.port' must be between 1 and 65535")
+    need(inbox.poll_minutes >= 1, "'inbox.poll_minutes' must be at least 1")
+    need(inbox.timeout > 0, "'inbox.timeout' must be positive")
+    need(not inbox.host or bool(inbox.processed_folder), "'inbox.processed_folder' must be set (mail is moved there)")
+    need(inbox.folder != inbox.processed_folder, "'inbox.processed_folder' must differ from 'inbox.folder'")
     for key in ("ingest_at", "ingest_deadline"):
         need(
             re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", getattr(settings.schedule, key)) is not None,

@@ -23,3 +23,7 @@ class InputError(NewsletterError):
 
 class DeliveryError(NewsletterError):
     """The SMTP server could not be reached or refused the session as a whole."""
+
+
+class InboxError(NewsletterError):
+    """The IMAP mailbox of returned mail could not be read (connection, TLS, login, folders)."""

@@ -19,6 +19,7 @@ from newsletter.errors import ConfigError
 from newsletter.models import Digest, Outgoing, Subscriber
 from newsletter.render import Links, Notice, Rendered, Renderer
 from newsletter.tokens import Reader, Tokens
+from newsletter.verp import MailAddresses
 
 
 def header_safe(value: str) -> str:
@@ -74,6 +75,7 @@ class Composer:
         self.settings = settings
         self.renderer = renderer or Renderer(settings)
         self.tokens = Tokens(settings.web.secret_key)
+        self.addresses = MailAddresses(settings)
         self.dkim_key = _dkim_key(settings) if settings.dkim.enabled else None
 
     def _sign(self, data: bytes) -> bytes:
@@ -103,19 +105,22 @@ class Composer:
         sender = settings.sender
         message_id = self.message_id(digest)
 
-        unsubscribe_mail = header_safe(sender.reply_to or sender.from_address)
+        unsubscribe_mail = header_safe(self.addresses.unsubscribe_address(subscriber.id))
         list_headers = [
             ("List-Id", _mailbox(header_safe(sender.from_name), sender.list_identifier)),
             ("List-Unsubscribe", f"<{links.unsubscribe}>, <mailto:{unsubscribe_mail}?subject=unsubscribe>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ("Feedback-ID", feedback_id(settings, digest)),
         ]
-        return self._message(subscriber, rendered, message_id, list_headers, now)
+        # The envelope sender names this delivery: a late bounce is attributed without quoting anything.
+        envelope = self.addresses.return_path(subscriber.id, digest.issue_date)
+        return self._message(subscriber, rendered, message_id, list_headers, now, envelope)
 
     def compose_notice(self, subscriber: Subscriber, notice: Notice, now: datetime | None = None) -> Outgoing:
         """A one-off mail (a sign-up confirmation): not a list message, so no List-* headers."""
         message_id = make_msgid(domain=sender_domain(self.settings))
-        return self._message(subscriber, self.renderer.render_notice(notice), message_id, [], now)
+        rendered = self.renderer.render_notice(notice)
+        return self._message(subscriber, rendered, message_id, [], now, self.settings.sender.from_address)
 
     def _message(
         self,
@@ -124,6 +129,7 @@ class Composer:
         message_id: str,
         extra: list[tuple[str, str]],
         now: datetime | None,
+        envelope: str,
     ) -> Outgoing:
         sender = self.settings.sender
         headers = [
@@ -142,7 +148,7 @@ class Composer:
             data = self._sign(data)
         return Outgoing(
             subscriber_id=subscriber.id,
-            sender=sender.from_address,
+            sender=header_safe(envelope),
             recipient=subscriber.email,
             subject=rendered.subject,
             message_id=message_id,

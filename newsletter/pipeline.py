@@ -16,13 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from newsletter import bounces, owners, selection
+from newsletter import bounces, owners, returned_mail, selection
 from newsletter.config import Settings
 from newsletter.deliver.campaign import Campaign, Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
 from newsletter.deliver.smtp import SmtpMailer, SmtpPool
 from newsletter.errors import FeedError, InputError, StoreError
+from newsletter.inbox import Inbox
 from newsletter.message import Composer
 from newsletter.models import (
     DeliveryState,
@@ -36,9 +37,10 @@ from newsletter.models import (
     Subscriber,
 )
 from newsletter.render import Notice
+from newsletter.returned_mail import Deliverability, ReturnedMail, ReturnSummary
 from newsletter.sources import ParsedFeed, arxiv_metadata, configured_sources, parser_for
 from newsletter.sources.clean import clean_feed, strip_controls
-from newsletter.store import Database, Ledger, PaperSearch, PaperStore, SubscriberStore
+from newsletter.store import Database, Ledger, MailEventStore, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.journal import Journal
 from newsletter.store.journal import folder as journal_folder
 from newsletter.store.ledger import Delivery
@@ -53,6 +55,8 @@ _FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliverySta
 # Digests a send keeps from its prepare step for its own campaign (bounded: memory stays flat; the rest
 # are read back from the archive as they are claimed).
 FRESH_DIGESTS = 5000
+PROGRESS_EVERY = 1000  # messages between two progress lines of `bounces import`
+RECORD_BATCH = 200  # returned mails recorded per commit by `bounces import` (files stay: a re-run resumes)
 
 
 @dataclass
@@ -65,12 +69,14 @@ class Context:
     subscribers: SubscriberStore = field(init=False)
     ledger: Ledger = field(init=False)
     search: PaperSearch = field(init=False)
+    mail_events: MailEventStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.papers = PaperStore(self.db)
         self.search = PaperSearch(self.db)
         self.subscribers = SubscriberStore(self.db)
         self.ledger = Ledger(self.db)
+        self.mail_events = MailEventStore(self.db)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Context:
@@ -431,7 +437,9 @@ def send_issue(ctx: Context, options: SendOptions) -> Summary:
     if options.resend:
         ctx.ledger.reopen(options.issue_date, only, sent_too=bool(options.to))
     with _frozen_heap():
-        return asyncio.run(_send(ctx, recipients, options, only))
+        summary = asyncio.run(_send(ctx, recipients, options, only))
+    returned_mail.warn_past_limits(ctx.mail_events, [options.issue_date])  # rejections at SMTP time count
+    return summary
 
 
 @contextmanager
@@ -595,6 +603,7 @@ def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = Fa
         options = SendOptions(issue_date=day, show_progress=show_progress)
         summary = asyncio.run(_send(ctx, (iter([readers]), len(readers)), options, {r.id for r in readers}))
         log.info("%s", summary.line(f"issue {day} ({len(readers)} readers due)"))
+        returned_mail.warn_past_limits(ctx.mail_events, [day])
         results.append((day, summary))
     return results
 
@@ -629,28 +638,26 @@ def run_ingest(ctx: Context) -> list[IngestResult]:
     return results
 
 
-@dataclass(frozen=True)
-class BounceSummary:
-    messages: int
-    hard: int
-    bounced_subscribers: int
-    soft: int
-    problems: tuple[str, ...]
+def import_bounces(
+    ctx: Context, paths: Sequence[str | Path], on_progress: Callable[[ReturnSummary], None] | None = None
+) -> ReturnSummary:
+    """`bounces import`: delivery reports, complaints and mailto: unsubscribes from files, folders,
+    maildirs and mbox files; only those that prove they answer our mail act."""
+    handler = ReturnedMail(ctx.settings, ctx.mail_events, batch=RECORD_BATCH)
+    for source, data in bounces.read_paths(paths):
+        handler.handle(source, data)
+        if on_progress is not None and handler.summary.messages % PROGRESS_EVERY == 0:
+            on_progress(handler.summary)
+    return handler.finish()
 
 
-def import_bounces(ctx: Context, path: str | Path) -> BounceSummary:
-    """`bounces import`: hard bounces mark readers bounced and suppress them; the rest is only counted."""
-    messages = hard = soft = marked = 0
-    problems = []
-    for report in bounces.read_path(path):
-        messages += 1
-        if report.problem:
-            problems.append(f"{report.source}: {report.problem}")
-        for bounce in report.bounces:
-            if not bounce.hard:
-                soft += 1
-                continue
-            hard += 1
-            reply = f"{bounce.status} {bounce.diagnostic}".strip()
-            marked += ctx.ledger.mark_bounced(bounce.recipient, bounce.message_id, reply)
-    return BounceSummary(messages, hard, marked, soft, tuple(problems))
+def poll_inbox(ctx: Context) -> ReturnSummary:
+    """The scheduler's inbox job (and `bounces poll`): every mail of the IMAP folder read, then moved."""
+    handler = ReturnedMail(ctx.settings, ctx.mail_events)
+    Inbox(ctx.settings.inbox).poll(handler.handle)
+    return handler.finish()
+
+
+def deliverability(ctx: Context, issue_date: date | None = None) -> Deliverability:
+    """`status --deliverability`: per recipient domain and per issue, with the warnings past the limits."""
+    return returned_mail.deliverability(ctx.mail_events, issue_date)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DAILY_JOB = "daily ingest"
 SEND_JOB = "send to readers whose hour has come"
+INBOX_JOB = "read returned mail from the IMAP inbox"
 JOB_TABLE = "apscheduler_jobs"
 
 # The running process's context and scheduler (stored jobs carry nothing but their function's name).
@@ -47,11 +48,20 @@ def send_trigger(settings: Settings, start: datetime | None = None) -> IntervalT
     )
 
 
+def inbox_trigger(settings: Settings, start: datetime | None = None) -> IntervalTrigger:
+    return IntervalTrigger(
+        minutes=settings.inbox.poll_minutes, start_date=start, timezone=ZoneInfo(settings.schedule.timezone)
+    )
+
+
 def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str, datetime]]:
     tz = ZoneInfo(settings.schedule.timezone)
     now = now or datetime.now(tz)
     found = []
-    for name, trigger in ((DAILY_JOB, daily_trigger(settings)), (SEND_JOB, send_trigger(settings, start=now))):
+    triggers = [(DAILY_JOB, daily_trigger(settings)), (SEND_JOB, send_trigger(settings, start=now))]
+    if settings.inbox.host:
+        triggers.append((INBOX_JOB, inbox_trigger(settings, start=now)))
+    for name, trigger in triggers:
         when = trigger.get_next_fire_time(now, now)
         if when:
             found.append((name, when))
@@ -106,6 +116,20 @@ def scheduled_send() -> None:
     pipeline.send_due(_context())
 
 
+def scheduled_inbox() -> None:
+    """Bounces, complaints and mailto: unsubscribes from the IMAP inbox; a failure waits for the next poll."""
+    ctx = _context()
+    if not ctx.settings.inbox.host:  # a job stored while an inbox was configured
+        return
+    try:
+        summary = pipeline.poll_inbox(ctx)
+    except NewsletterError as exc:
+        log.error("inbox: %s", exc)
+        return
+    if summary.messages:
+        log.info("inbox: %s", summary.line())
+
+
 def build(ctx: pipeline.Context) -> BackgroundScheduler:
     tz = ZoneInfo(ctx.settings.schedule.timezone)
     scheduler = BackgroundScheduler(
@@ -119,6 +143,18 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
     scheduler.add_job(
         scheduled_send, send_trigger(ctx.settings), id="send", name=SEND_JOB, next_run_time=datetime.now(tz), **common
     )
+    if ctx.settings.inbox.host:
+        # No arguments: the stored job must not carry the settings (the IMAP password among them).
+        scheduler.add_job(
+            scheduled_inbox,
+            inbox_trigger(ctx.settings),
+            id="inbox",
+            name=INBOX_JOB,
+            next_run_time=datetime.now(tz),
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
     return scheduler
 
 

@@ -91,7 +91,9 @@ def test_mime_structure_and_headers() -> None:
     assert msg["List-Id"] == "Daily Papers <digest.example.com>"
     unsub = msg["List-Unsubscribe"].strip()  # folded at 78 columns: the value starts on a continuation line
     assert re.fullmatch(
-        r"<https://papers\.example\.org/unsubscribe/[\w.-]+>, <mailto:papers@example\.com\?subject=unsubscribe>", unsub
+        r"<https://papers\.example\.org/unsubscribe/[\w.-]+>, "
+        r"<mailto:unsubscribe\+[a-z2-7]+@example\.com\?subject=unsubscribe>",
+        unsub,
     )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Feedback-ID"] == "20261124:daily:digest.example.com:example.com"  # nothing about the reader

@@ -2,8 +2,9 @@
 
 from newsletter.store.db import Database
 from newsletter.store.ledger import Ledger
+from newsletter.store.mail_events import MailEventStore
 from newsletter.store.papers import PaperStore
 from newsletter.store.search import PaperSearch, SearchHit
 from newsletter.store.subscribers import SubscriberStore
 
-__all__ = ["Database", "Ledger", "PaperSearch", "PaperStore", "SearchHit", "SubscriberStore"]
+__all__ = ["Database", "Ledger", "MailEventStore", "PaperSearch", "PaperStore", "SearchHit", "SubscriberStore"]

@@ -406,24 +406,6 @@ class Ledger:
                 subscriber.status = str(Status.BOUNCED)
                 SubscriberStore(self.db).suppress(subscriber.email, "bounce", session)
 
-    def mark_bounced(self, email: str, message_id: str | None, reply: str) -> bool:
-        """A hard bounce that came later: the reader is marked bounced and suppressed, and the delivery the
-        bounce names (by Message-ID) becomes failed_permanent. False when the address is not a subscriber."""
-        with self.db.transaction() as session:
-            subscriber = session.scalar(select(SubscriberRow).where(SubscriberRow.email == email))
-            if subscriber is None:
-                return False
-            subscriber.status = str(Status.BOUNCED)
-            SubscriberStore(self.db).suppress(email, "bounce", session)
-            if message_id:
-                session.execute(
-                    update(DeliveryRow)
-                    .where(DeliveryRow.message_id == message_id, DeliveryRow.subscriber_id == subscriber.id)
-                    .values(state=str(DeliveryState.FAILED_PERMANENT), last_code=550, last_reply=reply)
-                    .execution_options(synchronize_session=False)
-                )
-            return True
-
     def release(self, delivery_ids: Collection[int]) -> None:
         """Give back claimed rows never handed to the server (shutdown, a server that went away)."""
         if not delivery_ids:

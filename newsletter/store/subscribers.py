@@ -220,7 +220,9 @@ class SubscriberStore:
             return
         key = address_hash(email)
         if session.get(SuppressionRow, key) is None:
-            session.add(SuppressionRow(email_hash=key, reason=reason))
+            # The domain feeds the deliverability counts; `forget` keeps nothing of the address but its hash.
+            domain = None if reason == "forget" else email.rpartition("@")[2].lower()
+            session.add(SuppressionRow(email_hash=key, reason=reason, domain=domain))
 
     def forget(self, email: str) -> None:
         """Erase the subscriber and everything kept about them; only a hash stays, so they are never mailed."""

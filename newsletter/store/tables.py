@@ -212,7 +212,8 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime | None]
     last_code: Mapped[int | None]
     last_reply: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(255))
+    # Indexed: a report that quotes a Message-ID is tied to its delivery by it (newsletter.returned_mail).
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -240,4 +241,29 @@ class SuppressionRow(Base):
 
     email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(String(32))
+    domain: Mapped[str | None] = mapped_column(String(255))  # for deliverability counts; None after forget
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailEventRow(Base):
+    """A report that came back: hard_bounce, soft_bounce, complaint, unsubscribe (mailto:) or unattributed
+    (it proved no message of ours, so nothing was done). One per message read (`message_key`)."""
+
+    __tablename__ = "mail_events"
+    __table_args__ = (
+        Index("ix_mail_events_domain", "domain", "occurred_at"),
+        Index("ix_mail_events_subscriber", "subscriber_id", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"), index=True)
+    domain: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    report: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
