@@ -9,6 +9,7 @@ Target (issue 14): the import costs at most 3x parsing; memory during the import
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,7 @@ PARSE_ONLY = (
 )
 
 
-def timed(argv: list[str]) -> tuple[float, list[tuple[float, int]], str]:
+def timed(argv: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, list[tuple[float, int]], str]:
     """Wall time of a process, its resident memory over time (seconds, KiB), and what it printed."""
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -44,7 +45,7 @@ def timed(argv: list[str]) -> tuple[float, list[tuple[float, int]], str]:
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
     out, err = process.communicate()
-    if process.returncode != 0:
+    if process.returncode not in allowed:
         raise SystemExit(f"{argv[:3]} failed ({process.returncode}): {err.strip()[-500:]}")
     return elapsed, samples, out
 
@@ -78,9 +79,12 @@ def main() -> None:
                 config.write(f'[database]\nurl = "{url}"\n')
                 config.flush()
                 argv = [newsletter, "--config", config.name, "ingest", "--file", str(CORPUS), "--format"]
-                elapsed, memory, out = timed([*argv, "arxiv-metadata"])
+                # Exit 1 when the real corpus has a record past a cap (one author "name" of 1,500 characters):
+                # it is skipped with a warning, and counted here.
+                elapsed, memory, out = timed([*argv, "arxiv-metadata", "--json"], allowed=(0, 1))
             imports.append(elapsed)
-            assert f"{count} new" in out, out
+            (run,) = json.loads(out)
+            assert run["new"] + run["errors"] == count and run["errors"] < 10, run
             cleanup()
         base = statistics.median(parse)
         flat = " ".join(f"{int(share * 100)}%: {rss_at(memory, share)}" for share in (0.25, 0.5, 0.75, 1.0))
