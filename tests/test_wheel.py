@@ -59,7 +59,12 @@ def test_installed_wheel_upgrades_and_runs_the_demo_from_another_folder(wheel: P
 
     def run(*args: str) -> str:
         result = subprocess.run(
-            [str(venv / "bin" / "newsletter"), *args], capture_output=True, text=True, cwd=elsewhere, env=env, timeout=120
+            [str(venv / "bin" / "newsletter"), *args],
+            capture_output=True,
+            text=True,
+            cwd=elsewhere,
+            env=env,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
