@@ -7,9 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import delivery, ingest, memory, render, search, selection
+from benchmarks import delivery, ingest, memory, render, search, selection, startup
 
 if __name__ == "__main__":
+    startup.main()
     render.main()
     ingest.main()
     selection.main()

@@ -1,34 +1,42 @@
-"""The `newsletter` command: thin click commands, each calling one pipeline or store function."""
+"""The `newsletter` command: thin click commands, each calling one pipeline or store function.
+
+Each command imports what it needs when it runs (the pipeline, the store, rich, ...): `--help` and the
+short commands do not pay for SQLAlchemy, Alembic, premailer or numpy. Keep new imports in the bodies.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
-import signal
 import sys
-import tempfile
-import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from newsletter import __version__, pipeline, subscriptions
-from newsletter.addresses import normalize_email
-from newsletter.config import Settings, load_settings
+from newsletter import __version__
 from newsletter.errors import NewsletterError
-from newsletter.models import Frequency, Paper, Status, SubscriberChanges
-from newsletter.query import parse as parse_query
-from newsletter.sources.ids import split_arxiv_id
-from newsletter.trending import trending_score
+from newsletter.models import Frequency, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from newsletter import pipeline
+    from newsletter.config import Settings
+    from newsletter.models import Paper, SubscriberChanges
+    from newsletter.store import Database, PaperStore, SubscriberStore
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False, soft_wrap=True)
+
+
+@functools.cache
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
 
 
 class Group(click.Group):
@@ -42,24 +50,41 @@ class Group(click.Group):
 
 
 class State:
-    """Settings and stores, created on first use so that `--help` needs neither."""
+    """Settings and stores, created on first use so that `--help` needs neither; a command that only reads
+    or writes the store does not load the pipeline."""
 
     def __init__(self, config: str | None) -> None:
         self.config = config
-        self._settings: Settings | None = None
-        self._context: pipeline.Context | None = None
 
-    @property
+    @functools.cached_property
     def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config)
-        return self._settings
+        from newsletter.config import load_settings
 
-    @property
+        return load_settings(self.config)
+
+    @functools.cached_property
+    def db(self) -> Database:
+        from newsletter.store import Database
+
+        return Database.open(self.settings)
+
+    @functools.cached_property
+    def subscribers(self) -> SubscriberStore:
+        from newsletter.store import SubscriberStore
+
+        return SubscriberStore(self.db)
+
+    @functools.cached_property
+    def papers(self) -> PaperStore:
+        from newsletter.store import PaperStore
+
+        return PaperStore(self.db)
+
+    @functools.cached_property
     def app(self) -> pipeline.Context:
-        if self._context is None:
-            self._context = pipeline.Context.open(self.settings)
-        return self._context
+        from newsletter import pipeline
+
+        return pipeline.Context(self.settings, self.db)
 
 
 def pass_state(func: F) -> F:
@@ -79,6 +104,8 @@ def date_option(help_text: str) -> Callable[[F], F]:
 
 
 def issue_day(state: State, day: datetime | None) -> date:
+    from newsletter import pipeline
+
     return day.date() if day else pipeline.today(state.settings)
 
 
@@ -136,7 +163,9 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: State) -> None:
     """Create or migrate the database schema to the latest revision."""
-    database = pipeline.Context.open(state.settings, migrate=False).db
+    from newsletter.store import Database
+
+    database = Database.open(state.settings, migrate=False)
     before, after = database.upgrade()
     if before == after:
         click.echo(f"database {database.display_url} is up to date (revision {after})")
@@ -171,6 +200,8 @@ def ingest(
     as_json: bool,
 ) -> None:
     """Fetch new papers from the configured sources (or a file) and store them; exit 1 if any source failed."""
+    from newsletter import pipeline
+
     if path:
         results = [pipeline.ingest_file(state.app, path, fmt)]
     elif backfill:
@@ -208,7 +239,7 @@ def papers() -> None:
 @pass_state
 def papers_list(state: State, day: datetime | None, trending: bool, limit: int | None, as_json: bool) -> None:
     """List stored papers, newest first (or trending first)."""
-    show_papers(state.app.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
+    show_papers(state.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
 
 
 # Unknown options pass through as words, so `papers search circuits -analog` needs no quoting.
@@ -222,12 +253,19 @@ def papers_search(state: State, words: tuple[str, ...], since: datetime | None, 
     """Full-text search of titles, abstracts and authors: words, "a phrase", -exclusion, a OR b.
 
     Ranked by relevance (title first), then trending."""
+    from newsletter.query import parse as parse_query
+    from newsletter.store import PaperSearch
+
     query = parse_query(" ".join(words))
-    hits = state.app.search.search(query, since=since.date() if since else None, limit=limit)
+    hits = PaperSearch(state.db).search(query, since=since.date() if since else None, limit=limit)
     show_papers([h.paper for h in hits], as_json, relevance=[h.relevance for h in hits])
 
 
 def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None = None) -> None:
+    from rich.table import Table
+
+    from newsletter.trending import trending_score
+
     if as_json:
         rows = [
             {
@@ -251,7 +289,7 @@ def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None
     table = Table("id", "announced", "▲", "title", box=None)
     for p in found:
         table.add_row(p.id, str(p.announced or ""), str(p.upvotes or ""), p.title)
-    out.print(table)
+    console().print(table)
     click.echo(f"{len(found)} papers")
 
 
@@ -290,6 +328,9 @@ def subscriber_options(func: F) -> F:
 
 
 def changes_from(kw: dict[str, Any]) -> SubscriberChanges:
+    from newsletter import subscriptions
+    from newsletter.models import SubscriberChanges
+
     return SubscriberChanges(
         name=kw["name"],
         topics=kw["topics"] or None,
@@ -324,7 +365,9 @@ def show_subscriber(data: dict[str, Any], as_json: bool) -> None:
 @pass_state
 def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
     """Add an active subscriber."""
-    added = subscriptions.add(state.settings, state.app.subscribers, email, changes_from(kw))
+    from newsletter import subscriptions
+
+    added = subscriptions.add(state.settings, state.subscribers, email, changes_from(kw))
     if as_json:
         print_json(added.to_dict())
     else:
@@ -338,7 +381,9 @@ def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
 @pass_state
 def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> None:
     """Change a subscriber's settings; list options replace the whole list."""
-    updated = subscriptions.update(state.app.subscribers, email, changes_from(kw))
+    from newsletter import subscriptions
+
+    updated = subscriptions.update(state.subscribers, email, changes_from(kw))
     show_subscriber(updated.to_dict(), as_json)
 
 
@@ -348,7 +393,9 @@ def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> No
 @pass_state
 def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
     """List subscribers."""
-    found = state.app.subscribers.list(Status(status) if status else None)
+    from rich.table import Table
+
+    found = state.subscribers.list(Status(status) if status else None)
     if as_json:
         print_json([s.to_dict() for s in found])
         return
@@ -362,7 +409,7 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
             s.timezone,
             "; ".join(s.preferences.topics),
         )
-    out.print(table)
+    console().print(table)
     click.echo(f"{len(found)} subscribers")
 
 
@@ -372,10 +419,12 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
 @pass_state
 def subscribers_show(state: State, email: str, as_json: bool) -> None:
     """Show one subscriber."""
-    show_subscriber(state.app.subscribers.require(_address(email)).to_dict(), as_json)
+    show_subscriber(state.subscribers.require(_address(email)).to_dict(), as_json)
 
 
 def _address(email: str) -> str:
+    from newsletter.addresses import normalize_email
+
     return normalize_email(email)
 
 
@@ -384,7 +433,7 @@ def _status_command(name: str, status: Status, verb: str) -> None:
     @click.argument("email")
     @pass_state
     def command(state: State, email: str) -> None:
-        changed = state.app.subscribers.set_status(_address(email), status)
+        changed = state.subscribers.set_status(_address(email), status)
         click.echo(f"{changed.email} is now {changed.status}")
 
 
@@ -400,10 +449,10 @@ _status_command("unsubscribe", Status.UNSUBSCRIBED, "unsubscribe")
 def subscribers_forget(state: State, email: str, yes: bool) -> None:
     """Erase a subscriber and their history; the address is never mailed again."""
     address = _address(email)
-    state.app.subscribers.require(address)
+    state.subscribers.require(address)
     if not yes and sys.stdin.isatty():
         click.confirm(f"Erase {address} and everything kept about them?", abort=True)
-    state.app.subscribers.forget(address)
+    state.subscribers.forget(address)
     click.echo(f"forgot {address}")
 
 
@@ -413,8 +462,10 @@ def _feedback_command(name: str, liked: bool) -> None:
     @click.argument("paper_id")
     @pass_state
     def command(state: State, email: str, paper_id: str) -> None:
+        from newsletter.sources.ids import split_arxiv_id
+
         bare, _ = split_arxiv_id(paper_id)
-        state.app.subscribers.add_feedback(_address(email), bare, liked)
+        state.subscribers.add_feedback(_address(email), bare, liked)
         click.echo(f"{email} {name}s {bare}")
 
 
@@ -427,7 +478,9 @@ _feedback_command("dislike", False)
 @pass_state
 def subscribers_import(state: State, path: str) -> None:
     """Add or update subscribers from a CSV (header row) or JSON file."""
-    report = subscriptions.import_file(state.settings, state.app.subscribers, path)
+    from newsletter import subscriptions
+
+    report = subscriptions.import_file(state.settings, state.subscribers, path)
     for error in report.errors:
         click.echo(error, err=True)
     click.echo(f"imported {report.added} new, {report.updated} updated, {len(report.errors)} rejected")
@@ -440,7 +493,9 @@ def subscribers_import(state: State, path: str) -> None:
 @pass_state
 def subscribers_export(state: State, fmt: str) -> None:
     """Write every subscriber to stdout as CSV or JSON."""
-    click.echo(subscriptions.export(state.app.subscribers.list(), fmt), nl=False)
+    from newsletter import subscriptions
+
+    click.echo(subscriptions.export(state.subscribers.list(), fmt), nl=False)
 
 
 @main.group(cls=Group)
@@ -453,6 +508,8 @@ def bounces() -> None:
 @pass_state
 def bounces_import(state: State, path: str) -> None:
     """Read DSNs (an .eml file, a folder of them, or a maildir); hard bounces are marked and suppressed."""
+    from newsletter import pipeline
+
     report = pipeline.import_bounces(state.app, path)
     for problem in report.problems:
         click.echo(problem, err=True)
@@ -485,8 +542,12 @@ def preview(
     dark: bool,
 ) -> None:
     """Render a subscriber's digest without sending or recording anything."""
+    from newsletter import pipeline
+
     message = pipeline.preview(state.app, _address(email), issue_day(state, day))
     if png:
+        import tempfile
+
         from newsletter.screenshot import screenshot
 
         with tempfile.TemporaryDirectory() as folder:
@@ -521,6 +582,8 @@ def send(
     workers: int,
 ) -> None:
     """Send today's issue to every active subscriber due today (ignoring send hours)."""
+    from newsletter import pipeline
+
     options = pipeline.SendOptions(
         issue_date=issue_day(state, day),
         to=tuple(_address(e) for e in to),
@@ -543,6 +606,11 @@ def send(
 @pass_state
 def worker(state: State, once: bool, poll: float) -> None:
     """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
+    import signal
+    import threading
+
+    from newsletter import pipeline
+
     stop = threading.Event()
 
     def halt(*_: object) -> None:
@@ -561,6 +629,8 @@ def worker(state: State, once: bool, poll: float) -> None:
 @pass_state
 def status(state: State, day: datetime | None, as_json: bool) -> None:
     """Deliveries per issue by state, the last errors, the last ingests and the next sends."""
+    from newsletter import pipeline
+
     issues = state.app.ledger.status(day.date() if day else None)
     runs = state.app.papers.last_runs()
     slots = pipeline.send_slots(state.app)
@@ -611,7 +681,7 @@ def status(state: State, day: datetime | None, as_json: bool) -> None:
 @pass_state
 def jobs(state: State) -> None:
     """List the scheduled jobs and their next run times."""
-    from newsletter import schedule
+    from newsletter import pipeline, schedule
 
     for name, when in schedule.next_runs(state.settings):
         click.echo(f"{name}: next run {when:%Y-%m-%d %H:%M %Z}")
@@ -664,4 +734,4 @@ def demo(state: State, out_dir: str) -> None:
     """Ingest the bundled sample papers and mail four demo readers through a local capture SMTP server."""
     from newsletter import demo as demo_module
 
-    demo_module.run(state.settings, Path(out_dir), out)
+    demo_module.run(state.settings, Path(out_dir), console())

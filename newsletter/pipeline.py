@@ -74,10 +74,7 @@ class Context:
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Context:
-        db = Database(settings.database.url, settings.paths.migrations)
-        if migrate:
-            db.ensure_schema()
-        return cls(settings, db)
+        return cls(settings, Database.open(settings, migrate))
 
     def close(self) -> None:
         self.db.dispose()

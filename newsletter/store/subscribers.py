@@ -68,11 +68,9 @@ class SubscriberStore:
         return found
 
     def list(self, status: Status | None = None) -> list[Subscriber]:
-        query = select(SubscriberRow).options(selectinload(SubscriberRow.preferences)).order_by(SubscriberRow.id)
-        if status is not None:
-            query = query.where(SubscriberRow.status == str(status))
-        with self.db.transaction() as session:
-            return [to_subscriber(row) for row in session.scalars(query)]
+        """Every subscriber (in this state), by id; read as Core rows, like a send's batches."""
+        conditions = () if status is None else (SubscriberRow.__table__.c.status == str(status),)
+        return [subscriber for batch in self._batches(1000, *conditions) for subscriber in batch]
 
     def by_ids(self, ids: Collection[int]) -> dict[int, Subscriber]:
         query = (
@@ -99,18 +97,18 @@ class SubscriberStore:
         Core rows, and the page's preferences by id range rather than a thousand-item IN list: a send
         reads every reader once, and the ORM's loading was a third of its preparation."""
         after = 0
-        table = SubscriberRow.__table__
+        table, prefs = SubscriberRow.__table__.c, PreferenceRow.__table__.c
         while True:
-            page = select(table).where(table.c.id > after, *conditions).order_by(table.c.id).limit(batch_size)
+            page = select(SubscriberRow.__table__).where(table.id > after, *conditions).order_by(table.id)
             with self.db.transaction() as session:
-                rows = session.execute(page).all()
+                rows = session.execute(page.limit(batch_size)).all()
                 if not rows:
                     return
                 items: dict[int, list[tuple[str, str]]] = {}
                 for owner, kind, value in session.execute(
-                    select(PreferenceRow.subscriber_id, PreferenceRow.kind, PreferenceRow.value)
-                    .where(PreferenceRow.subscriber_id.between(rows[0].id, rows[-1].id))
-                    .order_by(PreferenceRow.subscriber_id, PreferenceRow.position)
+                    select(prefs.subscriber_id, prefs.kind, prefs.value)
+                    .where(prefs.subscriber_id.between(rows[0].id, rows[-1].id))
+                    .order_by(prefs.subscriber_id, prefs.position)
                 ):
                     items.setdefault(owner, []).append((kind, value))
             yield [_subscriber(row, items.get(row.id, ())) for row in rows]
