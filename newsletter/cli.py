@@ -19,7 +19,8 @@ import click
 
 from newsletter import __version__
 from newsletter.errors import NewsletterError
-from newsletter.models import Frequency, Status
+from newsletter.models import Status
+from newsletter.subscriber_fields import FIELDS, Choice, read_all
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -302,49 +303,18 @@ def subscribers() -> None:
 
 
 def subscriber_options(func: F) -> F:
-    options = [
-        click.option("--name", help="Display name."),
-        click.option("--topic", "topics", multiple=True, help="Topic phrase (repeatable); replaces the list."),
-        click.option("--category", "categories", multiple=True, help="arXiv category, e.g. cs.LG (repeatable)."),
-        click.option("--author", "authors", multiple=True, help="Author to follow (repeatable)."),
-        click.option("--exclude", "excluded", multiple=True, help="Phrase that removes a paper (repeatable)."),
-        click.option("--max-items", type=int, help="At most this many papers per digest."),
-        click.option("--min-score", type=float, help="Minimum relevance, 0..1."),
-        click.option(
-            "--trending",
-            "trending_items",
-            type=int,
-            help="A 'Trending today' section of N papers after the reader's picks (0: none). "
-            "A reader with no topics, categories or authors gets the day's trending papers anyway.",
-        ),
-        click.option("--timezone", help="IANA timezone, e.g. Europe/Berlin."),
-        click.option("--send-hour", type=int, help="Local hour to send, 0..23."),
-        click.option("--frequency", type=click.Choice([f.value for f in Frequency]), help="daily or weekly."),
-        click.option("--weekday", help="Weekday of a weekly digest, e.g. monday."),
-    ]
-    for option in reversed(options):
-        func = option(func)
+    """One option per preference (subscriber_fields.FIELDS); lists repeat and replace the whole list."""
+    for field in reversed(FIELDS):
+        kind = field.kind
+        kind_type = click.Choice(kind.choices) if isinstance(kind, Choice) else kind.click_type
+        func = click.option(field.flag, field.name, type=kind_type, multiple=kind.many, help=field.help)(func)
     return func
 
 
 def changes_from(kw: dict[str, Any]) -> SubscriberChanges:
-    from newsletter import subscriptions
     from newsletter.models import SubscriberChanges
 
-    return SubscriberChanges(
-        name=kw["name"],
-        topics=kw["topics"] or None,
-        categories=kw["categories"] or None,
-        authors=kw["authors"] or None,
-        excluded=kw["excluded"] or None,
-        max_items=kw["max_items"],
-        min_score=kw["min_score"],
-        trending_items=kw["trending_items"],
-        timezone=kw["timezone"],
-        send_hour=kw["send_hour"],
-        frequency=Frequency(kw["frequency"]) if kw["frequency"] else None,
-        weekday=subscriptions.parse_weekday(kw["weekday"]),
-    )
+    return SubscriberChanges(**read_all(lambda field: kw[field.name] or None if field.kind.many else kw[field.name]))
 
 
 def show_subscriber(data: dict[str, Any], as_json: bool) -> None:

@@ -17,7 +17,7 @@ def test_demo_delivers_four_digests(tmp_path) -> None:
         text=True,
         timeout=120,
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(tmp_path)},  # not the user's ~/.cache
     )
     assert result.returncode == 0, result.stderr
     assert "issue 2026-11-24: 4 sent, 0 failed" in result.stdout

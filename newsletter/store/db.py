@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,7 +128,9 @@ class Database:
         if cache:
             try:
                 cache.parent.mkdir(parents=True, exist_ok=True)
-                cache.write_text(json.dumps({"fingerprint": fingerprint, "head": head}))
+                partial = cache.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(json.dumps({"fingerprint": fingerprint, "head": head}))
+                partial.replace(cache)  # atomic: another process reads all of it or the old one
             except OSError:
                 pass  # a read-only cache folder costs the next command its start-up time, nothing else
         return head
