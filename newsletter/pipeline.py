@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from newsletter import bounces, selection
@@ -39,9 +40,11 @@ from newsletter.models import (
     Subscriber,
 )
 from newsletter.render import Notice
-from newsletter.sources import ParsedFeed, configured_sources, parser_for
 from newsletter.store import Database, Ledger, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.ledger import Delivery
+
+if TYPE_CHECKING:
+    from newsletter.sources import ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,8 @@ def today(settings: Settings) -> date:
 
 def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestResult]:
     """Fetch each source in its own error boundary and transaction; a broken one stops no other."""
+    from newsletter.sources import configured_sources  # feedparser and httpx: only ingesting loads them
+
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
         try:
@@ -106,6 +111,8 @@ def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) ->
     """Every day of [start, end] from each source, page by page, each page its own transaction."""
     if end < start:
         raise InputError(f"--from {start} is after --to {end}")
+    from newsletter.sources import configured_sources
+
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
         pages = source.backfill(start, end)
@@ -120,6 +127,8 @@ def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) ->
 
 
 def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
+    from newsletter.sources import parser_for
+
     parse = parser_for(fmt)
 
     def read() -> ParsedFeed:
