@@ -2,8 +2,8 @@
 
 The CLI options of `subscribers add/update`, the web forms (forms.py), CSV and JSON import and export
 (subscriptions.py), validation, `Subscriber.to_dict` and the store's row mapping all read FIELDS. Adding a
-preference: one entry here, the attribute on `Subscriber` and `SubscriberChanges`, its column in
-store/tables.py and a migration.
+preference: one entry here and the attribute on `SubscriberChanges` and on `Subscriber` (a list: on
+`Preferences`); a single value also needs its column in store/tables.py and a migration.
 """
 
 from __future__ import annotations
@@ -55,8 +55,10 @@ class Text(Kind):
 
 @dataclass(frozen=True)
 class Phrases(Kind):
-    """A list of phrases; the web form shows one per line, or (categories) separated by commas or spaces."""
+    """A list of phrases, kept as rows of `preferences` of kind `stored`; the web form shows one per line, or
+    (categories) separated by commas or spaces."""
 
+    stored: str
     form_split: str = "lines"
     many = True
 
@@ -218,10 +220,10 @@ class Field:
 
 FIELDS: tuple[Field, ...] = (
     Field("name", Text(), "Display name."),
-    Field("topics", Phrases(), "Topic phrase (repeatable); replaces the list.", option="--topic"),
-    Field("categories", Phrases("words"), "arXiv category, e.g. cs.LG (repeatable).", option="--category"),
-    Field("authors", Phrases(), "Author to follow (repeatable).", option="--author"),
-    Field("excluded", Phrases(), "Phrase that removes a paper (repeatable).", option="--exclude"),
+    Field("topics", Phrases("topic"), "Topic phrase (repeatable); replaces the list.", option="--topic"),
+    Field("categories", Phrases("category", "words"), "arXiv category, e.g. cs.LG (repeatable).", option="--category"),
+    Field("authors", Phrases("author"), "Author to follow (repeatable).", option="--author"),
+    Field("excluded", Phrases("exclude"), "Phrase that removes a paper (repeatable).", option="--exclude"),
     Field("max_items", Number(int, 1, 100), "At most this many papers per digest.", label="max items"),
     Field("timezone", Timezone(), "IANA timezone, e.g. Europe/Berlin."),
     Field("send_hour", Number(int, 0, 23), "Local hour to send, 0..23.", label="send hour"),

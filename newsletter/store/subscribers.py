@@ -15,14 +15,10 @@ from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store.db import Database
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
-from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS
+from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS, Phrases
 
-# Preference kinds as stored, mapped to the Preferences field they fill.
-_KINDS = {
-    "topic": "topics",
-    "category": "categories",
-    "author": "authors",
-    "exclude": "excluded",
+# Preference kinds as stored, mapped to the Preferences field they fill: the reader's lists, then feedback.
+_KINDS = {f.kind.stored: f.name for f in LIST_FIELDS if isinstance(f.kind, Phrases)} | {
     "like": "liked",
     "dislike": "disliked",
 }
