@@ -52,6 +52,9 @@ class Text(Kind):
     def parse(self, text: str, label: str) -> str:
         return " ".join(text.split())  # empty is a value: no name
 
+    def check(self, value: str, label: str) -> str:
+        return " ".join(value.split())
+
 
 @dataclass(frozen=True)
 class Phrases(Kind):

@@ -15,7 +15,7 @@ from newsletter.config import Settings
 from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
-from newsletter.subscriber_fields import FIELDS, read_all, record
+from newsletter.subscriber_fields import FIELDS, LIST_FIELDS, SCALAR_FIELDS, read_all, record
 
 # The columns of a CSV export and import, the keys of a JSON one: the address, then every preference.
 COLUMNS = ("email", *(f.name for f in FIELDS))
@@ -42,27 +42,19 @@ def add(
     address = normalize_email(email)
     changes = validate_changes(changes)
     digest = settings.digest
-    frequency = changes.frequency or Frequency.DAILY
+    # What the reader did not choose comes from the configuration (these three) or the model's defaults.
+    chosen = {"timezone": digest.default_timezone, "send_hour": digest.default_send_hour, "max_items": digest.max_items}
+    chosen |= {f.name: getattr(changes, f.name) for f in FIELDS if getattr(changes, f.name) is not None}
+    if chosen.get("frequency") is not Frequency.WEEKLY:
+        chosen.pop("weekday", None)
     subscriber = Subscriber(
         id=0,
         email=address,
-        name=" ".join((changes.name or "").split()),
         status=status,
-        timezone=changes.timezone or digest.default_timezone,
-        send_hour=digest.default_send_hour if changes.send_hour is None else changes.send_hour,
-        frequency=frequency,
-        weekday=changes.weekday if frequency is Frequency.WEEKLY else None,
-        max_items=changes.max_items or digest.max_items,
-        min_score=changes.min_score,
-        trending_items=changes.trending_items or 0,
-        preferences=Preferences(
-            topics=changes.topics or (),
-            categories=changes.categories or (),
-            authors=changes.authors or (),
-            excluded=changes.excluded or (),
-        ),
+        preferences=Preferences(**{f.name: chosen[f.name] for f in LIST_FIELDS if f.name in chosen}),
         consent_source=source,
         consent=consent,
+        **{f.name: chosen[f.name] for f in SCALAR_FIELDS if f.name in chosen},
     )
     return store.add(subscriber)
 
@@ -72,10 +64,7 @@ def update(store: SubscriberStore, email: str, changes: SubscriberChanges) -> Su
     current = store.require(address)
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:
         changes = replace(changes, weekday=current.weekday)
-    changes = validate_changes(changes)
-    if changes.name is not None:
-        changes = replace(changes, name=" ".join(changes.name.split()))
-    return store.update(address, changes)
+    return store.update(address, validate_changes(changes))
 
 
 # -- import / export ---------------------------------------------------------------------------------------
