@@ -7,9 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import delivery, ingest, memory, render, returns, search, selection, snapshot_import
+from benchmarks import delivery, ingest, memory, render, returns, search, selection, snapshot_import, startup
 
 if __name__ == "__main__":
+    startup.main()
     render.main()
     ingest.main()
     snapshot_import.main()

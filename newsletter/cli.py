@@ -1,36 +1,43 @@
-"""The `newsletter` command: thin click commands, each calling one pipeline or store function."""
+"""The `newsletter` command: thin click commands, each calling one pipeline or store function.
+
+Each command imports what it needs when it runs (the pipeline, the store, rich, ...): `--help` and the
+short commands do not pay for SQLAlchemy, Alembic, premailer or numpy. Keep new imports in the bodies.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
-import signal
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from newsletter import __version__, pipeline, subscriptions
-from newsletter.addresses import normalize_email
-from newsletter.config import Settings, load_settings, require_secret_key, write_initial
+from newsletter import __version__
 from newsletter.errors import NewsletterError
-from newsletter.models import Frequency, IngestResult, Paper, Status, SubscriberChanges
-from newsletter.query import parse as parse_query
-from newsletter.sources.ids import split_arxiv_id
-from newsletter.trending import trending_score
+from newsletter.models import Status
+from newsletter.subscriber_fields import FIELDS, Choice, read_all
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from newsletter import pipeline
+    from newsletter.config import Settings
+    from newsletter.models import IngestResult, Paper, SubscriberChanges
+    from newsletter.store import Database, PaperStore, SubscriberStore
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False, soft_wrap=True)
+
+
+@functools.cache
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
 
 
 class Group(click.Group):
@@ -44,28 +51,47 @@ class Group(click.Group):
 
 
 class State:
-    """Settings and stores, created on first use so that `--help` needs neither."""
+    """Settings and stores, created on first use so that `--help` needs neither; a command that only reads
+    or writes the store does not load the pipeline."""
 
     def __init__(self, config: str | None) -> None:
         self.config = config
-        self._settings: Settings | None = None
-        self._context: pipeline.Context | None = None
 
-    @property
+    @functools.cached_property
     def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config)
-        return self._settings
+        from newsletter.config import load_settings
+
+        return load_settings(self.config)
 
     def require_key(self) -> None:
         """Commands that sign or check reader links never run with a missing or published key."""
+        from newsletter.config import require_secret_key
+
         require_secret_key(self.settings)
 
-    @property
+    @functools.cached_property
+    def db(self) -> Database:
+        from newsletter.store import Database
+
+        return Database.open(self.settings)
+
+    @functools.cached_property
+    def subscribers(self) -> SubscriberStore:
+        from newsletter.store import SubscriberStore
+
+        return SubscriberStore(self.db)
+
+    @functools.cached_property
+    def papers(self) -> PaperStore:
+        from newsletter.store import PaperStore
+
+        return PaperStore(self.db)
+
+    @functools.cached_property
     def app(self) -> pipeline.Context:
-        if self._context is None:
-            self._context = pipeline.Context.open(self.settings)
-        return self._context
+        from newsletter import pipeline
+
+        return pipeline.Context(self.settings, self.db)
 
 
 def pass_state(func: F) -> F:
@@ -85,6 +111,8 @@ def date_option(help_text: str) -> Callable[[F], F]:
 
 
 def issue_day(state: State, day: datetime | None) -> date:
+    from newsletter import pipeline
+
     return day.date() if day else pipeline.today(state.settings)
 
 
@@ -142,7 +170,9 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: State) -> None:
     """Create or migrate the database schema to the latest revision."""
-    database = pipeline.Context.open(state.settings, migrate=False).db
+    from newsletter.store import Database
+
+    database = Database.open(state.settings, migrate=False)
     before, after = database.upgrade()
     if before == after:
         click.echo(f"database {database.display_url} is up to date (revision {after})")
@@ -182,6 +212,8 @@ def ingest(
     as_json: bool,
 ) -> None:
     """Fetch new papers from the configured sources (or a file) and store them; exit 1 if any source failed."""
+    from newsletter import pipeline
+
     if path and fmt == "arxiv-metadata":
         results = [import_metadata(state, path)]
     elif path:
@@ -210,6 +242,12 @@ def ingest(
 
 def import_metadata(state: State, path: str) -> IngestResult:
     """The snapshot import with a bar over the file's bytes, the papers read and their rate."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    from newsletter import pipeline
     from newsletter.sources.arxiv_metadata import Batch
 
     progress = Progress(
@@ -248,7 +286,7 @@ def papers() -> None:
 @pass_state
 def papers_list(state: State, day: datetime | None, trending: bool, limit: int | None, as_json: bool) -> None:
     """List stored papers, newest first (or trending first)."""
-    show_papers(state.app.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
+    show_papers(state.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
 
 
 # Unknown options pass through as words, so `papers search circuits -analog` needs no quoting.
@@ -262,12 +300,19 @@ def papers_search(state: State, words: tuple[str, ...], since: datetime | None, 
     """Full-text search of titles, abstracts and authors: words, "a phrase", -exclusion, a OR b.
 
     Ranked by relevance (title first), then trending."""
+    from newsletter.query import parse as parse_query
+    from newsletter.store import PaperSearch
+
     query = parse_query(" ".join(words))
-    hits = state.app.search.search(query, since=since.date() if since else None, limit=limit)
+    hits = PaperSearch(state.db).search(query, since=since.date() if since else None, limit=limit)
     show_papers([h.paper for h in hits], as_json, relevance=[h.relevance for h in hits])
 
 
 def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None = None) -> None:
+    from rich.table import Table
+
+    from newsletter.trending import trending_score
+
     if as_json:
         rows = [
             {
@@ -291,7 +336,7 @@ def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None
     table = Table("id", "announced", "▲", "title", box=None)
     for p in found:
         table.add_row(p.id, str(p.announced or ""), str(p.upvotes or ""), p.title)
-    out.print(table)
+    console().print(table)
     click.echo(f"{len(found)} papers")
 
 
@@ -304,46 +349,18 @@ def subscribers() -> None:
 
 
 def subscriber_options(func: F) -> F:
-    options = [
-        click.option("--name", help="Display name."),
-        click.option("--topic", "topics", multiple=True, help="Topic phrase (repeatable); replaces the list."),
-        click.option("--category", "categories", multiple=True, help="arXiv category, e.g. cs.LG (repeatable)."),
-        click.option("--author", "authors", multiple=True, help="Author to follow (repeatable)."),
-        click.option("--exclude", "excluded", multiple=True, help="Phrase that removes a paper (repeatable)."),
-        click.option("--max-items", type=int, help="At most this many papers per digest."),
-        click.option("--min-score", type=float, help="Minimum relevance, 0..1."),
-        click.option(
-            "--trending",
-            "trending_items",
-            type=int,
-            help="A 'Trending today' section of N papers after the reader's picks (0: none). "
-            "A reader with no topics, categories or authors gets the day's trending papers anyway.",
-        ),
-        click.option("--timezone", help="IANA timezone, e.g. Europe/Berlin."),
-        click.option("--send-hour", type=int, help="Local hour to send, 0..23."),
-        click.option("--frequency", type=click.Choice([f.value for f in Frequency]), help="daily or weekly."),
-        click.option("--weekday", help="Weekday of a weekly digest, e.g. monday."),
-    ]
-    for option in reversed(options):
-        func = option(func)
+    """One option per preference (subscriber_fields.FIELDS); lists repeat and replace the whole list."""
+    for field in reversed(FIELDS):
+        kind = field.kind
+        kind_type = click.Choice(kind.choices) if isinstance(kind, Choice) else kind.click_type
+        func = click.option(field.flag, field.name, type=kind_type, multiple=kind.many, help=field.help)(func)
     return func
 
 
 def changes_from(kw: dict[str, Any]) -> SubscriberChanges:
-    return SubscriberChanges(
-        name=kw["name"],
-        topics=kw["topics"] or None,
-        categories=kw["categories"] or None,
-        authors=kw["authors"] or None,
-        excluded=kw["excluded"] or None,
-        max_items=kw["max_items"],
-        min_score=kw["min_score"],
-        trending_items=kw["trending_items"],
-        timezone=kw["timezone"],
-        send_hour=kw["send_hour"],
-        frequency=Frequency(kw["frequency"]) if kw["frequency"] else None,
-        weekday=subscriptions.parse_weekday(kw["weekday"]),
-    )
+    from newsletter.models import SubscriberChanges
+
+    return SubscriberChanges(**read_all(lambda field: kw[field.name] or None if field.kind.many else kw[field.name]))
 
 
 def show_subscriber(data: dict[str, Any], as_json: bool) -> None:
@@ -364,7 +381,9 @@ def show_subscriber(data: dict[str, Any], as_json: bool) -> None:
 @pass_state
 def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
     """Add an active subscriber."""
-    added = subscriptions.add(state.settings, state.app.subscribers, email, changes_from(kw))
+    from newsletter import subscriptions
+
+    added = subscriptions.add(state.settings, state.subscribers, email, changes_from(kw))
     if as_json:
         print_json(added.to_dict())
     else:
@@ -378,7 +397,9 @@ def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
 @pass_state
 def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> None:
     """Change a subscriber's settings; list options replace the whole list."""
-    updated = subscriptions.update(state.app.subscribers, email, changes_from(kw))
+    from newsletter import subscriptions
+
+    updated = subscriptions.update(state.subscribers, email, changes_from(kw))
     show_subscriber(updated.to_dict(), as_json)
 
 
@@ -388,7 +409,9 @@ def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> No
 @pass_state
 def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
     """List subscribers."""
-    found = state.app.subscribers.list(Status(status) if status else None)
+    from rich.table import Table
+
+    found = state.subscribers.list(Status(status) if status else None)
     if as_json:
         print_json([s.to_dict() for s in found])
         return
@@ -402,7 +425,7 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
             s.timezone,
             "; ".join(s.preferences.topics),
         )
-    out.print(table)
+    console().print(table)
     click.echo(f"{len(found)} subscribers")
 
 
@@ -412,10 +435,12 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
 @pass_state
 def subscribers_show(state: State, email: str, as_json: bool) -> None:
     """Show one subscriber."""
-    show_subscriber(state.app.subscribers.require(_address(email)).to_dict(), as_json)
+    show_subscriber(state.subscribers.require(_address(email)).to_dict(), as_json)
 
 
 def _address(email: str) -> str:
+    from newsletter.addresses import normalize_email
+
     return normalize_email(email)
 
 
@@ -424,7 +449,7 @@ def _status_command(name: str, status: Status, verb: str) -> None:
     @click.argument("email")
     @pass_state
     def command(state: State, email: str) -> None:
-        changed = state.app.subscribers.set_status(_address(email), status)
+        changed = state.subscribers.set_status(_address(email), status)
         click.echo(f"{changed.email} is now {changed.status}")
 
 
@@ -440,10 +465,10 @@ _status_command("unsubscribe", Status.UNSUBSCRIBED, "unsubscribe")
 def subscribers_forget(state: State, email: str, yes: bool) -> None:
     """Erase a subscriber and their history; the address is never mailed again."""
     address = _address(email)
-    state.app.subscribers.require(address)
+    state.subscribers.require(address)
     if not yes and sys.stdin.isatty():
         click.confirm(f"Erase {address} and everything kept about them?", abort=True)
-    state.app.subscribers.forget(address)
+    state.subscribers.forget(address)
     click.echo(f"forgot {address}")
 
 
@@ -453,8 +478,10 @@ def _feedback_command(name: str, liked: bool) -> None:
     @click.argument("paper_id")
     @pass_state
     def command(state: State, email: str, paper_id: str) -> None:
+        from newsletter.sources.ids import split_arxiv_id
+
         bare, _ = split_arxiv_id(paper_id)
-        state.app.subscribers.add_feedback(_address(email), bare, liked)
+        state.subscribers.add_feedback(_address(email), bare, liked)
         click.echo(f"{email} {name}s {bare}")
 
 
@@ -467,7 +494,9 @@ _feedback_command("dislike", False)
 @pass_state
 def subscribers_import(state: State, path: str) -> None:
     """Add or update subscribers from a CSV (header row) or JSON file."""
-    report = subscriptions.import_file(state.settings, state.app.subscribers, path)
+    from newsletter import subscriptions
+
+    report = subscriptions.import_file(state.settings, state.subscribers, path)
     for error in report.errors:
         click.echo(error, err=True)
     click.echo(f"imported {report.added} new, {report.updated} updated, {len(report.errors)} rejected")
@@ -480,7 +509,9 @@ def subscribers_import(state: State, path: str) -> None:
 @pass_state
 def subscribers_export(state: State, fmt: str) -> None:
     """Write every subscriber to stdout as CSV or JSON."""
-    click.echo(subscriptions.export(state.app.subscribers.list(), fmt), nl=False)
+    from newsletter import subscriptions
+
+    click.echo(subscriptions.export(state.subscribers.list(), fmt), nl=False)
 
 
 @main.group(cls=Group)
@@ -504,6 +535,8 @@ def _print_returns(summary: Any, as_json: bool) -> None:
 def bounces_import(state: State, paths: tuple[str, ...], as_json: bool) -> None:
     """Read .eml files, folders, maildirs and mbox files; act on reports that prove they answer our mail."""
 
+    from newsletter import pipeline
+
     def progress(summary: Any) -> None:
         click.echo(f"  {summary.messages} messages read…", err=True)
 
@@ -517,6 +550,8 @@ def bounces_poll(state: State, as_json: bool) -> None:
     """Read the [inbox] IMAP folder once (as the scheduler does); handled mail moves to the processed folder."""
     if not state.settings.inbox.host:
         raise click.ClickException("'inbox.host' is not set: no IMAP mailbox to read (see config.example.toml)")
+    from newsletter import pipeline
+
     _print_returns(pipeline.poll_inbox(state.app), as_json)
 
 
@@ -543,8 +578,12 @@ def preview(
     dark: bool,
 ) -> None:
     """Render a subscriber's digest without sending or recording anything."""
+    from newsletter import pipeline
+
     message = pipeline.preview(state.app, _address(email), issue_day(state, day))
     if png:
+        import tempfile
+
         from newsletter.screenshot import screenshot
 
         with tempfile.TemporaryDirectory() as folder:
@@ -580,6 +619,8 @@ def send(
 ) -> None:
     """Send today's issue to every active subscriber due today (ignoring send hours)."""
     state.require_key()
+    from newsletter import pipeline
+
     options = pipeline.SendOptions(
         issue_date=issue_day(state, day),
         to=tuple(_address(e) for e in to),
@@ -603,6 +644,11 @@ def send(
 def worker(state: State, once: bool, poll: float) -> None:
     """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
     state.require_key()
+    import signal
+    import threading
+
+    from newsletter import pipeline
+
     stop = threading.Event()
 
     def halt(*_: object) -> None:
@@ -625,6 +671,8 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
     if deliverability:
         _deliverability(state, day, as_json)
         return
+    from newsletter import pipeline
+
     issues = state.app.ledger.status(day.date() if day else None)
     runs = state.app.papers.last_runs()
     slots = pipeline.send_slots(state.app)
@@ -678,6 +726,8 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
 )
 def init(path: str) -> None:
     """Write a starter config with a fresh random web.secret_key (mode 0600)."""
+    from newsletter.config import write_initial
+
     write_initial(Path(path))
     click.echo(f"wrote {path} with a fresh web.secret_key (keep it secret; changing it kills old links)")
     click.echo(
@@ -687,6 +737,10 @@ def init(path: str) -> None:
 
 
 def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
+    from rich.table import Table
+
+    from newsletter import pipeline
+
     report = pipeline.deliverability(state.app, day.date() if day else None)
     for warning in report.warnings:
         logging.getLogger("newsletter").warning("%s", warning)
@@ -701,7 +755,7 @@ def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
             f"{row['unsubscribes']['7d']}/{row['unsubscribes']['30d']}",
             str(row["suppressions"]),
         )
-    out.print(table)
+    console().print(table)
     for issue in report.issues:
         click.echo(
             f"issue {issue.issue_date}: {issue.attempted} sent, {issue.bounces} bounced ({issue.bounce_rate:.1%}), "
@@ -717,7 +771,7 @@ def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
 @pass_state
 def jobs(state: State) -> None:
     """List the scheduled jobs and their next run times."""
-    from newsletter import schedule
+    from newsletter import pipeline, schedule
 
     for name, when in schedule.next_runs(state.settings):
         click.echo(f"{name}: next run {when:%Y-%m-%d %H:%M %Z}")
@@ -774,4 +828,4 @@ def demo(state: State, out_dir: str) -> None:
     """Ingest the bundled sample papers and mail four demo readers through a local capture SMTP server."""
     from newsletter import demo as demo_module
 
-    demo_module.run(state.settings, Path(out_dir), out)
+    demo_module.run(state.settings, Path(out_dir), console())

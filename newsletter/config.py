@@ -15,10 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ConfigError
+from newsletter.resources import bundled
 
 ENV_PREFIX = "NEWSLETTER_"
 DEFAULT_CONFIG_FILE = "newsletter.toml"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 USER_AGENT = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
 
 
@@ -185,8 +185,8 @@ class ScheduleSettings:
 
 @dataclass(frozen=True)
 class PathSettings:
-    templates: str = str(PROJECT_ROOT / "templates")
-    migrations: str = str(PROJECT_ROOT / "migrations")
+    templates: str = str(bundled("templates"))
+    migrations: str = str(bundled("migrations"))
     cache: str = ""  # "" = $XDG_CACHE_HOME/newsletter, else ~/.cache/newsletter
     state: str = ""  # "" = $XDG_STATE_HOME/newsletter, else ~/.local/state/newsletter
 

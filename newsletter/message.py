@@ -12,8 +12,6 @@ from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from pathlib import Path
 
-import dkim
-
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.models import Digest, Outgoing, Subscriber
@@ -82,6 +80,8 @@ class Composer:
         """Prepend a DKIM-Signature over an explicit header list (dkimpy's default omits
         List-Unsubscribe-Post)."""
         assert self.dkim_key is not None
+        import dkim  # only a signing sender loads it (and its DNS resolver)
+
         dkim_settings = self.settings.dkim
         domain = dkim_settings.domain or sender_domain(self.settings)
         signature = dkim.sign(

@@ -125,24 +125,16 @@ class Subscriber:
         return all(issued_at > moment for moment in (self.confirmed_at, self.unsubscribed_at) if moment)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON shape of `subscribers show --json` (DESIGN.md §4)."""
+        """The JSON shape of `subscribers show --json` (DESIGN.md §4): the address and state, every preference
+        (subscriber_fields.FIELDS), feedback and the record of consent."""
+        from newsletter.subscriber_fields import record  # it reads this module's classes
+
         return {
             "email": self.email,
-            "name": self.name,
             "status": str(self.status),
-            "topics": list(self.preferences.topics),
-            "categories": list(self.preferences.categories),
-            "authors": list(self.preferences.authors),
-            "excluded": list(self.preferences.excluded),
+            **record(self),
             "liked": list(self.preferences.liked),
             "disliked": list(self.preferences.disliked),
-            "max_items": self.max_items,
-            "min_score": self.min_score,
-            "trending_items": self.trending_items,
-            "timezone": self.timezone,
-            "send_hour": self.send_hour,
-            "frequency": str(self.frequency),
-            "weekday": WEEKDAYS[self.weekday] if self.weekday is not None else None,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "consent_source": self.consent_source,
@@ -152,7 +144,7 @@ class Subscriber:
 
 @dataclass(frozen=True)
 class SubscriberChanges:
-    """Fields an operator may set; None means 'leave as it is'."""
+    """Fields an operator may set (one per entry of subscriber_fields.FIELDS); None means 'leave as it is'."""
 
     name: str | None = None
     topics: tuple[str, ...] | None = None

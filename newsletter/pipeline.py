@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from newsletter import bounces, owners, returned_mail, selection
@@ -38,12 +39,14 @@ from newsletter.models import (
 )
 from newsletter.render import Notice
 from newsletter.returned_mail import Deliverability, ReturnedMail, ReturnSummary
-from newsletter.sources import ParsedFeed, arxiv_metadata, configured_sources, parser_for
-from newsletter.sources.clean import clean_feed, strip_controls
 from newsletter.store import Database, Ledger, MailEventStore, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.journal import Journal
 from newsletter.store.journal import folder as journal_folder
 from newsletter.store.ledger import Delivery
+
+if TYPE_CHECKING:
+    from newsletter.sources import ParsedFeed
+    from newsletter.sources.arxiv_metadata import Batch
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,7 @@ class Context:
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Context:
-        db = Database(settings.database.url, settings.paths.migrations)
-        if migrate:
-            db.ensure_schema()
-        return cls(settings, db)
+        return cls(settings, Database.open(settings, migrate))
 
     def close(self) -> None:
         self.db.dispose()
@@ -99,6 +99,8 @@ def today(settings: Settings) -> date:
 
 def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestResult]:
     """Fetch each source in its own error boundary and transaction; a broken one stops no other."""
+    from newsletter.sources import configured_sources  # feedparser and httpx: only ingesting loads them
+
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
         try:
@@ -115,6 +117,8 @@ def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) ->
     """Every day of [start, end] from each source, page by page, each page its own transaction."""
     if end < start:
         raise InputError(f"--from {start} is after --to {end}")
+    from newsletter.sources import configured_sources
+
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
         pages = source.backfill(start, end)
@@ -129,6 +133,8 @@ def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) ->
 
 
 def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
+    from newsletter.sources import parser_for
+
     parse = parser_for(fmt)
 
     def read() -> ParsedFeed:
@@ -147,11 +153,12 @@ def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
 PROBLEMS_KEPT = 20
 
 
-def ingest_metadata(
-    ctx: Context, path: str | Path, progress: Callable[[arxiv_metadata.Batch], None] | None = None
-) -> IngestResult:
+def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], None] | None = None) -> IngestResult:
     """Import arXiv's metadata snapshot as background papers, a batch per transaction (memory stays flat; an
     interrupted import keeps what it stored and a re-run skips it by fingerprint)."""
+    from newsletter.sources import ParsedFeed, arxiv_metadata
+    from newsletter.sources.clean import clean_feed, strip_controls
+
     name = f"file:{arxiv_metadata.SOURCE}"
     started = datetime.now(UTC)
     new = updated = unchanged = errors = 0
@@ -186,6 +193,8 @@ def _run(ctx: Context, name: str, fetch: Callable[[], ParsedFeed | None]) -> Ing
     """Fetch, clean and store one feed (None: nothing left to fetch). Every run leaves its ingest_runs row:
     a feed that fails (or a store that refuses it) is recorded as an error, never half-stored; an entry
     that cannot be used is skipped and named in the run's problems."""
+    from newsletter.sources.clean import clean_feed, strip_controls
+
     started = datetime.now(UTC)
     try:
         parsed = fetch()

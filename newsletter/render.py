@@ -18,7 +18,6 @@ from urllib.parse import unquote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
-from premailer import Premailer
 
 from newsletter.config import Settings
 from newsletter.latex import readable
@@ -364,6 +363,10 @@ def preinline(env: Environment, name: str, css: str) -> str:
 
 def inline_css(html: str) -> str:
     """Inline the stylesheet (no network); @media and dark-mode rules stay in one <style>."""
+    # Imported here: premailer (with lxml and cssutils) is a fifth of a command's start-up, and a send whose
+    # inlined template is cached never calls it.
+    from premailer import Premailer
+
     return Premailer(
         html,
         allow_network=False,

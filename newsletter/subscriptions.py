@@ -11,66 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.addresses import normalize_email
-from newsletter.config import Settings, is_timezone
+from newsletter.config import Settings
 from newsletter.errors import InputError
-from newsletter.models import WEEKDAYS, Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
+from newsletter.subscriber_fields import FIELDS, LIST_FIELDS, SCALAR_FIELDS, read_all, record
 
-CSV_FIELDS = (
-    "email",
-    "name",
-    "topics",
-    "categories",
-    "authors",
-    "excluded",
-    "max_items",
-    "timezone",
-    "send_hour",
-    "frequency",
-)
-LIST_FIELDS = ("topics", "categories", "authors", "excluded")
-
-
-def parse_weekday(value: str | int | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        if 0 <= value <= 6:
-            return value
-    else:
-        text = value.strip().lower()
-        matches = [i for i, day in enumerate(WEEKDAYS) if len(text) >= 2 and day.startswith(text)]
-        if len(matches) == 1:
-            return matches[0]
-    raise InputError(f"weekday {value!r}: expected monday..sunday")
+# The columns of a CSV export and import, the keys of a JSON one: the address, then every preference.
+COLUMNS = ("email", *(f.name for f in FIELDS))
 
 
 def validate_changes(changes: SubscriberChanges) -> SubscriberChanges:
-    """Check every field that is set; InputError names the first bad one."""
-    if changes.timezone is not None and not is_timezone(changes.timezone):
-        raise InputError(f"timezone {changes.timezone!r} is not an IANA timezone (e.g. Europe/Berlin)")
-    if changes.send_hour is not None and not 0 <= changes.send_hour <= 23:
-        raise InputError(f"send hour {changes.send_hour} must be 0..23")
-    if changes.max_items is not None and not 1 <= changes.max_items <= 100:
-        raise InputError(f"max items {changes.max_items} must be 1..100")
-    if changes.trending_items is not None and not 0 <= changes.trending_items <= 20:
-        raise InputError(f"trending {changes.trending_items} must be 0..20 (0: no trending section)")
-    if changes.min_score is not None and not 0 <= changes.min_score <= 1:
-        raise InputError(f"min score {changes.min_score} must be between 0 and 1")
+    """Check every field that is set (lists come back cleaned); InputError names the first bad one."""
+    checked = {f.name: f.check(getattr(changes, f.name)) for f in FIELDS if getattr(changes, f.name) is not None}
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:
         raise InputError("a weekly subscription needs --weekday (monday..sunday)")
-    cleaned = {name: _clean_list(getattr(changes, name), name) for name in LIST_FIELDS}
-    return replace(changes, **cleaned)
-
-
-def _clean_list(values: Iterable[str] | None, name: str) -> tuple[str, ...] | None:
-    if values is None:
-        return None
-    items = tuple(dict.fromkeys(" ".join(v.split()) for v in values if v.strip()))
-    for item in items:
-        if len(item) > 200:
-            raise InputError(f"{name}: '{item[:40]}…' is longer than 200 characters")
-    return items
+    return replace(changes, **checked)
 
 
 def add(
@@ -86,27 +42,19 @@ def add(
     address = normalize_email(email)
     changes = validate_changes(changes)
     digest = settings.digest
-    frequency = changes.frequency or Frequency.DAILY
+    # What the reader did not choose comes from the configuration (these three) or the model's defaults.
+    chosen = {"timezone": digest.default_timezone, "send_hour": digest.default_send_hour, "max_items": digest.max_items}
+    chosen |= {f.name: getattr(changes, f.name) for f in FIELDS if getattr(changes, f.name) is not None}
+    if chosen.get("frequency") is not Frequency.WEEKLY:
+        chosen.pop("weekday", None)
     subscriber = Subscriber(
         id=0,
         email=address,
-        name=" ".join((changes.name or "").split()),
         status=status,
-        timezone=changes.timezone or digest.default_timezone,
-        send_hour=digest.default_send_hour if changes.send_hour is None else changes.send_hour,
-        frequency=frequency,
-        weekday=changes.weekday if frequency is Frequency.WEEKLY else None,
-        max_items=changes.max_items or digest.max_items,
-        min_score=changes.min_score,
-        trending_items=changes.trending_items or 0,
-        preferences=Preferences(
-            topics=changes.topics or (),
-            categories=changes.categories or (),
-            authors=changes.authors or (),
-            excluded=changes.excluded or (),
-        ),
+        preferences=Preferences(**{f.name: chosen[f.name] for f in LIST_FIELDS if f.name in chosen}),
         consent_source=source,
         consent=consent,
+        **{f.name: chosen[f.name] for f in SCALAR_FIELDS if f.name in chosen},
     )
     return store.add(subscriber)
 
@@ -116,10 +64,7 @@ def update(store: SubscriberStore, email: str, changes: SubscriberChanges) -> Su
     current = store.require(address)
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:
         changes = replace(changes, weekday=current.weekday)
-    changes = validate_changes(changes)
-    if changes.name is not None:
-        changes = replace(changes, name=" ".join(changes.name.split()))
-    return store.update(address, changes)
+    return store.update(address, validate_changes(changes))
 
 
 # -- import / export ---------------------------------------------------------------------------------------
@@ -171,9 +116,9 @@ def _read_rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "email" not in reader.fieldnames:
         raise InputError(f"{path}:1: the header row must name the columns, including 'email'")
-    unknown = [f for f in reader.fieldnames if f not in CSV_FIELDS]
+    unknown = [f for f in reader.fieldnames if f not in COLUMNS]
     if unknown:
-        raise InputError(f"{path}:1: unknown column '{unknown[0]}' (known: {', '.join(CSV_FIELDS)})")
+        raise InputError(f"{path}:1: unknown column '{unknown[0]}' (known: {', '.join(COLUMNS)})")
     # line_num is the physical line the row ended on, which is what an editor shows.
     return [(reader.line_num, row) for row in reader]
 
@@ -182,54 +127,17 @@ def _row_changes(row: Mapping[str, Any]) -> tuple[str, SubscriberChanges]:
     email = row.get("email")
     if not isinstance(email, str) or not email.strip():
         raise InputError("missing email")
-
-    def text(name: str) -> str | None:
-        value = row.get(name)
-        return None if value in (None, "") else str(value)
-
-    def listed(name: str) -> tuple[str, ...] | None:
-        value = row.get(name)
-        if value in (None, ""):
-            return None
-        if isinstance(value, list):
-            return tuple(str(v) for v in value)
-        return tuple(part for part in str(value).split(";"))
-
-    def number(name: str, kind: type) -> Any:
-        value = text(name)
-        if value is None:
-            return None
-        try:
-            return kind(value)
-        except ValueError:
-            raise InputError(f"{name} {value!r} is not a number") from None
-
-    frequency = text("frequency")
-    try:
-        freq = Frequency(frequency.lower()) if frequency else None
-    except ValueError:
-        raise InputError(f"frequency {frequency!r}: expected daily or weekly") from None
-    return email, SubscriberChanges(
-        name=text("name"),
-        topics=listed("topics"),
-        categories=listed("categories"),
-        authors=listed("authors"),
-        excluded=listed("excluded"),
-        max_items=number("max_items", int),
-        timezone=text("timezone"),
-        send_hour=number("send_hour", int),
-        frequency=freq,
-        weekday=parse_weekday(text("weekday")),
-    )
+    return email, SubscriberChanges(**read_all(lambda field: row.get(field.name)))
 
 
 def export(subscribers: Iterable[Subscriber], fmt: str) -> str:
-    records = [s.to_dict() for s in subscribers]
+    """Every reader's address and preferences; importing the result into an empty database exports the same."""
     if fmt == "json":
+        records = [{"email": s.email, **record(s)} for s in subscribers]
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in record.items()})
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for s in subscribers:
+        writer.writerow([s.email, *(f.kind.write(f.get(s)) for f in FIELDS)])
     return out.getvalue()

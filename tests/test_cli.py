@@ -170,8 +170,11 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     assert f"{csv}:4: timezone 'Mars/Base'" in result.stderr
     assert "imported 2 new, 0 updated, 2 rejected" in result.stdout
     exported = ok(cli("subscribers", "export")).stdout.splitlines()
-    assert exported[0] == "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency"
-    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily"
+    assert exported[0] == (
+        "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,"
+        "weekday,min_score,trending_items"
+    )
+    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily,,,0"
 
     # Export then import is a round trip.
     back = tmp_path / "back.json"

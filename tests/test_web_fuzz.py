@@ -18,13 +18,13 @@ from starlette.testclient import TestClient
 from newsletter import subscriptions
 from newsletter.models import SubscriberChanges
 from newsletter.store.tables import Base
-from newsletter.subscriptions import CSV_FIELDS
+from newsletter.subscriptions import COLUMNS
 from newsletter.tokens import Tokens
 from newsletter.web import create_app
 from tests.factories import make_paper
 
 # Every route: its path, the path parameters, the query parameters and the form fields it reads.
-FORM_FIELDS = (*CSV_FIELDS, "search", "trending_items", "weekday", "action", "List-Unsubscribe")
+FORM_FIELDS = (*COLUMNS, "search", "trending_items", "weekday", "action", "List-Unsubscribe")
 ROUTES = {
     "/subscribe": ((), ("q",)),
     "/confirm/{token}": (("token",), ()),

@@ -1,10 +1,34 @@
-"""All database access: nothing outside this package opens a session."""
+"""All database access: nothing outside this package opens a session.
 
-from newsletter.store.db import Database
-from newsletter.store.ledger import Ledger
-from newsletter.store.mail_events import MailEventStore
-from newsletter.store.papers import PaperStore
-from newsletter.store.search import PaperSearch, SearchHit
-from newsletter.store.subscribers import SubscriberStore
+The stores are imported on first use (PEP 562), so a command that needs one of them loads only that one.
+"""
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from newsletter.store.db import Database
+    from newsletter.store.ledger import Ledger
+    from newsletter.store.mail_events import MailEventStore
+    from newsletter.store.papers import PaperStore
+    from newsletter.store.search import PaperSearch, SearchHit
+    from newsletter.store.subscribers import SubscriberStore
+
+_HOMES = {
+    "Database": "db",
+    "Ledger": "ledger",
+    "MailEventStore": "mail_events",
+    "PaperStore": "papers",
+    "PaperSearch": "search",
+    "SearchHit": "search",
+    "SubscriberStore": "subscribers",
+}
 __all__ = ["Database", "Ledger", "MailEventStore", "PaperSearch", "PaperStore", "SearchHit", "SubscriberStore"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)

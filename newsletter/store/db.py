@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,12 +18,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter.errors import StoreError
 
 CONNECT_TIMEOUT = 10  # seconds
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+    from newsletter.config import Settings
+
+# Alembic's answer to "which revision is the head?", remembered per content of the migration scripts: reading
+# the scripts imports Alembic and every revision, most of what a short command would otherwise spend.
+HEAD_CACHE = "migrations-head.json"
 
 
 class Database:
     """One engine per process; every store function takes one of its short transactions."""
 
-    def __init__(self, url: str, migrations_dir: str) -> None:
+    def __init__(self, url: str, migrations_dir: str, cache_dir: str | None = None) -> None:
         try:
             self.url = make_url(url)
         except (ArgumentError, ValueError):
@@ -35,8 +42,17 @@ class Database:
             ) from None
         self.display_url = self.url.render_as_string(hide_password=True)
         self.migrations_dir = migrations_dir
+        self.cache_dir = Path(cache_dir) if cache_dir else None
         self.engine = self._create_engine()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, settings: Settings, migrate: bool = True) -> Database:
+        """The configured database; with `migrate`, its schema created when empty and refused when behind."""
+        db = cls(settings.database.url, settings.paths.migrations, settings.paths.cache or None)
+        if migrate:
+            db.ensure_schema()
+        return db
 
     @property
     def identity(self) -> str:
@@ -91,25 +107,56 @@ class Database:
         return StoreError(f"database {self.display_url}: {reason}")
 
     def _alembic(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", self.migrations_dir)
         return cfg
 
     def _revisions(self) -> tuple[str | None, str | None, bool]:
         """(current revision, head revision, whether any table exists)."""
-        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
         try:
             with self.engine.connect() as conn:
-                current = MigrationContext.configure(conn).get_current_revision()
-                has_tables = bool(inspect(conn).get_table_names())
+                tables = inspect(conn).get_table_names()
+                current = None
+                if "alembic_version" in tables:
+                    # Alembic's own table, read without loading Alembic (one row: the chain is linear).
+                    current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except OperationalError as exc:
             raise self._connect_error(exc) from None
-        return current, head, has_tables
+        return current, self._head(), bool(tables)
+
+    def _head(self) -> str | None:
+        """The newest revision of the migration scripts, as Alembic reads it; kept in the cache folder for
+        scripts of the same content."""
+        scripts = sorted(Path(self.migrations_dir).glob("versions/*.py"))
+        fingerprint = hashlib.sha256(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in scripts)).hexdigest()
+        cache = self.cache_dir / HEAD_CACHE if self.cache_dir else None
+        try:
+            remembered = json.loads(cache.read_text()) if cache else {}
+        except (OSError, ValueError):
+            remembered = {}
+        if isinstance(remembered, dict) and remembered.get("fingerprint") == fingerprint:
+            return remembered.get("head")
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        if cache:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                partial = cache.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(json.dumps({"fingerprint": fingerprint, "head": head}))
+                partial.replace(cache)  # atomic: another process reads all of it or the old one
+            except OSError:
+                pass  # a read-only cache folder costs the next command its start-up time, nothing else
+        return head
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Run the migrations up to head; returns (revision before, revision after)."""
         before, head, _ = self._revisions()
         if before != head:
+            from alembic import command
+
             cfg = self._alembic()
             try:
                 with self.engine.connect() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -14,13 +15,10 @@ from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store.db import Database
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
+from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS, Phrases
 
-# Preference kinds as stored, mapped to the Preferences field they fill.
-_KINDS = {
-    "topic": "topics",
-    "category": "categories",
-    "author": "authors",
-    "exclude": "excluded",
+# Preference kinds as stored, mapped to the Preferences field they fill: the reader's lists, then feedback.
+_KINDS = {f.kind.stored: f.name for f in LIST_FIELDS if isinstance(f.kind, Phrases)} | {
     "like": "liked",
     "dislike": "disliked",
 }
@@ -38,17 +36,10 @@ class SubscriberStore:
                 raise InputError(f"subscriber {subscriber.email} already exists (use `subscribers update`)")
             row = SubscriberRow(
                 email=subscriber.email,
-                name=subscriber.name,
                 status=str(subscriber.status),
-                timezone=subscriber.timezone,
-                send_hour=subscriber.send_hour,
-                frequency=str(subscriber.frequency),
-                weekday=subscriber.weekday,
-                max_items=subscriber.max_items,
-                min_score=subscriber.min_score,
-                trending_items=subscriber.trending_items,
                 consent_source=subscriber.consent_source,
                 confirmed_at=utcnow() if subscriber.status is Status.ACTIVE else None,
+                **{f.name: f.kind.to_stored(getattr(subscriber, f.name)) for f in SCALAR_FIELDS},
             )
             _set_consent(row, subscriber.consent)
             _set_preferences(row, subscriber.preferences)
@@ -68,11 +59,9 @@ class SubscriberStore:
         return found
 
     def list(self, status: Status | None = None) -> list[Subscriber]:
-        query = select(SubscriberRow).options(selectinload(SubscriberRow.preferences)).order_by(SubscriberRow.id)
-        if status is not None:
-            query = query.where(SubscriberRow.status == str(status))
-        with self.db.transaction() as session:
-            return [to_subscriber(row) for row in session.scalars(query)]
+        """Every subscriber (in this state), by id; read as Core rows, like a send's batches."""
+        conditions = () if status is None else (SubscriberRow.__table__.c.status == str(status),)
+        return [subscriber for batch in self._batches(1000, *conditions) for subscriber in batch]
 
     def by_ids(self, ids: Collection[int]) -> dict[int, Subscriber]:
         query = (
@@ -99,18 +88,18 @@ class SubscriberStore:
         Core rows, and the page's preferences by id range rather than a thousand-item IN list: a send
         reads every reader once, and the ORM's loading was a third of its preparation."""
         after = 0
-        table = SubscriberRow.__table__
+        table, prefs = SubscriberRow.__table__.c, PreferenceRow.__table__.c
         while True:
-            page = select(table).where(table.c.id > after, *conditions).order_by(table.c.id).limit(batch_size)
+            page = select(SubscriberRow.__table__).where(table.id > after, *conditions).order_by(table.id)
             with self.db.transaction() as session:
-                rows = session.execute(page).all()
+                rows = session.execute(page.limit(batch_size)).all()
                 if not rows:
                     return
                 items: dict[int, list[tuple[str, str]]] = {}
                 for owner, kind, value in session.execute(
-                    select(PreferenceRow.subscriber_id, PreferenceRow.kind, PreferenceRow.value)
-                    .where(PreferenceRow.subscriber_id.between(rows[0].id, rows[-1].id))
-                    .order_by(PreferenceRow.subscriber_id, PreferenceRow.position)
+                    select(prefs.subscriber_id, prefs.kind, prefs.value)
+                    .where(prefs.subscriber_id.between(rows[0].id, rows[-1].id))
+                    .order_by(prefs.subscriber_id, prefs.position)
                 ):
                     items.setdefault(owner, []).append((kind, value))
             yield [_subscriber(row, items.get(row.id, ())) for row in rows]
@@ -138,23 +127,15 @@ class SubscriberStore:
     def update(self, email: str, changes: SubscriberChanges) -> Subscriber:
         with self.db.transaction() as session:
             row = self._require_row(session, email)
-            for name in ("name", "timezone", "send_hour", "max_items", "min_score", "trending_items", "weekday"):
-                value = getattr(changes, name)
+            for field in SCALAR_FIELDS:
+                value = getattr(changes, field.name)
                 if value is not None:
-                    setattr(row, name, value)
-            if changes.frequency is not None:
-                row.frequency = str(changes.frequency)
-                if changes.frequency is Frequency.DAILY:
-                    row.weekday = None
+                    setattr(row, field.name, field.kind.to_stored(value))
+            if changes.frequency is Frequency.DAILY:
+                row.weekday = None
             current = to_subscriber(row).preferences
-            wanted = Preferences(
-                topics=current.topics if changes.topics is None else changes.topics,
-                categories=current.categories if changes.categories is None else changes.categories,
-                authors=current.authors if changes.authors is None else changes.authors,
-                excluded=current.excluded if changes.excluded is None else changes.excluded,
-                liked=current.liked,
-                disliked=current.disliked,
-            )
+            given = {f.name: getattr(changes, f.name) for f in LIST_FIELDS if getattr(changes, f.name) is not None}
+            wanted = replace(current, **given)
             if wanted != current:
                 _set_preferences(row, wanted, session)
             session.flush()
@@ -279,15 +260,8 @@ def _subscriber(row: Any, preferences: Iterable[tuple[str, str]]) -> Subscriber:
     return Subscriber(
         id=row.id,
         email=row.email,
-        name=row.name,
         status=Status(row.status),
-        timezone=row.timezone,
-        send_hour=row.send_hour,
-        frequency=Frequency(row.frequency),
-        weekday=row.weekday,
-        max_items=row.max_items,
-        min_score=row.min_score,
-        trending_items=row.trending_items,
+        **{f.name: f.kind.from_stored(getattr(row, f.name)) for f in SCALAR_FIELDS},
         preferences=Preferences(**{k: tuple(v) for k, v in grouped.items()}),
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,

@@ -1,0 +1,68 @@
+"""What a command loads before it works: structural checks (the timings are in benchmarks/startup.py)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import StoreError
+from newsletter.store.db import HEAD_CACHE, Database
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("sqlalchemy", "alembic", "premailer", "lxml", "cssutils", "numpy", "rich", "aiosmtplib", "jinja2")
+
+LOADED = """
+import sys
+from newsletter.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("\\n" + " ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def loaded(tmp_path: Path, *args: str) -> set[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}",
+        "NEWSLETTER_PATHS_CACHE": str(tmp_path / "cache"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.splitlines()[-1].split())
+
+
+def test_help_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    modules = loaded(tmp_path, "--help")
+    assert "click" in modules
+    assert not modules & set(HEAVY)
+
+
+def test_subscribers_list_loads_the_store_only(tmp_path: Path) -> None:
+    loaded(tmp_path, "subscribers", "add", "ada@example.org", "--topic", "circuits")  # creates the schema
+    modules = loaded(tmp_path, "subscribers", "list", "--json")
+    assert "sqlalchemy" in modules
+    assert not modules & {"alembic", "premailer", "lxml", "cssutils", "numpy", "aiosmtplib", "jinja2"}
+
+
+def test_schema_check_remembers_alembic_head_per_script_content(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    db = Database(f"sqlite:///{tmp_path / 'n.db'}", str(ROOT / "migrations"), str(cache))
+    db.ensure_schema()  # empty: migrated to head, which Alembic read from the scripts
+    remembered = json.loads((cache / HEAD_CACHE).read_text())
+    head = remembered["head"]
+    assert head and db.upgrade() == (head, head)
+    # The remembered answer is what the next check uses, as long as the scripts have the same content ...
+    (cache / HEAD_CACHE).write_text(json.dumps({**remembered, "head": "9999"}))
+    with pytest.raises(StoreError, match=f"at revision {head}, not 9999: run `newsletter db upgrade`"):
+        db.ensure_schema()
+    # ... and for other scripts Alembic is asked again.
+    (cache / HEAD_CACHE).write_text(json.dumps({"fingerprint": "other scripts", "head": "9999"}))
+    db.ensure_schema()
+    assert json.loads((cache / HEAD_CACHE).read_text()) == remembered
+    db.dispose()
