@@ -9,6 +9,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -16,13 +17,14 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from newsletter import __version__, pipeline, subscriptions
 from newsletter.addresses import normalize_email
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.models import Frequency, Paper, Status, SubscriberChanges
+from newsletter.models import Frequency, IngestResult, Paper, Status, SubscriberChanges
 from newsletter.query import parse as parse_query
 from newsletter.sources.ids import split_arxiv_id
 from newsletter.selection import Explained
@@ -153,7 +155,12 @@ def db_upgrade(state: State) -> None:
 @date_option("Announcement day to fetch (default: today).")
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Ingest a feed file instead of fetching.")
 @click.option(
-    "--format", "fmt", default="hf", show_default=True, help="Format of --file: hf, arxiv-api, arxiv-rss or arxiv-atom."
+    "--format",
+    "fmt",
+    default="hf",
+    show_default=True,
+    help="Format of --file: hf, arxiv-api, arxiv-rss, arxiv-atom, or arxiv-metadata (arXiv's bulk snapshot, "
+    "JSON lines, .gz too: stored as background papers for search and ranking, never mailed as new).",
 )
 @click.option("--backfill", is_flag=True, help="Fetch every day from --from to --to.")
 @click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day of --backfill.")
@@ -172,7 +179,9 @@ def ingest(
     as_json: bool,
 ) -> None:
     """Fetch new papers from the configured sources (or a file) and store them; exit 1 if any source failed."""
-    if path:
+    if path and fmt == "arxiv-metadata":
+        results = [import_metadata(state, path)]
+    elif path:
         results = [pipeline.ingest_file(state.app, path, fmt)]
     elif backfill:
         if start is None or end is None:
@@ -194,6 +203,33 @@ def ingest(
         raise NewsletterError("; ".join(f"{r.source}: {r.error}" for r in failed))
     if any(r.failed for r in results):
         sys.exit(1)
+
+
+def import_metadata(state: State, path: str) -> IngestResult:
+    """The snapshot import with a bar over the file's bytes, the papers read and their rate."""
+    from newsletter.sources.arxiv_metadata import Batch
+
+    progress = Progress(
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[papers]:,} papers · {task.fields[rate]:,.0f}/s"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not sys.stderr.isatty(),
+    )
+    read = 0
+    with progress:
+        task = progress.add_task("import", total=None, papers=0, rate=0.0)
+        started = time.monotonic()
+
+        def advance(batch: Batch) -> None:
+            nonlocal read
+            read += len(batch.papers)
+            rate = read / max(time.monotonic() - started, 1e-9)
+            progress.update(task, total=batch.file_size, completed=batch.bytes_read, papers=read, rate=rate)
+
+        return pipeline.ingest_metadata(state.app, path, advance)
 
 
 @main.group(cls=Group)

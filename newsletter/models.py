@@ -54,6 +54,8 @@ class Paper:
     project_url: str | None = None
     ai_summary: str | None = None
     sources: tuple[str, ...] = ()
+    # Bulk-imported (or back-filled) knowledge: searchable and used by the ranker, never mailed as new.
+    background: bool = False
 
     @property
     def abs_url(self) -> str:
@@ -310,4 +312,6 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
         project_url=new.project_url or old.project_url,
         ai_summary=new.ai_summary or old.ai_summary,
         sources=tuple(dict.fromkeys(old.sources + new.sources)),
+        # An announcement makes a background paper news; a bulk import never makes news background.
+        background=old.background and new.background,
     )

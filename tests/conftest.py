@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from newsletter import pipeline
 from newsletter.capture import CaptureServer, free_port
@@ -24,6 +25,8 @@ from newsletter.store.db import Database
 from newsletter.store.tables import Base
 
 ROOT = Path(__file__).resolve().parent.parent
+# The newest migration, read from the migrations themselves: a new revision needs no edit of the tests.
+MIGRATIONS_HEAD = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
 DATA = Path(__file__).resolve().parent / "data"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

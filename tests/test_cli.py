@@ -9,6 +9,7 @@ from click.testing import CliRunner, Result
 
 from newsletter.cli import main
 from newsletter.demo import SAMPLE_FEED
+from tests.conftest import MIGRATIONS_HEAD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +91,7 @@ def test_design_commands_exist() -> None:
 
 
 def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
-    assert "upgraded from empty to 0006" in ok(cli("db", "upgrade")).output
+    assert f"upgraded from empty to {MIGRATIONS_HEAD}" in ok(cli("db", "upgrade")).output
     assert "up to date" in ok(cli("db", "upgrade")).output
     assert "34 new" in ok(cli("ingest", "--file", str(SAMPLE_FEED), "--format", "hf")).output
 

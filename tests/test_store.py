@@ -9,10 +9,10 @@ from newsletter.errors import InputError, StoreError
 from newsletter.models import DeliveryState, Frequency, Status, SubscriberChanges
 from newsletter.store.db import Database
 from newsletter.store.ledger import Outcome
-from tests.conftest import ROOT
+from tests.conftest import MIGRATIONS_HEAD, ROOT
 from tests.factories import ISSUE, make_digest, make_paper
 
-HEAD = "0006"
+HEAD = MIGRATIONS_HEAD
 
 
 def test_upsert_counts_and_merges_sources(ctx) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from newsletter.config import Settings
 from newsletter.errors import InputError
-from newsletter.sources import arxiv_api, arxiv_feed, hf_daily
+from newsletter.sources import arxiv_api, arxiv_feed, arxiv_metadata, hf_daily
 from newsletter.sources.base import ParsedFeed, Parser, Source
 
 PARSERS: dict[str, Parser] = {
@@ -13,6 +13,8 @@ PARSERS: dict[str, Parser] = {
     "arxiv-rss": arxiv_feed.parse,
     "arxiv-atom": arxiv_feed.parse,
 }
+# Every --format of `ingest --file`: the feed parsers, and the bulk snapshot (streamed, background papers).
+FORMATS = (*PARSERS, arxiv_metadata.SOURCE)
 SOURCE_NAMES = ("hf", "arxiv")
 
 
@@ -20,7 +22,7 @@ def parser_for(fmt: str) -> Parser:
     try:
         return PARSERS[fmt]
     except KeyError:
-        raise InputError(f"unknown --format {fmt!r} (known: {', '.join(PARSERS)})") from None
+        raise InputError(f"unknown --format {fmt!r} (known: {', '.join(FORMATS)})") from None
 
 
 def configured_sources(settings: Settings, names: tuple[str, ...] = ()) -> list[Source]:
@@ -40,4 +42,4 @@ def configured_sources(settings: Settings, names: tuple[str, ...] = ()) -> list[
     return sources
 
 
-__all__ = ["PARSERS", "SOURCE_NAMES", "ParsedFeed", "Parser", "Source", "configured_sources", "parser_for"]
+__all__ = ["FORMATS", "PARSERS", "SOURCE_NAMES", "ParsedFeed", "Parser", "Source", "configured_sources", "parser_for"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -79,13 +79,16 @@ class PaperStore:
                 for extra in (incoming.get(row.arxiv_id), refresh.get(row.arxiv_id)):
                     if extra is not None:
                         merged, stamps = merge_papers(merged, extra), _stamp(stamps, extra)
+                if row.arxiv_id not in incoming:
+                    # A new version of a background paper refreshes it; only an announcement makes it news.
+                    merged = replace(merged, background=current.background)
                 if merged == current:
                     unchanged += 1
                     changes.append({"id": row.id, "fingerprints": stamps})
                 else:
                     updated += 1
                     change = {"id": row.id, **_values(merged), "fingerprints": stamps}
-                    if today and (merged.version or 0) > (current.version or 0):
+                    if today and not merged.background and (merged.version or 0) > (current.version or 0):
                         change["revised_on"] = today  # a new version: readers who had it may get it again
                     changes.append(change)
             now = utcnow()
@@ -138,12 +141,12 @@ class PaperStore:
 
     def list(self, on: date | None = None, limit: int | None = None, trending: bool = False) -> list[Paper]:
         """Papers newest first (by announcement, then id), or by trending score; only one announcement day
-        when `on` is given."""
+        when `on` is given. Background papers are searchable but never listed."""
         if trending:
             order = (PaperRow.trending.desc().nulls_last(), PaperRow.arxiv_id.desc())
         else:
             order = (PaperRow.announced.desc().nulls_last(), PaperRow.arxiv_id.desc())
-        query = select(PaperRow).order_by(*order)
+        query = select(PaperRow).where(PaperRow.background.is_(False)).order_by(*order)
         if on is not None:
             query = query.where(PaperRow.announced == on)
         if limit is not None:
@@ -265,6 +268,7 @@ _FIELDS = (
     "project_url",
     "ai_summary",
     "sources",
+    "background",
 )
 _TUPLES = frozenset({"authors", "categories", "sources"})
 _COLUMNS = (PaperRow.id, PaperRow.arxiv_id, PaperRow.fingerprints, *(getattr(PaperRow, f) for f in _FIELDS))
@@ -297,7 +301,8 @@ def _dedup(papers: Iterable[Paper]) -> dict[str, Paper]:
 
 
 def _values(paper: Paper) -> dict[str, Any]:
-    values: dict[str, Any] = {"arxiv_id": paper.id, "trending": trending_score(paper)}
+    # Background papers are never in a day's list, so they have no trending score to sort by.
+    values: dict[str, Any] = {"arxiv_id": paper.id, "trending": None if paper.background else trending_score(paper)}
     for name in _FIELDS:
         value = getattr(paper, name)
         if name in _TUPLES:

@@ -78,6 +78,7 @@ class PaperRow(Base):
     # The full-text index is not mapped: an FTS5 table kept by triggers (SQLite) or a generated tsvector
     # column (PostgreSQL), both made by migration 0006 and read by store/search.py.
     trending: Mapped[float | None] = mapped_column(Float, index=True)
+    background: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

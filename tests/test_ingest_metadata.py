@@ -1,0 +1,142 @@
+"""`ingest --format arxiv-metadata`: arXiv's bulk snapshot as background papers, on SQLite and PostgreSQL.
+
+The sample is a real slice of the shared corpus (every 500th record of arxiv-metadata-100k.jsonl.gz, CC0).
+"""
+
+import gzip
+import json
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from newsletter import pipeline
+from newsletter.cli import main
+from newsletter.query import parse as parse_query
+from newsletter.sources import arxiv_metadata
+
+SAMPLE = "arxiv_metadata_sample.jsonl.gz"
+
+
+@pytest.fixture
+def cli(ctx, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "{ctx.settings.database.url}"\n', encoding="utf-8")
+    return lambda *args: CliRunner().invoke(main, ["--config", str(config), *args])
+
+
+def records(data_file) -> list[dict]:
+    with gzip.open(data_file(SAMPLE), "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def test_import_stores_background_papers_that_are_searchable_but_never_news(cli, ctx, data_file) -> None:
+    sample = records(data_file)
+    result = cli("ingest", "--file", str(data_file(SAMPLE)), "--format", "arxiv-metadata")
+    assert result.exit_code == 0, result.output
+    assert f"{len(sample)} new, 0 updated, 0 unchanged" in result.stdout
+    assert ctx.papers.count() == len(sample)
+
+    first = sample[0]
+    stored = ctx.papers.get(first["id"])
+    assert stored is not None and stored.background and stored.announced is None
+    assert stored.title == " ".join(first["title"].split())
+    assert stored.categories == tuple(first["categories"].split())
+    assert stored.primary_category == first["categories"].split()[0]
+    assert stored.authors == tuple(a.strip() for a in first["authors"].split(","))
+
+    # Never on a day's list or in a digest's window, but found by search.
+    assert ctx.papers.list() == []
+    assert ctx.papers.announced_between(date(1990, 1, 1), date(2100, 1, 1)) == []
+    assert ctx.papers.announcement_days() == []
+    word = max(first["title"].split(), key=len).strip(".,:;()")
+    hits = ctx.search.search(parse_query(word), limit=200)
+    assert first["id"] in {hit.paper.id for hit in hits}
+
+    again = cli("ingest", "--file", str(data_file(SAMPLE)), "--format", "arxiv-metadata", "--json")
+    assert again.exit_code == 0, again.output
+    (run,) = json.loads(again.stdout)
+    assert (run["new"], run["updated"], run["unchanged"]) == (0, 0, len(sample))
+
+
+def test_plain_json_lines_and_bad_lines_are_skipped_with_their_line_number(cli, ctx, data_file, tmp_path) -> None:
+    good = records(data_file)[:3]
+    lines = [
+        json.dumps(good[0]),
+        "{not json",
+        json.dumps({**good[1], "id": "not-an-id"}),
+        json.dumps({**good[1], "title": 42}),
+        "",
+        json.dumps([1, 2]),
+        json.dumps(good[1]),
+        json.dumps({**good[2], "title": "  "}),
+    ]
+    path = tmp_path / "snapshot.json"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("ingest", "--file", str(path), "--format", "arxiv-metadata")
+    assert result.exit_code == 1
+    assert "2 new" in result.stdout
+    for number, problem in ((2, "not valid JSON"), (3, "not an arXiv id"), (4, "'title' should be a string")):
+        assert f"{path}: line {number}: {problem}" in result.stderr
+    assert f"{path}: line 6: expected a JSON object" in result.stderr
+    assert f"{path}: line 8: paper {good[2]['id']} has no title" in result.stderr
+    assert {p.id for p in ctx.papers.get_many([g["id"] for g in good])} == {good[0]["id"], good[1]["id"]}
+    (run,) = ctx.papers.last_runs(1)
+    assert (run.source, run.status, run.new, run.errors) == ("file:arxiv-metadata", "partial", 2, 5)
+
+
+def test_a_missing_file_is_one_line_and_exit_1(cli, tmp_path) -> None:
+    result = cli("ingest", "--file", str(tmp_path / "nope.jsonl.gz"), "--format", "arxiv-metadata")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: file:arxiv-metadata: cannot read metadata file {tmp_path / 'nope.jsonl.gz'}: No such file or directory"
+    ]
+
+
+def test_an_announcement_makes_a_background_paper_news_and_an_import_never_makes_news_background(
+    ctx, data_file, tmp_path
+) -> None:
+    hf_ids = [entry["paper"]["id"] for entry in json.loads(data_file("hf_daily_papers.json").read_text())]
+    background, news = hf_ids[0], hf_ids[1]
+    snapshot = tmp_path / "s.jsonl"
+    snapshot.write_text(
+        "\n".join(
+            json.dumps(
+                {"id": i, "title": f"Old record of {i}", "abstract": "a", "authors": "A. Author", "categories": "cs.LG"}
+            )
+            for i in (background,)
+        ),
+        encoding="utf-8",
+    )
+    assert pipeline.ingest_metadata(ctx, snapshot).new == 1
+    assert ctx.papers.get(background).background
+
+    assert pipeline.ingest_file(ctx, data_file("hf_daily_papers.json"), "hf").status == "ok"
+    announced = ctx.papers.get(background)
+    assert not announced.background and announced.announced is not None
+    assert announced.categories == ("cs.LG",)  # what the snapshot knew is kept
+
+    snapshot.write_text(
+        json.dumps({"id": news, "title": "T", "abstract": "a", "authors": "B", "categories": "cs.CL"}), encoding="utf-8"
+    )
+    assert pipeline.ingest_metadata(ctx, snapshot).updated == 1
+    still_news = ctx.papers.get(news)
+    assert not still_news.background and still_news.announced is not None
+    assert {p.id for p in ctx.papers.list()} == set(hf_ids)
+
+
+def test_batches_report_progress_through_the_compressed_file(data_file) -> None:
+    path = data_file(SAMPLE)
+    seen = list(arxiv_metadata.batches(path, per_batch=50))
+    assert [len(b.papers) for b in seen] == [50, 50, 50, 50, 1]
+    assert all(b.papers[0].background and b.papers[0].sources == ("arxiv-metadata",) for b in seen)
+    read = [b.bytes_read for b in seen]
+    assert read == sorted(read) and read[-1] == seen[-1].file_size == path.stat().st_size
+
+
+def test_authors_joined_with_and_are_split() -> None:
+    line = json.dumps({"id": "2501.00001", "title": "T", "abstract": "", "authors": "A. One, B. Two, and C. Three"})
+    assert arxiv_metadata.parse_record(line.encode(), "x").authors == ("A. One", "B. Two", "C. Three")
+    line = json.dumps({"id": "hep-th/9901001v2", "title": "T", "authors": "A. One and B. Two"})
+    paper = arxiv_metadata.parse_record(line.encode(), "x")
+    assert (paper.id, paper.version, paper.authors) == ("hep-th/9901001", 2, ("A. One", "B. Two"))
