@@ -11,27 +11,26 @@ and is never tuned on. Exits 1 when the ranker is below BM25 on a split.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import math
 import statistics
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.corpus import CORPUS, background_db
 from newsletter.meaning import analyse
 from newsletter.models import Paper, Preferences, Subscriber
 from newsletter.selection import Index, rank
 from newsletter.sources import hf_daily
+from newsletter.store.background import Background
 
-ROOT = Path(__file__).resolve().parent
-DATA = ROOT / "data" / "relevance_dev.json"
-CORPUS = ROOT.parent.parent / "shared" / "corpus" / "arxiv-metadata-100k.jsonl.gz"
-CACHE = ROOT / ".cache"
+DATA = Path(__file__).resolve().parent / "data" / "relevance_dev.json"
 DAY = date(2026, 11, 24)
 TOP = 5
 
@@ -80,12 +79,12 @@ class PlainBM25:
         return [pid for pid, s in sorted(best.items(), key=lambda kv: -kv[1]) if s > 0][:TOP]
 
 
-def ranker(papers: Sequence[Paper], background: object | None) -> Ranker:
-    index = Index(papers, background.vocabulary() if background else Index(()).vocabulary)  # type: ignore[attr-defined]
+def ranker(papers: Sequence[Paper], background: Background | None) -> Ranker:
+    index = Index(papers, background.vocabulary()) if background else Index(papers)
     cache: dict = {}
 
     def run(topics: Sequence[str]) -> list[str]:
-        profiles = background.profiles(topics, DAY) if background else {}  # type: ignore[attr-defined]
+        profiles = background.profiles(topics, DAY) if background else {}
         reader = Subscriber(id=1, email="p@example.com", max_items=TOP, preferences=Preferences(topics=tuple(topics)))
         return [p.paper.id for p in rank(reader, index, topic_scores=cache, profiles=profiles)]
 
@@ -99,13 +98,13 @@ class Row:
     off_field: int
 
 
-def score(personas: list[dict], field_of: dict[str, str], fields_of_word: dict[str, set[str]], run: Ranker) -> list[Row]:
+def score(personas: list[dict], field_of: dict[str, str], fields_of: dict[str, set[str]], run: Ranker) -> list[Row]:
     rows = []
     for persona in personas:
         picked = run(persona["topics"])[:TOP]
         labels = [field_of[p] for p in picked]
         hits = sum(1 for f in labels if f == persona["field"])
-        others = fields_of_word[persona["word"]] - {persona["field"]}
+        others = fields_of[persona["word"]] - {persona["field"]}
         rows.append(Row(persona["name"], hits / TOP, sum(1 for f in labels if f in others)))
     return rows
 
@@ -114,44 +113,11 @@ def summary(rows: list[Row]) -> tuple[float, float, int]:
     return statistics.mean(r.precision for r in rows), min(r.precision for r in rows), sum(r.off_field for r in rows)
 
 
-def background_db(data: dict, corpus: Path) -> object | None:
-    """The corpus without the dev-set papers, imported once through the product's import; kept under
-    benchmarks/.cache, keyed by the corpus's size and time and the dev set's ids."""
+def open_background(url: str) -> Background:
     from newsletter.config import load_settings
     from newsletter.pipeline import Context
-    from newsletter.store.background import Background
 
-    if not corpus.exists():
-        return None
-    stat = corpus.stat()
-    key = f"{stat.st_size}-{int(stat.st_mtime)}-{abs(hash(tuple(sorted(p['id'] for p in data['papers'])))) % 10**8}"
-    path = CACHE / f"background-{key}.db"
-    url = f"sqlite:///{path}"
-    if not path.exists():
-        CACHE.mkdir(exist_ok=True)
-        skip = {p["id"] for p in data["papers"]}
-        with tempfile.TemporaryDirectory() as folder:
-            sliced = Path(folder) / "background.jsonl.gz"
-            with gzip.open(corpus, "rt", encoding="utf-8") as src, gzip.open(sliced, "wt", encoding="utf-8") as out:
-                for line in src:
-                    if json.loads(line)["id"] not in skip:
-                        out.write(line)
-            partial = path.with_suffix(".partial")
-            import_corpus(f"sqlite:///{partial}", sliced)
-            partial.rename(path)
     return Background(Context.open(load_settings(env={"NEWSLETTER_DATABASE_URL": url})).db)
-
-
-def import_corpus(url: str, path: Path) -> None:
-    from click.testing import CliRunner
-
-    from newsletter.cli import main
-
-    result = CliRunner().invoke(
-        main, ["ingest", "--file", str(path), "--format", "arxiv-metadata"], env={"NEWSLETTER_DATABASE_URL": url}
-    )
-    if result.exit_code:
-        raise SystemExit(f"importing the background failed: {result.output}")
 
 
 def main() -> int:
@@ -163,13 +129,10 @@ def main() -> int:
     args = parser.parse_args()
     data = json.loads(args.data.read_text(encoding="utf-8"))
     if args.background_db:
-        from newsletter.config import load_settings
-        from newsletter.pipeline import Context
-        from newsletter.store.background import Background
-
-        background = Background(Context.open(load_settings(env={"NEWSLETTER_DATABASE_URL": args.background_db})).db)
+        background: Background | None = open_background(args.background_db)
     else:
-        background = background_db(data, args.corpus)
+        path = background_db({p["id"] for p in data["papers"]}, args.corpus)
+        background = open_background(f"sqlite:///{path}") if path else None
     field_of = {p["id"]: p["field"] for p in data["papers"]}
     fields_of_word: dict[str, set[str]] = {}
     for p in data["papers"]:
@@ -186,7 +149,7 @@ def main() -> int:
             "ranker, background": ranker(papers, background) if background else None,
         }
         results = {name: score(personas, field_of, fields_of_word, run) for name, run in systems.items() if run}
-        print(f"\n== {split}: {len(words)} words, {len(papers)} papers in one batch, {len(personas)} personas (P@{TOP})")
+        print(f"\n== {split}: {len(words)} words, {len(papers)} papers in one batch, {len(personas)} personas")
         if args.personas:
             print(f"{'persona':34}" + "".join(f"{n:>22}" for n in results))
             for i, persona in enumerate(personas):

@@ -26,8 +26,8 @@ from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
 from newsletter.models import Frequency, IngestResult, Paper, Status, SubscriberChanges
 from newsletter.query import parse as parse_query
-from newsletter.sources.ids import split_arxiv_id
 from newsletter.selection import Explained
+from newsletter.sources.ids import split_arxiv_id
 from newsletter.trending import trending_score
 
 F = TypeVar("F", bound=Callable[..., Any])

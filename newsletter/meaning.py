@@ -6,6 +6,7 @@ gets back frozen values that selection.py scores with. Nothing here knows any fi
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -45,9 +46,14 @@ def analyse(text: str) -> list[tuple[str, str]]:
     return [(stem(w), w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+def terms(stems: Sequence[str]) -> list[str]:
+    """Words and adjacent pairs ('analog_circuit') of a text, in order: a pair makes a phrase count as a whole."""
+    return [*stems, *(f"{a}_{b}" for a, b in itertools.pairwise(stems))]
+
+
 def phrase_terms(stems: Sequence[str]) -> list[str]:
-    """A phrase's words and its adjacent pairs ('analog_circuit'): the pairs make the phrase count as a whole."""
-    return list(dict.fromkeys([*stems, *(f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False))]))
+    """A phrase's terms, each once."""
+    return list(dict.fromkeys(terms(stems)))
 
 
 def paper_terms(paper: Paper) -> Counter[str]:
@@ -55,15 +61,9 @@ def paper_terms(paper: Paper) -> Counter[str]:
     counts: Counter[str] = Counter()
     for text, weight in ((paper.title, 2), (paper.abstract, 1)):
         stems = [s for s, _ in analyse(text)]
-        for term in phrase_terms_all(stems):
+        for term in terms(stems):
             counts[term] += weight
     return counts
-
-
-def phrase_terms_all(stems: Sequence[str]) -> Iterable[str]:
-    """Every word and adjacent pair of a text, with repeats (phrase_terms keeps each once)."""
-    yield from stems
-    yield from (f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False))
 
 
 @dataclass(frozen=True)
@@ -132,23 +132,35 @@ class PhraseProfile:
 
 
 def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabulary) -> PhraseProfile | None:
-    """The profile of `phrase` from the background papers that use it most (None when there are none)."""
+    """The profile of `phrase` from the background papers that use it most (None when there are none).
+
+    Each neighbour counts by how much it uses the phrase (BM25-like saturation over the phrase's words and
+    pairs, the rarer the term the more it weighs): papers using the phrase as written outweigh papers that
+    only hold its words somewhere, so a word's other sense does not take the profile over."""
     if not neighbours:
         return None
-    own = set(phrase_terms([s for s, _ in analyse(phrase)]))
+    own = phrase_terms([s for s, _ in analyse(phrase)])
     weights = {t: idf(d, vocabulary.docs) for t, d in vocabulary.df.items()}
     rarest = idf(0, vocabulary.docs)
-    vectors = [tfidf(paper_terms(p), weights, rarest) for p in neighbours]
+    counts = [paper_terms(p) for p in neighbours]
+    uses = [sum(weights.get(t, rarest) * c[t] / (c[t] + 1.2) for t in own if c.get(t)) for c in counts]
+    if not any(uses):
+        uses = [1.0] * len(neighbours)
+    vectors = [tfidf(c, weights, rarest) for c in counts]
     centroid: Counter[str] = Counter()
-    for vector in vectors:
-        centroid.update({t: v for t, v in vector.items() if t not in own})
+    shared: Counter[str] = Counter()
+    for vector, use in zip(vectors, uses, strict=True):
+        centroid.update({t: use * v for t, v in vector.items() if t not in own})
+        shared.update(vector.keys())
+    # What the neighbours share says what the phrase means; a word of one paper only says what that paper is about.
+    centroid = Counter({t: v * shared[t] / len(vectors) for t, v in centroid.items()})
     strongest = unit(dict(centroid.most_common(PROFILE_TERMS)))
-    cohesion = sum(dot(strongest, v) for v in vectors) / len(vectors)
+    cohesion = sum(use * dot(strongest, v) for v, use in zip(vectors, uses, strict=True)) / sum(uses)
     categories: Counter[str] = Counter()
-    for paper in neighbours:
+    for paper, use in zip(neighbours, uses, strict=True):
         for i, category in enumerate(paper.categories):
             # The primary category says most about where a paper belongs.
-            categories[category] += 1.0 if i == 0 else 0.5
+            categories[category] += use * (1.0 if i == 0 else 0.5)
     total = sum(categories.values())
     return PhraseProfile(
         phrase,

@@ -15,7 +15,6 @@ Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -39,13 +38,12 @@ from newsletter.trending import trending_score, why_trending
 
 K1 = 1.2
 B = 0.75
-import os
-BACKGROUND_WEIGHT = float(os.environ.get("BW", "1.0"))
-CATEGORY_WEIGHT = float(os.environ.get("CW", "0.3"))
+BACKGROUND_WEIGHT = 1.0
+CATEGORY_WEIGHT = 0.3
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15
 LIKED_WEIGHT = 0.3
-LIKED_SIMILARITY = 0.35
+LIKED_SIMILARITY = 0.5
 DEFAULT_FLOOR = 0.15
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -116,10 +114,11 @@ class Index:
 
 
 def _bm25(index: Index, terms: Sequence[str]) -> np.ndarray:
-    """BM25 of each paper for these terms, as a share of the most BM25 can give (every term, endlessly
-    repeated): a word used once in the abstract is worth about half of its share, in the title two thirds."""
+    """BM25 of each paper for these terms, as a share of the most the phrase's words can give (each endlessly
+    repeated): a word used once in the abstract is worth about half of its share, in the title two thirds.
+    Pairs of the phrase's words come on top, so the phrase as written can take a paper past 1."""
     weights = [index.term_idf(t) for t in terms]
-    best = sum(weights) * (K1 + 1)
+    best = sum(w for t, w in zip(terms, weights, strict=True) if "_" not in t) * (K1 + 1)
     scores = np.zeros(len(index.docs))
     if not best:
         return scores
@@ -157,6 +156,15 @@ class TopicScores:
         return self._whys[i]
 
 
+def _closeness(cosine: np.ndarray, cohesion: float) -> np.ndarray:
+    """Cosine to a profile as 0 for a typical paper of the batch (the median: most papers are about
+    something else) to 1 for one as close as the profile's own papers are to it."""
+    typical = float(np.median(cosine)) if len(cosine) else 0.0
+    if cohesion <= typical:
+        return np.zeros_like(cosine)
+    return np.clip((cosine - typical) / (cohesion - typical), 0.0, 1.0)
+
+
 def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) -> TopicScores:
     stems = tuple(s for s, _ in analyse(topic))
     n = len(index.docs)
@@ -164,16 +172,15 @@ def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) 
     background = np.zeros(n)
     categories = np.zeros(n)
     if profile is not None and profile.terms:
-        cosine = index.similarity(profile.terms)
-        background = np.minimum(cosine / profile.cohesion, 1.0) if profile.cohesion > 0 else cosine
+        background = _closeness(index.similarity(profile.terms), profile.cohesion)
         if profile.categories:
             categories = np.array(
                 [sum(profile.categories.get(c, 0.0) for c in doc.paper.categories[:1]) for doc in index.docs]
             )
-        scores = (lexical + BACKGROUND_WEIGHT * background + CATEGORY_WEIGHT * categories) / (1 + BACKGROUND_WEIGHT)
+        scores = lexical + BACKGROUND_WEIGHT * background + CATEGORY_WEIGHT * categories
     else:
         scores = lexical
-    return TopicScores(topic, lexical, background, categories, np.minimum(scores, 1.0), stems, profile)
+    return TopicScores(topic, lexical, background, categories, scores, stems, profile)
 
 
 def _author_key(name: str) -> str:
@@ -283,7 +290,9 @@ def _score(
                 reasons[int(i)] = Why("category", category)
     feedback = np.zeros(n)
     for paper, sign in [*((p, 1.0) for p in liked), *((p, -1.0) for p in disliked)]:
-        close = index.similarity(index.vector(paper))
+        cosine = index.similarity(index.vector(paper))
+        # As close as the closest paper of the day gets (the paper itself aside) counts in full.
+        close = _closeness(cosine, float(np.max(cosine[cosine < 0.999], initial=0.0)))
         feedback = feedback + sign * LIKED_WEIGHT * close
         if sign > 0:
             for i in np.flatnonzero(close >= LIKED_SIMILARITY):
