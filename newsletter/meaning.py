@@ -80,7 +80,9 @@ class Vocabulary:
         for paper in papers:
             df.update(paper_terms(paper).keys())
             n += 1
-        return cls(n, dict(df))
+        # A pair of words seen once in a sample says nothing a missing one would not (both count as rare),
+        # and such pairs are most of the entries.
+        return cls(n, {t: d for t, d in df.items() if d > 1 or "_" not in t})
 
 
 EMPTY_VOCABULARY = Vocabulary(0, {})

@@ -38,7 +38,7 @@ from newsletter.trending import trending_score, why_trending
 
 K1 = 1.2
 B = 0.75
-BACKGROUND_WEIGHT = 1.0
+BACKGROUND_WEIGHT = 0.6
 CATEGORY_WEIGHT = 0.3
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15

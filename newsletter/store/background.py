@@ -23,7 +23,7 @@ from newsletter.store.search import PaperSearch
 from newsletter.store.tables import PaperRow
 
 NEIGHBOURS = 50
-ENOUGH = 10
+ENOUGH = 3
 SAMPLE = 4000  # papers read for word rarity: enough for stable weights, a second's work once per process
 
 
