@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from newsletter.models import Paper
 
@@ -84,6 +85,11 @@ class Vocabulary:
         # and such pairs are most of the entries.
         return cls(n, {t: d for t, d in df.items() if d > 1 or "_" not in t})
 
+    @cached_property
+    def weights(self) -> dict[str, float]:
+        """Each term's idf in the sample, worked out once."""
+        return {t: idf(d, self.docs) for t, d in self.df.items()}
+
 
 EMPTY_VOCABULARY = Vocabulary(0, {})
 
@@ -142,7 +148,7 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
     if not neighbours:
         return None
     own = phrase_terms([s for s, _ in analyse(phrase)])
-    weights = {t: idf(d, vocabulary.docs) for t, d in vocabulary.df.items()}
+    weights = vocabulary.weights
     rarest = idf(0, vocabulary.docs)
     counts = [paper_terms(p) for p in neighbours]
     uses = [sum(weights.get(t, rarest) * c[t] / (c[t] + 1.2) for t in own if c.get(t)) for c in counts]

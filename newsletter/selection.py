@@ -27,7 +27,6 @@ from newsletter.meaning import (
     PhraseProfile,
     Vocabulary,
     analyse,
-    dot,
     idf,
     paper_terms,
     phrase_terms,
@@ -91,7 +90,28 @@ class Index:
                 )
             )
         self.avg_length = (sum(d.length for d in self.docs) / len(self.docs) if self.docs else 1.0) or 1.0
+        # Postings (which papers hold a term, how often) and the papers' vectors as one sparse matrix, so a
+        # phrase is scored against the whole batch in a few array operations.
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        self._column: dict[str, int] = {}
+        rows, columns, values = [], [], []
+        for i, doc in enumerate(self.docs):
+            for term, count in doc.counts.items():
+                at = postings.setdefault(term, ([], []))
+                at[0].append(i)
+                at[1].append(count)
+            for term, value in doc.vector.items():
+                rows.append(i)
+                columns.append(self._column.setdefault(term, len(self._column)))
+                values.append(value)
+        self._postings = {t: (np.array(d), np.array(c, dtype=float)) for t, (d, c) in postings.items()}
+        self._rows = np.array(rows, dtype=np.int64)
+        self._columns = np.array(columns, dtype=np.int64)
+        self._values = np.array(values, dtype=float)
+        lengths = np.array([d.length for d in self.docs], dtype=float)
+        self._norms = K1 * (1 - B + B * lengths / self.avg_length)
         self.ids = [p.id for p in papers]
+        self.position = {paper_id: i for i, paper_id in enumerate(self.ids)}
         self.upvotes = np.array([p.upvotes or 0 for p in papers], dtype=float)
         self.trending = np.array([trending_score(p) for p in papers], dtype=float)
 
@@ -110,27 +130,31 @@ class Index:
         return tfidf(counts, {t: self.term_idf(t) for t in counts}, self.rarest)
 
     def similarity(self, vector: Mapping[str, float]) -> np.ndarray:
-        return np.array([dot(vector, doc.vector) for doc in self.docs], dtype=float)
+        """Cosine of a unit vector with every paper's."""
+        dense = np.zeros(len(self._column) + 1)
+        for term, value in vector.items():
+            dense[self._column.get(term, -1)] = value  # terms no paper has land in the spare last slot
+        dense[-1] = 0.0
+        return np.bincount(self._rows, weights=self._values * dense[self._columns], minlength=len(self.docs))
+
+    def bm25(self, terms: Sequence[str]) -> np.ndarray:
+        """Okapi BM25 of every paper for these terms."""
+        scores = np.zeros(len(self.docs))
+        for term in terms:
+            if term in self._postings:
+                docs, tf = self._postings[term]
+                scores[docs] += self.term_idf(term) * tf * (K1 + 1) / (tf + self._norms[docs])
+        return scores
 
 
 def _bm25(index: Index, terms: Sequence[str]) -> np.ndarray:
     """BM25 of each paper for these terms, as a share of the most the phrase's words can give (each endlessly
     repeated): a word used once in the abstract is worth about half of its share, in the title two thirds.
     Pairs of the phrase's words come on top, so the phrase as written can take a paper past 1."""
-    weights = [index.term_idf(t) for t in terms]
-    best = sum(w for t, w in zip(terms, weights, strict=True) if "_" not in t) * (K1 + 1)
-    scores = np.zeros(len(index.docs))
+    best = sum(index.term_idf(t) for t in terms if "_" not in t) * (K1 + 1)
     if not best:
-        return scores
-    for i, doc in enumerate(index.docs):
-        norm = K1 * (1 - B + B * doc.length / index.avg_length)
-        total = 0.0
-        for term, weight in zip(terms, weights, strict=True):
-            tf = doc.counts.get(term, 0)
-            if tf:
-                total += weight * tf * (K1 + 1) / (tf + norm)
-        scores[i] = total
-    return scores / best
+        return np.zeros(len(index.docs))
+    return index.bm25(terms) / best
 
 
 @dataclass(frozen=True)
@@ -254,17 +278,22 @@ def _score(
     revised: set[int] = set()
     if already_sent:
         versions = already_sent if isinstance(already_sent, Mapping) else dict.fromkeys(already_sent)
-        for i, doc in enumerate(index.docs):
-            if doc.paper.id in versions:
-                before, now = versions[doc.paper.id], doc.paper.version
-                if before is not None and now is not None and now > before:
-                    revised.add(i)
-                else:
-                    sent[i] = True
+        for paper_id, before in versions.items():
+            i = index.position.get(paper_id)
+            if i is None:
+                continue
+            now = index.docs[i].paper.version
+            if before is not None and now is not None and now > before:
+                revised.add(i)
+            else:
+                sent[i] = True
     excluded = np.zeros(n, dtype=bool)
-    for phrase in (tuple(s for s, _ in analyse(x)) for x in prefs.excluded):
-        if phrase:
-            excluded |= np.array([_is_excluded(doc, phrase) for doc in index.docs])
+    for text in prefs.excluded:
+        key = ("excluded", text)
+        if key not in cache_:
+            phrase = tuple(s for s, _ in analyse(text))
+            cache_[key] = np.array([bool(phrase) and _is_excluded(doc, phrase) for doc in index.docs], dtype=bool)
+        excluded |= cache_[key]
 
     reasons: dict[int, Why] = {}
     score = np.zeros(n)
@@ -272,7 +301,7 @@ def _score(
     eligible = np.zeros(n, dtype=bool)
     if len(topics) == 1:
         score = topics[0].scores
-        eligible |= score >= threshold
+        eligible = score >= threshold
     elif topics:
         table = np.vstack([t.scores for t in topics])
         best_topic = table.argmax(axis=0)
@@ -387,12 +416,14 @@ def _rank(
 
 
 def _chosen(scored: _Scored, k: int, index: Index) -> list[int]:
-    chosen = np.flatnonzero(scored.eligible & ~scored.blocked)
-    score = scored.score
-    if len(chosen) > k:
+    open_ = scored.eligible & ~scored.blocked
+    score = np.where(open_, scored.score, -np.inf)
+    if int(open_.sum()) > k:
         # Only the best k (and any tied with the k-th) need the full ordering.
-        kth = -np.partition(-score[chosen], k - 1)[k - 1]
-        chosen = chosen[score[chosen] >= kth]
+        kth = -np.partition(-score, k - 1)[k - 1]
+        chosen = np.flatnonzero(score >= kth)
+    else:
+        chosen = np.flatnonzero(open_)
     return [int(i) for i in chosen[np.lexsort((-index.upvotes[chosen], -score[chosen]))][:k]]
 
 

@@ -2,8 +2,9 @@
 sample of the papers for word rarity. Used by the pipeline to hand selection.py its PhraseProfiles.
 
 Every stored paper informs the ranker (background imports, past announcements). Retrieval asks the index
-for the phrase as written first (the papers that use it as a whole), then for all of its words, and takes
-the best `k` by the index's own relevance: both are selective queries, so no lookup ranks the whole corpus.
+for the phrase as written (the papers that use it as a whole), the newest `k` first, so the index stops
+after `k` instead of ranking every match of a common phrase ("language models": thousands); only when
+fewer than a few papers use the phrase as written does it ask for all of its words, best first.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from newsletter.meaning import STOPWORDS, PhraseProfile, Vocabulary, profile_from
 from newsletter.models import Paper
 from newsletter.query import Query
 from newsletter.store.db import Database
-from newsletter.store.papers import to_paper
-from newsletter.store.search import PaperSearch
+from newsletter.store.papers import paper_columns, paper_from_mapping, paper_types, to_paper
+from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
 from newsletter.store.tables import PaperRow
 
 NEIGHBOURS = 50
@@ -50,17 +51,27 @@ class Background:
         words = query_words(phrase)
         if not words:
             return []
-        found: dict[str, Paper] = {}
-        queries = [Query(phrase, ((words,),), ())]
-        if len(words) > 1:
-            queries.append(Query(phrase, tuple(((w,),) for w in words), ()))
-        for query in queries:
-            for hit in self.search.search(query, limit=self.k):
+        found = {p.id: p for p in self._newest(Query(phrase, ((words,),), ()))}
+        # Papers using the phrase as written say what it means; its words apart only when those are few.
+        if len(found) < ENOUGH and len(words) > 1:
+            for hit in self.search.search(Query(phrase, tuple(((w,),) for w in words), ()), limit=self.k):
                 found.setdefault(hit.paper.id, hit.paper)
-            # Papers using the phrase as written say what it means; its words apart only when those are few.
-            if len(found) >= ENOUGH:
-                break
         return list(found.values())[: self.k]
+
+    def _newest(self, query: Query) -> list[Paper]:
+        """The newest stored papers matching the query; the index walks its rows newest first and stops."""
+        columns = paper_columns("p")
+        if self.db.is_postgresql:
+            tsquery, params = tsquery_sql(query)
+            sql = f"SELECT {columns} FROM papers p WHERE p.search @@ {tsquery} ORDER BY p.id DESC LIMIT :k"
+        else:
+            params = {"match": fts5_match(query)}
+            sql = f"""
+                SELECT {columns} FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid
+                WHERE papers_fts MATCH :match ORDER BY papers_fts.rowid DESC LIMIT :k"""
+        with self.db.transaction() as session:
+            rows = session.execute(text(sql).columns(**paper_types()), {**params, "k": self.k}).mappings()
+            return [paper_from_mapping(row) for row in rows]
 
     def sample(self) -> list[Paper]:
         """An evenly spaced, deterministic sample of the stored papers (every n-th by row id)."""
