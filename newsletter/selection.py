@@ -242,7 +242,6 @@ class _Scored:
     """One reader's scores over an index, before the cut: shared by rank() and explain()."""
 
     score: np.ndarray
-    best_topic: np.ndarray
     topics: list[TopicScores]
     feedback: np.ndarray
     eligible: np.ndarray
@@ -252,6 +251,10 @@ class _Scored:
     revised: set[int]
     reasons: dict[int, Why]
     threshold: float
+
+    def topic(self, i: int) -> TopicScores | None:
+        """The reader's topic that paper i matches best (worked out for the few papers shown, not all)."""
+        return max(self.topics, key=lambda t: t.scores[i], default=None)
 
 
 def _topic(index: Index, topic: str, cache_: dict, profiles: Mapping[str, PhraseProfile]) -> TopicScores:
@@ -297,17 +300,15 @@ def _score(
 
     reasons: dict[int, Why] = {}
     score = np.zeros(n)
-    best_topic = np.zeros(n, dtype=int)
     eligible = np.zeros(n, dtype=bool)
-    if len(topics) == 1:
-        score = topics[0].scores
-        eligible = score >= threshold
-    elif topics:
-        table = np.vstack([t.scores for t in topics])
-        best_topic = table.argmax(axis=0)
-        best = table.max(axis=0)
-        score = best + OTHER_TOPICS_SHARE * (table.sum(axis=0) - best)
-        eligible |= best >= threshold
+    if topics:
+        best = total = topics[0].scores
+        for other in topics[1:]:
+            best = np.maximum(best, other.scores)
+            total = total + other.scores
+        # The best matching topic counts in full, the reader's other topics a little.
+        score = best + OTHER_TOPICS_SHARE * (total - best) if len(topics) > 1 else best
+        eligible = best >= threshold
     if prefs.categories:
         wanted = {c.lower() for c in prefs.categories}
         in_category = np.array([any(c.lower() in wanted for c in doc.paper.categories) for doc in index.docs])
@@ -338,9 +339,7 @@ def _score(
                 score[i] = max(score[i], 1.0)
                 reasons[i] = Why("author", author)
                 eligible[i] = True
-    return _Scored(
-        score, best_topic, topics, feedback, eligible, sent | excluded, excluded, sent, revised, reasons, threshold
-    )
+    return _Scored(score, topics, feedback, eligible, sent | excluded, excluded, sent, revised, reasons, threshold)
 
 
 def rank(
@@ -431,7 +430,9 @@ def _why(scored: _Scored, index: Index, i: int) -> Why:
     reason = scored.reasons.get(i)
     if reason is not None:
         return reason
-    return scored.topics[scored.best_topic[i]].why(index, i)
+    topic = scored.topic(i)
+    assert topic is not None, "a paper is eligible by a topic or has a reason of its own"
+    return topic.why(index, i)
 
 
 def explain(
@@ -452,7 +453,7 @@ def explain(
     order = [int(i) for i in np.lexsort((-index.upvotes, -scored.score))][:top]
     rows = []
     for i in order:
-        topic = scored.topics[scored.best_topic[i]] if scored.topics else None
+        topic = scored.topic(i)
         rows.append(
             Explained(
                 index.docs[i].paper,
