@@ -32,7 +32,7 @@ from newsletter.meaning import (
     phrase_terms,
     tfidf,
 )
-from newsletter.models import Paper, Pick, Subscriber, Why
+from newsletter.models import Paper, Pick, Preferences, Subscriber, Why
 from newsletter.trending import trending_score, why_trending
 
 K1 = 1.2
@@ -44,6 +44,7 @@ CATEGORY_BONUS = 0.15
 LIKED_WEIGHT = 0.3
 LIKED_SIMILARITY = 0.5
 DEFAULT_FLOOR = 0.15
+SHORTLIST = 64  # a topics-only reader's picks come from their topics' best papers, when that is provably exact
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -169,6 +170,18 @@ class TopicScores:
     stems: tuple[str, ...]
     profile: PhraseProfile | None
     _whys: dict[int, Why] = field(default_factory=dict, compare=False, repr=False)
+    _shortlist: list[tuple[np.ndarray, float]] = field(default_factory=list, compare=False, repr=False)
+
+    def shortlist(self) -> tuple[np.ndarray, float]:
+        """The SHORTLIST best papers for this topic, and the score no other paper exceeds (-inf: no other)."""
+        if not self._shortlist:
+            n = len(self.scores)
+            if n <= SHORTLIST:
+                self._shortlist.append((np.arange(n), -np.inf))
+            else:
+                order = np.argpartition(-self.scores, SHORTLIST)
+                self._shortlist.append((order[:SHORTLIST], float(self.scores[order[SHORTLIST]])))
+        return self._shortlist[0]
 
     def why(self, index: Index, i: int) -> Why:
         """The reason for paper i, built once however many readers share this topic."""
@@ -263,20 +276,14 @@ def _topic(index: Index, topic: str, cache_: dict, profiles: Mapping[str, Phrase
     return cache_[topic]
 
 
-def _score(
-    subscriber: Subscriber,
+def _unwanted(
+    prefs: Preferences,
     index: Index,
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
-    floor: float,
     cache_: dict,
-    profiles: Mapping[str, PhraseProfile],
-    liked: Sequence[Paper],
-    disliked: Sequence[Paper],
-) -> _Scored:
+) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """Papers already sent (a newer version aside: `revised`) and papers the reader excluded."""
     n = len(index.docs)
-    prefs = subscriber.preferences
-    topics = [_topic(index, t, cache_, profiles) for t in prefs.topics]
-    threshold = subscriber.min_score if subscriber.min_score is not None else floor
     sent = np.zeros(n, dtype=bool)
     revised: set[int] = set()
     if already_sent:
@@ -297,6 +304,25 @@ def _score(
             phrase = tuple(s for s, _ in analyse(text))
             cache_[key] = np.array([bool(phrase) and _is_excluded(doc, phrase) for doc in index.docs], dtype=bool)
         excluded |= cache_[key]
+
+    return sent, excluded, revised
+
+
+def _score(
+    subscriber: Subscriber,
+    index: Index,
+    already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
+    floor: float,
+    cache_: dict,
+    profiles: Mapping[str, PhraseProfile],
+    liked: Sequence[Paper],
+    disliked: Sequence[Paper],
+) -> _Scored:
+    n = len(index.docs)
+    prefs = subscriber.preferences
+    topics = [_topic(index, t, cache_, profiles) for t in prefs.topics]
+    threshold = subscriber.min_score if subscriber.min_score is not None else floor
+    sent, excluded, revised = _unwanted(prefs, index, already_sent, cache_)
 
     reasons: dict[int, Why] = {}
     score = np.zeros(n)
@@ -401,17 +427,60 @@ def _rank(
     if not (prefs.topics or prefs.authors or prefs.categories or liked):
         blocked = _score(subscriber, index, already_sent, floor, cache_, profiles, (), ()).blocked
         return _trending(index, blocked, subscriber.max_items, section=False)
+    if prefs.topics and not (prefs.categories or prefs.authors or liked or disliked):
+        topics = [_topic(index, t, cache_, profiles) for t in prefs.topics]
+        sent, excluded, revised = _unwanted(prefs, index, already_sent, cache_)
+        threshold = subscriber.min_score if subscriber.min_score is not None else floor
+        short = _shortlisted(topics, index, sent | excluded, threshold, subscriber.max_items)
+        if short is not None:
+            chosen, scores = short
+            picks = [
+                Pick(
+                    index.docs[i].paper, min(s, 1.0), max(topics, key=lambda t: t.scores[i]).why(index, i), i in revised
+                )
+                for i, s in zip(chosen, scores, strict=True)
+            ]
+            return picks + _trending_section(subscriber, index, sent | excluded, chosen)
     scored = _score(subscriber, index, already_sent, floor, cache_, profiles, liked, disliked)
     chosen = _chosen(scored, subscriber.max_items, index)
     picks = [
         Pick(index.docs[i].paper, min(float(scored.score[i]), 1.0), _why(scored, index, i), updated=i in scored.revised)
         for i in chosen
     ]
-    if subscriber.trending_items:
-        blocked = scored.blocked.copy()
-        blocked[chosen] = True  # the section never repeats the reader's own picks
-        picks += _trending(index, blocked, subscriber.trending_items, section=True)
-    return picks
+    return picks + _trending_section(subscriber, index, scored.blocked, chosen)
+
+
+def _trending_section(subscriber: Subscriber, index: Index, blocked: np.ndarray, chosen: list[int]) -> list[Pick]:
+    if not subscriber.trending_items:
+        return []
+    blocked = blocked.copy()
+    blocked[chosen] = True  # the section never repeats the reader's own picks
+    return _trending(index, blocked, subscriber.trending_items, section=True)
+
+
+def _shortlisted(
+    topics: list[TopicScores], index: Index, blocked: np.ndarray, threshold: float, k: int
+) -> tuple[list[int], list[float]] | None:
+    """The best k among the union of the topics' shortlists, or None when a paper outside them could
+    still make it (then every paper is scored). Exact: the combined score only grows with each topic's."""
+    shortlists = [t.shortlist() for t in topics]
+    candidates = np.unique(np.concatenate([top for top, _ in shortlists]))
+    best = total = topics[0].scores[candidates]
+    for other in topics[1:]:
+        best = np.maximum(best, other.scores[candidates])
+        total = total + other.scores[candidates]
+    score = best + OTHER_TOPICS_SHARE * (total - best)
+    open_ = (best >= threshold) & ~blocked[candidates]
+    ids, scores = candidates[open_], score[open_]
+    order = np.lexsort((-index.upvotes[ids], -scores))[:k]
+    bounds = [bound for _, bound in shortlists]
+    if min(bounds) > -np.inf:
+        highest = max(bounds)
+        outside = highest + OTHER_TOPICS_SHARE * (sum(bounds) - highest)
+        full = len(order) == k and scores[order[-1]] > outside
+        if not (full or (len(order) < k and highest < threshold)):
+            return None
+    return [int(i) for i in ids[order]], [float(s) for s in scores[order]]
 
 
 def _chosen(scored: _Scored, k: int, index: Index) -> list[int]:
