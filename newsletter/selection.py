@@ -180,7 +180,8 @@ class TopicScores:
                 self._shortlist.append((np.arange(n), -np.inf))
             else:
                 order = np.argpartition(-self.scores, SHORTLIST)
-                self._shortlist.append((order[:SHORTLIST], float(self.scores[order[SHORTLIST]])))
+                # In paper order, so that ties fall as they do when every paper is scored.
+                self._shortlist.append((np.sort(order[:SHORTLIST]), float(self.scores[order[SHORTLIST]])))
         return self._shortlist[0]
 
     def why(self, index: Index, i: int) -> Why:
@@ -433,12 +434,10 @@ def _rank(
         threshold = subscriber.min_score if subscriber.min_score is not None else floor
         short = _shortlisted(topics, index, sent | excluded, threshold, subscriber.max_items)
         if short is not None:
-            chosen, scores = short
+            chosen, scores, which = short
             picks = [
-                Pick(
-                    index.docs[i].paper, min(s, 1.0), max(topics, key=lambda t: t.scores[i]).why(index, i), i in revised
-                )
-                for i, s in zip(chosen, scores, strict=True)
+                Pick(index.docs[i].paper, min(s, 1.0), topics[t].why(index, i), i in revised)
+                for i, s, t in zip(chosen, scores, which, strict=True)
             ]
             return picks + _trending_section(subscriber, index, sent | excluded, chosen)
     scored = _score(subscriber, index, already_sent, floor, cache_, profiles, liked, disliked)
@@ -460,16 +459,22 @@ def _trending_section(subscriber: Subscriber, index: Index, blocked: np.ndarray,
 
 def _shortlisted(
     topics: list[TopicScores], index: Index, blocked: np.ndarray, threshold: float, k: int
-) -> tuple[list[int], list[float]] | None:
-    """The best k among the union of the topics' shortlists, or None when a paper outside them could
-    still make it (then every paper is scored). Exact: the combined score only grows with each topic's."""
+) -> tuple[list[int], list[float], list[int]] | None:
+    """The best k (ids, scores, the topic each matches best) among the union of the topics' shortlists, or
+    None when a paper outside them could still make it (then every paper is scored). Exact: the combined
+    score only grows with each topic's."""
     shortlists = [t.shortlist() for t in topics]
-    candidates = np.unique(np.concatenate([top for top, _ in shortlists]))
-    best = total = topics[0].scores[candidates]
-    for other in topics[1:]:
-        best = np.maximum(best, other.scores[candidates])
-        total = total + other.scores[candidates]
-    score = best + OTHER_TOPICS_SHARE * (total - best)
+    if len(topics) == 1:
+        candidates = shortlists[0][0]
+        best = score = topics[0].scores[candidates]
+    else:
+        listed = np.zeros(len(index.docs), dtype=bool)
+        for top, _ in shortlists:
+            listed[top] = True
+        candidates = np.flatnonzero(listed)
+        table = np.array([t.scores[candidates] for t in topics])
+        best = table.max(axis=0)
+        score = best + OTHER_TOPICS_SHARE * (table.sum(axis=0) - best)
     open_ = (best >= threshold) & ~blocked[candidates]
     ids, scores = candidates[open_], score[open_]
     order = np.lexsort((-index.upvotes[ids], -scores))[:k]
@@ -480,7 +485,9 @@ def _shortlisted(
         full = len(order) == k and scores[order[-1]] > outside
         if not (full or (len(order) < k and highest < threshold)):
             return None
-    return [int(i) for i in ids[order]], [float(s) for s in scores[order]]
+    chosen = ids[order]
+    which = np.array([t.scores[chosen] for t in topics]).argmax(axis=0)
+    return chosen.tolist(), scores[order].tolist(), which.tolist()
 
 
 def _chosen(scored: _Scored, k: int, index: Index) -> list[int]:
