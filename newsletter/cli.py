@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from newsletter import pipeline
     from newsletter.config import Settings
     from newsletter.models import IngestResult, Paper, SubscriberChanges
+    from newsletter.selection import Explained
     from newsletter.store import Database, PaperStore, SubscriberStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -566,6 +567,9 @@ def bounces_poll(state: State, as_json: bool) -> None:
 @click.option("--png", "png", type=click.Path(dir_okay=False), help="Save a screenshot (headless Chromium).")
 @click.option("--width", type=click.IntRange(320, 1600), default=600, show_default=True, help="Screenshot width.")
 @click.option("--dark", is_flag=True, help="Screenshot in dark mode.")
+@click.option("--explain", is_flag=True, help="List the best candidates with the parts of their scores instead.")
+@click.option("--top", type=click.IntRange(1, 500), default=15, show_default=True, help="Candidates --explain lists.")
+@json_option
 @pass_state
 def preview(
     state: State,
@@ -576,10 +580,16 @@ def preview(
     png: str | None,
     width: int,
     dark: bool,
+    explain: bool,
+    top: int,
+    as_json: bool,
 ) -> None:
-    """Render a subscriber's digest without sending or recording anything."""
+    """Render a subscriber's digest without sending or recording anything; --explain shows why."""
     from newsletter import pipeline
 
+    if explain:
+        show_explained(pipeline.explain(state.app, _address(email), issue_day(state, day), top), as_json)
+        return
     message = pipeline.preview(state.app, _address(email), issue_day(state, day))
     if png:
         import tempfile
@@ -598,6 +608,42 @@ def preview(
         click.echo(f"{message.subject}\nwrote {out_path} ({len(body.encode()) / 1024:.1f} KB)")
     else:
         click.echo(body)
+
+
+def show_explained(rows: list[Explained], as_json: bool) -> None:
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": r.paper.id,
+                    "title": r.paper.title,
+                    "picked": r.picked,
+                    "score": round(r.score, 4),
+                    "topic": r.topic,
+                    "lexical": round(r.lexical, 4),
+                    "background": round(r.background, 4),
+                    "categories": round(r.categories, 4),
+                    "feedback": round(r.feedback, 4),
+                    "excluded": r.excluded,
+                    "already_sent": r.already_sent,
+                    "why": r.why.to_dict() if r.why else None,
+                }
+                for r in rows
+            ]
+        )
+        return
+    from rich.table import Table
+
+    table = Table("", "id", "score", "lexical", "backgr.", "categ.", "feedb.", "topic", "title", box=None)
+    for r in rows:
+        mark = "✓" if r.picked else ("excluded" if r.excluded else ("sent" if r.already_sent else ""))
+        parts = (r.score, r.lexical, r.background, r.categories, r.feedback)
+        table.add_row(mark, r.paper.id, *(f"{v:.3f}" for v in parts), r.topic, r.paper.title)
+    console().print(table)
+    evidence = sorted({r.why.evidence for r in rows if r.why and r.why.kind == "topic" and r.why.evidence})
+    for line in evidence:
+        click.echo(f"background: {line}")
+    click.echo(f"{len(rows)} candidates, {sum(r.picked for r in rows)} picked (✓)")
 
 
 @main.command()

@@ -39,7 +39,7 @@ from newsletter.models import (
 )
 from newsletter.render import Notice
 from newsletter.returned_mail import Deliverability, ReturnedMail, ReturnSummary
-from newsletter.store import Database, Ledger, MailEventStore, PaperSearch, PaperStore, SubscriberStore
+from newsletter.store import Background, Database, Ledger, MailEventStore, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.journal import Journal
 from newsletter.store.journal import folder as journal_folder
 from newsletter.store.ledger import Delivery
@@ -73,10 +73,12 @@ class Context:
     ledger: Ledger = field(init=False)
     search: PaperSearch = field(init=False)
     mail_events: MailEventStore = field(init=False)
+    background: Background = field(init=False)
 
     def __post_init__(self) -> None:
         self.papers = PaperStore(self.db)
         self.search = PaperSearch(self.db)
+        self.background = Background(self.db)
         self.subscribers = SubscriberStore(self.db)
         self.ledger = Ledger(self.db)
         self.mail_events = MailEventStore(self.db)
@@ -282,7 +284,8 @@ class DigestBuilder:
             return Digest(subscriber, issue_date, (), issue_date, issue_date, 0)
         if window not in self._indexes:
             # One analysis of the batch and one score per distinct topic phrase, shared by every reader.
-            self._indexes[window] = (selection.Index(self.ctx.papers.announced_between(*window)), {})
+            candidates = self.ctx.papers.announced_between(*window)
+            self._indexes[window] = (selection.Index(candidates, self.ctx.background.vocabulary()), {})
             self._quiet[window] = quiet_days(
                 self._indexes[window][0].papers, *window, known_since=self.ctx.papers.first_announcement()
             )
@@ -295,8 +298,27 @@ class DigestBuilder:
             topic_scores=topic_scores,
             liked=self.ctx.papers.get_many(prefs.liked),
             disliked=self.ctx.papers.get_many(prefs.disliked),
+            profiles=self.ctx.background.profiles(prefs.topics, issue_date),
         )
         return Digest(subscriber, issue_date, tuple(picks), window[0], window[1], len(index.docs), self._quiet[window])
+
+    def explain(self, subscriber: Subscriber, issue_date: date, top: int) -> list[selection.Explained]:
+        """The best candidates of this reader's next digest with the parts of their scores."""
+        last_sent, sent = self._lookups(subscriber, issue_date)
+        window = self.window(last_sent, issue_date)
+        if window is None:
+            return []
+        index = selection.Index(self.ctx.papers.announced_between(*window), self.ctx.background.vocabulary())
+        prefs = subscriber.preferences
+        return selection.explain(
+            subscriber,
+            index,
+            sent,
+            liked=self.ctx.papers.get_many(prefs.liked),
+            disliked=self.ctx.papers.get_many(prefs.disliked),
+            profiles=self.ctx.background.profiles(prefs.topics, issue_date),
+            top=top,
+        )
 
 
 def quiet_days(papers: Sequence[Paper], start: date, end: date, known_since: date | None = None) -> tuple[date, ...]:
@@ -320,6 +342,12 @@ def preview(ctx: Context, email: str, issue_date: date) -> Outgoing:
     subscriber = ctx.subscribers.require(email)
     digest = ctx.ledger.load_digest(subscriber, issue_date) or build_digest(ctx, subscriber, issue_date)
     return Composer(ctx.settings).compose(digest)
+
+
+def explain(ctx: Context, email: str, issue_date: date, top: int = 15) -> list[selection.Explained]:
+    """Why this reader's next digest holds what it holds: the best candidates, picked or not, with the parts
+    of their scores (`preview --explain`)."""
+    return DigestBuilder(ctx).explain(ctx.subscribers.require(email), issue_date, top)
 
 
 def sample_digest(ctx: Context, subscriber: Subscriber) -> Digest:

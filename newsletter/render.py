@@ -21,7 +21,7 @@ from markupsafe import escape
 
 from newsletter.config import Settings
 from newsletter.latex import readable
-from newsletter.models import Digest, Pick
+from newsletter.models import Digest, Pick, Why
 from newsletter.wordbreak import breakable
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ class PaperView:
     title: str
     authors: str
     snippet: str
-    why: str
+    why: Why
+    title_parts: tuple[tuple[str, bool], ...]  # the title in pieces, True where a word of the topic matched
     categories: str
     upvotes: int | None
     updated_label: str | None
@@ -99,15 +100,32 @@ def format_day(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
+@lru_cache(maxsize=65536)
+def title_parts(title: str, words: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    """The title cut around the words that matched the reader's topic (compared without case), so the
+    templates can make them stand out; the pieces join back to the title."""
+    wanted = {w.lower() for w in words}
+    parts: list[tuple[str, bool]] = []
+    for piece in re.split(r"([A-Za-z0-9]+)", title):
+        hit = piece.lower() in wanted
+        if parts and not hit and not parts[-1][1]:
+            parts[-1] = (parts[-1][0] + piece, False)
+        elif piece:
+            parts.append((piece, hit))
+    return tuple(parts)
+
+
 def paper_view(rank: int, pick: Pick) -> PaperView:
     p = pick.paper
+    title = readable(p.title)
     return PaperView(
         rank=rank,
         id=p.id,
-        title=readable(p.title),
+        title=title,
         authors=shorten_authors(p.authors),
         snippet=snippet(readable(p.abstract)),
         why=pick.why,
+        title_parts=title_parts(title, pick.why.words),
         categories=", ".join(p.categories),
         upvotes=p.upvotes,
         updated_label=f"updated (v{p.version})" if pick.updated and p.version else None,

@@ -1,257 +1,161 @@
-"""Ranking: (a reader's preferences, the candidate papers) -> ranked Picks, each with a one-line "why".
+"""Ranking: (a reader's preferences, the candidate papers) -> ranked Picks, each with its "why" as data.
 
-Pure and deterministic; works cold from a few topic phrases, with no categories. Three signals per phrase:
+Pure and deterministic; no word lists. Per topic phrase, the parts of a paper's score are:
 
-- lexical: a field-weighted BM25 (the title counts more) in which a phrase counts as a whole: the share of
-  the phrase's weight a paper covers is applied twice, and an exact or near occurrence earns a bonus, so a
-  paper sharing one ambiguous word ("circuit") with a long phrase scores low;
-- field agreement: the phrase and each paper are placed among research fields (newsletter.fields) and
-  agreement is rewarded, so "analog circuit design" favours amplifiers and converters, not neurons;
-- pseudo-relevance feedback: the best first-pass papers define what the reader means in this batch, and
-  papers close to them (cosine of TF-IDF vectors) move up.
+- lexical: BM25 over the title (counted twice) and the abstract, where the phrase's adjacent word pairs are
+  terms too, so a paper using the phrase as a whole beats one sharing a single word of it ("circuit");
+- background: closeness (cosine of TF-IDF vectors) to what the phrase means in the stored papers that use it
+  most (a PhraseProfile, worked out by the store once per phrase and day); none on a fresh install;
+- categories: how much of the profile's papers are filed where the candidate is (when it has categories);
+- feedback: closeness to the papers the reader liked, minus closeness to those they disliked.
 
+Word rarity comes from the batch itself plus, when there is one, a sample of the background (Vocabulary).
 Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves every reader.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 
-from newsletter.fields import FIELDS
-from newsletter.models import Paper, Pick, Subscriber
+from newsletter.meaning import (
+    EMPTY_VOCABULARY,
+    PhraseProfile,
+    Vocabulary,
+    analyse,
+    idf,
+    paper_terms,
+    phrase_terms,
+    tfidf,
+)
+from newsletter.models import Paper, Pick, Preferences, Subscriber, Why
 from newsletter.trending import trending_score, why_trending
 
-FIELD_WEIGHTS = {"title": 3.0, "abstract": 1.0}
 K1 = 1.2
 B = 0.75
-EXACT_PHRASE_BONUS = 0.25
-NEAR_PHRASE_BONUS = 0.10
-NEAR_WINDOW = 8
-# How the three signals combine, and how much of the first pass seeds the feedback.
-LEXICAL_WEIGHT = 0.45
-FIELD_WEIGHT = 0.25
-FEEDBACK_WEIGHT = 0.30
-FIRST_PASS_FIELD_WEIGHT = 0.5
-FEEDBACK_DOCS = 4
-SEED_MIN = 0.3  # first-pass evidence a paper needs to shape what the reader means
+BACKGROUND_WEIGHT = 0.6
+CATEGORY_WEIGHT = 0.3
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15
 LIKED_WEIGHT = 0.3
-LIKED_SIMILARITY = 0.35
+LIKED_SIMILARITY = 0.5
 DEFAULT_FLOOR = 0.15
+SHORTLIST = 64  # a topics-only reader's picks come from their topics' best papers, when that is provably exact
 
 _WORD = re.compile(r"[a-z0-9]+")
-STOPWORDS = frozenset(
-    " ".join(
-        [
-            "a an and are as at be by can for from has have in into is it its of on or our that the their this to",
-            "we what when which with via using use used based new towards toward between across over under than",
-            "these those such not also both how do does while more most less show propose present study paper",
-            "results two one three first find finds found",
-        ]
-    ).split()
-)
-
-
-def stem(word: str) -> str:
-    """A light suffix stemmer: enough to make 'circuits' meet 'circuit' and 'learning' meet 'learn'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def analyse(text: str) -> list[tuple[str, str]]:
-    """(stem, surface word) pairs of the content words of a text, in order."""
-    return [(stem(w), w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
-def features(stems: Sequence[str]) -> Counter[str]:
-    """Words and adjacent word pairs ('neural circuit' says more than 'neural' and 'circuit' apart)."""
-    found = Counter(stems)
-    found.update(f"{a}_{b}" for a, b in itertools.pairwise(stems))
-    return found
-
-
-@dataclass(frozen=True)
-class _Field:
-    stems: tuple[str, ...]
-    counts: Counter[str]
-    surface: dict[str, str]
-
-    @classmethod
-    def of(cls, text: str) -> _Field:
-        pairs = analyse(text)
-        surface: dict[str, str] = {}
-        for s, w in pairs:
-            surface.setdefault(s, w)
-        return cls(tuple(s for s, _ in pairs), Counter(s for s, _ in pairs), surface)
-
-
-class FieldModel:
-    """Places a bag of words among the research fields of newsletter.fields (a distribution summing to 1)."""
-
-    def __init__(self, profiles: dict[str, str]) -> None:
-        self.names = list(profiles)
-        self.profiles = [features([s for s, _ in analyse(text)]) for text in profiles.values()]
-        df: Counter[str] = Counter()
-        for profile in self.profiles:
-            df.update(profile.keys())
-        n = len(self.profiles)
-        # A word found in many fields' vocabularies ("network", "memory") says little about which one.
-        self.weight = {t: math.log(1 + n / d) for t, d in df.items()}
-
-    def affinity(self, bag: Counter[str]) -> dict[str, float]:
-        scores: dict[str, float] = {}
-        for name, profile in zip(self.names, self.profiles, strict=True):
-            score = sum((1 + math.log(c)) * self.weight[t] for t, c in bag.items() if t in profile)
-            if score > 0:
-                scores[name] = score
-        total = sum(v * v for v in scores.values())
-        if not total:
-            return {}
-        # Squared shares sharpen the distribution toward the dominant field.
-        return {k: v * v / total for k, v in scores.items()}
-
-
-@cache
-def field_model() -> FieldModel:
-    return FieldModel(FIELDS)
 
 
 @dataclass(frozen=True)
 class _Doc:
     paper: Paper
-    fields: dict[str, _Field]
+    counts: Counter[str]
+    length: float
     vector: dict[str, float]
-    areas: dict[str, float]
+    title: tuple[tuple[str, str], ...]
+    abstract: tuple[tuple[str, str], ...]
+
+    def surface(self, stem_: str) -> str | None:
+        """The word as the paper writes it (first in the title, else in the abstract)."""
+        return next((w for s, w in (*self.title, *self.abstract) if s == stem_), None)
 
 
-@dataclass
 class Index:
     """The candidate papers of one issue, analysed once and shared by every reader's ranking."""
 
-    papers: Sequence[Paper]
-    docs: list[_Doc] = field(init=False)
-    idf: dict[str, float] = field(init=False)
-    avg_len: dict[str, float] = field(init=False)
-
-    def __post_init__(self) -> None:
-        analysed = [{"title": _Field.of(p.title), "abstract": _Field.of(p.abstract)} for p in self.papers]
-        n = len(analysed)
+    def __init__(self, papers: Sequence[Paper], vocabulary: Vocabulary = EMPTY_VOCABULARY) -> None:
+        self.papers = papers
+        self.vocabulary = vocabulary
         df: Counter[str] = Counter()
-        for fields in analysed:
-            df.update(set(fields["title"].counts) | set(fields["abstract"].counts))
-        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self.avg_len = {
-            name: (sum(len(f[name].stems) for f in analysed) / n if n else 1.0) or 1.0 for name in FIELD_WEIGHTS
-        }
-        model = field_model()
-        self.docs = []
-        for paper, fields in zip(self.papers, analysed, strict=True):
-            counts = fields["title"].counts + fields["title"].counts + fields["abstract"].counts
+        analysed = []
+        for paper in papers:
+            counts = paper_terms(paper)
+            df.update(counts.keys())
+            analysed.append((paper, counts))
+        self.docs_total = len(papers) + vocabulary.docs
+        self.idf = {t: idf(d + vocabulary.df.get(t, 0), self.docs_total) for t, d in df.items()}
+        self.docs: list[_Doc] = []
+        for paper, counts in analysed:
+            length = float(sum(c for t, c in counts.items() if "_" not in t))
             self.docs.append(
                 _Doc(
                     paper,
-                    fields,
-                    _unit({t: (1 + math.log(c)) * self.idf[t] for t, c in counts.items()}),
-                    model.affinity(features(fields["title"].stems) + features(fields["abstract"].stems)),
+                    counts,
+                    length,
+                    tfidf(counts, self.idf, self.rarest),
+                    tuple(analyse(paper.title)),
+                    tuple(analyse(paper.abstract)),
                 )
             )
+        self.avg_length = (sum(d.length for d in self.docs) / len(self.docs) if self.docs else 1.0) or 1.0
+        # Postings (which papers hold a term, how often) and the papers' vectors as one sparse matrix, so a
+        # phrase is scored against the whole batch in a few array operations.
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        self._column: dict[str, int] = {}
+        rows, columns, values = [], [], []
+        for i, doc in enumerate(self.docs):
+            for term, count in doc.counts.items():
+                at = postings.setdefault(term, ([], []))
+                at[0].append(i)
+                at[1].append(count)
+            for term, value in doc.vector.items():
+                rows.append(i)
+                columns.append(self._column.setdefault(term, len(self._column)))
+                values.append(value)
+        self._postings = {t: (np.array(d), np.array(c, dtype=float)) for t, (d, c) in postings.items()}
+        self._rows = np.array(rows, dtype=np.int64)
+        self._columns = np.array(columns, dtype=np.int64)
+        self._values = np.array(values, dtype=float)
+        lengths = np.array([d.length for d in self.docs], dtype=float)
+        self._norms = K1 * (1 - B + B * lengths / self.avg_length)
+        self.ids = [p.id for p in papers]
+        self.position = {paper_id: i for i, paper_id in enumerate(self.ids)}
+        self.upvotes = np.array([p.upvotes or 0 for p in papers], dtype=float)
+        self.trending = np.array([trending_score(p) for p in papers], dtype=float)
 
-        self.ids = [p.id for p in self.papers]
-        self.upvotes = np.array([p.upvotes or 0 for p in self.papers], dtype=float)
-        self.trending = np.array([trending_score(p) for p in self.papers], dtype=float)
+    @property
+    def rarest(self) -> float:
+        return idf(0, self.docs_total)
+
+    def term_idf(self, term: str) -> float:
+        if term in self.idf:
+            return self.idf[term]
+        return idf(self.vocabulary.df.get(term, 0), self.docs_total)
 
     def vector(self, paper: Paper) -> dict[str, float]:
         """A paper outside the index (a liked one) as a unit TF-IDF vector in the index's terms."""
-        counts: Counter[str] = Counter()
-        for term, _ in analyse(paper.title):
-            counts[term] += 2
-        for term, _ in analyse(paper.abstract):
-            counts[term] += 1
-        return _unit({t: (1 + math.log(c)) * self.term_idf(t) for t, c in counts.items()})
+        counts = paper_terms(paper)
+        return tfidf(counts, {t: self.term_idf(t) for t in counts}, self.rarest)
 
-    def similarity(self, vector: dict[str, float]) -> np.ndarray:
-        return np.array([_dot(vector, doc.vector) for doc in self.docs], dtype=float)
+    def similarity(self, vector: Mapping[str, float]) -> np.ndarray:
+        """Cosine of a unit vector with every paper's."""
+        dense = np.zeros(len(self._column) + 1)
+        for term, value in vector.items():
+            dense[self._column.get(term, -1)] = value  # terms no paper has land in the spare last slot
+        dense[-1] = 0.0
+        return np.bincount(self._rows, weights=self._values * dense[self._columns], minlength=len(self.docs))
 
-    def term_idf(self, term: str) -> float:
-        # A word no candidate contains is as rare as it gets.
-        return self.idf.get(term, math.log(1 + (len(self.docs) + 0.5) / 0.5))
-
-
-def _unit(vector: dict[str, float]) -> dict[str, float]:
-    norm = math.sqrt(sum(v * v for v in vector.values()))
-    return {k: v / norm for k, v in vector.items()} if norm else {}
-
-
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b[k] for k, v in a.items() if k in b)
+    def bm25(self, terms: Sequence[str]) -> np.ndarray:
+        """Okapi BM25 of every paper for these terms."""
+        scores = np.zeros(len(self.docs))
+        for term in terms:
+            if term in self._postings:
+                docs, tf = self._postings[term]
+                scores[docs] += self.term_idf(term) * tf * (K1 + 1) / (tf + self._norms[docs])
+        return scores
 
 
-@dataclass(frozen=True)
-class _Match:
-    score: float
-    words: dict[str, list[str]]
-
-
-def _contains(seq: Sequence[str], part: Sequence[str]) -> bool:
-    n = len(part)
-    return n > 0 and any(tuple(seq[i : i + n]) == tuple(part) for i in range(len(seq) - n + 1))
-
-
-def _near(seq: Sequence[str], terms: set[str], window: int) -> bool:
-    """Whether every term occurs within one window of positions."""
-    positions = [(i, s) for i, s in enumerate(seq) if s in terms]
-    for start, (i, _) in enumerate(positions):
-        seen = {s for j, s in positions[start:] if j - i < window}
-        if seen >= terms:
-            return True
-    return False
-
-
-def _lexical(index: Index, doc: _Doc, phrase: tuple[str, ...]) -> _Match:
-    terms = list(dict.fromkeys(phrase))
-    if not terms:
-        return _Match(0.0, {})
-    total_idf = sum(index.term_idf(t) for t in terms)
-    score = covered = 0.0
-    words: dict[str, list[str]] = {name: [] for name in FIELD_WEIGHTS}
-    for term in terms:
-        weighted_tf = 0.0
-        for name, weight in FIELD_WEIGHTS.items():
-            fld = doc.fields[name]
-            tf = fld.counts.get(term, 0)
-            if tf:
-                norm = 1 - B + B * len(fld.stems) / index.avg_len[name]
-                weighted_tf += weight * tf / norm
-                words[name].append(fld.surface[term])
-        if weighted_tf:
-            idf = index.term_idf(term)
-            score += idf * weighted_tf / (K1 + weighted_tf)
-            covered += idf
-    coverage = covered / total_idf
-    relevance = (score / total_idf) * coverage**2
-    if len(terms) > 1 and coverage == 1.0:
-        fields = [doc.fields[name].stems for name in FIELD_WEIGHTS]
-        if any(_contains(seq, phrase) for seq in fields):
-            relevance += EXACT_PHRASE_BONUS
-        elif any(_near(seq, set(terms), NEAR_WINDOW) for seq in fields):
-            relevance += NEAR_PHRASE_BONUS
-    return _Match(min(relevance, 1.0), {k: v for k, v in words.items() if v})
+def _bm25(index: Index, terms: Sequence[str]) -> np.ndarray:
+    """BM25 of each paper for these terms, as a share of the most the phrase's words can give (each endlessly
+    repeated): a word used once in the abstract is worth about half of its share, in the title two thirds.
+    Pairs of the phrase's words come on top, so the phrase as written can take a paper past 1."""
+    best = sum(index.term_idf(t) for t in terms if "_" not in t) * (K1 + 1)
+    if not best:
+        return np.zeros(len(index.docs))
+    return index.bm25(terms) / best
 
 
 @dataclass(frozen=True)
@@ -259,85 +163,210 @@ class TopicScores:
     """One topic phrase scored against every paper of an index (the same for every reader who has it)."""
 
     topic: str
+    lexical: np.ndarray
+    background: np.ndarray
+    categories: np.ndarray
     scores: np.ndarray
-    matches: tuple[_Match, ...]
-    related: tuple[tuple[str, ...], ...]
-    _whys: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+    stems: tuple[str, ...]
+    profile: PhraseProfile | None
+    _whys: dict[int, Why] = field(default_factory=dict, compare=False, repr=False)
+    _shortlist: list[tuple[np.ndarray, float]] = field(default_factory=list, compare=False, repr=False)
 
-    def why(self, i: int) -> str:
-        """The "why" line for paper i, built once however many readers share this topic."""
+    def shortlist(self) -> tuple[np.ndarray, float]:
+        """The SHORTLIST best papers for this topic, and the score no other paper exceeds (-inf: no other)."""
+        if not self._shortlist:
+            n = len(self.scores)
+            if n <= SHORTLIST:
+                self._shortlist.append((np.arange(n), -np.inf))
+            else:
+                order = np.argpartition(-self.scores, SHORTLIST)
+                # In paper order, so that ties fall as they do when every paper is scored.
+                self._shortlist.append((np.sort(order[:SHORTLIST]), float(self.scores[order[SHORTLIST]])))
+        return self._shortlist[0]
+
+    def why(self, index: Index, i: int) -> Why:
+        """The reason for paper i, built once however many readers share this topic."""
         if i not in self._whys:
-            self._whys[i] = _why_topic(self.topic, self.matches[i], self.related[i])
+            doc = index.docs[i]
+            words = tuple(dict.fromkeys(w for w in (doc.surface(s) for s in self.stems) if w))
+            evidence = f"like {self.profile.evidence()}" if self.profile and self.background[i] > 0 else ""
+            self._whys[i] = Why("topic", self.topic, words, evidence)
         return self._whys[i]
 
 
-def score_topic(index: Index, topic: str) -> TopicScores:
-    phrase = tuple(s for s, _ in analyse(topic))
-    lexical = [_lexical(index, doc, phrase) for doc in index.docs]
-    wanted = field_model().affinity(features(phrase))
-    # 1.0 when a paper sits in the phrase's fields exactly as the phrase does; absolute, so a batch with no
-    # paper of the reader's field gives nobody a high score.
-    self_agreement = _dot(wanted, wanted)
-    agreement = [min(1.0, _dot(wanted, doc.areas) / self_agreement) if self_agreement else 0.0 for doc in index.docs]
-    # Words matched in a paper of another field count for less, in proportion to how surely the phrase
-    # names a field at all (a phrase the field model cannot place gates nothing).
-    confidence = max(wanted.values(), default=0.0)
-    lexical = [_Match(m.score * (1 - confidence * (1 - a)), m.words) for m, a in zip(lexical, agreement, strict=True)]
-    first = [m.score + FIRST_PASS_FIELD_WEIGHT * a for m, a in zip(lexical, agreement, strict=True)]
-    seeds = sorted((i for i, s in enumerate(first) if s >= SEED_MIN), key=lambda i: -first[i])[:FEEDBACK_DOCS]
-    centroid: dict[str, float] = {}
-    for i in seeds:
-        for term, value in index.docs[i].vector.items():
-            centroid[term] = centroid.get(term, 0.0) + first[i] * value
-    centroid = _unit(centroid)
-    feedback = _scaled([_dot(centroid, doc.vector) for doc in index.docs])
-    scores = np.minimum(
-        1.0,
-        LEXICAL_WEIGHT * np.array([m.score for m in lexical], dtype=float)
-        + FIELD_WEIGHT * np.array(agreement, dtype=float)
-        + FEEDBACK_WEIGHT * np.array(feedback, dtype=float),
-    )
-    top_terms = [t for t, _ in sorted(centroid.items(), key=lambda kv: -kv[1])[:25] if t not in phrase]
-    related = tuple(
-        tuple(
-            doc.fields["title"].surface.get(t) or doc.fields["abstract"].surface.get(t) or ""
-            for t in top_terms
-            if t in doc.vector
-        )[:3]
-        for doc in index.docs
-    )
-    return TopicScores(topic, scores, tuple(lexical), related)
+def _closeness(cosine: np.ndarray, cohesion: float) -> np.ndarray:
+    """Cosine to a profile as 0 for a typical paper of the batch (the median: most papers are about
+    something else) to 1 for one as close as the profile's own papers are to it."""
+    typical = float(np.median(cosine)) if len(cosine) else 0.0
+    if cohesion <= typical:
+        return np.zeros_like(cosine)
+    return np.clip((cosine - typical) / (cohesion - typical), 0.0, 1.0)
 
 
-def _scaled(values: list[float]) -> list[float]:
-    top = max(values, default=0.0)
-    return [v / top for v in values] if top > 0 else [0.0 for _ in values]
-
-
-def _why_topic(topic: str, match: _Match, related: tuple[str, ...]) -> str:
-    """ "matches your topic 'X' (title: 'a', 'b'; abstract: 'c')": each matched word once, where it counts most."""
-    shown: set[str] = set()
-    parts = []
-    for name, words in match.words.items():
-        fresh = [w for w in words if stem(w) not in shown][:4]
-        shown.update(stem(w) for w in fresh)
-        if fresh:
-            parts.append(f"{name}: " + ", ".join(f"'{w}'" for w in fresh))
-    if not parts and related:
-        parts.append("related: " + ", ".join(f"'{w}'" for w in related if w))
-    return f"matches your topic '{topic}'" + (f" ({'; '.join(parts)})" if parts else "")
+def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) -> TopicScores:
+    stems = tuple(s for s, _ in analyse(topic))
+    n = len(index.docs)
+    lexical = _bm25(index, phrase_terms(stems)) if stems else np.zeros(n)
+    background = np.zeros(n)
+    categories = np.zeros(n)
+    if profile is not None and profile.terms:
+        background = _closeness(index.similarity(profile.terms), profile.cohesion)
+        if profile.categories:
+            categories = np.array(
+                [sum(profile.categories.get(c, 0.0) for c in doc.paper.categories[:1]) for doc in index.docs]
+            )
+        scores = lexical + BACKGROUND_WEIGHT * background + CATEGORY_WEIGHT * categories
+    else:
+        scores = lexical
+    return TopicScores(topic, lexical, background, categories, scores, stems, profile)
 
 
 def _author_key(name: str) -> str:
     return " ".join(_WORD.findall(name.lower()))
 
 
-def _is_excluded(doc: _Doc, excluded: Iterable[tuple[str, ...]]) -> bool:
-    return any(
-        _contains(doc.fields["title"].stems, phrase) or _contains(doc.fields["abstract"].stems, phrase)
-        for phrase in excluded
-        if phrase
-    )
+def _contains(seq: Sequence[str], part: Sequence[str]) -> bool:
+    n = len(part)
+    return n > 0 and any(tuple(seq[i : i + n]) == tuple(part) for i in range(len(seq) - n + 1))
+
+
+def _is_excluded(doc: _Doc, phrase: tuple[str, ...]) -> bool:
+    return _contains([s for s, _ in doc.title], phrase) or _contains([s for s, _ in doc.abstract], phrase)
+
+
+@dataclass(frozen=True)
+class Explained:
+    """The parts of one candidate's score for one reader (`preview --explain`)."""
+
+    paper: Paper
+    score: float
+    topic: str
+    lexical: float
+    background: float
+    categories: float
+    feedback: float
+    excluded: bool
+    already_sent: bool
+    picked: bool
+    why: Why | None
+
+
+@dataclass
+class _Scored:
+    """One reader's scores over an index, before the cut: shared by rank() and explain()."""
+
+    score: np.ndarray
+    topics: list[TopicScores]
+    feedback: np.ndarray
+    eligible: np.ndarray
+    blocked: np.ndarray
+    excluded: np.ndarray
+    sent: np.ndarray
+    revised: set[int]
+    reasons: dict[int, Why]
+    threshold: float
+
+    def topic(self, i: int) -> TopicScores | None:
+        """The reader's topic that paper i matches best (worked out for the few papers shown, not all)."""
+        return max(self.topics, key=lambda t: t.scores[i], default=None)
+
+
+def _topic(index: Index, topic: str, cache_: dict, profiles: Mapping[str, PhraseProfile]) -> TopicScores:
+    if topic not in cache_:
+        cache_[topic] = score_topic(index, topic, profiles.get(topic))
+    return cache_[topic]
+
+
+def _unwanted(
+    prefs: Preferences,
+    index: Index,
+    already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
+    cache_: dict,
+) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """Papers already sent (a newer version aside: `revised`) and papers the reader excluded."""
+    n = len(index.docs)
+    sent = np.zeros(n, dtype=bool)
+    revised: set[int] = set()
+    if already_sent:
+        versions = already_sent if isinstance(already_sent, Mapping) else dict.fromkeys(already_sent)
+        for paper_id, before in versions.items():
+            i = index.position.get(paper_id)
+            if i is None:
+                continue
+            now = index.docs[i].paper.version
+            if before is not None and now is not None and now > before:
+                revised.add(i)
+            else:
+                sent[i] = True
+    excluded = np.zeros(n, dtype=bool)
+    for text in prefs.excluded:
+        key = ("excluded", text)
+        if key not in cache_:
+            phrase = tuple(s for s, _ in analyse(text))
+            cache_[key] = np.array([bool(phrase) and _is_excluded(doc, phrase) for doc in index.docs], dtype=bool)
+        excluded |= cache_[key]
+
+    return sent, excluded, revised
+
+
+def _score(
+    subscriber: Subscriber,
+    index: Index,
+    already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
+    floor: float,
+    cache_: dict,
+    profiles: Mapping[str, PhraseProfile],
+    liked: Sequence[Paper],
+    disliked: Sequence[Paper],
+) -> _Scored:
+    n = len(index.docs)
+    prefs = subscriber.preferences
+    topics = [_topic(index, t, cache_, profiles) for t in prefs.topics]
+    threshold = subscriber.min_score if subscriber.min_score is not None else floor
+    sent, excluded, revised = _unwanted(prefs, index, already_sent, cache_)
+
+    reasons: dict[int, Why] = {}
+    score = np.zeros(n)
+    eligible = np.zeros(n, dtype=bool)
+    if topics:
+        best = total = topics[0].scores
+        for other in topics[1:]:
+            best = np.maximum(best, other.scores)
+            total = total + other.scores
+        # The best matching topic counts in full, the reader's other topics a little.
+        score = best + OTHER_TOPICS_SHARE * (total - best) if len(topics) > 1 else best
+        eligible = best >= threshold
+    if prefs.categories:
+        wanted = {c.lower() for c in prefs.categories}
+        in_category = np.array([any(c.lower() in wanted for c in doc.paper.categories) for doc in index.docs])
+        score = score + np.where(in_category, CATEGORY_BONUS if topics else 0.5, 0.0)
+        if not topics:
+            eligible |= in_category & (score >= threshold)
+            for i in np.flatnonzero(in_category):
+                category = next(c for c in index.docs[i].paper.categories if c.lower() in wanted)
+                reasons[int(i)] = Why("category", category)
+    feedback = np.zeros(n)
+    for paper, sign in [*((p, 1.0) for p in liked), *((p, -1.0) for p in disliked)]:
+        cosine = index.similarity(index.vector(paper))
+        # As close as the closest paper of the day gets (the paper itself aside) counts in full.
+        close = _closeness(cosine, float(np.max(cosine[cosine < 0.999], initial=0.0)))
+        feedback = feedback + sign * LIKED_WEIGHT * close
+        if sign > 0:
+            for i in np.flatnonzero(close >= LIKED_SIMILARITY):
+                if int(i) not in reasons and not (topics and eligible[i]):
+                    reasons[int(i)] = Why("liked", _short(paper.title))
+                    eligible[i] = True
+    score = score + feedback
+    followed = {_author_key(a): a for a in prefs.authors}
+    if followed:
+        score = score.copy()
+        for i, doc in enumerate(index.docs):
+            author = next((followed[k] for k in map(_author_key, doc.paper.authors) if k in followed), None)
+            if author is not None:
+                score[i] = max(score[i], 1.0)
+                reasons[i] = Why("author", author)
+                eligible[i] = True
+    return _Scored(score, topics, feedback, eligible, sent | excluded, excluded, sent, revised, reasons, threshold)
 
 
 def rank(
@@ -345,21 +374,22 @@ def rank(
     index: Index,
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str] = frozenset(),
     floor: float = DEFAULT_FLOOR,
-    topic_scores: dict[str, TopicScores] | None = None,
+    topic_scores: dict | None = None,
     liked: Sequence[Paper] = (),
     disliked: Sequence[Paper] = (),
+    profiles: Mapping[str, PhraseProfile] | None = None,
 ) -> list[Pick]:
     """The reader's picks among the indexed papers, best first, at most `max_items`.
 
     `already_sent` maps each paper the reader already got to the version sent: it never comes back, except
     once as a newer version, marked updated. `topic_scores` caches scored phrases across readers: readers
-    who share a topic share its cost, and the per-reader work is a few vector operations. `liked` and
-    `disliked` are the papers of the reader's feedback.
+    who share a topic share its cost, and the per-reader work is a few vector operations. `profiles` says
+    what each phrase means in the background (PhraseProfile by phrase; a phrase without one is scored on
+    its words alone). `liked` and `disliked` are the papers of the reader's feedback.
     """
-    n = len(index.docs)
-    prefs = subscriber.preferences
-    if n == 0:
+    if not index.docs:
         return []
+    prefs = subscriber.preferences
     cache_: dict = topic_scores if topic_scores is not None else {}
     # Readers with the same preferences and nothing of their own yet (no paper sent, no feedback) get the
     # same picks: computed once per issue.
@@ -378,7 +408,7 @@ def rank(
         )
         if shared_key in cache_:
             return cache_[shared_key]
-    picks = _rank(subscriber, index, already_sent, floor, cache_, liked, disliked)
+    picks = _rank(subscriber, index, already_sent, floor, cache_, profiles or {}, liked, disliked)
     if shared_key is not None:
         cache_[shared_key] = picks
     return picks
@@ -390,91 +420,132 @@ def _rank(
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
     floor: float,
     cache_: dict,
+    profiles: Mapping[str, PhraseProfile],
     liked: Sequence[Paper],
     disliked: Sequence[Paper],
 ) -> list[Pick]:
-    n = len(index.docs)
     prefs = subscriber.preferences
-    topics = []
-    for topic in prefs.topics:
-        if topic not in cache_:
-            cache_[topic] = score_topic(index, topic)
-        topics.append(cache_[topic])
-    threshold = subscriber.min_score if subscriber.min_score is not None else floor
-    blocked = np.zeros(n, dtype=bool)
-    revised: set[int] = set()
-    if already_sent:
-        versions = already_sent if isinstance(already_sent, Mapping) else dict.fromkeys(already_sent)
-        for i, doc in enumerate(index.docs):
-            if doc.paper.id in versions:
-                sent, now = versions[doc.paper.id], doc.paper.version
-                if sent is not None and now is not None and now > sent:
-                    revised.add(i)
-                else:
-                    blocked[i] = True
-    for phrase in (tuple(s for s, _ in analyse(x)) for x in prefs.excluded):
-        if phrase:
-            blocked |= np.array([_is_excluded(doc, [phrase]) for doc in index.docs])
-
-    if not (topics or prefs.authors or prefs.categories or liked):
+    if not (prefs.topics or prefs.authors or prefs.categories or liked):
+        blocked = _score(subscriber, index, already_sent, floor, cache_, profiles, (), ()).blocked
         return _trending(index, blocked, subscriber.max_items, section=False)
+    if prefs.topics and not (prefs.categories or prefs.authors or liked or disliked):
+        topics = [_topic(index, t, cache_, profiles) for t in prefs.topics]
+        sent, excluded, revised = _unwanted(prefs, index, already_sent, cache_)
+        threshold = subscriber.min_score if subscriber.min_score is not None else floor
+        short = _shortlisted(topics, index, sent | excluded, threshold, subscriber.max_items)
+        if short is not None:
+            chosen, scores, which = short
+            picks = [
+                Pick(index.docs[i].paper, min(s, 1.0), topics[t].why(index, i), i in revised)
+                for i, s, t in zip(chosen, scores, which, strict=True)
+            ]
+            return picks + _trending_section(subscriber, index, sent | excluded, chosen)
+    scored = _score(subscriber, index, already_sent, floor, cache_, profiles, liked, disliked)
+    chosen = _chosen(scored, subscriber.max_items, index)
+    picks = [
+        Pick(index.docs[i].paper, min(float(scored.score[i]), 1.0), _why(scored, index, i), updated=i in scored.revised)
+        for i in chosen
+    ]
+    return picks + _trending_section(subscriber, index, scored.blocked, chosen)
 
-    reasons: dict[int, str] = {}
-    score = np.zeros(n)
-    eligible = np.zeros(n, dtype=bool)
+
+def _trending_section(subscriber: Subscriber, index: Index, blocked: np.ndarray, chosen: list[int]) -> list[Pick]:
+    if not subscriber.trending_items:
+        return []
+    blocked = blocked.copy()
+    blocked[chosen] = True  # the section never repeats the reader's own picks
+    return _trending(index, blocked, subscriber.trending_items, section=True)
+
+
+def _shortlisted(
+    topics: list[TopicScores], index: Index, blocked: np.ndarray, threshold: float, k: int
+) -> tuple[list[int], list[float], list[int]] | None:
+    """The best k (ids, scores, the topic each matches best) among the union of the topics' shortlists, or
+    None when a paper outside them could still make it (then every paper is scored). Exact: the combined
+    score only grows with each topic's."""
+    shortlists = [t.shortlist() for t in topics]
     if len(topics) == 1:
-        best_topic = np.zeros(n, dtype=int)
-        best = score = topics[0].scores
-        eligible |= best >= threshold
-    elif topics:
-        table = np.vstack([t.scores for t in topics])
-        best_topic = table.argmax(axis=0)
+        candidates = shortlists[0][0]
+        best = score = topics[0].scores[candidates]
+    else:
+        listed = np.zeros(len(index.docs), dtype=bool)
+        for top, _ in shortlists:
+            listed[top] = True
+        candidates = np.flatnonzero(listed)
+        table = np.array([t.scores[candidates] for t in topics])
         best = table.max(axis=0)
         score = best + OTHER_TOPICS_SHARE * (table.sum(axis=0) - best)
-        eligible |= best >= threshold
-    if prefs.categories:
-        wanted = {c.lower() for c in prefs.categories}
-        in_category = np.array([any(c.lower() in wanted for c in doc.paper.categories) for doc in index.docs])
-        score = score + np.where(in_category, CATEGORY_BONUS if topics else 0.5, 0.0)
-        if not topics:
-            eligible |= in_category & (score >= threshold)
-            for i in np.flatnonzero(in_category):
-                category = next(c for c in index.docs[i].paper.categories if c.lower() in wanted)
-                reasons[int(i)] = f"new in {category}, a category you follow"
-    for paper, sign in [*((p, 1.0) for p in liked), *((p, -1.0) for p in disliked)]:
-        close = index.similarity(index.vector(paper))
-        score = score + sign * LIKED_WEIGHT * close
-        if sign > 0:
-            for i in np.flatnonzero(close >= LIKED_SIMILARITY):
-                if int(i) not in reasons and not (topics and best[i] >= threshold):
-                    reasons[int(i)] = f"like '{_short(paper.title)}', which you liked"
-                    eligible[i] = True
-    followed = {_author_key(a): a for a in prefs.authors}
-    if followed:
-        for i, doc in enumerate(index.docs):
-            author = next((followed[k] for k in map(_author_key, doc.paper.authors) if k in followed), None)
-            if author is not None:
-                score[i] = max(score[i], 1.0)
-                reasons[i] = f"by {author}, whom you follow"
-                eligible[i] = True
+    open_ = (best >= threshold) & ~blocked[candidates]
+    ids, scores = candidates[open_], score[open_]
+    order = np.lexsort((-index.upvotes[ids], -scores))[:k]
+    bounds = [bound for _, bound in shortlists]
+    if min(bounds) > -np.inf:
+        highest = max(bounds)
+        outside = highest + OTHER_TOPICS_SHARE * (sum(bounds) - highest)
+        full = len(order) == k and scores[order[-1]] > outside
+        if not (full or (len(order) < k and highest < threshold)):
+            return None
+    chosen = ids[order]
+    which = np.array([t.scores[chosen] for t in topics]).argmax(axis=0)
+    return chosen.tolist(), scores[order].tolist(), which.tolist()
 
-    chosen = np.flatnonzero(eligible & ~blocked)
-    k = subscriber.max_items
-    if len(chosen) > k:
+
+def _chosen(scored: _Scored, k: int, index: Index) -> list[int]:
+    open_ = scored.eligible & ~scored.blocked
+    score = np.where(open_, scored.score, -np.inf)
+    if int(open_.sum()) > k:
         # Only the best k (and any tied with the k-th) need the full ordering.
-        kth = -np.partition(-score[chosen], k - 1)[k - 1]
-        chosen = chosen[score[chosen] >= kth]
-    chosen = chosen[np.lexsort((-index.upvotes[chosen], -score[chosen]))][:k]
-    picks = []
-    for i in map(int, chosen):
-        why = reasons.get(i)
-        if why is None:
-            why = topics[best_topic[i]].why(i)
-        picks.append(Pick(index.docs[i].paper, min(float(score[i]), 1.0), why, updated=i in revised))
-    if subscriber.trending_items:
-        blocked[chosen] = True  # the section never repeats the reader's own picks
-        picks += _trending(index, blocked, subscriber.trending_items, section=True)
-    return picks
+        kth = -np.partition(-score, k - 1)[k - 1]
+        chosen = np.flatnonzero(score >= kth)
+    else:
+        chosen = np.flatnonzero(open_)
+    return [int(i) for i in chosen[np.lexsort((-index.upvotes[chosen], -score[chosen]))][:k]]
+
+
+def _why(scored: _Scored, index: Index, i: int) -> Why:
+    reason = scored.reasons.get(i)
+    if reason is not None:
+        return reason
+    topic = scored.topic(i)
+    assert topic is not None, "a paper is eligible by a topic or has a reason of its own"
+    return topic.why(index, i)
+
+
+def explain(
+    subscriber: Subscriber,
+    index: Index,
+    already_sent: Mapping[str, int | None] | frozenset[str] | set[str] = frozenset(),
+    floor: float = DEFAULT_FLOOR,
+    liked: Sequence[Paper] = (),
+    disliked: Sequence[Paper] = (),
+    profiles: Mapping[str, PhraseProfile] | None = None,
+    top: int = 15,
+) -> list[Explained]:
+    """The `top` best candidates for this reader, picked or not, with the parts of their scores."""
+    if not index.docs:
+        return []
+    scored = _score(subscriber, index, already_sent, floor, {}, profiles or {}, liked, disliked)
+    picked = set(_chosen(scored, subscriber.max_items, index))
+    order = [int(i) for i in np.lexsort((-index.upvotes, -scored.score))][:top]
+    rows = []
+    for i in order:
+        topic = scored.topic(i)
+        rows.append(
+            Explained(
+                index.docs[i].paper,
+                float(scored.score[i]),
+                topic.topic if topic else "",
+                float(topic.lexical[i]) if topic else 0.0,
+                float(topic.background[i]) if topic else 0.0,
+                float(topic.categories[i]) if topic else 0.0,
+                float(scored.feedback[i]),
+                bool(scored.excluded[i]),
+                bool(scored.sent[i]),
+                i in picked,
+                _why(scored, index, i) if (topic or i in scored.reasons) else None,
+            )
+        )
+    return rows
 
 
 def _trending(index: Index, blocked: np.ndarray, k: int, section: bool) -> list[Pick]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from newsletter.models import Paper
+from newsletter.models import Paper, Why
 
 HALF_LIFE_DAYS = 2.0
 COMMENT_WEIGHT = 2  # a comment says more than a click
@@ -32,7 +32,7 @@ def trending_score(paper: Paper) -> float:
     return round(math.log2(1 + max(votes, 0)) + age_bonus, 6)
 
 
-def why_trending(paper: Paper) -> str:
+def why_trending(paper: Paper) -> Why:
     if paper.upvotes:
-        return f"trending: ▲ {paper.upvotes} upvotes on Hugging Face"
-    return "trending: one of the newest papers"
+        return Why("trending", evidence=f"trending: ▲ {paper.upvotes} upvotes on Hugging Face")
+    return Why("trending", evidence="trending: one of the newest papers")

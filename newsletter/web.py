@@ -31,7 +31,7 @@ from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values, timezones
 from newsletter.latex import readable
 from newsletter.message import Composer, confirm_link, reader_links
-from newsletter.models import Consent, Paper, Pick, Status, Subscriber
+from newsletter.models import Consent, Paper, Pick, Status, Subscriber, Why
 from newsletter.pipeline import Context, mail_notice, sample_digest
 from newsletter.query import parse as parse_query
 from newsletter.render import PaperView, format_day, paper_view
@@ -281,7 +281,7 @@ def create_app(ctx: Context) -> Starlette:
             request,
             "web/feedback.html.j2",
             title="More like this" if more else "Fewer like this",
-            paper=paper_view(1, Pick(paper, 0.0, "")),
+            paper=paper_view(1, Pick(paper, 0.0, Why("note"))),
             more=more,
         )
 
@@ -299,7 +299,7 @@ def create_app(ctx: Context) -> Starlette:
     # -- public pages -----------------------------------------------------------------------------------
 
     def views(papers: list[Paper]) -> list[PaperView]:
-        return [paper_view(rank, Pick(p, 0.0, "")) for rank, p in enumerate(papers, start=1)]
+        return [paper_view(rank, Pick(p, 0.0, Why("note"))) for rank, p in enumerate(papers, start=1)]
 
     async def daily_papers(request: Request) -> Response:
         """The day's papers by trending score, newest day first, a day per page."""

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
-from newsletter.models import Digest, Paper, Pick, Preferences, Subscriber
+from newsletter.models import Digest, Paper, Pick, Preferences, Subscriber, Why
 
 _ids = itertools.count(1)
 ISSUE = date(2026, 11, 24)
@@ -47,7 +47,7 @@ def make_subscriber(**overrides: Any) -> Subscriber:
 
 
 def make_digest(papers: list[Paper], subscriber: Subscriber | None = None, **overrides: Any) -> Digest:
-    picks = tuple(Pick(p, score=1.0 - i / 100, why=f"matches your topic 'topic {i}'") for i, p in enumerate(papers))
+    picks = tuple(Pick(p, score=1.0 - i / 100, why=Why("topic", f"topic {i}")) for i, p in enumerate(papers))
     values: dict[str, Any] = {
         "subscriber": subscriber or make_subscriber(),
         "issue_date": ISSUE,

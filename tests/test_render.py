@@ -3,6 +3,7 @@
 import base64
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -11,6 +12,7 @@ import lxml.html
 import pytest
 
 from newsletter.message import Composer, header_safe, reader_links
+from newsletter.models import Why
 from newsletter.render import shorten_authors, snippet
 from tests.conftest import base_settings
 from tests.factories import make_digest, make_paper, make_subscriber
@@ -40,7 +42,12 @@ def golden_digest():
         ),
     ]
     reader = make_subscriber(topics=("mechanistic interpretability", "circuits"), name="Ada Reader")
-    return make_digest(papers, reader)
+    whys = (
+        Why("topic", "circuits", ("circuits", "circuit"), "like 50 papers on cs.LG, cs.CL, cs.AI"),
+        Why("topic", "circuits", ("circuits",)),
+    )
+    digest = make_digest(papers, reader)
+    return replace(digest, picks=tuple(replace(p, why=w) for p, w in zip(digest.picks, whys, strict=True)))
 
 
 def compose(digest=None, **sections):
@@ -352,7 +359,7 @@ def test_readers_sharing_a_digest_get_exactly_what_their_own_render_gives() -> N
     composer = Composer(base_settings())
     renderer = composer.renderer
     papers = [make_paper(title=f"Shared paper {n} & <friends>") for n in range(4)]
-    picks = tuple(Pick(p, 0.9, f"matches your topic 'x{n}'", trending=n == 3) for n, p in enumerate(papers))
+    picks = tuple(Pick(p, 0.9, Why("topic", f"x{n}"), trending=n == 3) for n, p in enumerate(papers))
     names = ["", "Ada & <Bob>", 'Zoë "Q" O\'Neil', "", "Plain", "Hubert Wolfeschlegelsteinhausenbergerdorff&Söhne"]
     for n, name in enumerate(names, start=1):
         reader = make_subscriber(id=n, name=name, topics=("x",))

@@ -51,7 +51,7 @@ def test_a_reader_without_topics_gets_the_days_top_papers_by_trending(ctx) -> No
     digest = pipeline.build_digest(ctx, reader, TODAY)
     expected = [p.id for p in ctx.papers.list(on=TODAY, trending=True)][:4]
     assert [p.paper.id for p in digest.picks] == expected == ["2611.30001", "2611.30004", "2611.30005", "2611.30002"]
-    assert digest.picks[0].why == "trending: ▲ 80 upvotes on Hugging Face"
+    assert digest.picks[0].why.text == "trending: ▲ 80 upvotes on Hugging Face"
     out = Composer(ctx.settings).compose(digest)
     assert out.subject.startswith("4 new papers on trending research")
 

@@ -89,7 +89,8 @@ def test_sign_up_confirm_then_active_with_a_consent_record(ctx, client, smtp_ser
     assert page.status_code == 200 and "You are subscribed" in page.text and "Your preferences" in page.text
     active = ctx.subscribers.get("grace@example.com")
     assert active.status is Status.ACTIVE and active.confirmed_at is not None
-    assert "Sparse circuits in transformers" in page.text  # the preview of what they would get
+    # The preview of what they would get, the words of their topics in bold.
+    assert "Sparse <strong>circuits</strong> in <strong>transformers</strong>" in page.text
 
 
 def test_the_answer_is_the_same_whoever_the_address_belongs_to(ctx, client, smtp_server) -> None:
@@ -253,7 +254,8 @@ def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> No
     assert (reader.timezone, reader.send_hour, reader.preferences.categories) == ("Asia/Tokyo", 6, ("q-bio.BM",))
     page = client.get(saved.headers["location"])
     preview = page.text.split("What you would get today", 1)[1]
-    assert "preferences are saved" in page.text and "Protein folding" in preview and "Surface codes" not in preview
+    assert "preferences are saved" in page.text and "<strong>Protein</strong> folding" in preview
+    assert "Surface codes" not in preview
 
     bad = client.post(prefs_path, data={**form, "send_hour": "25"})
     assert bad.status_code == 400 and "send hour 25 must be 0..23" in bad.text

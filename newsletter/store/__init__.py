@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from newsletter.store.background import Background
     from newsletter.store.db import Database
     from newsletter.store.ledger import Ledger
     from newsletter.store.mail_events import MailEventStore
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from newsletter.store.subscribers import SubscriberStore
 
 _HOMES = {
+    "Background": "background",
     "Database": "db",
     "Ledger": "ledger",
     "MailEventStore": "mail_events",
@@ -25,7 +27,16 @@ _HOMES = {
     "SearchHit": "search",
     "SubscriberStore": "subscribers",
 }
-__all__ = ["Database", "Ledger", "MailEventStore", "PaperSearch", "PaperStore", "SearchHit", "SubscriberStore"]
+__all__ = [
+    "Background",
+    "Database",
+    "Ledger",
+    "MailEventStore",
+    "PaperSearch",
+    "PaperStore",
+    "SearchHit",
+    "SubscriberStore",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.models import DeliveryState, Digest, Paper, Pick, Status, Subscriber
+from newsletter.models import DeliveryState, Digest, Paper, Pick, Status, Subscriber, Why
 from newsletter.store.db import Database
 from newsletter.store.papers import to_paper
 from newsletter.store.subscribers import SubscriberStore
@@ -157,7 +157,7 @@ class Ledger:
                         "paper_id": paper_pks[pick.paper.id],
                         "rank": rank,
                         "score": pick.score,
-                        "why": pick.why,
+                        "why": pick.why.to_json(),
                         "version": pick.paper.version,
                         "updated": pick.updated,
                         "trending": pick.trending,
@@ -215,7 +215,13 @@ class Ledger:
             if row is None:
                 return None
             picks = tuple(
-                Pick(to_paper(item.paper), item.score, item.why, updated=item.updated, trending=item.trending)
+                Pick(
+                    to_paper(item.paper),
+                    item.score,
+                    Why.from_json(item.why),
+                    updated=item.updated,
+                    trending=item.trending,
+                )
                 for item in row.items
             )
             return Digest(
@@ -500,7 +506,7 @@ class Ledger:
                     papers[row.id] = to_paper(row)
         picks: dict[int, list[Pick]] = {}
         for digest_id, paper_id, score, why, updated, trending in items:
-            picks.setdefault(digest_id, []).append(Pick(papers[paper_id], score, why, updated, trending))
+            picks.setdefault(digest_id, []).append(Pick(papers[paper_id], score, Why.from_json(why), updated, trending))
         return {
             delivery_id: Digest(
                 subscribers[sub_id], day, tuple(picks.get(digest_id, ())), start, end, candidates, _days(quiet)
