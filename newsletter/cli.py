@@ -535,7 +535,7 @@ def _print_returns(summary: Any, as_json: bool) -> None:
 @pass_state
 def bounces_import(state: State, paths: tuple[str, ...], as_json: bool) -> None:
     """Read .eml files, folders, maildirs and mbox files; act on reports that prove they answer our mail."""
-
+    state.require_key()  # return paths and mailto: tokens are signed with it: a published key proves nothing
     from newsletter import pipeline
 
     def progress(summary: Any) -> None:
@@ -549,6 +549,7 @@ def bounces_import(state: State, paths: tuple[str, ...], as_json: bool) -> None:
 @pass_state
 def bounces_poll(state: State, as_json: bool) -> None:
     """Read the [inbox] IMAP folder once (as the scheduler does); handled mail moves to the processed folder."""
+    state.require_key()
     if not state.settings.inbox.host:
         raise click.ClickException("'inbox.host' is not set: no IMAP mailbox to read (see config.example.toml)")
     from newsletter import pipeline

@@ -93,6 +93,7 @@ class InboxSettings:
     poll_minutes: int = 10
     ca_file: str = ""
     timeout: float = 30.0
+    allow_plain_auth: bool = False
 
 
 @dataclass(frozen=True)

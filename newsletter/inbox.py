@@ -45,6 +45,12 @@ class Inbox:
     @contextmanager
     def _session(self) -> Iterator[imaplib.IMAP4]:
         s = self.settings
+        if s.tls == "none" and not s.allow_plain_auth:
+            raise InboxError(
+                f"IMAP server {self.where}: refusing to send the password of '{s.username}' over a plain "
+                "connection; set 'inbox.tls' to starttls or implicit, or 'inbox.allow_plain_auth = true' for a "
+                "trusted local server"
+            )
         context = ssl.create_default_context(cafile=s.ca_file or None)
         step = "connect"
         client: imaplib.IMAP4 | None = None

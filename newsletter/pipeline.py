@@ -691,8 +691,11 @@ def import_bounces(
 def poll_inbox(ctx: Context) -> ReturnSummary:
     """The scheduler's inbox job (and `bounces poll`): every mail of the IMAP folder read, then moved."""
     handler = ReturnedMail(ctx.settings, ctx.mail_events)
-    Inbox(ctx.settings.inbox).poll(handler.handle)
-    return handler.finish()
+    try:
+        Inbox(ctx.settings.inbox).poll(handler.handle)
+    finally:  # what was handled before the mailbox failed is recorded and counted all the same
+        summary = handler.finish()
+    return summary
 
 
 def deliverability(ctx: Context, issue_date: date | None = None) -> Deliverability:

@@ -430,6 +430,12 @@ def test_cli_reports_problems_and_missing_paths(tmp_path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/b.db"\n', encoding="utf-8")
     runner = CliRunner()
+    # Tokens signed with no key (or a published one) prove nothing: both commands refuse to run.
+    for command in (["import", str(SAMPLES)], ["poll"]):
+        unkeyed = runner.invoke(main, ["--config", str(config), "bounces", *command])
+        assert unkeyed.exit_code == 1 and "'web.secret_key' is not set" in unkeyed.stderr
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f'[web]\nsecret_key = "{"k" * 40}"\n')
     result = runner.invoke(main, ["--config", str(config), "bounces", "import", str(SAMPLES)])
     assert result.exit_code == 0, result.output
     assert re.search(r"read 13 messages: .* unattributed", result.stdout)

@@ -43,6 +43,7 @@ class Dovecot:
             "password": PASSWORD,
             "processed_folder": "Processed mail",
             "timeout": 10.0,
+            "allow_plain_auth": True,  # the test server listens on 127.0.0.1 only
         }
         values.update(overrides)
         return InboxSettings(**values)  # type: ignore[arg-type]
@@ -247,3 +248,15 @@ def test_inbox_settings_are_checked(tmp_path) -> None:
             load_settings(config, env={})
     settings = load_settings(None, env={"NEWSLETTER_INBOX_PORT": "993"})
     assert settings.inbox.port == 993 and "password" not in repr(settings.inbox)
+
+
+def test_a_password_is_never_sent_over_a_plain_connection(emptied) -> None:
+    with pytest.raises(InboxError, match="'inbox.allow_plain_auth = true'") as info:
+        Inbox(emptied.settings(allow_plain_auth=False)).poll(lambda source, data: None)
+    assert PASSWORD not in str(info.value)
+    assert (
+        Inbox(emptied.settings(tls="implicit", port=emptied.imaps_port, ca_file=str(emptied.cert)))
+        .poll(lambda source, data: None)
+        .moved
+        == 0
+    )

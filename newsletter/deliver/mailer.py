@@ -57,7 +57,11 @@ class TeeMailer:
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         path = self.copy.write(outgoing)
-        result = await self.primary.send(outgoing)
+        try:
+            result = await self.primary.send(outgoing)
+        except BaseException:  # cancelled mid-send: not known to be accepted, so no copy
+            self.copy.remove(path)
+            raise
         if not result.ok:
             self.copy.remove(path)
         return result
