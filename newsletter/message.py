@@ -27,10 +27,6 @@ def header_safe(value: str) -> str:
     return " ".join(value.split())
 
 
-def sender_domain(settings: Settings) -> str:
-    return settings.sender.domain
-
-
 def reader_links(settings: Settings, tokens: Tokens, reader: Reader) -> Links:
     base = settings.web.base_url.rstrip("/")
     return Links(
@@ -83,7 +79,7 @@ class Composer:
         import dkim  # only a signing sender loads it (and its DNS resolver)
 
         dkim_settings = self.settings.dkim
-        domain = dkim_settings.domain or sender_domain(self.settings)
+        domain = dkim_settings.domain or self.settings.sender.domain
         signature = dkim.sign(
             data,
             dkim_settings.selector.encode(),
@@ -95,7 +91,7 @@ class Composer:
         return signature + data
 
     def message_id(self, digest: Digest) -> str:
-        return self.tokens.message_id(digest.issue_date, digest.subscriber.id, sender_domain(self.settings))
+        return self.tokens.message_id(digest.issue_date, digest.subscriber.id, self.settings.sender.domain)
 
     def compose(self, digest: Digest, now: datetime | None = None) -> Outgoing:
         settings = self.settings
@@ -118,7 +114,7 @@ class Composer:
 
     def compose_notice(self, subscriber: Subscriber, notice: Notice, now: datetime | None = None) -> Outgoing:
         """A one-off mail (a sign-up confirmation): not a list message, so no List-* headers."""
-        message_id = make_msgid(domain=sender_domain(self.settings))
+        message_id = make_msgid(domain=self.settings.sender.domain)
         rendered = self.renderer.render_notice(notice)
         return self._message(subscriber, rendered, message_id, [], now, self.settings.sender.from_address)
 

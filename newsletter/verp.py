@@ -95,7 +95,7 @@ class MailAddresses:
     """The configured address templates filled with tokens, and the way back from an address to a token."""
 
     def __init__(self, settings: Settings) -> None:
-        domain = settings.sender.from_address.rpartition("@")[2]
+        domain = settings.sender.domain
         self.tokens = MailTokens(settings.web.secret_key)
         self.return_template = settings.sender.return_path or f"bounces+{{token}}@{domain}"
         self.unsubscribe_template = settings.sender.unsubscribe_address or f"unsubscribe+{{token}}@{domain}"

@@ -408,9 +408,9 @@ class Ledger:
         rejected = [c["id"] for c in groups.get(str(DeliveryState.FAILED_PERMANENT), [])]
         if rejected:
             bounced = select(DeliveryRow.subscriber_id).where(DeliveryRow.id.in_(rejected))
+            readers = SubscriberStore(self.db)
             for subscriber in session.scalars(select(SubscriberRow).where(SubscriberRow.id.in_(bounced))):
-                subscriber.status = str(Status.BOUNCED)
-                SubscriberStore(self.db).suppress(subscriber.email, "bounce", session)
+                readers.mark_bounced(subscriber, "bounce", session)
 
     def release(self, delivery_ids: Collection[int]) -> None:
         """Give back claimed rows never handed to the server (shutdown, a server that went away)."""

@@ -175,9 +175,8 @@ class MailEventStore:
             return Applied()
         reason = f"{event.status} {event.detail}".strip()
         if event.kind == HARD or (event.kind == SOFT and self._soft_bounces(session, target) >= SOFT_LIMIT):
-            subscriber.status = str(Status.BOUNCED)
-            SubscriberStore(self.db).suppress(
-                subscriber.email, "bounce" if event.kind == HARD else "soft bounces", session
+            SubscriberStore(self.db).mark_bounced(
+                subscriber, "bounce" if event.kind == HARD else "soft bounces", session
             )
             if target.delivery_id is not None:
                 session.execute(

@@ -205,6 +205,11 @@ class SubscriberStore:
             domain = None if reason == "forget" else email.rpartition("@")[2].lower()
             session.add(SuppressionRow(email_hash=key, reason=reason, domain=domain))
 
+    def mark_bounced(self, row: SubscriberRow, reason: str, session: Session) -> None:
+        """The reader's address does not take mail: never mailed again (a hard bounce, repeated soft ones)."""
+        row.status = str(Status.BOUNCED)
+        self.suppress(row.email, reason, session)
+
     def forget(self, email: str) -> None:
         """Erase the subscriber and everything kept about them; only a hash stays, so they are never mailed."""
         with self.db.transaction() as session:
