@@ -48,7 +48,7 @@ def analyse(text: str) -> list[tuple[str, str]]:
     return [(stem(w), w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
-@lru_cache(maxsize=20000)
+@lru_cache(maxsize=2048)
 def paper_terms(paper: Paper) -> Counter[str]:
     """Term counts of a paper, the title counted twice, words and adjacent pairs alike (kept for the papers
     seen last: the same background papers serve many phrases). Callers must not change the result."""
