@@ -125,7 +125,6 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--background-db", help="an already imported background (a database URL)")
-    parser.add_argument("--personas", action="store_true", help="print every persona's row")
     args = parser.parse_args()
     data = json.loads(args.data.read_text(encoding="utf-8"))
     if args.background_db:
@@ -150,11 +149,10 @@ def main() -> int:
         }
         results = {name: score(personas, field_of, fields_of_word, run) for name, run in systems.items() if run}
         print(f"\n== {split}: {len(words)} words, {len(papers)} papers in one batch, {len(personas)} personas")
-        if args.personas:
-            print(f"{'persona':34}" + "".join(f"{n:>22}" for n in results))
-            for i, persona in enumerate(personas):
-                cells = "".join(f"{r[i].precision:>16.2f} off {r[i].off_field}" for r in results.values())
-                print(f"{persona['name'][:34]:34}{cells}")
+        print(f"{'persona (P@5, off-field)':48}" + "".join(f"{n:>20}" for n in results))
+        for i, persona in enumerate(personas):
+            cells = "".join(f"{r[i].precision:>14.2f} off {r[i].off_field}" for r in results.values())
+            print(f"{persona['name'][:48]:48}{cells}")
         print(f"{'system':22} {'mean':>6} {'worst':>6} {'off-field':>10}")
         for name in systems:
             if name not in results:

@@ -635,7 +635,15 @@ def show_explained(rows: list[Explained], as_json: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table("", "id", "score", "lexical", "backgr.", "categ.", "feedb.", "topic", "title", box=None)
+    from newsletter.selection import BACKGROUND_WEIGHT, CATEGORY_WEIGHT
+
+    # score = lexical + weight x background + weight x categories + feedback (the best topic; others add a little)
+    weighted = (f"backgr×{BACKGROUND_WEIGHT:g}", f"categ×{CATEGORY_WEIGHT:g}")
+    table = Table(box=None)
+    for header in ("", "id", "score", "lexical", *weighted, "feedb."):
+        table.add_column(header, no_wrap=True)  # numbers and ids whole; the topic and the title wrap
+    table.add_column("topic", ratio=1, overflow="fold")
+    table.add_column("title", ratio=3, overflow="fold")
     for r in rows:
         mark = "✓" if r.picked else ("excluded" if r.excluded else ("sent" if r.already_sent else ""))
         parts = (r.score, r.lexical, r.background, r.categories, r.feedback)
@@ -644,7 +652,7 @@ def show_explained(rows: list[Explained], as_json: bool) -> None:
     evidence = sorted({r.why.evidence for r in rows if r.why and r.why.kind == "topic" and r.why.evidence})
     for line in evidence:
         click.echo(f"background: {line}")
-    click.echo(f"{len(rows)} candidates, {sum(r.picked for r in rows)} picked (✓)")
+    click.echo(f"the best {len(rows)} candidates, {sum(r.picked for r in rows)} of them picked (✓)")
 
 
 @main.command()

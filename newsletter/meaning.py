@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from newsletter.models import Paper
 
@@ -31,6 +31,7 @@ STOPWORDS = frozenset(
 PROFILE_TERMS = 300  # the strongest terms of a centroid; the long tail is noise and costs time per paper
 
 
+@lru_cache(maxsize=262144)
 def stem(word: str) -> str:
     """A light suffix stemmer: enough to make 'circuits' meet 'circuit' and 'learning' meet 'learn'."""
     if len(word) > 4 and word.endswith("ies"):
@@ -47,6 +48,18 @@ def analyse(text: str) -> list[tuple[str, str]]:
     return [(stem(w), w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+@lru_cache(maxsize=2048)
+def paper_terms(paper: Paper) -> Counter[str]:
+    """Term counts of a paper, the title counted twice, words and adjacent pairs alike (kept for the papers
+    seen last: the same background papers serve many phrases). Callers must not change the result."""
+    counts: Counter[str] = Counter()
+    for text, weight in ((paper.title, 2), (paper.abstract, 1)):
+        stems = [s for s, _ in analyse(text)]
+        for term in terms(stems):
+            counts[term] += weight
+    return counts
+
+
 def terms(stems: Sequence[str]) -> list[str]:
     """Words and adjacent pairs ('analog_circuit') of a text, in order: a pair makes a phrase count as a whole."""
     return [*stems, *(f"{a}_{b}" for a, b in itertools.pairwise(stems))]
@@ -55,16 +68,6 @@ def terms(stems: Sequence[str]) -> list[str]:
 def phrase_terms(stems: Sequence[str]) -> list[str]:
     """A phrase's terms, each once."""
     return list(dict.fromkeys(terms(stems)))
-
-
-def paper_terms(paper: Paper) -> Counter[str]:
-    """Term counts of a paper, the title counted twice, words and adjacent pairs alike."""
-    counts: Counter[str] = Counter()
-    for text, weight in ((paper.title, 2), (paper.abstract, 1)):
-        stems = [s for s, _ in analyse(text)]
-        for term in terms(stems):
-            counts[term] += weight
-    return counts
 
 
 @dataclass(frozen=True)

@@ -191,10 +191,10 @@ def test_preview_explain_prints_a_table_and_json(ctx, tmp_path, real) -> None:
     run = lambda *a: CliRunner().invoke(main, ["--config", str(config), "preview", "ada@example.com", *a])  # noqa: E731
     table = run("--date", str(ISSUE), "--explain")
     assert table.exit_code == 0, table.output
-    assert "lexical" in table.output and "backgr." in table.output
+    assert "lexical" in table.output and "backgr×0.6" in table.output
     # Every stored paper informs the ranker: the day's papers are among those that use the word too.
     assert f"background: like {len(GENERATIVE_BACKGROUND) + 8} papers on cs.CV" in table.output
-    assert "8 candidates, 4 picked" in table.output
+    assert "the best 8 candidates, 4 of them picked" in table.output
     out = run("--date", str(ISSUE), "--explain", "--json", "--top", "5")
     rows = json.loads(out.stdout)
     assert len(rows) == 5 and {r["id"] for r in rows if r["picked"]} == set(GENERATIVE)
