@@ -117,7 +117,9 @@ def open_background(url: str) -> Background:
     from newsletter.config import load_settings
     from newsletter.pipeline import Context
 
-    return Background(Context.open(load_settings(env={"NEWSLETTER_DATABASE_URL": url})).db)
+    context = Context.open(load_settings(env={"NEWSLETTER_DATABASE_URL": url}), migrate=False)
+    context.db.upgrade()  # a background cached by an older schema is brought up to date
+    return Background(context.db)
 
 
 def main() -> int:
