@@ -314,7 +314,10 @@ def preinline_cached(env: Environment, name: str, css: str, cache_dir: Path, sec
     key = hashlib.sha256("\0".join((version("premailer"), name, source, css)).encode()).hexdigest()[:32]
     if key in _PREINLINED:
         return _PREINLINED[key]
-    path = cache_dir / f"preinlined-{key}.html.j2"
+    # Named for the key that seals it too: several configs sharing one cache folder keep a file each instead
+    # of taking each other's for tampering.
+    signer = hmac.new(secret.encode(), b"template cache", hashlib.sha256).hexdigest()[:12]
+    path = cache_dir / f"preinlined-{key}-{signer}.html.j2"
     inlined = _read_sealed(path, secret, key) if _private_folder(cache_dir) else None
     if inlined is None:
         inlined = preinline(env, name, css)

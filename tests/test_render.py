@@ -336,11 +336,13 @@ def test_the_inlined_template_is_made_once_kept_sealed_on_disk_in_a_private_fold
     again = render.Renderer(settings)
     assert again.inlined_template.render(context) == first.inlined_template.render(context)
     assert kept.read_text(encoding="utf-8").partition("\n")[2] == text  # made again and sealed again
-    # Sealed with another key (another install's cache) counts as changed too.
+    # Another key (another install sharing the folder) never uses the planted file either.
     monkeypatch.setattr(render, "_PREINLINED", {})
     other = base_settings(paths={"cache": str(tmp_path / "cache")}, web={"secret_key": "another-key"})
     kept.write_text(f"{seal}\n{planted}", encoding="utf-8")
     assert "getpid" not in render.Renderer(other).inlined_template.render(context)
+    # Each key keeps a file of its own, so two configs sharing the folder never take each other's for tampering.
+    assert len(list((tmp_path / "cache").glob("preinlined-*.html.j2"))) == 2
     # A folder others may write into is made private again.
     (tmp_path / "cache").chmod(0o777)
     monkeypatch.setattr(render, "_PREINLINED", {})
