@@ -140,3 +140,11 @@ def test_authors_joined_with_and_are_split() -> None:
     line = json.dumps({"id": "hep-th/9901001v2", "title": "T", "authors": "A. One and B. Two"})
     paper = arxiv_metadata.parse_record(line.encode(), "x")
     assert (paper.id, paper.version, paper.authors) == ("hep-th/9901001", 2, ("A. One", "B. Two"))
+
+
+def test_names_glued_by_and_are_split_only_in_a_run_on_name() -> None:
+    glued = "A. One, " + "and ".join(f"Name{n} Surname{chr(97 + n % 26)}" for n in range(12))
+    line = json.dumps({"id": "2506.02197", "title": "T", "authors": glued + ", Ferdinand Legrand"})
+    authors = arxiv_metadata.parse_record(line.encode(), "x").authors
+    assert authors[0] == "A. One" and authors[-1] == "Ferdinand Legrand" and len(authors) == 14
+    assert authors[1:13] == tuple(f"Name{n} Surname{chr(97 + n % 26)}" for n in range(12))

@@ -28,6 +28,11 @@ BATCH = 5000
 MAX_LINE = 1 << 20
 # "A, B and C" / "A, B, and C": the snapshot joins names with commas and a final "and".
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+# Some records glue "and" to the name before it ("Xiangyu Kongand Xiaoxia Xingand Fan Wang"), so hundreds of
+# names read as one. A "name" this long is split there; a real name never is (nor does one end in "and"
+# and run on for a hundred characters).
+_GLUED_AND = re.compile(r"(?<=[a-z.])and(?: (?=[A-Z])|$)")
+RUN_ON_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,22 @@ def parse_record(line: bytes, where: str) -> Paper:
         version=version,
         title=title,
         abstract=squash(_text(record, "abstract", where)),
-        authors=tuple(n for n in map(squash, _AUTHOR_SPLIT.split(_text(record, "authors", where))) if n),
+        authors=_authors(_text(record, "authors", where)),
         categories=categories,
         primary_category=categories[0] if categories else None,
         sources=(SOURCE,),
         background=True,
+    )
+
+
+def _authors(text: str) -> tuple[str, ...]:
+    names = (squash(n) for n in _AUTHOR_SPLIT.split(text))
+    return tuple(
+        part
+        for name in names
+        if name
+        for part in (_GLUED_AND.split(name) if len(name) > RUN_ON_NAME else (name,))
+        if part
     )
 
 
