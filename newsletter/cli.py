@@ -748,7 +748,13 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
                 "ingests": [vars(r) for r in runs],
                 "papers": state.app.papers.count(),
                 "next_sends": [
-                    {"timezone": x.timezone, "send_hour": x.send_hour, "readers": x.readers, "at": x.next}
+                    {
+                        "timezone": x.timezone,
+                        "send_hour": x.send_hour,
+                        "weekday": x.weekday,
+                        "readers": x.readers,
+                        "at": x.next,
+                    }
                     for x in slots
                 ],
             }
@@ -768,7 +774,10 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
         for e in i.last_errors:
             click.echo(f"  {e.email}: {e.state} {e.last_code} {e.last_reply}")
     for x in slots[:5]:
-        click.echo(f"next send {x.next:%Y-%m-%d %H:%M %Z}: {x.readers} readers ({x.timezone}, {x.send_hour:02d}:00)")
+        weekly = f", weekly on {x.next:%a}" if x.weekday is not None else ""
+        click.echo(
+            f"next send {x.next:%Y-%m-%d %H:%M %Z}: {x.readers} readers ({x.timezone}, {x.send_hour:02d}:00{weekly})"
+        )
 
 
 @main.command()
@@ -833,8 +842,8 @@ def jobs(state: State) -> None:
     slots = pipeline.send_slots(state.app)
     for slot in slots:
         click.echo(
-            f"  {slot.readers:>6} readers at {slot.send_hour:02d}:00 {slot.timezone}: "
-            f"next {slot.next:%Y-%m-%d %H:%M %Z}"
+            f"  {slot.readers:>6} readers at {slot.send_hour:02d}:00 {slot.timezone}"
+            f"{f' on {slot.next:%A}s' if slot.weekday is not None else ''}: next {slot.next:%Y-%m-%d %H:%M %Z}"
         )
     if not slots:
         click.echo("  no active readers")

@@ -651,16 +651,22 @@ class SendSlot:
     send_hour: int
     readers: int
     next: datetime
+    weekday: int | None = None  # weekly readers: their day (0 = Monday)
 
 
 def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:
-    """When each (timezone, hour) bucket of readers is next due, soonest first."""
+    """When each (timezone, hour, weekday of weekly readers) bucket of readers is next due, soonest first."""
     now = now or datetime.now(UTC)
     slots = []
-    for timezone, hour, readers in ctx.subscribers.send_slots():
+    for timezone, hour, weekday, readers in ctx.subscribers.send_slots():
         local = now.astimezone(ZoneInfo(timezone))
         at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
-        slots.append(SendSlot(timezone, hour, readers, at if at > local else at + timedelta(days=1)))
+        if weekday is None:
+            at = at if at > local else at + timedelta(days=1)
+        else:
+            at += timedelta(days=(weekday - local.weekday()) % 7)
+            at = at if at > local else at + timedelta(days=7)
+        slots.append(SendSlot(timezone, hour, readers, at, weekday))
     return sorted(slots, key=lambda s: s.next)
 
 

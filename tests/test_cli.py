@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -239,6 +240,11 @@ def test_jobs_lists_send_slots_and_json_logs(cli) -> None:
     listing = ok(cli("jobs")).stdout
     assert "daily ingest: next run" in listing and "send to readers whose hour has come: next run" in listing
     assert "2 readers at 07:00 Asia/Tokyo: next" in listing
+    # A weekly reader is next due on their weekday, not tomorrow.
+    ok(cli("subscribers", "add", "c@example.com", "--frequency", "weekly", "--weekday", "thu", "--send-hour", "9"))
+    assert re.search(r"1 readers at 09:00 UTC on Thursdays: next \d{4}-\d\d-\d\d 09:00", ok(cli("jobs")).stdout)
+    [weekly] = [s for s in json.loads(ok(cli("status", "--json")).stdout)["next_sends"] if s["weekday"] is not None]
+    assert weekly["weekday"] == 3 and datetime.fromisoformat(weekly["at"]).weekday() == 3
     logged = cli("--log-format", "json", "-v", "subscribers", "list")
     assert logged.exit_code == 0
     for line in logged.stderr.splitlines():

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from newsletter.addresses import address_hash
@@ -105,16 +105,18 @@ class SubscriberStore:
             yield [_subscriber(row, items.get(row.id, ())) for row in rows]
             after = rows[-1].id
 
-    def send_slots(self) -> list[tuple[str, int, int]]:
-        """(timezone, send hour, active readers) — the buckets the send pass works through."""
+    def send_slots(self) -> list[tuple[str, int, int | None, int]]:
+        """(timezone, send hour, weekday of weekly readers or None, active readers): the buckets the send pass
+        works through."""
+        weekday = case((SubscriberRow.frequency == str(Frequency.WEEKLY), SubscriberRow.weekday), else_=None)
         query = (
-            select(SubscriberRow.timezone, SubscriberRow.send_hour, func.count())
+            select(SubscriberRow.timezone, SubscriberRow.send_hour, weekday, func.count())
             .where(SubscriberRow.status == str(Status.ACTIVE))
-            .group_by(SubscriberRow.timezone, SubscriberRow.send_hour)
+            .group_by(SubscriberRow.timezone, SubscriberRow.send_hour, weekday)
             .order_by(SubscriberRow.timezone, SubscriberRow.send_hour)
         )
         with self.db.transaction() as session:
-            return [(tz, hour, n) for tz, hour, n in session.execute(query)]
+            return [(tz, hour, day, n) for tz, hour, day, n in session.execute(query)]
 
     def count_due(self, issue_date: date) -> int:
         query = select(func.count()).where(
