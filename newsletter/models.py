@@ -1,4 +1,4 @@
-"""Frozen values passed between the stages: Paper, Subscriber, Pick, Digest, Outgoing, SendResult and friends."""
+"""Frozen values passed between the stages: Paper, Subscriber, Pick, Digest, Outgoing, Delivery, Outcome and friends."""
 
 from __future__ import annotations
 
@@ -266,6 +266,36 @@ class SendResult:
     code: int
     reply: str
     transient: bool = False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One row of the delivery ledger: a reader's issue and where its sending stands."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    issue_date: date
+    state: DeliveryState
+    attempts: int
+    message_id: str | None
+    last_code: int | None
+    last_reply: str | None
+    sent_at: datetime | None
+    created: bool = False  # opened by this very call of record_digests (not found there already)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the server said of one claimed delivery."""
+
+    delivery_id: int
+    ok: bool
+    code: int
+    reply: str
+    message_id: str | None = None
+    transient: bool = False
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)

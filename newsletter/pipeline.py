@@ -27,6 +27,7 @@ from newsletter.errors import FeedError, InputError, StoreError
 from newsletter.inbox import Inbox
 from newsletter.message import Composer
 from newsletter.models import (
+    Delivery,
     DeliveryState,
     Digest,
     Frequency,
@@ -42,7 +43,6 @@ from newsletter.returned_mail import Deliverability, ReturnedMail, ReturnSummary
 from newsletter.store import Background, Database, Ledger, MailEventStore, PaperSearch, PaperStore, SubscriberStore
 from newsletter.store.journal import Journal
 from newsletter.store.journal import folder as journal_folder
-from newsletter.store.ledger import Delivery
 
 if TYPE_CHECKING:
     from newsletter.sources import ParsedFeed

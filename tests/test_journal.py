@@ -9,7 +9,7 @@ from newsletter import pipeline
 from newsletter.models import DeliveryState
 from newsletter.owners import new_owner
 from newsletter.store.journal import Journal, folder
-from newsletter.store.ledger import Outcome
+from newsletter.models import Outcome
 from tests.factories import ISSUE, insert_readers, make_paper
 
 

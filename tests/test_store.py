@@ -8,7 +8,7 @@ from newsletter import subscriptions
 from newsletter.errors import InputError, StoreError
 from newsletter.models import DeliveryState, Frequency, Status, SubscriberChanges
 from newsletter.store.db import Database
-from newsletter.store.ledger import Outcome
+from newsletter.models import Outcome
 from tests.conftest import MIGRATIONS_HEAD, ROOT
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
 

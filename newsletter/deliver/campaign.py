@@ -27,9 +27,9 @@ from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.errors import DeliveryError, NewsletterError, StoreError
-from newsletter.models import Digest, Outgoing, Paper
+from newsletter.models import Delivery, Digest, Outcome, Outgoing, Paper
 from newsletter.store.journal import Journal
-from newsletter.store.ledger import Delivery, Ledger, Outcome
+from newsletter.store.ledger import Ledger
 from newsletter.store.subscribers import SubscriberStore
 from newsletter.store.tables import utcnow
 

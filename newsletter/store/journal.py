@@ -23,7 +23,8 @@ from pathlib import Path
 
 from newsletter import owners
 from newsletter.errors import StoreError
-from newsletter.store.ledger import Ledger, Outcome
+from newsletter.models import Outcome
+from newsletter.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

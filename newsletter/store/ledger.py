@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.models import DeliveryState, Digest, Paper, Pick, Status, Subscriber, Why
+from newsletter.models import Delivery, DeliveryState, Digest, Outcome, Paper, Pick, Status, Subscriber, Why
 from newsletter.store.db import Database
 from newsletter.store.papers import to_paper
 from newsletter.store.subscribers import SubscriberStore
@@ -19,34 +19,6 @@ from newsletter.store.tables import DeliveryRow, DigestItemRow, DigestRow, Paper
 
 _CLAIMABLE = (DeliveryState.PENDING, DeliveryState.FAILED_TRANSIENT)
 JOURNAL_CHUNK = 500  # rows per statement when applying a journal (SQLite caps bound parameters)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    subscriber_id: int
-    email: str
-    issue_date: date
-    state: DeliveryState
-    attempts: int
-    message_id: str | None
-    last_code: int | None
-    last_reply: str | None
-    sent_at: datetime | None
-    created: bool = False  # opened by this very call of record_digests (not found there already)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the server said of one claimed delivery."""
-
-    delivery_id: int
-    ok: bool
-    code: int
-    reply: str
-    message_id: str | None = None
-    transient: bool = False
-    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)
