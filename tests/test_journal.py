@@ -6,10 +6,9 @@ import subprocess
 from datetime import timedelta
 
 from newsletter import pipeline
-from newsletter.models import DeliveryState
+from newsletter.models import DeliveryState, Outcome
 from newsletter.owners import new_owner
 from newsletter.store.journal import Journal, folder
-from newsletter.models import Outcome
 from tests.factories import ISSUE, insert_readers, make_paper
 
 

@@ -6,9 +6,8 @@ import pytest
 
 from newsletter import subscriptions
 from newsletter.errors import InputError, StoreError
-from newsletter.models import DeliveryState, Frequency, Status, SubscriberChanges
+from newsletter.models import DeliveryState, Frequency, Outcome, Status, SubscriberChanges
 from newsletter.store.db import Database
-from newsletter.models import Outcome
 from tests.conftest import MIGRATIONS_HEAD, ROOT
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
 
