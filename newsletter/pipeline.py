@@ -539,6 +539,7 @@ def _campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
         mailer=mailer,
         compose=Composer(ctx.settings).compose,
         ledger=ctx.ledger,
+        archive=ctx.ledger,
         subscribers=ctx.subscribers,
         settings=ctx.settings.smtp,
         journal=Journal(journal_folder(ctx.settings.paths.state, ctx.db.identity), owners.new_owner()),

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -25,13 +25,10 @@ from newsletter import owners
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.pacing import Pacer
+from newsletter.deliver.ports import ArchivedDigests, DeliveryLedger, Readers, SendJournal
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.errors import DeliveryError, NewsletterError, StoreError
-from newsletter.models import Delivery, Digest, Outcome, Outgoing, Paper
-from newsletter.store.journal import Journal
-from newsletter.store.ledger import Ledger
-from newsletter.store.subscribers import SubscriberStore
-from newsletter.store.tables import utcnow
+from newsletter.models import Delivery, Digest, Outcome, Outgoing, Paper, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +125,11 @@ class Campaign:
         self,
         mailer: Mailer,
         compose: Callable[[Digest], Outgoing],
-        ledger: Ledger,
-        subscribers: SubscriberStore,
+        ledger: DeliveryLedger,
+        archive: ArchivedDigests,
+        subscribers: Readers,
         settings: SmtpSettings,
-        journal: Journal,
+        journal: SendJournal,
         show_progress: bool = True,
         shutdown: threading.Event | None = None,
     ) -> None:
@@ -139,6 +137,7 @@ class Campaign:
         self.mailer = mailer
         self.compose = compose
         self.ledger = ledger
+        self.archive = archive
         self.subscribers = subscribers
         self.settings = settings
         self.journal = journal
@@ -254,7 +253,7 @@ class Campaign:
                 archived = [d for d in claimed if d.id not in digests]
                 if archived:
                     readers = await asyncio.to_thread(self.subscribers.by_ids, {d.subscriber_id for d in archived})
-                    digests.update(await asyncio.to_thread(self.ledger.load_digests, archived, readers, papers))
+                    digests.update(await asyncio.to_thread(self.archive.load_digests, archived, readers, papers))
                 for delivery in claimed:
                     if stop.is_set() or self.shutdown.is_set():
                         return  # the rest of the batch is released below
@@ -325,10 +324,10 @@ class Campaign:
         due: datetime | None = await asyncio.to_thread(self.ledger.next_retry, issue_date)
         if due is None:
             return None
-        wait = (due - utcnow()).total_seconds()
+        wait = (due - _utcnow()).total_seconds()
         return max(0.0, wait) if wait <= self.settings.retry_wait else None
 
-    def _outcome(self, delivery: Delivery, outgoing: Outgoing, result, summary: Summary) -> Outcome:  # type: ignore[no-untyped-def]
+    def _outcome(self, delivery: Delivery, outgoing: Outgoing, result: SendResult, summary: Summary) -> Outcome:
         email = delivery.email
         if result.ok:
             summary.set(delivery.id, email, "sent", result.reply)
@@ -337,7 +336,7 @@ class Campaign:
         if result.transient:
             retry_at = None
             if delivery.attempts < self.settings.max_attempts:
-                retry_at = utcnow() + timedelta(seconds=retry_delay(self.settings, delivery.attempts))
+                retry_at = _utcnow() + timedelta(seconds=retry_delay(self.settings, delivery.attempts))
             summary.set(delivery.id, email, "failed_transient", detail)
             # A lost connection is the server's trouble, not this reader's: the run's summary tells it.
             level = logging.INFO if result.code == CONNECTION_LOST else logging.WARNING
@@ -346,6 +345,10 @@ class Campaign:
         summary.set(delivery.id, email, "failed_permanent", detail)
         log.warning("rejected %s: %s", email, detail)
         return Outcome(delivery.id, False, result.code, result.reply, outgoing.message_id)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _progress(show: bool) -> Progress:

@@ -17,14 +17,14 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from newsletter import owners
 from newsletter.errors import StoreError
 from newsletter.models import Outcome
-from newsletter.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 # a failed one leaves its journal to be applied by the next).
 _OPEN: set[Path] = set()
 _OPEN_LOCK = threading.Lock()
+
+
+class JournalTarget(Protocol):
+    """Where a journal's outcomes are recorded (the delivery ledger)."""
+
+    def apply_journal(self, owner: str, outcomes: Sequence[Outcome]) -> int: ...
 
 
 def folder(state_dir: str | os.PathLike[str], database_identity: str) -> Path:
@@ -121,7 +127,7 @@ class Journal:
         if recorded:
             self.path.unlink(missing_ok=True)
 
-    def recover(self, ledger: Ledger) -> int:
+    def recover(self, ledger: JournalTarget) -> int:
         """Apply the journals of this database's senders that are gone (and of this process's earlier
         runs), then remove them; how many outcomes that recorded."""
         if not self.directory.is_dir():

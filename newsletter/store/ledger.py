@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -440,7 +440,7 @@ class Ledger:
             return session.scalar(query) or 0
 
     def load_digests(
-        self, deliveries: Sequence[Delivery], subscribers: dict[int, Subscriber], papers: dict[int, Paper]
+        self, deliveries: Sequence[Delivery], subscribers: Mapping[int, Subscriber], papers: dict[int, Paper]
     ) -> dict[int, Digest]:
         """The archived digests of these claimed rows, by delivery id, in a few bulk queries. `papers` is
         the caller's cache (row id -> Paper), filled here: readers of one issue share most of their papers."""
