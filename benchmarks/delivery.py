@@ -105,7 +105,7 @@ async def naive(ctx: pipeline.Context, port: int, count: int) -> float:
     readers = ctx.subscribers.list()[:count]
     started = time.perf_counter()
     for reader in readers:
-        digest = ctx.ledger.load_digest(reader, ISSUE)
+        digest = ctx.archive.load_digest(reader, ISSUE)
         await aiosmtplib.send(
             build(digest),
             sender="papers@example.com",

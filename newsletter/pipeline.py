@@ -40,7 +40,16 @@ from newsletter.models import (
 )
 from newsletter.render import Notice
 from newsletter.returned_mail import Deliverability, ReturnedMail, ReturnSummary
-from newsletter.store import Background, Database, Ledger, MailEventStore, PaperSearch, PaperStore, SubscriberStore
+from newsletter.store import (
+    Background,
+    Database,
+    DigestArchive,
+    Ledger,
+    MailEventStore,
+    PaperSearch,
+    PaperStore,
+    SubscriberStore,
+)
 from newsletter.store.journal import Journal
 from newsletter.store.journal import folder as journal_folder
 
@@ -70,6 +79,7 @@ class Context:
     db: Database
     papers: PaperStore = field(init=False)
     subscribers: SubscriberStore = field(init=False)
+    archive: DigestArchive = field(init=False)
     ledger: Ledger = field(init=False)
     search: PaperSearch = field(init=False)
     mail_events: MailEventStore = field(init=False)
@@ -80,6 +90,7 @@ class Context:
         self.search = PaperSearch(self.db)
         self.background = Background(self.db)
         self.subscribers = SubscriberStore(self.db)
+        self.archive = DigestArchive(self.db)
         self.ledger = Ledger(self.db)
         self.mail_events = MailEventStore(self.db)
 
@@ -238,7 +249,7 @@ def _store(ctx: Context, name: str, parsed: ParsedFeed) -> IngestResult:
 
 class DigestBuilder:
     """Builds each reader's digest; candidate papers are analysed once per announcement window, and the
-    ledger lookups of a batch of readers are made in one query each (`preload`)."""
+    archive lookups of a batch of readers are made in one query each (`preload`)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -251,16 +262,16 @@ class DigestBuilder:
 
     def preload(self, subscribers: Sequence[Subscriber], issue_date: date) -> None:
         ids = [s.id for s in subscribers]
-        self._last_sent = self.ctx.ledger.last_sent_many(ids, issue_date)
-        self._sent = self.ctx.ledger.sent_versions_many(ids)
+        self._last_sent = self.ctx.archive.last_sent_many(ids, issue_date)
+        self._sent = self.ctx.archive.sent_versions_many(ids)
         self._preloaded = set(ids)
 
     def _lookups(self, subscriber: Subscriber, issue_date: date) -> tuple[date | None, dict[str, int | None]]:
         if subscriber.id in self._preloaded:
             return self._last_sent.get(subscriber.id), self._sent.get(subscriber.id, {})
         return (
-            self.ctx.ledger.last_sent_issue(subscriber.id, before=issue_date),
-            self.ctx.ledger.sent_versions(subscriber.id),
+            self.ctx.archive.last_sent_issue(subscriber.id, before=issue_date),
+            self.ctx.archive.sent_versions(subscriber.id),
         )
 
     def window(self, last_sent: date | None, issue_date: date) -> tuple[date, date] | None:
@@ -340,7 +351,7 @@ def build_digest(ctx: Context, subscriber: Subscriber, issue_date: date) -> Dige
 def preview(ctx: Context, email: str, issue_date: date) -> Outgoing:
     """The message this reader would get for this issue (the archived one if it exists); changes nothing."""
     subscriber = ctx.subscribers.require(email)
-    digest = ctx.ledger.load_digest(subscriber, issue_date) or build_digest(ctx, subscriber, issue_date)
+    digest = ctx.archive.load_digest(subscriber, issue_date) or build_digest(ctx, subscriber, issue_date)
     return Composer(ctx.settings).compose(digest)
 
 
@@ -439,7 +450,7 @@ def prepare_issue(
                 plans.append(Plan(subscriber, digest=digest, skip=skip))
                 to_record.append((digest, DeliveryState.SKIPPED if skip else DeliveryState.PENDING, skip))
         if not options.dry_run:
-            opened = {d.subscriber_id: d for d in ctx.ledger.record_digests(to_record)}
+            opened = {d.subscriber_id: d for d in ctx.archive.record_digests(to_record)}
             if on_built is not None:
                 for digest, state, _ in to_record:
                     if state is DeliveryState.PENDING and opened[digest.subscriber.id].created:
@@ -539,7 +550,7 @@ def _campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
         mailer=mailer,
         compose=Composer(ctx.settings).compose,
         ledger=ctx.ledger,
-        archive=ctx.ledger,
+        archive=ctx.archive,
         subscribers=ctx.subscribers,
         settings=ctx.settings.smtp,
         journal=Journal(journal_folder(ctx.settings.paths.state, ctx.db.identity), owners.new_owner()),

@@ -94,7 +94,7 @@ def test_a_claim_leaves_the_rows_of_full_domains_in_the_ledger(ctx) -> None:
     insert_readers(ctx, 2, domain="example.com")
     paper = make_paper(title="Transformer circuits", abstract="Transformer circuits.")
     ctx.papers.upsert([paper])
-    ctx.ledger.record_digests(
+    ctx.archive.record_digests(
         [(make_digest([paper], reader), DeliveryState.PENDING, None) for reader in ctx.subscribers.list()]
     )
     taken = ctx.ledger.claim("me", LEASE, 10, ISSUE, skip_domains={"slow.test"})

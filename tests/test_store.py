@@ -116,7 +116,7 @@ def test_forget_erases_and_suppresses(ctx) -> None:
     sub = add(ctx, topics=("circuits",))
     paper = make_paper()
     ctx.papers.upsert([paper])
-    ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
+    ctx.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
     ctx.subscribers.forget("ada@example.com")
     assert ctx.subscribers.get("ada@example.com") is None
     assert ctx.ledger.get(sub.id, ISSUE) is None
@@ -129,27 +129,27 @@ def _pending(ctx, email="ada@example.com"):
     sub = add(ctx, email)
     paper = make_paper()
     ctx.papers.upsert([paper])
-    return sub, paper, ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
+    return sub, paper, ctx.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
 
 
 def test_ledger_transitions(ctx) -> None:
     sub, paper, delivery = _pending(ctx)
-    assert ctx.ledger.record_digest(make_digest([paper], sub), DeliveryState.PENDING).id == delivery.id
+    assert ctx.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING).id == delivery.id
 
     [claimed] = ctx.ledger.claim("w1", timedelta(minutes=5), 10, ISSUE)
     assert claimed.state is DeliveryState.SENDING and claimed.attempts == 1 and claimed.email == sub.email
     assert ctx.ledger.claim("w2", timedelta(minutes=5), 10, ISSUE) == [], "a live lease is exclusive"
-    assert ctx.ledger.sent_versions(sub.id) == {}
+    assert ctx.archive.sent_versions(sub.id) == {}
 
     ctx.ledger.record([Outcome(delivery.id, True, 250, "ok", "<m@x>")])
     done = ctx.ledger.get(sub.id, ISSUE)
     assert done.state is DeliveryState.SENT and done.sent_at is not None and done.message_id == "<m@x>"
-    assert ctx.ledger.sent_versions(sub.id) == {paper.id: paper.version}
-    assert ctx.ledger.last_sent_issue(sub.id, before=ISSUE + timedelta(days=1)) == ISSUE
+    assert ctx.archive.sent_versions(sub.id) == {paper.id: paper.version}
+    assert ctx.archive.last_sent_issue(sub.id, before=ISSUE + timedelta(days=1)) == ISSUE
     assert ctx.ledger.claim("w2", timedelta(minutes=5), 10) == []
     assert ctx.ledger.status(ISSUE)[0].counts["sent"] == 1
 
-    archived = ctx.ledger.load_digest(sub, ISSUE)
+    archived = ctx.archive.load_digest(sub, ISSUE)
     assert [p.paper.id for p in archived.picks] == [paper.id]
 
 

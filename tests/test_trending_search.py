@@ -81,7 +81,7 @@ def test_a_trending_section_follows_the_readers_picks_without_repeating_them(ctx
     # Archived with the digest: a resend shows the same section.
     summary = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=TODAY, show_progress=False))
     assert summary.sent == 1
-    archived = ctx.ledger.load_digest(reader, TODAY)
+    archived = ctx.archive.load_digest(reader, TODAY)
     assert [(p.paper.id, p.trending) for p in archived.picks] == [(p.paper.id, p.trending) for p in digest.picks]
 
 

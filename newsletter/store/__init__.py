@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from newsletter.store.archive import DigestArchive
     from newsletter.store.background import Background
     from newsletter.store.db import Database
     from newsletter.store.ledger import Ledger
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "Background": "background",
     "Database": "db",
+    "DigestArchive": "archive",
     "Ledger": "ledger",
     "MailEventStore": "mail_events",
     "PaperStore": "papers",
@@ -30,6 +32,7 @@ _HOMES = {
 __all__ = [
     "Background",
     "Database",
+    "DigestArchive",
     "Ledger",
     "MailEventStore",
     "PaperSearch",
