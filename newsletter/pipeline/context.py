@@ -1,0 +1,55 @@
+"""The settings and the stores of one process (Context), and the issue date of today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from newsletter.config import Settings
+from newsletter.store import (
+    Background,
+    Database,
+    DigestArchive,
+    Ledger,
+    MailEventStore,
+    PaperSearch,
+    PaperStore,
+    SubscriberStore,
+)
+
+
+@dataclass
+class Context:
+    """The settings and the stores of one process."""
+
+    settings: Settings
+    db: Database
+    papers: PaperStore = field(init=False)
+    subscribers: SubscriberStore = field(init=False)
+    archive: DigestArchive = field(init=False)
+    ledger: Ledger = field(init=False)
+    search: PaperSearch = field(init=False)
+    mail_events: MailEventStore = field(init=False)
+    background: Background = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.papers = PaperStore(self.db)
+        self.search = PaperSearch(self.db)
+        self.background = Background(self.db)
+        self.subscribers = SubscriberStore(self.db)
+        self.archive = DigestArchive(self.db)
+        self.ledger = Ledger(self.db)
+        self.mail_events = MailEventStore(self.db)
+
+    @classmethod
+    def open(cls, settings: Settings, migrate: bool = True) -> Context:
+        return cls(settings, Database.open(settings, migrate))
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def today(settings: Settings) -> date:
+    """The issue date: today in the schedule's timezone."""
+    return datetime.now(ZoneInfo(settings.schedule.timezone)).date()

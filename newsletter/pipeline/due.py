@@ -1,0 +1,59 @@
+"""Due-time arithmetic: which readers' send hour has come, and when each send slot is next due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from newsletter.models import DeliveryState, Frequency, Subscriber
+from newsletter.pipeline.context import Context
+
+FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliveryState.SKIPPED)
+
+
+def due_now(ctx: Context, now: datetime) -> dict[date, list[Subscriber]]:
+    """Readers whose local send hour has come today (weekly ones on their weekday) and who have no final
+    delivery for their local date yet, grouped by that date (the issue they get)."""
+    groups: dict[date, list[Subscriber]] = {}
+    for batch in ctx.subscribers.active():
+        for reader in batch:
+            local = now.astimezone(ZoneInfo(reader.timezone))
+            if local.hour < reader.send_hour:
+                continue
+            if reader.frequency is Frequency.WEEKLY and local.weekday() != reader.weekday:
+                continue
+            groups.setdefault(local.date(), []).append(reader)
+    for day, readers in list(groups.items()):
+        existing = ctx.ledger.deliveries(day, [r.id for r in readers])
+        left = [r for r in readers if r.id not in existing or existing[r.id].state not in FINAL_STATES]
+        if left:
+            groups[day] = left
+        else:
+            del groups[day]
+    return groups
+
+
+@dataclass(frozen=True)
+class SendSlot:
+    timezone: str
+    send_hour: int
+    readers: int
+    next: datetime
+    weekday: int | None = None  # weekly readers: their day (0 = Monday)
+
+
+def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:
+    """When each (timezone, hour, weekday of weekly readers) bucket of readers is next due, soonest first."""
+    now = now or datetime.now(UTC)
+    slots = []
+    for timezone, hour, weekday, readers in ctx.subscribers.send_slots():
+        local = now.astimezone(ZoneInfo(timezone))
+        at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if weekday is None:
+            at = at if at > local else at + timedelta(days=1)
+        else:
+            at += timedelta(days=(weekday - local.weekday()) % 7)
+            at = at if at > local else at + timedelta(days=7)
+        slots.append(SendSlot(timezone, hour, readers, at, weekday))
+    return sorted(slots, key=lambda s: s.next)

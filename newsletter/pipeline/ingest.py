@@ -1,0 +1,166 @@
+"""Ingest: feeds, backfills, files and the metadata snapshot fetched, cleaned and stored, one run row each."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from newsletter.errors import FeedError, InputError, StoreError
+from newsletter.models import IngestResult
+from newsletter.pipeline.context import Context, today
+
+if TYPE_CHECKING:
+    from newsletter.sources import ParsedFeed
+    from newsletter.sources.arxiv_metadata import Batch
+
+log = logging.getLogger(__name__)
+
+
+# Problems listed in full in an import's result; the rest are counted (a broken snapshot must not fill memory).
+PROBLEMS_KEPT = 20
+
+
+def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestResult]:
+    """Fetch each source in its own error boundary and transaction; a broken one stops no other."""
+    from newsletter.sources import configured_sources  # feedparser and httpx: only ingesting loads them
+
+    results = []
+    for source in configured_sources(ctx.settings, tuple(names)):
+        try:
+            validators = ctx.papers.last_validators(source.name)
+            result = _run(ctx, source.name, lambda s=source, v=validators: s.fetch(day, v))
+            assert result is not None  # fetch always answers
+            results.append(result)
+        finally:
+            source.close()
+    return results
+
+
+def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) -> list[IngestResult]:
+    """Every day of [start, end] from each source, page by page, each page its own transaction."""
+    if end < start:
+        raise InputError(f"--from {start} is after --to {end}")
+    from newsletter.sources import configured_sources
+
+    results = []
+    for source in configured_sources(ctx.settings, tuple(names)):
+        pages = source.backfill(start, end)
+        try:
+            while (result := _run(ctx, source.name, lambda p=pages: next(p, None))) is not None:  # type: ignore[misc]
+                results.append(result)
+                if result.status == "error":
+                    break
+        finally:
+            source.close()
+    return results
+
+
+def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
+    from newsletter.sources import parser_for
+
+    parse = parser_for(fmt)
+
+    def read() -> ParsedFeed:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise FeedError(f"cannot read feed file {path}: {exc.strerror}") from None
+        return parse(data, str(path))
+
+    result = _run(ctx, f"file:{fmt}", read)
+    assert result is not None
+    return result
+
+
+def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], None] | None = None) -> IngestResult:
+    """Import arXiv's metadata snapshot as background papers, a batch per transaction (memory stays flat; an
+    interrupted import keeps what it stored and a re-run skips it by fingerprint)."""
+    from newsletter.sources import ParsedFeed, arxiv_metadata
+    from newsletter.sources.clean import clean_feed, strip_controls
+
+    name = f"file:{arxiv_metadata.SOURCE}"
+    started = datetime.now(UTC)
+    new = updated = unchanged = errors = 0
+    problems: list[str] = []
+    # The next batch is parsed in a thread while this one is stored: the database's own work (full-text
+    # indexing most of all) runs outside the GIL, so the two overlap on a second core.
+    batches = arxiv_metadata.batches(path)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="parse") as parser:
+            upcoming = parser.submit(next, batches, None)
+            while (batch := upcoming.result()) is not None:
+                upcoming = parser.submit(next, batches, None)
+                cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), ctx.settings.ingest, name)
+                counts = ctx.papers.upsert(cleaned.papers)
+                new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
+                errors += len(cleaned.problems)
+                problems.extend(cleaned.problems[: PROBLEMS_KEPT - len(problems)])
+                if progress is not None:
+                    progress(batch)
+    except (FeedError, StoreError) as exc:
+        result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(str(exc)))
+    else:
+        status = "partial" if errors else "ok"
+        result = IngestResult(
+            name, status, new, updated, unchanged, errors, problems[0] if problems else None, problems=tuple(problems)
+        )
+    ctx.papers.record_run(result, started)
+    return result
+
+
+def _run(ctx: Context, name: str, fetch: Callable[[], ParsedFeed | None]) -> IngestResult | None:
+    """Fetch, clean and store one feed (None: nothing left to fetch). Every run leaves its ingest_runs row:
+    a feed that fails (or a store that refuses it) is recorded as an error, never half-stored; an entry
+    that cannot be used is skipped and named in the run's problems."""
+    from newsletter.sources.clean import clean_feed, strip_controls
+
+    started = datetime.now(UTC)
+    try:
+        parsed = fetch()
+        if parsed is None:
+            return None
+        parsed = clean_feed(parsed, ctx.settings.ingest, name)
+        result = _store(ctx, name, parsed)
+    except (FeedError, StoreError) as exc:
+        result = IngestResult(name, "error", error=strip_controls(str(exc)))
+    ctx.papers.record_run(result, started)
+    return result
+
+
+def _store(ctx: Context, name: str, parsed: ParsedFeed) -> IngestResult:
+    """Upsert what a feed brought; a paper with no announcement date counts as announced today."""
+    problems = parsed.problems
+    if parsed.not_modified:
+        return IngestResult(name, "not_modified", validators=parsed.validators)
+    if parsed.empty:
+        return IngestResult(name, "no_announcement", validators=parsed.validators)
+    seen_on = today(ctx.settings)
+    papers = [p if p.announced else replace(p, announced=seen_on) for p in parsed.papers]
+    counts = ctx.papers.upsert(papers, parsed.updates, today=seen_on)
+    return IngestResult(
+        name,
+        "partial" if problems else "ok",
+        new=counts.new,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        errors=len(problems),
+        error=problems[0] if problems else None,
+        validators=parsed.validators,
+        problems=problems,
+    )
+
+
+def run_ingest(ctx: Context) -> list[IngestResult]:
+    """The scheduler's daily ingest: today's announcement from every configured source."""
+    results = ingest(ctx, today(ctx.settings))
+    for result in results:
+        if result.status == "error":
+            log.error("ingest %s failed: %s", result.source, result.error)
+        for problem in result.problems:
+            log.warning("ingest %s: %s", result.source, problem)
+    return results
