@@ -173,9 +173,10 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     exported = ok(cli("subscribers", "export")).stdout.splitlines()
     assert exported[0] == (
         "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,"
-        "weekday,min_score,trending_items"
+        "weekday,min_score,trending_items,status,liked,disliked"
     )
-    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily,,,0"
+    # A file without a status column adds active readers.
+    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily,,,0,active,,"
 
     # Export then import is a round trip.
     back = tmp_path / "back.json"
