@@ -249,4 +249,8 @@ def test_the_store_never_makes_a_suppressed_address_mailable(db_url) -> None:
     kept = store.require("ada@example.com")
     assert (kept.status, kept.preferences.topics) == (Status.PAUSED, ())
     assert store.update("ada@example.com", SubscriberChanges(status=Status.UNSUBSCRIBED)).unsubscribed_at
+    # Nor does a `resume` (the operator's, or the reader's button on the preferences page).
+    with pytest.raises(InputError, match="is suppressed"):
+        store.set_status("ada@example.com", Status.ACTIVE)
+    assert store.require("ada@example.com").status is Status.UNSUBSCRIBED
     db.dispose()

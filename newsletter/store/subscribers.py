@@ -208,6 +208,9 @@ class SubscriberStore:
         if status is Status.BOUNCED:
             self.mark_bounced(row, "bounce", session)
             return
+        if status is Status.ACTIVE:
+            # A suppressed address (hard bounce, spam complaint) is never mailed again, whoever asks.
+            self._refuse_suppressed(session, row.email)
         row.status = str(status)
         if status is Status.UNSUBSCRIBED:
             row.unsubscribed_at = utcnow()
