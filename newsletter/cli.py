@@ -6,6 +6,7 @@ short commands do not pay for SQLAlchemy, Alembic, premailer or numpy. Keep new 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -862,20 +863,26 @@ def run(state: State) -> None:
 
 @main.command()
 @click.option("--host", help="Address to listen on (default: web.host).")
-@click.option("--port", type=int, help="Port to listen on (default: web.port).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on (default: web.port).")
 @pass_state
 def serve(state: State, host: str | None, port: int | None) -> None:
     """Serve the reader's web pages: daily papers and search, sign-up (double opt-in), preferences,
     one-click unsubscribe (RFC 8058), the archive and /healthz."""
     import uvicorn
 
+    from newsletter import listener
     from newsletter.web import create_app
 
     state.require_key()
     web = state.settings.web
+    host, port = host or web.host, port or web.port
+    sockets = listener.bind(host, port)
     # uvicorn's access log prints each path as it is, reader tokens included: the app writes its own.
     logging.getLogger("newsletter.web.access").setLevel(logging.INFO)
-    uvicorn.run(create_app(state.app), host=host or web.host, port=port or web.port, log_level="info", access_log=False)
+    config = uvicorn.Config(create_app(state.app), log_level="info", access_log=False)
+    click.echo(f"Serving on http://{listener.place(host, port)} (Ctrl+C stops)", err=True)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C once it has shut down cleanly
+        uvicorn.Server(config).run(sockets=sockets)
 
 
 @main.command()

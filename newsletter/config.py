@@ -367,6 +367,7 @@ def _validate(settings: Settings) -> None:
 
     need(settings.smtp.tls in _SMTP_TLS_MODES, f"'smtp.tls' must be one of {', '.join(_SMTP_TLS_MODES)}")
     need(1 <= settings.smtp.port <= 65535, "'smtp.port' must be between 1 and 65535")
+    need(1 <= settings.web.port <= 65535, "'web.port' must be between 1 and 65535")
     need(settings.smtp.pool_size >= 1, "'smtp.pool_size' must be at least 1")
     need(settings.smtp.timeout > 0, "'smtp.timeout' must be positive")
     need(settings.smtp.max_attempts >= 1, "'smtp.max_attempts' must be at least 1")

@@ -27,3 +27,7 @@ class DeliveryError(NewsletterError):
 
 class InboxError(NewsletterError):
     """The IMAP mailbox of returned mail could not be read (connection, TLS, login, folders)."""
+
+
+class ServeError(NewsletterError):
+    """The web server cannot listen on its address: the port is in use, privileged, or the host unknown."""

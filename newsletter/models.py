@@ -126,16 +126,13 @@ class Subscriber:
         return all(issued_at > moment for moment in (self.confirmed_at, self.unsubscribed_at) if moment)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON shape of `subscribers show --json` (DESIGN.md §4): the address and state, every preference
-        (subscriber_fields.FIELDS), feedback and the record of consent."""
+        """The JSON shape of `subscribers show --json` (DESIGN.md §4): an export's record (the address, every
+        preference, the status and feedback), then the dates and the record of consent."""
         from newsletter.subscriber_fields import record  # it reads this module's classes
 
         return {
             "email": self.email,
-            "status": str(self.status),
             **record(self),
-            "liked": list(self.preferences.liked),
-            "disliked": list(self.preferences.disliked),
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "consent_source": self.consent_source,
@@ -145,7 +142,8 @@ class Subscriber:
 
 @dataclass(frozen=True)
 class SubscriberChanges:
-    """Fields an operator may set (one per entry of subscriber_fields.FIELDS); None means 'leave as it is'."""
+    """Fields an operator may set (one per entry of subscriber_fields.FIELDS, then the RECORD_FIELDS that only
+    an import sets); None means 'leave as it is'."""
 
     name: str | None = None
     topics: tuple[str, ...] | None = None
@@ -159,6 +157,9 @@ class SubscriberChanges:
     send_hour: int | None = None
     frequency: Frequency | None = None
     weekday: int | None = None
+    status: Status | None = None
+    liked: tuple[str, ...] | None = None
+    disliked: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 The CLI options of `subscribers add/update`, the web forms (forms.py), CSV and JSON import and export
 (subscriptions.py), validation, `Subscriber.to_dict` and the store's row mapping all read FIELDS. Adding a
 preference: one entry here and the attribute on `SubscriberChanges` and on `Subscriber` (a list: on
-`Preferences`); a single value also needs its column in store/tables.py and a migration.
+`Preferences`); a single value also needs its column in store/tables.py and a migration. RECORD_FIELDS are
+what an export carries besides: the reader's status and feedback, which only an import sets this way.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from newsletter.errors import InputError
-from newsletter.models import WEEKDAYS, Frequency, Subscriber
+from newsletter.errors import FeedError, InputError
+from newsletter.models import WEEKDAYS, Frequency, Status, Subscriber
 
 MAX_PHRASE = 200  # characters in one topic, category, author or excluded phrase
 
@@ -57,12 +59,10 @@ class Text(Kind):
 
 
 @dataclass(frozen=True)
-class Phrases(Kind):
-    """A list of phrases, kept as rows of `preferences` of kind `stored`; the web form shows one per line, or
-    (categories) separated by commas or spaces."""
+class Items(Kind):
+    """A list kept as rows of `preferences` of kind `stored`."""
 
     stored: str
-    form_split: str = "lines"
     many = True
 
     def parse(self, text: str, label: str) -> tuple[str, ...] | None:
@@ -70,6 +70,16 @@ class Phrases(Kind):
 
     def write(self, value: Any) -> str:
         return ";".join(value)
+
+    def to_json(self, value: Any) -> object:
+        return list(value)
+
+
+@dataclass(frozen=True)
+class Phrases(Items):
+    """A list of phrases; the web form shows one per line, or (categories) separated by commas or spaces."""
+
+    form_split: str = "lines"
 
     def check(self, value: Iterable[str], label: str) -> tuple[str, ...]:
         items = tuple(dict.fromkeys(" ".join(v.split()) for v in value if v.strip()))
@@ -80,9 +90,6 @@ class Phrases(Kind):
                 raise InputError(f"{label}: '{item[:40]}' contains ';', which separates phrases in CSV files")
         return items
 
-    def to_json(self, value: Any) -> object:
-        return list(value)
-
     def parse_form(self, text: str) -> tuple[str, ...]:
         if self.form_split == "lines":  # a topic may contain commas: "graphs, not grids"
             return tuple(line.strip() for line in text.splitlines() if line.strip())
@@ -90,6 +97,23 @@ class Phrases(Kind):
 
     def write_form(self, value: Iterable[str]) -> str:
         return ("\n" if self.form_split == "lines" else ", ").join(value)
+
+
+class PaperIds(Items):
+    """Papers by bare arXiv id (any version or URL form is accepted). A paper not stored here yet is kept by
+    its id: feedback rows do not refer to the papers table, so an import needs no papers first."""
+
+    def check(self, value: Iterable[str], label: str) -> tuple[str, ...]:
+        from newsletter.sources.ids import split_arxiv_id  # the sources package is slow to import
+
+        ids = []
+        for item in value:
+            if item.strip():
+                try:
+                    ids.append(split_arxiv_id(item)[0])
+                except FeedError:
+                    raise InputError(f"{label}: '{item[:40]}' is not an arXiv id") from None
+        return tuple(dict.fromkeys(ids))
 
 
 @dataclass(frozen=True)
@@ -136,25 +160,31 @@ class Timezone(Kind):
         return value
 
 
+@dataclass(frozen=True)
 class Choice(Kind):
-    """One of the Frequency values (the only choice so far)."""
+    """One value of a StrEnum (Frequency, Status), by its name."""
 
-    choices = tuple(f.value for f in Frequency)
+    enum: type[StrEnum]
 
-    def parse(self, text: str, label: str) -> Frequency | None:
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(e.value for e in self.enum)
+
+    def parse(self, text: str, label: str) -> StrEnum | None:
         text = text.strip().lower()
         if not text:
             return None
         try:
-            return Frequency(text)
+            return self.enum(text)
         except ValueError:
-            raise InputError(f"{label} '{text[:20]}': expected {' or '.join(self.choices)}") from None
+            *others, last = self.choices
+            raise InputError(f"{label} '{text[:20]}': expected {', '.join(others)} or {last}") from None
 
     def to_json(self, value: Any) -> object:
         return str(value)
 
-    def from_stored(self, value: Any) -> Frequency:
-        return Frequency(value)
+    def from_stored(self, value: Any) -> StrEnum:
+        return self.enum(value)
 
     def to_stored(self, value: Any) -> str:
         return str(value)
@@ -230,7 +260,7 @@ FIELDS: tuple[Field, ...] = (
     Field("max_items", Number(int, 1, 100), "At most this many papers per digest.", label="max items"),
     Field("timezone", Timezone(), "IANA timezone, e.g. Europe/Berlin."),
     Field("send_hour", Number(int, 0, 23), "Local hour to send, 0..23.", label="send hour"),
-    Field("frequency", Choice(), "daily or weekly."),
+    Field("frequency", Choice(Frequency), "daily or weekly."),
     Field("weekday", Weekday(), "Weekday of a weekly digest, e.g. monday."),
     Field("min_score", Number(float, 0, 1), "Minimum relevance, 0..1.", label="min score"),
     Field(
@@ -242,16 +272,24 @@ FIELDS: tuple[Field, ...] = (
         option="--trending",
     ),
 )
-BY_NAME = {f.name: f for f in FIELDS}
-LIST_FIELDS = tuple(f for f in FIELDS if f.kind.many)
-SCALAR_FIELDS = tuple(f for f in FIELDS if not f.kind.many)
+# No CLI option or form field sets these (status has its commands and links, feedback `like`/`dislike`), but an
+# export without them would bring an unsubscribed reader back as active after an import, and lose their likes.
+RECORD_FIELDS: tuple[Field, ...] = (
+    Field("status", Choice(Status), "pending, active, paused, unsubscribed or bounced (empty: active)."),
+    Field("liked", PaperIds("like"), "arXiv ids of the papers the reader liked."),
+    Field("disliked", PaperIds("dislike"), "arXiv ids of the papers the reader disliked."),
+)
+EXPORTED = (*FIELDS, *RECORD_FIELDS)  # the columns of an export after the address, in this order
+BY_NAME = {f.name: f for f in EXPORTED}
+LIST_FIELDS = tuple(f for f in EXPORTED if f.kind.many)  # every list of Preferences, feedback included
+SCALAR_FIELDS = tuple(f for f in FIELDS if not f.kind.many)  # the preference columns of `subscribers`
 
 
-def read_all(raw: Callable[[Field], Any]) -> dict[str, Any]:
+def read_all(raw: Callable[[Field], Any], fields: tuple[Field, ...] = FIELDS) -> dict[str, Any]:
     """{name: value} for every field (None: not given); `raw` gives each field's text or typed value."""
-    return {f.name: f.read(raw(f)) for f in FIELDS}
+    return {f.name: f.read(raw(f)) for f in fields}
 
 
 def record(subscriber: Subscriber) -> dict[str, object]:
-    """The reader's preferences as JSON values, in table order (export, `to_dict`)."""
-    return {f.name: f.kind.to_json(f.get(subscriber)) for f in FIELDS}
+    """The reader's preferences, status and feedback as JSON values, in table order (export, `to_dict`)."""
+    return {f.name: f.kind.to_json(f.get(subscriber)) for f in EXPORTED}

@@ -15,15 +15,19 @@ from newsletter.config import Settings
 from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
-from newsletter.subscriber_fields import FIELDS, LIST_FIELDS, SCALAR_FIELDS, read_all, record
+from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record
 
-# The columns of a CSV export and import, the keys of a JSON one: the address, then every preference.
-COLUMNS = ("email", *(f.name for f in FIELDS))
+# The columns of a CSV export and import, the keys of a JSON one: the address, every preference, then the
+# status and feedback.
+COLUMNS = ("email", *(f.name for f in EXPORTED))
+# Readers who must not be mailed. Only the reader's own confirmation (or an operator's deliberate `resume`)
+# brings one back; a file, perhaps an export older than their unsubscribe, never does.
+STOPPED = (Status.UNSUBSCRIBED, Status.BOUNCED)
 
 
 def validate_changes(changes: SubscriberChanges) -> SubscriberChanges:
     """Check every field that is set (lists come back cleaned); InputError names the first bad one."""
-    checked = {f.name: f.check(getattr(changes, f.name)) for f in FIELDS if getattr(changes, f.name) is not None}
+    checked = {f.name: f.check(getattr(changes, f.name)) for f in EXPORTED if getattr(changes, f.name) is not None}
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:
         raise InputError("a weekly subscription needs --weekday (monday..sunday)")
     return replace(changes, **checked)
@@ -38,19 +42,20 @@ def add(
     source: str = "cli",
     consent: Consent | None = None,
 ) -> Subscriber:
-    """A new subscriber; from the CLI an operator's act, so active at once (the web adds pending ones)."""
+    """A new subscriber; from the CLI an operator's act, so active at once (the web adds pending ones, an
+    import the status in its file)."""
     address = normalize_email(email)
     changes = validate_changes(changes)
     digest = settings.digest
     # What the reader did not choose comes from the configuration (these three) or the model's defaults.
     chosen = {"timezone": digest.default_timezone, "send_hour": digest.default_send_hour, "max_items": digest.max_items}
-    chosen |= {f.name: getattr(changes, f.name) for f in FIELDS if getattr(changes, f.name) is not None}
+    chosen |= {f.name: getattr(changes, f.name) for f in EXPORTED if getattr(changes, f.name) is not None}
     if chosen.get("frequency") is not Frequency.WEEKLY:
         chosen.pop("weekday", None)
     subscriber = Subscriber(
         id=0,
         email=address,
-        status=status,
+        status=changes.status or status,
         preferences=Preferences(**{f.name: chosen[f.name] for f in LIST_FIELDS if f.name in chosen}),
         consent_source=source,
         consent=consent,
@@ -62,6 +67,8 @@ def add(
 def update(store: SubscriberStore, email: str, changes: SubscriberChanges) -> Subscriber:
     address = normalize_email(email)
     current = store.require(address)
+    if current.status in STOPPED and changes.status not in (None, current.status, Status.BOUNCED):
+        raise InputError(f"{address} is {current.status}; an import does not make them {changes.status}")
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:
         changes = replace(changes, weekday=current.weekday)
     return store.update(address, validate_changes(changes))
@@ -127,11 +134,12 @@ def _row_changes(row: Mapping[str, Any]) -> tuple[str, SubscriberChanges]:
     email = row.get("email")
     if not isinstance(email, str) or not email.strip():
         raise InputError("missing email")
-    return email, SubscriberChanges(**read_all(lambda field: row.get(field.name)))
+    return email, SubscriberChanges(**read_all(lambda field: row.get(field.name), EXPORTED))
 
 
 def export(subscribers: Iterable[Subscriber], fmt: str) -> str:
-    """Every reader's address and preferences; importing the result into an empty database exports the same."""
+    """Every reader's address, preferences, status and feedback; importing the result into an empty database
+    exports the same."""
     if fmt == "json":
         records = [{"email": s.email, **record(s)} for s in subscribers]
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
@@ -139,5 +147,5 @@ def export(subscribers: Iterable[Subscriber], fmt: str) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for s in subscribers:
-        writer.writerow([s.email, *(f.kind.write(f.get(s)) for f in FIELDS)])
+        writer.writerow([s.email, *(f.kind.write(f.get(s)) for f in EXPORTED)])
     return out.getvalue()

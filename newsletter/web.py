@@ -234,7 +234,10 @@ def create_app(ctx: Context) -> Starlette:
                 return await preferences_page(request, found, 400, error=str(exc), values=values)
         elif action in SWITCHES and found.status in SWITCHES[action][1]:
             if found.status is not SWITCHES[action][0]:
-                ctx.subscribers.set_status(found.email, SWITCHES[action][0])
+                try:
+                    ctx.subscribers.set_status(found.email, SWITCHES[action][0])
+                except InputError:  # suppressed after a bounce or a complaint: said without naming why
+                    return await preferences_page(request, found, 400, error="This digest cannot be resumed.")
         else:
             return await preferences_page(request, found, 400, error=f"This digest cannot be {action[:20]}d now.")
         done = {"save": "saved", "pause": "paused", "resume": "resumed"}[action]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import PlainTextResponse
@@ -26,12 +26,52 @@ HEADERS = (
 )
 # Pages reached by a token: the token is in their URL, so no request from them may carry it elsewhere.
 TOKEN_ROUTES = ("confirm", "preferences", "unsubscribe", "feedback")
-_TOKEN_PATH = re.compile(rf"^/({'|'.join(TOKEN_ROUTES)})/[^/?#]*")
+# A signed token (itsdangerous: base64url parts joined by dots) wherever it shows up in a logged address.
+_TOKEN_LIKE = re.compile(r"\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
+_TOKEN_MIN_LENGTH = 20
+_SLASHES = re.compile(r"/{2,}")
+_MAX_QUERY_NAMES = 10
+
+
+def _token_route(path: str) -> bool:
+    """Whether the path starts with a token route's prefix, in any case and with slashes doubled (the
+    router answers those 404, but the address may still hold a real token)."""
+    first = _SLASHES.sub("/", path).lstrip("/").split("/", 1)[0]
+    return first.lower() in TOKEN_ROUTES
 
 
 def mask_tokens(path: str) -> str:
-    """'/preferences/<token>?done=saved' for '/preferences/eyJ…?done=saved'."""
-    return _TOKEN_PATH.sub(r"/\1/<token>", path)
+    """'/preferences/<token>' for '/preferences/eyJ…' and its '//Preferences/eyJ…' variants: every segment
+    after a token route's prefix is hidden ('<token>', then '<…>'), and so is anything that looks like a
+    signed token anywhere else."""
+    if _token_route(path):
+        prefix, *rest = _SLASHES.sub("/", path).lstrip("/").split("/")
+        hidden = [("<token>" if i == 0 else "<…>") if segment else "" for i, segment in enumerate(rest)]
+        path = "/".join(["", prefix, *hidden])
+    return _mask_token_like(path)
+
+
+def query_names(query: str) -> str:
+    """The parameter names of a query string only: a value may be a token, a search or an address."""
+    names = list(dict.fromkeys(name for name, _ in parse_qsl(query, keep_blank_values=True)))
+    shown = "&".join(names[:_MAX_QUERY_NAMES]) + ("&…" if len(names) > _MAX_QUERY_NAMES else "")
+    return _mask_token_like(shown)
+
+
+def _mask_token_like(text: str) -> str:
+    return _TOKEN_LIKE.sub(lambda m: "<token>" if len(m[0]) >= _TOKEN_MIN_LENGTH else m[0], text)
+
+
+def printable(text: str) -> str:
+    """The text with every control or other non-printable character, the backslash and the double quote
+    as \\xNN (\\uNNNN beyond Latin-1), so a request can neither start a log line of its own nor break the
+    quoted field it is logged in."""
+    return "".join(char if char.isprintable() and char not in '\\"' else _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _has_nul(text: str) -> bool:
@@ -41,7 +81,7 @@ def _has_nul(text: str) -> bool:
 class Guard:
     """ASGI middleware: a NUL byte in the path or query is a 400 before any handler sees it (no database
     takes one); every answer gets the security headers (and no-referrer on token pages); one access-log
-    line per request with tokens masked."""
+    line per request with tokens masked, no query values, and nothing unprintable."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,7 +92,7 @@ class Guard:
             return
         path = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
-        on_token_page = _TOKEN_PATH.match(path) is not None
+        on_token_page = _token_route(path)
         started = time.perf_counter()
         status = 0
 
@@ -74,11 +114,12 @@ class Guard:
                 await self.app(scope, receive, send_with_headers)
         finally:
             client = scope.get("client") or ("-", 0)
-            shown = mask_tokens(path) + (f"?{query}" if query else "")
+            names = query_names(query)
+            shown = printable(mask_tokens(path) + (f"?{names}" if names else ""))
             log.info(
                 '%s - "%s %s HTTP/%s" %d %.0fms',
                 client[0],
-                scope["method"],
+                printable(scope["method"]),
                 shown,
                 scope.get("http_version", "1.1"),
                 status,

@@ -173,9 +173,10 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     exported = ok(cli("subscribers", "export")).stdout.splitlines()
     assert exported[0] == (
         "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,"
-        "weekday,min_score,trending_items"
+        "weekday,min_score,trending_items,status,liked,disliked"
     )
-    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily,,,0"
+    # A file without a status column adds active readers.
+    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily,,,0,active,,"
 
     # Export then import is a round trip.
     back = tmp_path / "back.json"
@@ -366,3 +367,25 @@ def test_serve_without_a_key_exits_at_once_as_a_real_process(tmp_path) -> None:
     assert done.returncode == 1 and done.stdout == ""
     [line] = done.stderr.strip().splitlines()
     assert "'web.secret_key' is not set" in line and "newsletter init" in line
+
+
+@pytest.mark.slow
+def test_serve_on_a_busy_port_is_one_line_and_exit_1_as_a_real_process(tmp_path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    config = tmp_path / "busy.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/busy.db"\n[web]\nsecret_key = "busy-secret"\n')
+    with socket.create_server(("127.0.0.1", 0)) as holder:  # listening, as another server would be
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "newsletter", "--config", str(config), "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 1 and done.stdout == "", done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"127.0.0.1:{port}" in line and "address already in use" in line
+    assert not (tmp_path / "busy.db").exists()  # refused before anything ran

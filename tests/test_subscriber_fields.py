@@ -9,9 +9,11 @@ from click.testing import CliRunner, Result
 from newsletter.cli import main
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values
-from newsletter.models import Frequency, Preferences, Subscriber, SubscriberChanges
-from newsletter.subscriber_fields import FIELDS
+from newsletter.models import Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.store import Database, SubscriberStore
+from newsletter.subscriber_fields import EXPORTED, FIELDS
 from newsletter.subscriptions import COLUMNS, validate_changes
+from tests.conftest import ROOT
 
 # Readers of every kind, each preference away from its default in at least one of them.
 READERS = [
@@ -26,15 +28,29 @@ READERS = [
     ["émile@example.com", "--name", "Émile Zoë", "--topic", "réseaux de neurones", "--frequency", "weekly",
      "--weekday", "sunday", "--max-items", "100", "--send-hour", "0", "--trending", "20", "--min-score", "1"],
 ]  # fmt: skip
+# What the readers did afterwards, with the commands an operator (or the reader's links) use.
+ACTS = [
+    ("like", "ada@example.com", "2406.11944v2"),
+    ("like", "ada@example.com", "arXiv:2311.00001"),  # a paper this database has never stored
+    ("dislike", "ada@example.com", "https://arxiv.org/abs/2401.01234"),
+    ("like", "weekly@example.com", "hep-th/9901001"),
+    ("pause", "weekly@example.com"),
+    ("unsubscribe", "plain@example.com"),
+]
+# The states no command sets by hand: an unconfirmed web sign-up and an address that bounced, as an operator
+# moving from another tool would write them.
+OTHERS = "email,name,status,disliked\npending@example.com,Pat,pending,\nbounced@example.com,Bo,bounced,2406.11944\n"
+EVERYONE = len(READERS) + 2
 
 
-def make_cli(folder: Path):
+def make_cli(folder: Path, url: str = ""):
     config = folder / "newsletter.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{folder}/n.db"\n[web]\nsecret_key = "k"\n', encoding="utf-8")
+    url = url or f"sqlite:///{folder}/n.db"
+    config.write_text(f'[database]\nurl = "{url}"\n[web]\nsecret_key = "k"\n', encoding="utf-8")
 
-    def run(*args: str) -> Result:
+    def run(*args: str, code: int = 0) -> Result:
         result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == code, result.output
         return result
 
     return run
@@ -46,32 +62,47 @@ def filled(tmp_path: Path):
     cli = make_cli(tmp_path / "a")
     for reader in READERS:
         cli("subscribers", "add", *reader)
+    for act in ACTS:
+        cli("subscribers", *act)
+    others = tmp_path / "a" / "others.csv"
+    others.write_text(OTHERS, encoding="utf-8")
+    assert "imported 2 new, 0 updated, 0 rejected" in cli("subscribers", "import", str(others)).stdout
     return cli
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_export_then_import_into_an_empty_database_exports_the_same_bytes(filled, tmp_path, fmt) -> None:
+def test_export_then_import_into_an_empty_database_exports_the_same_bytes(filled, tmp_path, db_url, fmt) -> None:
     exported = filled("subscribers", "export", "--format", fmt).stdout
     path = tmp_path / f"readers.{fmt}"
     path.write_text(exported, encoding="utf-8")
     (tmp_path / "b").mkdir()
-    empty = make_cli(tmp_path / "b")
-    assert f"imported {len(READERS)} new, 0 updated, 0 rejected" in empty("subscribers", "import", str(path)).stdout
+    empty = make_cli(tmp_path / "b", db_url)
+    assert f"imported {EVERYONE} new, 0 updated, 0 rejected" in empty("subscribers", "import", str(path)).stdout
     assert empty("subscribers", "export", "--format", fmt).stdout == exported
     # Importing it again over the same readers changes nothing either.
-    assert f"0 new, {len(READERS)} updated" in empty("subscribers", "import", str(path)).stdout
+    assert f"0 new, {EVERYONE} updated" in empty("subscribers", "import", str(path)).stdout
     assert empty("subscribers", "export", "--format", fmt).stdout == exported
+    # The bounced address is suppressed in the new database too, as it was in the old one.
+    empty("subscribers", "forget", "bounced@example.com", "--yes")
+    refused = empty("subscribers", "add", "bounced@example.com", code=1)
+    assert "address bounced@example.com is suppressed (bounce)" in refused.output
 
 
 def test_export_carries_every_field_of_the_table(filled) -> None:
     records = json.loads(filled("subscribers", "export", "--format", "json").stdout)
-    assert all(tuple(r) == COLUMNS == ("email", *(f.name for f in FIELDS)) for r in records)
-    for field in FIELDS:  # the test readers differ in every preference, so each one is carried for real
+    assert all(tuple(r) == COLUMNS == ("email", *(f.name for f in EXPORTED)) for r in records)
+    for field in EXPORTED:  # the test readers differ in every field, so each one is carried for real
         assert len({json.dumps(r[field.name]) for r in records}) > 1, field.name
+    assert {r["status"] for r in records} == set(Status)
+    ada = next(r for r in records if r["email"] == "ada@example.com")
+    assert (ada["liked"], ada["disliked"]) == (["2406.11944", "2311.00001"], ["2401.01234"])
     weekly = next(r for r in records if r["email"] == "weekly@example.com")
     assert (weekly["frequency"], weekly["weekday"], weekly["min_score"]) == ("weekly", "friday", 0.1)
     header = filled("subscribers", "export").stdout.splitlines()[0]
     assert header.split(",") == list(COLUMNS)
+    # DESIGN.md §4: the columns a hand-written file has always used come first, in their order.
+    assert header.startswith("email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,")
+    assert header.endswith(",status,liked,disliked")
     shown = json.loads(filled("subscribers", "show", "ada@example.com", "--json").stdout)
     assert {k: shown[k] for k in COLUMNS} == records[0]  # to_dict comes from the same table
 
@@ -117,6 +148,8 @@ def test_the_web_form_shows_and_reads_back_every_field() -> None:
         ({"max_items": "0"}, "max items 0 must be 1..100"),
         ({"timezone": "Mars/Base"}, "timezone 'Mars/Base' is not an IANA timezone"),
         ({"topics": "a" * 201}, "topics: 'aaaa"),
+        ({"status": "gone"}, "status 'gone': expected pending, active, paused, unsubscribed or bounced"),
+        ({"liked": "2406.11944;see the abstract"}, "liked: 'see the abstract' is not an arXiv id"),
     ],
 )
 def test_a_bad_cell_is_named_with_its_line(tmp_path, cells, message) -> None:
@@ -141,3 +174,83 @@ def test_json_values_must_have_the_field_type() -> None:
             BY_NAME[name].check(BY_NAME[name].read(bad))
     with pytest.raises(InputError, match="separates phrases"):
         BY_NAME["topics"].check(BY_NAME["topics"].read(["a;b"]))
+
+
+def test_the_qa_trial_readers_keep_their_status_and_likes_in_a_new_database(tmp_path, db_url) -> None:
+    (tmp_path / "a").mkdir()
+    old = make_cli(tmp_path / "a")
+    for name in ("ada", "bob", "carol", "dan"):
+        old("subscribers", "add", f"{name}@example.com", "--topic", "graph neural networks")
+    old("subscribers", "pause", "carol@example.com")
+    old("subscribers", "unsubscribe", "dan@example.com")
+    old("subscribers", "like", "ada@example.com", "2406.11944")
+    path = tmp_path / "readers.csv"
+    path.write_text(old("subscribers", "export").stdout, encoding="utf-8")
+
+    (tmp_path / "b").mkdir()
+    new = make_cli(tmp_path / "b", db_url)
+    assert "imported 4 new, 0 updated, 0 rejected" in new("subscribers", "import", str(path)).stdout
+    readers = {r["email"]: r for r in json.loads(new("subscribers", "list", "--json").stdout)}
+    assert {email: r["status"] for email, r in readers.items()} == {
+        "ada@example.com": "active",
+        "bob@example.com": "active",
+        "carol@example.com": "paused",
+        "dan@example.com": "unsubscribed",
+    }
+    assert readers["ada@example.com"]["liked"] == ["2406.11944"]  # no paper is stored here: kept by its id
+    due = json.loads(new("subscribers", "list", "--status", "active", "--json").stdout)
+    assert [r["email"] for r in due] == ["ada@example.com", "bob@example.com"]
+
+
+def test_an_import_never_brings_back_a_reader_who_left(tmp_path) -> None:
+    cli = make_cli(tmp_path)
+    for name in ("ada", "bob", "cy"):
+        cli("subscribers", "add", f"{name}@example.com", "--name", name.title())
+    cli("subscribers", "unsubscribe", "ada@example.com")
+    cli("subscribers", "forget", "bob@example.com", "--yes")
+    old = tmp_path / "old.csv"  # an export from before they left
+    old.write_text(
+        "email,name,status\nada@example.com,Ada Again,active\nbob@example.com,Bob,active\ncy@example.com,Cy,bounced\n",
+        encoding="utf-8",
+    )
+    result = cli("subscribers", "import", str(old), code=1)
+    assert f"{old}:2: ada@example.com is unsubscribed; an import does not make them active" in result.stderr
+    assert f"{old}:3: address bob@example.com is suppressed (forget)" in result.stderr
+    assert "imported 0 new, 1 updated, 2 rejected" in result.stdout
+    ada = json.loads(cli("subscribers", "show", "ada@example.com", "--json").stdout)
+    assert (ada["status"], ada["name"]) == ("unsubscribed", "Ada")  # the rejected row changed nothing
+    assert [r["email"] for r in json.loads(cli("subscribers", "list", "--json").stdout)] == [
+        "ada@example.com",
+        "cy@example.com",
+    ]
+
+    # A bounced reader stays bounced; a file without the status column changes everything but the status.
+    again = tmp_path / "again.csv"
+    again.write_text("email,name\nada@example.com,Ada Again\ncy@example.com,Cy\n", encoding="utf-8")
+    assert "0 new, 2 updated, 0 rejected" in cli("subscribers", "import", str(again)).stdout
+    readers = json.loads(cli("subscribers", "list", "--json").stdout)
+    assert [(r["name"], r["status"]) for r in readers] == [("Ada Again", "unsubscribed"), ("Cy", "bounced")]
+    back = tmp_path / "back.csv"
+    back.write_text("email,status\ncy@example.com,unsubscribed\n", encoding="utf-8")
+    assert "cy@example.com is bounced; an import does not make them unsubscribed" in (
+        cli("subscribers", "import", str(back), code=1).stderr
+    )
+
+
+def test_the_store_never_makes_a_suppressed_address_mailable(db_url) -> None:
+    """Below the import's own rule: a reader whose address was suppressed while they stayed active (a
+    complaint about a mail sent before they were paused, say) is not moved to a mailable status either."""
+    db = Database(db_url, str(ROOT / "migrations"))
+    store = SubscriberStore(db)
+    store.add(Subscriber(id=0, email="ada@example.com", status=Status.PAUSED))
+    store.suppress("ada@example.com", "complaint")
+    with pytest.raises(InputError, match=r"ada@example.com is suppressed \(complaint\)"):
+        store.update("ada@example.com", SubscriberChanges(status=Status.ACTIVE, topics=("graphs",)))
+    kept = store.require("ada@example.com")
+    assert (kept.status, kept.preferences.topics) == (Status.PAUSED, ())
+    assert store.update("ada@example.com", SubscriberChanges(status=Status.UNSUBSCRIBED)).unsubscribed_at
+    # Nor does a `resume` (the operator's, or the reader's button on the preferences page).
+    with pytest.raises(InputError, match="is suppressed"):
+        store.set_status("ada@example.com", Status.ACTIVE)
+    assert store.require("ada@example.com").status is Status.UNSUBSCRIBED
+    db.dispose()

@@ -270,6 +270,12 @@ def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> 
     assert client.post(prefs_path, data={"csrf": token, "action": "resume"}).status_code == 303
     assert ctx.subscribers.get("ada@example.com").status is Status.ACTIVE
     assert client.post(prefs_path, data={"csrf": token, "action": "explode"}).status_code == 400
+    # After a spam complaint the address is suppressed: the page cannot turn the digest back on.
+    assert client.post(prefs_path, data={"csrf": token, "action": "pause"}).status_code == 303
+    ctx.subscribers.suppress("ada@example.com", "complaint")
+    refused = client.post(prefs_path, data={"csrf": token, "action": "resume"})
+    assert refused.status_code == 400 and "This digest cannot be resumed." in refused.text
+    assert ctx.subscribers.get("ada@example.com").status is Status.PAUSED
 
 
 def test_preferences_refuse_forged_tokens_and_missing_csrf(ctx, client, prefs_path) -> None:

@@ -15,13 +15,10 @@ from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store.db import Database
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
-from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS, Phrases
+from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS, Items
 
 # Preference kinds as stored, mapped to the Preferences field they fill: the reader's lists, then feedback.
-_KINDS = {f.kind.stored: f.name for f in LIST_FIELDS if isinstance(f.kind, Phrases)} | {
-    "like": "liked",
-    "dislike": "disliked",
-}
+_KINDS = {f.kind.stored: f.name for f in LIST_FIELDS if isinstance(f.kind, Items)}
 
 
 class SubscriberStore:
@@ -29,18 +26,18 @@ class SubscriberStore:
         self.db = db
 
     def add(self, subscriber: Subscriber) -> Subscriber:
-        """Insert a new subscriber; InputError if the address exists or is suppressed."""
+        """Insert a new subscriber; InputError if the address exists or is suppressed. A bounced one (from an
+        import) is suppressed at once, as if it had bounced here."""
         with self.db.transaction() as session:
             self._refuse_suppressed(session, subscriber.email)
             if session.scalar(select(SubscriberRow.id).where(SubscriberRow.email == subscriber.email)):
                 raise InputError(f"subscriber {subscriber.email} already exists (use `subscribers update`)")
             row = SubscriberRow(
                 email=subscriber.email,
-                status=str(subscriber.status),
                 consent_source=subscriber.consent_source,
-                confirmed_at=utcnow() if subscriber.status is Status.ACTIVE else None,
                 **{f.name: f.kind.to_stored(getattr(subscriber, f.name)) for f in SCALAR_FIELDS},
             )
+            self._change_status(row, subscriber.status, session)
             _set_consent(row, subscriber.consent)
             _set_preferences(row, subscriber.preferences)
             session.add(row)
@@ -140,18 +137,17 @@ class SubscriberStore:
             wanted = replace(current, **given)
             if wanted != current:
                 _set_preferences(row, wanted, session)
+            if changes.status is not None and str(changes.status) != row.status:
+                if changes.status not in (Status.UNSUBSCRIBED, Status.BOUNCED):
+                    self._refuse_suppressed(session, row.email)
+                self._change_status(row, changes.status, session)
             session.flush()
             return to_subscriber(row)
 
     def set_status(self, email: str, status: Status) -> Subscriber:
         with self.db.transaction() as session:
             row = self._require_row(session, email)
-            row.status = str(status)
-            if status is Status.UNSUBSCRIBED:
-                row.unsubscribed_at = utcnow()
-            elif status is Status.ACTIVE:
-                row.unsubscribed_at = None
-                row.confirmed_at = row.confirmed_at or utcnow()
+            self._change_status(row, status, session)
             session.flush()
             return to_subscriber(row)
 
@@ -206,6 +202,21 @@ class SubscriberStore:
             # The domain feeds the deliverability counts; `forget` keeps nothing of the address but its hash.
             domain = None if reason == "forget" else email.rpartition("@")[2].lower()
             session.add(SuppressionRow(email_hash=key, reason=reason, domain=domain))
+
+    def _change_status(self, row: SubscriberRow, status: Status, session: Session) -> None:
+        """Set the status and what goes with it: a bounced address is suppressed as well."""
+        if status is Status.BOUNCED:
+            self.mark_bounced(row, "bounce", session)
+            return
+        if status is Status.ACTIVE:
+            # A suppressed address (hard bounce, spam complaint) is never mailed again, whoever asks.
+            self._refuse_suppressed(session, row.email)
+        row.status = str(status)
+        if status is Status.UNSUBSCRIBED:
+            row.unsubscribed_at = utcnow()
+        elif status is Status.ACTIVE:
+            row.unsubscribed_at = None
+            row.confirmed_at = row.confirmed_at or utcnow()
 
     def mark_bounced(self, row: SubscriberRow, reason: str, session: Session) -> None:
         """The reader's address does not take mail: never mailed again (a hard bounce, repeated soft ones)."""
