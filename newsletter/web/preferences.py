@@ -1,0 +1,89 @@
+"""The preferences page: a reader's settings, a preview of their next digest, save, pause and resume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from newsletter import subscriptions
+from newsletter.errors import InputError
+from newsletter.forms import changes_from_form, form_values
+from newsletter.message import reader_links
+from newsletter.models import Status, Subscriber
+from newsletter.pipeline import sample_digest
+from newsletter.render import format_day, paper_view
+from newsletter.web.site import site
+
+# What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).
+DONE = {
+    "saved": "Your preferences are saved.",
+    "paused": "Your digest is paused. Nothing is sent until you resume it.",
+    "resumed": "Your digest is on again.",
+    "confirmed": "You are subscribed. Your first digest comes with the next announcement.",
+}
+
+# The pause and resume buttons: the status each sets, and the statuses it may be pressed in (a bounced
+# address stays suppressed).
+SWITCHES = {
+    "pause": (Status.PAUSED, (Status.ACTIVE, Status.PAUSED)),
+    "resume": (Status.ACTIVE, (Status.ACTIVE, Status.PAUSED, Status.UNSUBSCRIBED)),
+}
+
+
+async def preferences_page(
+    request: Request, subscriber: Subscriber, status: int = 200, done: str | None = None, **context: Any
+) -> HTMLResponse:
+    web = site(request)
+    # Ranking the latest papers takes a while on a big day: off the event loop.
+    digest = await run_in_threadpool(sample_digest, web.ctx, subscriber)
+    links = reader_links(web.settings, web.tokens, subscriber)
+    return web.form_page(
+        request,
+        "web/preferences.html.j2",
+        status,
+        title="Your preferences",
+        subscriber=subscriber,
+        values=context.pop("values", None) or form_values(subscriber),
+        done=DONE.get(done or ""),
+        action=links.preferences.removeprefix(web.base),
+        unsubscribe=links.unsubscribe,
+        preview=[paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)],
+        window=(format_day(digest.window_start), format_day(digest.window_end)) if digest.candidates else None,
+        candidates=digest.candidates,
+        **context,
+    )
+
+
+async def preferences(request: Request) -> Response:
+    web = site(request)
+    found = web.reader("preferences", request.path_params["token"])
+    if found is None:
+        return web.not_found()
+    return await preferences_page(request, found, done=request.query_params.get("done"))
+
+
+async def update_preferences(request: Request) -> Response:
+    web = site(request)
+    found = web.reader("preferences", request.path_params["token"])
+    if found is None:
+        return web.not_found()
+    values = await web.checked_form(request)
+    action = values.pop("action", "save")
+    if action == "save":
+        try:
+            subscriptions.update(web.ctx.subscribers, found.email, changes_from_form(values, full=True))
+        except InputError as exc:
+            return await preferences_page(request, found, 400, error=str(exc), values=values)
+    elif action in SWITCHES and found.status in SWITCHES[action][1]:
+        if found.status is not SWITCHES[action][0]:
+            try:
+                web.ctx.subscribers.set_status(found.email, SWITCHES[action][0])
+            except InputError:  # suppressed after a bounce or a complaint: said without naming why
+                return await preferences_page(request, found, 400, error="This digest cannot be resumed.")
+    else:
+        return await preferences_page(request, found, 400, error=f"This digest cannot be {action[:20]}d now.")
+    done = {"save": "saved", "pause": "paused", "resume": "resumed"}[action]
+    return RedirectResponse(f"{request.url.path}?done={done}", status_code=303)

@@ -1,0 +1,94 @@
+"""The sign-up pages: the form, its POST (double opt-in: a mail with a link), and the confirmation link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from newsletter import signup
+from newsletter.errors import InputError
+from newsletter.forms import changes_from_form
+from newsletter.message import confirm_link, reader_links
+from newsletter.models import Consent
+from newsletter.pipeline import mail_notice
+from newsletter.web.site import Site, site
+
+
+async def subscribe_page(request: Request) -> Response:
+    query = request.query_params.get("q", "").strip()[:200]
+    return site(request).form_page(
+        request, "web/subscribe.html.j2", title="Subscribe", values={"topics": query} if query else {}
+    )
+
+
+async def subscribe(request: Request) -> Response:
+    web = site(request)
+    values = await web.checked_form(request)
+    email = values.get("email", "").strip()
+    consent = Consent(
+        at=datetime.now(UTC),
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent", "")[:300],
+        form=signup.FORM_VERSION,
+    )
+    fields = {k: v for k, v in values.items() if k != "email"}
+    try:
+        outcome = signup.request(
+            web.settings, web.ctx.subscribers, email, changes_from_form(fields, full=False), consent
+        )
+    except InputError as exc:
+        return web.form_page(request, "web/subscribe.html.j2", 400, title="Subscribe", error=str(exc), values=values)
+    # Mailed after the answer, so neither its text nor its timing tells whether the address was known.
+    background = BackgroundTask(send_notice, web, outcome) if outcome.kind is not None else None
+    return web.message(
+        "Check your inbox",
+        f"If {email} can receive mail, a message with a link is on its way to it. "
+        "Open the link to confirm; nothing is sent before that.",
+        background=background,
+    )
+
+
+async def send_notice(web: Site, outcome: signup.Outcome) -> None:
+    subscriber, kind = outcome.subscriber, outcome.kind
+    assert subscriber is not None and kind is not None
+    if kind is signup.MailKind.CONFIRM:
+        url = confirm_link(web.settings, web.tokens, subscriber)
+    else:
+        url = reader_links(web.settings, web.tokens, subscriber).preferences
+    await mail_notice(web.ctx, web.composer, subscriber, signup.notice(web.settings, kind, url))
+
+
+async def confirm_page(request: Request) -> Response:
+    """GET shows the button and changes nothing: mail scanners and link previews fetch it."""
+    web = site(request)
+    found = web.claimed("confirm", request.path_params["token"])
+    if found is None:
+        return web.not_found()
+    claim, subscriber = found
+    assert claim.issued_at is not None  # confirmation tokens are timed
+    if not subscriber.confirmable(claim.issued_at):
+        return web.message(
+            "Link already used",
+            "This confirmation link was used already or is older than your last change. "
+            "Your digest's own links manage your subscription; or sign up again.",
+            410,
+        )
+    return web.form_page(request, "web/confirm.html.j2", title="Confirm your subscription", email=subscriber.email)
+
+
+async def confirm(request: Request) -> Response:
+    web = site(request)
+    found = web.claimed("confirm", request.path_params["token"])
+    if found is None:
+        return web.not_found()
+    await web.checked_form(request)
+    claim, subscriber = found
+    assert claim.issued_at is not None
+    confirmed = web.ctx.subscribers.confirm(subscriber.id, claim.issued_at)
+    if confirmed is None:
+        return web.message("Link already used", "This confirmation link was used already.", 410)
+    links = reader_links(web.settings, web.tokens, confirmed)
+    return RedirectResponse(links.preferences.removeprefix(web.base) + "?done=confirmed", status_code=303)
