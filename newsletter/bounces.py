@@ -162,6 +162,8 @@ def _dsn(message: Message) -> tuple[tuple[Bounce, ...], str | None]:
         return (), "no per-recipient fields in the delivery-status part"
     bounces = []
     for block in blocks[1:]:
+        if not isinstance(block, Message):
+            continue
         recipient = _typed_address(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
         action = str(block.get("Action", "")).strip().lower()
         status = str(block.get("Status", "")).strip().split(" ")[0]
@@ -198,16 +200,15 @@ def _message_id(value: object) -> str | None:
 
 def _quoted(message: Message) -> list[Message]:
     """The headers of the message a report is about (message/rfc822 or text/rfc822-headers parts)."""
-    found = []
+    found: list[Message] = []
     for part in message.walk():
         kind = part.get_content_type()
         if kind == "message/rfc822":
             payload = part.get_payload()
-            if isinstance(payload, list) and payload:
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 found.append(payload[0])
         elif kind == "text/rfc822-headers":
-            raw = part.get_payload(decode=True) or b""
-            found.append(message_from_bytes(raw.lstrip(), policy=policy.compat32))
+            found.append(message_from_bytes(_decoded(part).lstrip(), policy=policy.compat32))
     return found
 
 
@@ -219,8 +220,13 @@ def _part_fields(message: Message, content_type: str) -> Message | None:
     payload = part.get_payload()
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return payload[0]
-    raw = part.get_payload(decode=True) or b""
-    return message_from_bytes(raw.lstrip(), policy=policy.compat32)
+    return message_from_bytes(_decoded(part).lstrip(), policy=policy.compat32)
+
+
+def _decoded(part: Message) -> bytes:
+    """A leaf part's body, transfer-decoded (empty when it has none)."""
+    raw = part.get_payload(decode=True)
+    return raw if isinstance(raw, bytes) else b""
 
 
 def _text(message: Message) -> str:
@@ -228,8 +234,7 @@ def _text(message: Message) -> str:
     texts = []
     for part in message.walk():
         if part.get_content_type() == "text/plain":
-            raw = part.get_payload(decode=True) or b""
-            texts.append(raw.decode(part.get_content_charset() or "utf-8", "replace"))
+            texts.append(_decoded(part).decode(part.get_content_charset() or "utf-8", "replace"))
     return "\n".join(texts)
 
 

@@ -11,7 +11,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ConfigError
@@ -20,6 +20,11 @@ from newsletter.resources import bundled
 ENV_PREFIX = "NEWSLETTER_"
 DEFAULT_CONFIG_FILE = "newsletter.toml"
 USER_AGENT = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Settings = TypeVar("_Settings", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
-def _merge(obj: Any, values: Mapping[str, Any], origin: str, prefix: str = "") -> Any:
+def _merge(obj: _Settings, values: Mapping[str, Any], origin: str, prefix: str = "") -> _Settings:
     """Return obj (a settings dataclass) with values applied, checking every key and type."""
     if not isinstance(values, Mapping):
         raise ConfigError(f"{origin}: [{prefix.rstrip('.')}] must be a table")
@@ -266,7 +271,7 @@ def _merge(obj: Any, values: Mapping[str, Any], origin: str, prefix: str = "") -
         if key not in known:
             raise ConfigError(f"{origin}: unknown key '{where}'")
         current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
             changes[key] = _merge(current, value, origin, prefix=f"{where}.")
         else:
             changes[key] = _coerce(value, hints[key], origin, where)

@@ -10,6 +10,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import TypeVar
 
 from newsletter.config import InboxSettings
 from newsletter.errors import InboxError
@@ -26,7 +27,10 @@ def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _check(answer: tuple[str, list[object]], what: str) -> list[object]:
+_T = TypeVar("_T")
+
+
+def _check(answer: tuple[str, list[_T]], what: str) -> list[_T]:
     status, data = answer
     if status != "OK":
         detail = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
@@ -86,30 +90,30 @@ class Inbox:
             client.create(_quote(s.processed_folder))  # answers NO when it exists: fine
             _check(client.select(_quote(s.folder)), f"SELECT {s.folder}")
             found = _check(client.uid("SEARCH", "ALL"), "SEARCH")
-            uids = found[0].split() if found and isinstance(found[0], bytes) else []
+            uids = [u.decode() for u in found[0].split()] if found and isinstance(found[0], bytes) else []
             # Asked after login: servers announce MOVE (RFC 6851) only to a logged-in client.
             capabilities = _check(client.capability(), "CAPABILITY")
             can_move = b"MOVE" in bytes(capabilities[0] or b"").upper().split()
             for uid in uids:
-                data = _check(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"FETCH {uid.decode()}")
+                data = _check(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"FETCH {uid}")
                 raw = next((d[1] for d in data if isinstance(d, tuple) and len(d) == 2), None)
                 if not isinstance(raw, bytes):
                     continue  # vanished meanwhile (another client moved it)
                 read += 1
-                handle(f"imap {s.folder} uid {uid.decode()}", raw)
+                handle(f"imap {s.folder} uid {uid}", raw)
                 self._move(client, uid, can_move)
                 moved += 1
             if not can_move and moved:
                 client.expunge()
         return PollResult(read, moved)
 
-    def _move(self, client: imaplib.IMAP4, uid: bytes, can_move: bool) -> None:
+    def _move(self, client: imaplib.IMAP4, uid: str, can_move: bool) -> None:
         target = _quote(self.settings.processed_folder)
         if can_move:  # RFC 6851: atomic
-            _check(client.uid("MOVE", uid, target), f"MOVE {uid.decode()}")
+            _check(client.uid("MOVE", uid, target), f"MOVE {uid}")
             return
-        _check(client.uid("COPY", uid, target), f"COPY {uid.decode()}")
-        _check(client.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)"), f"STORE {uid.decode()}")
+        _check(client.uid("COPY", uid, target), f"COPY {uid}")
+        _check(client.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)"), f"STORE {uid}")
 
 
 def _text(exc: BaseException) -> str:

@@ -80,7 +80,7 @@ class Composer:
 
         dkim_settings = self.settings.dkim
         domain = dkim_settings.domain or self.settings.sender.domain
-        signature = dkim.sign(
+        signature: bytes = dkim.sign(
             data,
             dkim_settings.selector.encode(),
             domain.encode(),
@@ -202,7 +202,9 @@ def seven_bit(data: bytes) -> bytes:
     message = message_from_bytes(data, policy=SMTP_POLICY)
     for part in message.walk():
         if part.get("Content-Transfer-Encoding", "").lower() == "8bit":
-            body = part.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)  # a leaf part, transfer-decoded
+            body = payload.decode("utf-8").replace("\r\n", "\n")
             del part["Content-Transfer-Encoding"]
             part["Content-Transfer-Encoding"] = "quoted-printable"
             part.set_payload(_qp(body).decode("ascii"))

@@ -388,7 +388,7 @@ def inline_css(html: str) -> str:
     # inlined template is cached never calls it.
     from premailer import Premailer
 
-    return Premailer(
+    inlined: str = Premailer(
         html,
         allow_network=False,
         keep_style_tags=False,
@@ -397,6 +397,7 @@ def inline_css(html: str) -> str:
         strip_important=False,
         cssutils_logging_level=logging.CRITICAL,
     ).transform(pretty_print=False)
+    return inlined
 
 
 @lru_cache(maxsize=262144)

@@ -126,7 +126,7 @@ class Number(Kind):
     note: str = ""
 
     @property
-    def click_type(self) -> Any:  # type: ignore[override]
+    def click_type(self) -> Any:
         return self.type
 
     def parse(self, text: str, label: str) -> int | float | None:
@@ -134,7 +134,8 @@ class Number(Kind):
         if not text:
             return None
         try:
-            return self.type(text)
+            number: int | float = self.type(text)
+            return number
         except ValueError:
             what = "a whole number" if self.type is int else "a number"
             raise InputError(f"{label}: '{text[:20]}' is not {what}") from None
@@ -208,7 +209,7 @@ class Weekday(Kind):
     def check(self, value: Any, label: str) -> int:
         if not 0 <= value <= 6:
             raise InputError(f"{label} {value!r}: expected monday..sunday")
-        return value
+        return int(value)
 
     def to_json(self, value: Any) -> object:
         return self.write(value) or None

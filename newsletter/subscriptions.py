@@ -48,7 +48,11 @@ def add(
     changes = validate_changes(changes)
     digest = settings.digest
     # What the reader did not choose comes from the configuration (these three) or the model's defaults.
-    chosen = {"timezone": digest.default_timezone, "send_hour": digest.default_send_hour, "max_items": digest.max_items}
+    chosen: dict[str, Any] = {
+        "timezone": digest.default_timezone,
+        "send_hour": digest.default_send_hour,
+        "max_items": digest.max_items,
+    }
     chosen |= {f.name: getattr(changes, f.name) for f in EXPORTED if getattr(changes, f.name) is not None}
     if chosen.get("frequency") is not Frequency.WEEKLY:
         chosen.pop("weekday", None)

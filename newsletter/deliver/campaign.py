@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from newsletter import owners
 from newsletter.config import SmtpSettings
@@ -117,7 +125,7 @@ class Summary:
 
 def retry_delay(settings: SmtpSettings, attempt: int) -> float:
     """Exponential backoff with jitter: about retry_base, 2x, 4x … seconds after attempts 1, 2, 3 …"""
-    return settings.retry_base * 2 ** (attempt - 1) * random.uniform(0.75, 1.25)
+    return settings.retry_base * 2.0 ** (attempt - 1) * random.uniform(0.75, 1.25)
 
 
 class Campaign:
@@ -197,7 +205,7 @@ class Campaign:
                     pending[:0] = batch  # still in the journal; one more try when the run ends
                     halt(exc)
 
-        async def sender(task_id: int) -> None:
+        async def sender(task_id: TaskID) -> None:
             while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
                 delivery, outgoing = item
                 state["inflight"] += 1

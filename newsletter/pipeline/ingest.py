@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestRes
     for source in configured_sources(ctx.settings, tuple(names)):
         try:
             validators = ctx.papers.last_validators(source.name)
-            result = _run(ctx, source.name, lambda s=source, v=validators: s.fetch(day, v))
+            result = _run(ctx, source.name, functools.partial(source.fetch, day, validators))
             assert result is not None  # fetch always answers
             results.append(result)
         finally:

@@ -32,7 +32,8 @@ REPLACE_TYPES = frozenset({"replace", "replace-cross"})
 def split_authors(creator: str) -> tuple[str, ...]:
     """'A (MIT, USA), B and C' -> ('A', 'B', 'C'): commas inside parentheses are affiliations, not breaks."""
     names: list[str] = []
-    depth, current = 0, []
+    current: list[str] = []
+    depth = 0
     for ch in creator:
         if ch == "(":
             depth += 1

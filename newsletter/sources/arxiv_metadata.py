@@ -9,13 +9,14 @@ must pass through in flat memory, so records are read one line at a time and han
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from newsletter.errors import FeedError
 from newsletter.models import Paper
@@ -59,7 +60,7 @@ def batches(path: str | Path, per_batch: int = BATCH) -> Iterator[Batch]:
         raise FeedError(f"cannot read metadata file {path}: {exc.strerror}") from None
     with raw:
         size = os.fstat(raw.fileno()).st_size
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw
+        stream: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw
         papers: list[Paper] = []
         problems: list[str] = []
         number = 0

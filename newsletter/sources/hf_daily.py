@@ -108,7 +108,7 @@ class HfDailySource:
         page = 0
         first_validators = None
         while True:
-            params = {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page}
+            params: dict[str, str | int] = {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page}
             got = self.fetcher.get(self.settings.url, params, validators if page == 0 else None)
             if got.status == 304:
                 return ParsedFeed(not_modified=True, validators=got.validators)

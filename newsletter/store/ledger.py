@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.models import Delivery, DeliveryState, Outcome, Status
@@ -138,7 +138,8 @@ class Ledger:
                 .values(lease_expires=utcnow() - timedelta(seconds=1))
                 .execution_options(synchronize_session=False)
             )
-            return int(result.rowcount or 0)
+            # An UPDATE answers with a CursorResult (typed as a plain Result): its rowcount is the rows changed.
+            return int(cast(CursorResult[Any], result).rowcount or 0)
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
         """Write what the server said of several claimed rows in one short transaction.
@@ -181,7 +182,7 @@ class Ledger:
         now = utcnow()
         groups: dict[str, list[dict[str, Any]]] = {}
         for o in outcomes:
-            change = {
+            change: dict[str, Any] = {
                 "id": o.delivery_id,
                 "last_code": o.code,
                 "last_reply": o.reply,
@@ -241,7 +242,8 @@ class Ledger:
                     synchronize_session=False
                 )
             )
-            return int(result.rowcount or 0)
+            # An UPDATE answers with a CursorResult (typed as a plain Result): its rowcount is the rows changed.
+            return int(cast(CursorResult[Any], result).rowcount or 0)
 
     def next_retry(self, issue_date: date | None) -> datetime | None:
         """When the earliest scheduled retry falls due (parked rows have none)."""

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Row, String, and_, any_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Row,
+    String,
+    Table,
+    UnaryExpression,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -17,6 +32,9 @@ from newsletter.models import IngestResult, Paper, Validators, merge_papers
 from newsletter.store.db import Database
 from newsletter.store.tables import IngestRunRow, PaperRow, utcnow
 from newsletter.trending import trending_score
+
+if TYPE_CHECKING:
+    import psycopg
 
 _CHUNK = 2000  # ids per IN (...) lookup on SQLite: few round trips, well under its parameter limit
 
@@ -108,11 +126,13 @@ class PaperStore:
             # Rows inserted in this transaction get ids above today's largest (SQLite has one writer at a
             # time), so they are indexed for full-text search in one statement (see migration 0010).
             before = connection.scalar(select(func.max(PaperRow.id))) or 0
-            connection.execute(insert(PaperRow.__table__), rows)
+            connection.execute(insert(cast(Table, PaperRow.__table__)), rows)
             connection.execute(_INDEX_NEW_PAPERS, {"before": before})
             return
         columns = list(rows[0])
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None  # the session's connection is checked out
+        cursor = cast("psycopg.Cursor[Any]", raw.cursor())  # PostgreSQL is reached through psycopg 3
         with cursor, cursor.copy(f"COPY papers ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([json.dumps(v) if isinstance(v, list) else v for v in (row[c] for c in columns)])
@@ -147,6 +167,7 @@ class PaperStore:
     def list(self, on: date | None = None, limit: int | None = None, trending: bool = False) -> list[Paper]:
         """Papers newest first (by announcement, then id), or by trending score; only one announcement day
         when `on` is given. Background papers are searchable but never listed."""
+        order: tuple[UnaryExpression[Any], ...]
         if trending:
             order = (PaperRow.trending.desc().nulls_last(), PaperRow.arxiv_id.desc())
         else:
@@ -159,7 +180,7 @@ class PaperStore:
         with self.db.transaction() as session:
             return [to_paper(row) for row in session.scalars(query)]
 
-    def announced_between(self, start: date, end: date) -> list[Paper]:
+    def announced_between(self, start: date, end: date) -> builtins.list[Paper]:
         """Papers announced in [start, end], and known papers whose new version arrived then."""
         query = (
             select(PaperRow)
@@ -174,7 +195,7 @@ class PaperStore:
         with self.db.transaction() as session:
             return [to_paper(row) for row in session.scalars(query)]
 
-    def announcement_days(self, limit: int = 60) -> list[tuple[date, int]]:
+    def announcement_days(self, limit: int = 60) -> builtins.list[tuple[date, int]]:
         """The latest announcement days with their paper counts, newest first."""
         query = (
             select(PaperRow.announced, func.count())
@@ -184,7 +205,7 @@ class PaperStore:
             .limit(limit)
         )
         with self.db.transaction() as session:
-            return [(day, count) for day, count in session.execute(query)]
+            return [(day, count) for day, count in session.execute(query) if day is not None]
 
     def neighbour_days(self, day: date) -> tuple[date | None, date | None]:
         """The announcement days just before and just after this one (paging by day)."""
@@ -324,11 +345,9 @@ def _values(paper: Paper) -> dict[str, Any]:
     return values
 
 
-def paper_from_mapping(row: Mapping[str, Any]) -> Paper:
-    return Paper(
-        id=row["arxiv_id"],
-        **{name: tuple(row[name] or ()) if name in _TUPLES else row[name] for name in _FIELDS},
-    )
+def paper_from_mapping(row: Mapping[Any, Any]) -> Paper:
+    fields: dict[str, Any] = {name: tuple(row[name] or ()) if name in _TUPLES else row[name] for name in _FIELDS}
+    return Paper(id=row["arxiv_id"], **fields)
 
 
 def paper_columns(alias: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
@@ -69,16 +70,16 @@ class SubscriberStore:
         with self.db.transaction() as session:
             return {row.id: to_subscriber(row) for row in session.scalars(query)}
 
-    def due(self, issue_date: date, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
+    def due(self, issue_date: date, batch_size: int = 1000) -> Iterator[builtins.list[Subscriber]]:
         """Active subscribers whose issue falls on this date (weekly readers on their weekday), in batches."""
         on_the_day = or_(SubscriberRow.frequency == str(Frequency.DAILY), SubscriberRow.weekday == issue_date.weekday())
         return self._batches(batch_size, SubscriberRow.status == str(Status.ACTIVE), on_the_day)
 
-    def active(self, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
+    def active(self, batch_size: int = 1000) -> Iterator[builtins.list[Subscriber]]:
         """Every active subscriber, in batches."""
         return self._batches(batch_size, SubscriberRow.status == str(Status.ACTIVE))
 
-    def _batches(self, batch_size: int, *conditions: Any) -> Iterator[list[Subscriber]]:
+    def _batches(self, batch_size: int, *conditions: Any) -> Iterator[builtins.list[Subscriber]]:
         """Subscribers matching the conditions, `batch_size` at a time by id (keyset paging), so a list of
         any size is never held in memory at once.
 
@@ -102,7 +103,7 @@ class SubscriberStore:
             yield [_subscriber(row, items.get(row.id, ())) for row in rows]
             after = rows[-1].id
 
-    def send_slots(self) -> list[tuple[str, int, int | None, int]]:
+    def send_slots(self) -> builtins.list[tuple[str, int, int | None, int]]:
         """(timezone, send hour, weekday of weekly readers or None, active readers): the buckets the send pass
         works through."""
         weekday = case((SubscriberRow.frequency == str(Frequency.WEEKLY), SubscriberRow.weekday), else_=None)

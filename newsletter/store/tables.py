@@ -110,7 +110,7 @@ class SubscriberRow(Base):
     __tablename__ = "subscribers"
     # Ids are never reused (SQLite would hand a deleted reader's id to the next one without AUTOINCREMENT;
     # PostgreSQL's sequence never goes back): the Message-ID and old links name one reader for good.
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

@@ -52,7 +52,7 @@ def day_page(request: Request, day: date | None) -> Response:
         heading=f"Daily papers — {format_day(day)}" if day else "Daily papers",
         query="",
         papers=views(papers),
-        note=f"{len(papers)} papers announced {format_day(day)}, most upvoted first." if papers else None,
+        note=f"{len(papers)} papers announced {format_day(day)}, most upvoted first." if papers and day else None,
         empty="No papers yet." if day is None else f"Nothing was announced on {format_day(day)}.",
         newer=(format_day(newer), f"/?day={newer}") if newer else None,
         older=(format_day(older), f"/?day={older}") if older else None,
