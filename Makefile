@@ -47,6 +47,7 @@ eval: install
 lint: install
 	$(BIN)/ruff check newsletter tests benchmarks migrations
 	$(BIN)/ruff format --check newsletter tests benchmarks migrations
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -167,7 +167,7 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
     centroid = Counter({t: v * shared[t] / len(vectors) for t, v in centroid.items()})
     strongest = unit(dict(centroid.most_common(PROFILE_TERMS)))
     cohesion = sum(use * dot(strongest, v) for v, use in zip(vectors, uses, strict=True)) / sum(uses)
-    categories: Counter[str] = Counter()
+    categories: defaultdict[str, float] = defaultdict(float)  # weighted uses: fractional counts
     for paper, use in zip(neighbours, uses, strict=True):
         for i, category in enumerate(paper.categories):
             # The primary category says most about where a paper belongs.
@@ -177,6 +177,6 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
         phrase,
         strongest,
         cohesion,
-        {c: v / total for c, v in categories.most_common(10)} if total else {},
+        {c: v / total for c, v in sorted(categories.items(), key=lambda cv: cv[1], reverse=True)[:10]} if total else {},
         len(neighbours),
     )

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,9 @@ CATEGORY_BONUS = 0.15
 LIKED_WEIGHT = 0.3
 LIKED_SIMILARITY = 0.5
 DEFAULT_FLOOR = 0.15
+# Scores of topic phrases (by phrase) and the picks of readers with nothing of their own yet (by their
+# preferences), shared by every reader of an issue.
+Cache = dict[object, Any]
 SHORTLIST = 64  # a topics-only reader's picks come from their topics' best papers, when that is provably exact
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -271,17 +275,19 @@ class _Scored:
         return max(self.topics, key=lambda t: t.scores[i], default=None)
 
 
-def _topic(index: Index, topic: str, cache_: dict, profiles: Mapping[str, PhraseProfile]) -> TopicScores:
+def _topic(index: Index, topic: str, cache_: Cache, profiles: Mapping[str, PhraseProfile]) -> TopicScores:
     if topic not in cache_:
         cache_[topic] = score_topic(index, topic, profiles.get(topic))
-    return cache_[topic]
+    found = cache_[topic]
+    assert isinstance(found, TopicScores)
+    return found
 
 
 def _unwanted(
     prefs: Preferences,
     index: Index,
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
-    cache_: dict,
+    cache_: Cache,
 ) -> tuple[np.ndarray, np.ndarray, set[int]]:
     """Papers already sent (a newer version aside: `revised`) and papers the reader excluded."""
     n = len(index.docs)
@@ -314,7 +320,7 @@ def _score(
     index: Index,
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
     floor: float,
-    cache_: dict,
+    cache_: Cache,
     profiles: Mapping[str, PhraseProfile],
     liked: Sequence[Paper],
     disliked: Sequence[Paper],
@@ -342,7 +348,7 @@ def _score(
         score = score + np.where(in_category, CATEGORY_BONUS if topics else 0.5, 0.0)
         if not topics:
             eligible |= in_category & (score >= threshold)
-            for i in np.flatnonzero(in_category):
+            for i in np.flatnonzero(in_category).tolist():
                 category = next(c for c in index.docs[i].paper.categories if c.lower() in wanted)
                 reasons[int(i)] = Why("category", category)
     feedback = np.zeros(n)
@@ -352,7 +358,7 @@ def _score(
         close = _closeness(cosine, float(np.max(cosine[cosine < 0.999], initial=0.0)))
         feedback = feedback + sign * LIKED_WEIGHT * close
         if sign > 0:
-            for i in np.flatnonzero(close >= LIKED_SIMILARITY):
+            for i in np.flatnonzero(close >= LIKED_SIMILARITY).tolist():
                 if int(i) not in reasons and not (topics and eligible[i]):
                     reasons[int(i)] = Why("liked", _short(paper.title))
                     eligible[i] = True
@@ -374,7 +380,7 @@ def rank(
     index: Index,
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str] = frozenset(),
     floor: float = DEFAULT_FLOOR,
-    topic_scores: dict | None = None,
+    topic_scores: Cache | None = None,
     liked: Sequence[Paper] = (),
     disliked: Sequence[Paper] = (),
     profiles: Mapping[str, PhraseProfile] | None = None,
@@ -390,7 +396,7 @@ def rank(
     if not index.docs:
         return []
     prefs = subscriber.preferences
-    cache_: dict = topic_scores if topic_scores is not None else {}
+    cache_: Cache = topic_scores if topic_scores is not None else {}
     # Readers with the same preferences and nothing of their own yet (no paper sent, no feedback) get the
     # same picks: computed once per issue.
     shared_key = None
@@ -407,7 +413,8 @@ def rank(
             floor,
         )
         if shared_key in cache_:
-            return cache_[shared_key]
+            shared: list[Pick] = cache_[shared_key]
+            return shared
     picks = _rank(subscriber, index, already_sent, floor, cache_, profiles or {}, liked, disliked)
     if shared_key is not None:
         cache_[shared_key] = picks
@@ -419,7 +426,7 @@ def _rank(
     index: Index,
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
     floor: float,
-    cache_: dict,
+    cache_: Cache,
     profiles: Mapping[str, PhraseProfile],
     liked: Sequence[Paper],
     disliked: Sequence[Paper],

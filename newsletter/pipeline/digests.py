@@ -17,7 +17,7 @@ class DigestBuilder:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._indexes: dict[tuple[date, date], tuple[selection.Index, dict[str, selection.TopicScores]]] = {}
+        self._indexes: dict[tuple[date, date], tuple[selection.Index, selection.Cache]] = {}
         self._quiet: dict[tuple[date, date], tuple[date, ...]] = {}
         self._latest: dict[date, date | None] = {}
         self._last_sent: dict[int, date] = {}
