@@ -19,7 +19,6 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -45,9 +44,6 @@ CATEGORY_BONUS = 0.15
 LIKED_WEIGHT = 0.3
 LIKED_SIMILARITY = 0.5
 DEFAULT_FLOOR = 0.15
-# Scores of topic phrases (by phrase) and the picks of readers with nothing of their own yet (by their
-# preferences), shared by every reader of an issue.
-Cache = dict[object, Any]
 SHORTLIST = 64  # a topics-only reader's picks come from their topics' best papers, when that is provably exact
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -275,6 +271,11 @@ class _Scored:
         return max(self.topics, key=lambda t: t.scores[i], default=None)
 
 
+# Shared by every reader of an issue: the scores of each topic phrase (by phrase), which papers each excluded
+# phrase rules out, and the picks of readers with nothing of their own yet (by their preferences).
+Cache = dict[object, "TopicScores | np.ndarray | list[Pick]"]
+
+
 def _topic(index: Index, topic: str, cache_: Cache, profiles: Mapping[str, PhraseProfile]) -> TopicScores:
     if topic not in cache_:
         cache_[topic] = score_topic(index, topic, profiles.get(topic))
@@ -310,7 +311,9 @@ def _unwanted(
         if key not in cache_:
             phrase = tuple(s for s, _ in analyse(text))
             cache_[key] = np.array([bool(phrase) and _is_excluded(doc, phrase) for doc in index.docs], dtype=bool)
-        excluded |= cache_[key]
+        mask = cache_[key]
+        assert isinstance(mask, np.ndarray)
+        excluded |= mask
 
     return sent, excluded, revised
 
@@ -413,7 +416,8 @@ def rank(
             floor,
         )
         if shared_key in cache_:
-            shared: list[Pick] = cache_[shared_key]
+            shared = cache_[shared_key]
+            assert isinstance(shared, list)
             return shared
     picks = _rank(subscriber, index, already_sent, floor, cache_, profiles or {}, liked, disliked)
     if shared_key is not None:
