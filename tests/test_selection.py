@@ -21,6 +21,7 @@ from newsletter.message import Composer
 from newsletter.models import Paper, Preferences, Why
 from newsletter.selection import Index, explain, rank
 from newsletter.sources.arxiv_metadata import parse_record
+from newsletter.store.background import as_written
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
 
 REAL = "ranking_real.jsonl.gz"
@@ -121,6 +122,24 @@ def test_the_background_says_what_an_ambiguous_word_means(ctx, tmp_path, real, b
     why = picks[0].why
     assert why.kind == "topic" and why.subject == "diffusion" and "diffusion" in [w.lower() for w in why.words]
     assert why.evidence.startswith(f"like {len(background)} papers on ")
+
+
+def test_the_background_asks_for_the_phrase_with_its_inner_function_words(ctx) -> None:
+    """Without "based", "agent-based modeling" is "agent modeling", another phrase (modeling an agent);
+    a function word at the ends binds nothing and is dropped."""
+    population = [
+        make_paper(title=f"An agent-based model of {place}", abstract=f"Agent-based modeling of traffic in {place}.")
+        for place in ("a city", "a port", "a market")
+    ]
+    other = [
+        make_paper(title=f"Opponent agent modeling in {game}", abstract="Agent modeling predicts the opponent.")
+        for game in ("poker", "chess", "go")
+    ]
+    ctx.papers.upsert([replace(p, background=True) for p in population + other])
+    assert as_written("agent-based modeling") == ("agent", "based", "modeling")
+    assert as_written("the agent-based modeling of") == ("agent", "based", "modeling")
+    assert {p.id for p in ctx.background.neighbours("agent-based modeling")} == {p.id for p in population}
+    assert {p.id for p in ctx.background.neighbours("agent modeling")} == {p.id for p in other}
 
 
 def test_cold_the_word_alone_is_ambiguous(real) -> None:

@@ -34,6 +34,17 @@ def query_words(phrase: str) -> tuple[str, ...]:
     return tuple(w for w in words if w not in STOPWORDS) or words
 
 
+def as_written(phrase: str) -> tuple[str, ...]:
+    """The phrase's words in order, function words inside it kept: "agent-based modeling" without "based"
+    would ask for "agent modeling", another phrase. Only those at its ends go (they bind nothing)."""
+    words = list(re.findall(r"[a-z0-9]+", phrase.lower()))
+    while len(words) > 1 and words[0] in STOPWORDS:
+        words.pop(0)
+    while len(words) > 1 and words[-1] in STOPWORDS:
+        words.pop()
+    return tuple(words)
+
+
 class Background:
     """Phrase profiles and word rarity from the stored papers, worked out once per phrase and day and kept
     for the life of the process (a send asks for the same few hundred phrases for many thousand readers)."""
@@ -51,7 +62,7 @@ class Background:
         words = query_words(phrase)
         if not words:
             return []
-        found = {p.id: p for p in self._newest(Query(phrase, ((words,),), ()))}
+        found = {p.id: p for p in self._newest(Query(phrase, ((as_written(phrase),),), ()))}
         # Papers using the phrase as written say what it means; its words apart only when those are few.
         if len(found) < ENOUGH and len(words) > 1:
             for hit in self.search.search(Query(phrase, tuple(((w,),) for w in words), ()), limit=self.k):
