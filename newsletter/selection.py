@@ -196,8 +196,11 @@ class TopicScores:
 
 def _closeness(cosine: np.ndarray, cohesion: float) -> np.ndarray:
     """Cosine to a profile as 0 for a typical paper of the batch (the median: most papers are about
-    something else) to 1 for one as close as the profile's own papers are to it."""
+    something else) to 1 for one as close as the profile's own papers are to it, or as the day's closest
+    paper when none gets that close (a profile of a few papers fits them so tightly that no other paper
+    could, and every paper would look equally far)."""
     typical = float(np.median(cosine)) if len(cosine) else 0.0
+    cohesion = min(cohesion, float(np.max(cosine, initial=0.0)))
     if cohesion <= typical:
         return np.zeros_like(cosine)
     return np.clip((cosine - typical) / (cohesion - typical), 0.0, 1.0)

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import main
-from newsletter.meaning import stem
+from newsletter.meaning import PhraseProfile, stem, unit
 from newsletter.message import Composer
 from newsletter.models import Paper, Preferences, Why
-from newsletter.selection import Index, explain, rank
+from newsletter.selection import Index, explain, rank, score_topic
 from newsletter.sources.arxiv_metadata import parse_record
 from newsletter.store.background import as_written
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
@@ -140,6 +140,20 @@ def test_the_background_asks_for_the_phrase_with_its_inner_function_words(ctx) -
     assert as_written("the agent-based modeling of") == ("agent", "based", "modeling")
     assert {p.id for p in ctx.background.neighbours("agent-based modeling")} == {p.id for p in population}
     assert {p.id for p in ctx.background.neighbours("agent modeling")} == {p.id for p in other}
+
+
+def test_a_profile_tighter_than_any_paper_still_tells_papers_apart() -> None:
+    """A profile learned from a few papers fits them closer than any paper of the day can be: the day's
+    closest paper then counts as a full match, instead of every paper counting as none."""
+    near = make_paper(title="Netlist sizing of operational amplifiers", abstract="Transistor sizing for amplifiers.")
+    far = make_paper(title="Qubit gates on a chip", abstract="Superconducting qubit gates and their fidelity.")
+    filler = [make_paper(title=f"Topic {n} of galaxies", abstract="Stars and gas in galaxies.") for n in range(3)]
+    index = Index([near, far, *filler])
+    terms = unit({stem("netlist"): 2.0, stem("sizing"): 2.0, stem("amplifiers"): 1.0})
+    profile = PhraseProfile("analog design", terms, 0.99, {}, 3)
+    scores = score_topic(index, "analog design", profile)
+    assert scores.background[0] == 1.0 and scores.background[1] == 0.0
+    assert scores.scores[0] > scores.scores[1]
 
 
 def test_cold_the_word_alone_is_ambiguous(real) -> None:
