@@ -23,7 +23,7 @@ from newsletter.store.papers import paper_columns, paper_from_mapping, paper_typ
 from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
 from newsletter.store.tables import PaperRow
 
-NEIGHBOURS = 50
+NEIGHBOURS = 30  # more say no more on the dev set's tune split, and each costs time once per phrase and day
 ENOUGH = 3
 SAMPLE = 4000  # papers read for word rarity: enough for stable weights, a second's work once per process
 
