@@ -3,7 +3,8 @@
 Pure and deterministic; no word lists. Per topic phrase, the parts of a paper's score are:
 
 - lexical: BM25 over the title (counted twice) and the abstract, where the phrase's adjacent word pairs are
-  terms too, so a paper using the phrase as a whole beats one sharing a single word of it ("circuit");
+  terms too, so a paper using the phrase as a whole beats one sharing a single word of it ("circuit"); with
+  a profile, the words of a paper holding only some of the phrase's count in full only as far as it agrees;
 - background: closeness (cosine of TF-IDF vectors) to what the phrase means in the stored papers that use it
   most (a PhraseProfile, worked out by the store once per phrase and day); none on a fresh install;
 - categories: how much of the profile's papers are filed where the candidate is (when it has categories);
@@ -39,6 +40,7 @@ K1 = 1.2
 B = 0.75
 BACKGROUND_WEIGHT = 0.6
 CATEGORY_WEIGHT = 0.3
+PARTIAL_SHARE = 0.6  # of a partial match's words, with a profile that does not agree with the paper at all
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15
 LIKED_WEIGHT = 0.3
@@ -138,6 +140,16 @@ class Index:
         dense[-1] = 0.0
         return np.bincount(self._rows, weights=self._values * dense[self._columns], minlength=len(self.docs))
 
+    def holding(self, words: Sequence[str]) -> np.ndarray:
+        """Which papers hold every one of these words."""
+        held = np.ones(len(self.docs), dtype=bool)
+        for word in set(words):
+            has = np.zeros(len(self.docs), dtype=bool)
+            if word in self._postings:
+                has[self._postings[word][0]] = True
+            held &= has
+        return held
+
     def bm25(self, terms: Sequence[str]) -> np.ndarray:
         """Okapi BM25 of every paper for these terms."""
         scores = np.zeros(len(self.docs))
@@ -218,6 +230,10 @@ def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) 
             categories = np.array(
                 [sum(profile.categories.get(c, 0.0) for c in doc.paper.categories[:1]) for doc in index.docs]
             )
+        # A paper holding only some of the phrase's words ("circuit" of "analog circuit design") may be
+        # about the other sense of a shared word: its words count in full only as far as the profile agrees.
+        partial = ~index.holding(stems)
+        lexical = np.where(partial, lexical * (PARTIAL_SHARE + (1 - PARTIAL_SHARE) * background), lexical)
         scores = lexical + BACKGROUND_WEIGHT * background + CATEGORY_WEIGHT * categories
     else:
         scores = lexical

@@ -19,7 +19,7 @@ from newsletter.cli import main
 from newsletter.meaning import PhraseProfile, stem, unit
 from newsletter.message import Composer
 from newsletter.models import Paper, Preferences, Why
-from newsletter.selection import Index, explain, rank, score_topic
+from newsletter.selection import PARTIAL_SHARE, Index, explain, rank, score_topic
 from newsletter.sources.arxiv_metadata import parse_record
 from newsletter.store.background import as_written
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
@@ -154,6 +154,20 @@ def test_a_profile_tighter_than_any_paper_still_tells_papers_apart() -> None:
     scores = score_topic(index, "analog design", profile)
     assert scores.background[0] == 1.0 and scores.background[1] == 0.0
     assert scores.scores[0] > scores.scores[1]
+
+
+def test_a_paper_with_some_of_the_phrase_counts_its_words_as_far_as_the_profile_agrees() -> None:
+    whole = make_paper(title="Analog circuit design with netlists", abstract="Sizing analog circuits.")
+    near = make_paper(title="Circuit design by netlist sizing", abstract="Amplifier netlist sizing for circuits.")
+    far = make_paper(title="Quantum circuit design", abstract="Qubit gates and their circuit design.")
+    filler = [make_paper(title=f"Topic {n} of galaxies", abstract="Stars and gas in galaxies.") for n in range(4)]
+    index = Index([whole, near, far, *filler])
+    cold = score_topic(index, "analog circuit design")
+    terms = unit({stem("netlist"): 2.0, stem("sizing"): 2.0, stem("amplifier"): 1.0})
+    warm = score_topic(index, "analog circuit design", PhraseProfile("analog circuit design", terms, 0.5, {}, 9))
+    assert warm.lexical[0] == cold.lexical[0]  # the whole phrase: its words count in full
+    assert warm.background[1] == 1.0 and warm.lexical[1] == cold.lexical[1]  # the profile agrees
+    assert warm.background[2] == 0.0 and warm.lexical[2] == pytest.approx(PARTIAL_SHARE * cold.lexical[2])
 
 
 def test_cold_the_word_alone_is_ambiguous(real) -> None:
