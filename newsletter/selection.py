@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -57,8 +58,15 @@ class _Doc:
     counts: Counter[str]
     length: float
     vector: dict[str, float]
-    title: tuple[tuple[str, str], ...]
-    abstract: tuple[tuple[str, str], ...]
+
+    # Worked out for the few papers a reader is shown or excludes, not for every paper of the day.
+    @cached_property
+    def title(self) -> tuple[tuple[str, str], ...]:
+        return tuple(analyse(self.paper.title))
+
+    @cached_property
+    def abstract(self) -> tuple[tuple[str, str], ...]:
+        return tuple(analyse(self.paper.abstract))
 
     def surface(self, stem_: str) -> str | None:
         """The word as the paper writes it (first in the title, else in the abstract)."""
@@ -88,8 +96,6 @@ class Index:
                     counts,
                     length,
                     tfidf(counts, self.idf, self.rarest),
-                    tuple(analyse(paper.title)),
-                    tuple(analyse(paper.abstract)),
                 )
             )
         self.avg_length = (sum(d.length for d in self.docs) / len(self.docs) if self.docs else 1.0) or 1.0
@@ -115,6 +121,10 @@ class Index:
         self._norms = K1 * (1 - B + B * lengths / self.avg_length)
         self.ids = [p.id for p in papers]
         self.position = {paper_id: i for i, paper_id in enumerate(self.ids)}
+        # Each paper's first category as a number, so a profile's categories are looked up once per name.
+        names: dict[str, int] = {"": 0}
+        self.primary = np.array([names.setdefault(p.categories[0] if p.categories else "", len(names)) for p in papers])
+        self.primary_names = list(names)
         self.upvotes = np.array([p.upvotes or 0 for p in papers], dtype=float)
         self.trending = np.array([trending_score(p) for p in papers], dtype=float)
 
@@ -227,9 +237,8 @@ def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) 
     if profile is not None and profile.terms:
         background = _closeness(index.similarity(profile.terms), profile.cohesion)
         if profile.categories:
-            categories = np.array(
-                [sum(profile.categories.get(c, 0.0) for c in doc.paper.categories[:1]) for doc in index.docs]
-            )
+            share = np.array([profile.categories.get(c, 0.0) for c in index.primary_names])
+            categories = share[index.primary]
         # A paper holding only some of the phrase's words ("circuit" of "analog circuit design") may be
         # about the other sense of a shared word: its words count in full only as far as the profile agrees.
         partial = ~index.holding(stems)
