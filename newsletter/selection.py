@@ -86,7 +86,9 @@ class Index:
             df.update(counts.keys())
             analysed.append((paper, counts))
         self.docs_total = len(papers) + vocabulary.docs
-        self.idf = {t: idf(d + vocabulary.df.get(t, 0), self.docs_total) for t, d in df.items()}
+        self._df = df
+        # Words only: pairs (most of the terms, nearly all in one paper) get theirs when a phrase asks.
+        self.idf = {t: idf(d + vocabulary.df.get(t, 0), self.docs_total) for t, d in df.items() if "_" not in t}
         self.docs: list[_Doc] = []
         for paper, counts in analysed:
             length = float(sum(c for t, c in counts.items() if "_" not in t))
@@ -113,7 +115,8 @@ class Index:
                 rows.append(i)
                 columns.append(self._column.setdefault(term, len(self._column)))
                 values.append(value)
-        self._postings = {t: (np.array(d), np.array(c, dtype=float)) for t, (d, c) in postings.items()}
+        self._postings = postings
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._rows = np.array(rows, dtype=np.int64)
         self._columns = np.array(columns, dtype=np.int64)
         self._values = np.array(values, dtype=float)
@@ -135,7 +138,16 @@ class Index:
     def term_idf(self, term: str) -> float:
         if term in self.idf:
             return self.idf[term]
-        return idf(self.vocabulary.df.get(term, 0), self.docs_total)
+        return idf(self._df.get(term, 0) + self.vocabulary.df.get(term, 0), self.docs_total)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The papers holding a term and how often, as arrays (made when a phrase first asks for the term)."""
+        if term not in self._arrays:
+            if term not in self._postings:
+                return None
+            docs, counts = self._postings[term]
+            self._arrays[term] = (np.array(docs), np.array(counts, dtype=float))
+        return self._arrays[term]
 
     def vector(self, paper: Paper) -> dict[str, float]:
         """A paper outside the index (a liked one) as a unit TF-IDF vector in the index's terms."""
@@ -155,8 +167,9 @@ class Index:
         held = np.ones(len(self.docs), dtype=bool)
         for word in set(words):
             has = np.zeros(len(self.docs), dtype=bool)
-            if word in self._postings:
-                has[self._postings[word][0]] = True
+            held_by = self.postings(word)
+            if held_by is not None:
+                has[held_by[0]] = True
             held &= has
         return held
 
@@ -164,8 +177,9 @@ class Index:
         """Okapi BM25 of every paper for these terms."""
         scores = np.zeros(len(self.docs))
         for term in terms:
-            if term in self._postings:
-                docs, tf = self._postings[term]
+            held_by = self.postings(term)
+            if held_by is not None:
+                docs, tf = held_by
                 scores[docs] += self.term_idf(term) * tf * (K1 + 1) / (tf + self._norms[docs])
         return scores
 
