@@ -127,6 +127,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--background-db", help="an already imported background (a database URL)")
+    parser.add_argument(
+        "--split", choices=("heldout", "tune"), action="append", help="only this split (tuning looks at tune only)"
+    )
     args = parser.parse_args()
     data = json.loads(args.data.read_text(encoding="utf-8"))
     if args.background_db:
@@ -140,7 +143,7 @@ def main() -> int:
         if p["field"] != "other":
             fields_of_word.setdefault(p["word"], set()).add(p["field"])
     failed = False
-    for split in ("heldout", "tune"):
+    for split in args.split or ("heldout", "tune"):
         words = {w for w, about in data["words"].items() if about["split"] == split}
         papers = hf_daily.parse(as_hf_json([p for p in data["papers"] if p["word"] in words]), "dev set").papers
         personas = [p for p in data["personas"] if p["word"] in words]

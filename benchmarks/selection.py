@@ -78,7 +78,8 @@ def main() -> None:
         print("\n== selection: skipped, the shared corpus is not there")
         return
     url = f"sqlite:///{path}"
-    db = Context.open(load_settings(env={"NEWSLETTER_DATABASE_URL": url})).db
+    db = Context.open(load_settings(env={"NEWSLETTER_DATABASE_URL": url}), migrate=False).db
+    db.upgrade()  # a background cached by an older schema is brought up to date
     sample = Background(db).sample()
     batch = sample[:: max(1, len(sample) // BATCH)][:BATCH]
     pool = phrases(sample)

@@ -48,15 +48,19 @@ def analyse(text: str) -> list[tuple[str, str]]:
     return [(stem(w), w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+def stems(text: str) -> list[str]:
+    """The stems of the content words of a text, in order."""
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
 @lru_cache(maxsize=2048)
 def paper_terms(paper: Paper) -> Counter[str]:
     """Term counts of a paper, the title counted twice, words and adjacent pairs alike (kept for the papers
     seen last: the same background papers serve many phrases). Callers must not change the result."""
-    counts: Counter[str] = Counter()
-    for text, weight in ((paper.title, 2), (paper.abstract, 1)):
-        stems = [s for s, _ in analyse(text)]
-        for term in terms(stems):
-            counts[term] += weight
+    title = terms(stems(paper.title))
+    counts = Counter(title)
+    counts.update(title)
+    counts.update(terms(stems(paper.abstract)))
     return counts
 
 
@@ -104,12 +108,17 @@ def idf(df: int, docs: int) -> float:
 
 def tfidf(counts: Mapping[str, int], weight: Mapping[str, float] | None, fallback: float) -> dict[str, float]:
     """A unit TF-IDF vector over the words only (pairs are for matching the phrase, not for closeness)."""
-    vector = {
-        t: (1 + math.log(c)) * (weight.get(t, fallback) if weight is not None else fallback)
-        for t, c in counts.items()
-        if "_" not in t
-    }
+    get = weight.get if weight is not None else {}.get
+    vector = {t: _damped(c) * get(t, fallback) for t, c in counts.items() if "_" not in t}
     return unit(vector)
+
+
+_DAMPED = tuple(1 + math.log(c) if c else 0.0 for c in range(64))
+
+
+def _damped(count: int) -> float:
+    """1 + log(count): a word's tenth use says less than its first (looked up for the usual small counts)."""
+    return _DAMPED[count] if count < 64 else 1 + math.log(count)
 
 
 def unit(vector: Mapping[str, float]) -> dict[str, float]:

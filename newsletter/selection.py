@@ -3,7 +3,8 @@
 Pure and deterministic; no word lists. Per topic phrase, the parts of a paper's score are:
 
 - lexical: BM25 over the title (counted twice) and the abstract, where the phrase's adjacent word pairs are
-  terms too, so a paper using the phrase as a whole beats one sharing a single word of it ("circuit");
+  terms too, so a paper using the phrase as a whole beats one sharing a single word of it ("circuit"); with
+  a profile, the words of a paper holding only some of the phrase's count in full only as far as it agrees;
 - background: closeness (cosine of TF-IDF vectors) to what the phrase means in the stored papers that use it
   most (a PhraseProfile, worked out by the store once per phrase and day); none on a fresh install;
 - categories: how much of the profile's papers are filed where the candidate is (when it has categories);
@@ -19,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -39,6 +41,7 @@ K1 = 1.2
 B = 0.75
 BACKGROUND_WEIGHT = 0.6
 CATEGORY_WEIGHT = 0.3
+PARTIAL_SHARE = 0.6  # of a partial match's words, with a profile that does not agree with the paper at all
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15
 LIKED_WEIGHT = 0.3
@@ -55,8 +58,15 @@ class _Doc:
     counts: Counter[str]
     length: float
     vector: dict[str, float]
-    title: tuple[tuple[str, str], ...]
-    abstract: tuple[tuple[str, str], ...]
+
+    # Worked out for the few papers a reader is shown or excludes, not for every paper of the day.
+    @cached_property
+    def title(self) -> tuple[tuple[str, str], ...]:
+        return tuple(analyse(self.paper.title))
+
+    @cached_property
+    def abstract(self) -> tuple[tuple[str, str], ...]:
+        return tuple(analyse(self.paper.abstract))
 
     def surface(self, stem_: str) -> str | None:
         """The word as the paper writes it (first in the title, else in the abstract)."""
@@ -76,7 +86,9 @@ class Index:
             df.update(counts.keys())
             analysed.append((paper, counts))
         self.docs_total = len(papers) + vocabulary.docs
-        self.idf = {t: idf(d + vocabulary.df.get(t, 0), self.docs_total) for t, d in df.items()}
+        self._df = df
+        # Words only: pairs (most of the terms, nearly all in one paper) get theirs when a phrase asks.
+        self.idf = {t: idf(d + vocabulary.df.get(t, 0), self.docs_total) for t, d in df.items() if "_" not in t}
         self.docs: list[_Doc] = []
         for paper, counts in analysed:
             length = float(sum(c for t, c in counts.items() if "_" not in t))
@@ -86,8 +98,6 @@ class Index:
                     counts,
                     length,
                     tfidf(counts, self.idf, self.rarest),
-                    tuple(analyse(paper.title)),
-                    tuple(analyse(paper.abstract)),
                 )
             )
         self.avg_length = (sum(d.length for d in self.docs) / len(self.docs) if self.docs else 1.0) or 1.0
@@ -105,7 +115,8 @@ class Index:
                 rows.append(i)
                 columns.append(self._column.setdefault(term, len(self._column)))
                 values.append(value)
-        self._postings = {t: (np.array(d), np.array(c, dtype=float)) for t, (d, c) in postings.items()}
+        self._postings = postings
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._rows = np.array(rows, dtype=np.int64)
         self._columns = np.array(columns, dtype=np.int64)
         self._values = np.array(values, dtype=float)
@@ -113,6 +124,10 @@ class Index:
         self._norms = K1 * (1 - B + B * lengths / self.avg_length)
         self.ids = [p.id for p in papers]
         self.position = {paper_id: i for i, paper_id in enumerate(self.ids)}
+        # Each paper's first category as a number, so a profile's categories are looked up once per name.
+        names: dict[str, int] = {"": 0}
+        self.primary = np.array([names.setdefault(p.categories[0] if p.categories else "", len(names)) for p in papers])
+        self.primary_names = list(names)
         self.upvotes = np.array([p.upvotes or 0 for p in papers], dtype=float)
         self.trending = np.array([trending_score(p) for p in papers], dtype=float)
 
@@ -123,7 +138,16 @@ class Index:
     def term_idf(self, term: str) -> float:
         if term in self.idf:
             return self.idf[term]
-        return idf(self.vocabulary.df.get(term, 0), self.docs_total)
+        return idf(self._df.get(term, 0) + self.vocabulary.df.get(term, 0), self.docs_total)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The papers holding a term and how often, as arrays (made when a phrase first asks for the term)."""
+        if term not in self._arrays:
+            if term not in self._postings:
+                return None
+            docs, counts = self._postings[term]
+            self._arrays[term] = (np.array(docs), np.array(counts, dtype=float))
+        return self._arrays[term]
 
     def vector(self, paper: Paper) -> dict[str, float]:
         """A paper outside the index (a liked one) as a unit TF-IDF vector in the index's terms."""
@@ -138,12 +162,24 @@ class Index:
         dense[-1] = 0.0
         return np.bincount(self._rows, weights=self._values * dense[self._columns], minlength=len(self.docs))
 
+    def holding(self, words: Sequence[str]) -> np.ndarray:
+        """Which papers hold every one of these words."""
+        held = np.ones(len(self.docs), dtype=bool)
+        for word in set(words):
+            has = np.zeros(len(self.docs), dtype=bool)
+            held_by = self.postings(word)
+            if held_by is not None:
+                has[held_by[0]] = True
+            held &= has
+        return held
+
     def bm25(self, terms: Sequence[str]) -> np.ndarray:
         """Okapi BM25 of every paper for these terms."""
         scores = np.zeros(len(self.docs))
         for term in terms:
-            if term in self._postings:
-                docs, tf = self._postings[term]
+            held_by = self.postings(term)
+            if held_by is not None:
+                docs, tf = held_by
                 scores[docs] += self.term_idf(term) * tf * (K1 + 1) / (tf + self._norms[docs])
         return scores
 
@@ -196,8 +232,11 @@ class TopicScores:
 
 def _closeness(cosine: np.ndarray, cohesion: float) -> np.ndarray:
     """Cosine to a profile as 0 for a typical paper of the batch (the median: most papers are about
-    something else) to 1 for one as close as the profile's own papers are to it."""
+    something else) to 1 for one as close as the profile's own papers are to it, or as the day's closest
+    paper when none gets that close (a profile of a few papers fits them so tightly that no other paper
+    could, and every paper would look equally far)."""
     typical = float(np.median(cosine)) if len(cosine) else 0.0
+    cohesion = min(cohesion, float(np.max(cosine, initial=0.0)))
     if cohesion <= typical:
         return np.zeros_like(cosine)
     return np.clip((cosine - typical) / (cohesion - typical), 0.0, 1.0)
@@ -212,9 +251,12 @@ def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) 
     if profile is not None and profile.terms:
         background = _closeness(index.similarity(profile.terms), profile.cohesion)
         if profile.categories:
-            categories = np.array(
-                [sum(profile.categories.get(c, 0.0) for c in doc.paper.categories[:1]) for doc in index.docs]
-            )
+            share = np.array([profile.categories.get(c, 0.0) for c in index.primary_names])
+            categories = share[index.primary]
+        # A paper holding only some of the phrase's words ("circuit" of "analog circuit design") may be
+        # about the other sense of a shared word: its words count in full only as far as the profile agrees.
+        partial = ~index.holding(stems)
+        lexical = np.where(partial, lexical * (PARTIAL_SHARE + (1 - PARTIAL_SHARE) * background), lexical)
         scores = lexical + BACKGROUND_WEIGHT * background + CATEGORY_WEIGHT * categories
     else:
         scores = lexical

@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import main
-from newsletter.meaning import stem
+from newsletter.meaning import PhraseProfile, stem, unit
 from newsletter.message import Composer
 from newsletter.models import Paper, Preferences, Why
-from newsletter.selection import Index, explain, rank
+from newsletter.selection import PARTIAL_SHARE, Index, explain, rank, score_topic
 from newsletter.sources.arxiv_metadata import parse_record
+from newsletter.store.background import as_written
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
 
 REAL = "ranking_real.jsonl.gz"
@@ -121,6 +122,52 @@ def test_the_background_says_what_an_ambiguous_word_means(ctx, tmp_path, real, b
     why = picks[0].why
     assert why.kind == "topic" and why.subject == "diffusion" and "diffusion" in [w.lower() for w in why.words]
     assert why.evidence.startswith(f"like {len(background)} papers on ")
+
+
+def test_the_background_asks_for_the_phrase_with_its_inner_function_words(ctx) -> None:
+    """Without "based", "agent-based modeling" is "agent modeling", another phrase (modeling an agent);
+    a function word at the ends binds nothing and is dropped."""
+    population = [
+        make_paper(title=f"An agent-based model of {place}", abstract=f"Agent-based modeling of traffic in {place}.")
+        for place in ("a city", "a port", "a market")
+    ]
+    other = [
+        make_paper(title=f"Opponent agent modeling in {game}", abstract="Agent modeling predicts the opponent.")
+        for game in ("poker", "chess", "go")
+    ]
+    ctx.papers.upsert([replace(p, background=True) for p in population + other])
+    assert as_written("agent-based modeling") == ("agent", "based", "modeling")
+    assert as_written("the agent-based modeling of") == ("agent", "based", "modeling")
+    assert {p.id for p in ctx.background.neighbours("agent-based modeling")} == {p.id for p in population}
+    assert {p.id for p in ctx.background.neighbours("agent modeling")} == {p.id for p in other}
+
+
+def test_a_profile_tighter_than_any_paper_still_tells_papers_apart() -> None:
+    """A profile learned from a few papers fits them closer than any paper of the day can be: the day's
+    closest paper then counts as a full match, instead of every paper counting as none."""
+    near = make_paper(title="Netlist sizing of operational amplifiers", abstract="Transistor sizing for amplifiers.")
+    far = make_paper(title="Qubit gates on a chip", abstract="Superconducting qubit gates and their fidelity.")
+    filler = [make_paper(title=f"Topic {n} of galaxies", abstract="Stars and gas in galaxies.") for n in range(3)]
+    index = Index([near, far, *filler])
+    terms = unit({stem("netlist"): 2.0, stem("sizing"): 2.0, stem("amplifiers"): 1.0})
+    profile = PhraseProfile("analog design", terms, 0.99, {}, 3)
+    scores = score_topic(index, "analog design", profile)
+    assert scores.background[0] == 1.0 and scores.background[1] == 0.0
+    assert scores.scores[0] > scores.scores[1]
+
+
+def test_a_paper_with_some_of_the_phrase_counts_its_words_as_far_as_the_profile_agrees() -> None:
+    whole = make_paper(title="Analog circuit design with netlists", abstract="Sizing analog circuits.")
+    near = make_paper(title="Circuit design by netlist sizing", abstract="Amplifier netlist sizing for circuits.")
+    far = make_paper(title="Quantum circuit design", abstract="Qubit gates and their circuit design.")
+    filler = [make_paper(title=f"Topic {n} of galaxies", abstract="Stars and gas in galaxies.") for n in range(4)]
+    index = Index([whole, near, far, *filler])
+    cold = score_topic(index, "analog circuit design")
+    terms = unit({stem("netlist"): 2.0, stem("sizing"): 2.0, stem("amplifier"): 1.0})
+    warm = score_topic(index, "analog circuit design", PhraseProfile("analog circuit design", terms, 0.5, {}, 9))
+    assert warm.lexical[0] == cold.lexical[0]  # the whole phrase: its words count in full
+    assert warm.background[1] == 1.0 and warm.lexical[1] == cold.lexical[1]  # the profile agrees
+    assert warm.background[2] == 0.0 and warm.lexical[2] == pytest.approx(PARTIAL_SHARE * cold.lexical[2])
 
 
 def test_cold_the_word_alone_is_ambiguous(real) -> None:
