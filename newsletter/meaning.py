@@ -108,8 +108,8 @@ def idf(df: int, docs: int) -> float:
 
 def tfidf(counts: Mapping[str, int], weight: Mapping[str, float] | None, fallback: float) -> dict[str, float]:
     """A unit TF-IDF vector over the words only (pairs are for matching the phrase, not for closeness)."""
-    get = weight.get if weight is not None else {}.get
-    vector = {t: _damped(c) * get(t, fallback) for t, c in counts.items() if "_" not in t}
+    known: Mapping[str, float] = weight if weight is not None else {}
+    vector = {t: _damped(c) * known.get(t, fallback) for t, c in counts.items() if "_" not in t}
     return unit(vector)
 
 
