@@ -1,5 +1,6 @@
 """What a command loads before it works: structural checks (the timings are in benchmarks/startup.py)."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -41,6 +42,26 @@ def test_help_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
     modules = loaded(tmp_path, "--help")
     assert "click" in modules
     assert not modules & set(HEAVY)
+
+
+def test_command_modules_import_nothing_heavy_at_top_level() -> None:
+    # --help imports every command module, so one top-level import of the pipeline or the store (which load
+    # SQLAlchemy) would slow every command; this names the module and line that does it.
+    lazy = {*HEAVY, "newsletter.pipeline", "newsletter.store", "newsletter.schedule", "newsletter.web", "uvicorn"}
+    modules = sorted((ROOT / "newsletter" / "cli").glob("*.py"))
+    assert {m.stem for m in modules} >= {"__init__", "root", "db", "ingest", "papers", "subscribers", "send"}
+    found = []
+    for module in modules:
+        for node in ast.parse(module.read_text()).body:  # module level only: bodies and TYPE_CHECKING may import
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found += [
+                f"{module.name}:{node.lineno} {name}"
+                for name in names
+                if any(name == heavy or name.startswith(heavy + ".") for heavy in lazy)
+            ]
+    assert found == []
 
 
 def test_subscribers_list_loads_the_store_only(tmp_path: Path) -> None:

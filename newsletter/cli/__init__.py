@@ -1,0 +1,13 @@
+"""The `newsletter` command: thin click commands, each calling one pipeline or store function.
+
+root.py holds the `main` group, its global options and what the commands share (State, the option
+decorators, output); each other module holds one command group and registers it on `main` when imported.
+Each command imports what it needs when it runs (the pipeline, the store, rich, ...): `--help` and the
+short commands do not pay for SQLAlchemy, Alembic, premailer or numpy. Keep new imports in the bodies.
+"""
+
+# Importing a command module registers its commands on `main`.
+from newsletter.cli import bounces, db, ingest, papers, preview, send, serve, subscribers  # noqa: F401
+from newsletter.cli.root import main
+
+__all__ = ["main"]

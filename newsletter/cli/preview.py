@@ -1,0 +1,119 @@
+"""`newsletter preview`: a reader's digest rendered (HTML, text or a screenshot) or explained, nothing sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from newsletter.cli.root import (
+    State,
+    console,
+    date_option,
+    issue_day,
+    json_option,
+    main,
+    normalized,
+    pass_state,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from newsletter.selection import Explained
+
+
+@main.command()
+@click.argument("email")
+@date_option("Issue date (default: today).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the HTML to this file.")
+@click.option("--text", is_flag=True, help="Print the plain-text part instead of the HTML.")
+@click.option("--png", "png", type=click.Path(dir_okay=False), help="Save a screenshot (headless Chromium).")
+@click.option("--width", type=click.IntRange(320, 1600), default=600, show_default=True, help="Screenshot width.")
+@click.option("--dark", is_flag=True, help="Screenshot in dark mode.")
+@click.option("--explain", is_flag=True, help="List the best candidates with the parts of their scores instead.")
+@click.option("--top", type=click.IntRange(1, 500), default=15, show_default=True, help="Candidates --explain lists.")
+@json_option
+@pass_state
+def preview(
+    state: State,
+    email: str,
+    day: datetime | None,
+    out_path: str | None,
+    text: bool,
+    png: str | None,
+    width: int,
+    dark: bool,
+    explain: bool,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Render a subscriber's digest without sending or recording anything; --explain shows why."""
+    from newsletter import pipeline
+
+    if explain:
+        show_explained(pipeline.explain(state.app, normalized(email), issue_day(state, day), top), as_json)
+        return
+    message = pipeline.preview(state.app, normalized(email), issue_day(state, day))
+    if png:
+        import tempfile
+
+        from newsletter.screenshot import screenshot
+
+        with tempfile.TemporaryDirectory() as folder:
+            page = Path(folder) / "digest.html"
+            page.write_text(message.html, encoding="utf-8")
+            screenshot(page, Path(png), width=width, dark=dark)
+        click.echo(f"{message.subject}\nwrote {png} ({width} px{', dark' if dark else ''})")
+        return
+    body = message.text if text else message.html
+    if out_path:
+        Path(out_path).write_text(body, encoding="utf-8")
+        click.echo(f"{message.subject}\nwrote {out_path} ({len(body.encode()) / 1024:.1f} KB)")
+    else:
+        click.echo(body)
+
+
+def show_explained(rows: list[Explained], as_json: bool) -> None:
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": r.paper.id,
+                    "title": r.paper.title,
+                    "picked": r.picked,
+                    "score": round(r.score, 4),
+                    "topic": r.topic,
+                    "lexical": round(r.lexical, 4),
+                    "background": round(r.background, 4),
+                    "categories": round(r.categories, 4),
+                    "feedback": round(r.feedback, 4),
+                    "excluded": r.excluded,
+                    "already_sent": r.already_sent,
+                    "why": r.why.to_dict() if r.why else None,
+                }
+                for r in rows
+            ]
+        )
+        return
+    from rich.table import Table
+
+    from newsletter.selection import BACKGROUND_WEIGHT, CATEGORY_WEIGHT
+
+    # score = lexical + weight x background + weight x categories + feedback (the best topic; others add a little)
+    weighted = (f"backgr×{BACKGROUND_WEIGHT:g}", f"categ×{CATEGORY_WEIGHT:g}")
+    table = Table(box=None)
+    for header in ("", "id", "score", "lexical", *weighted, "feedb."):
+        table.add_column(header, no_wrap=True)  # numbers and ids whole; the topic and the title wrap
+    table.add_column("topic", ratio=1, overflow="fold")
+    table.add_column("title", ratio=3, overflow="fold")
+    for r in rows:
+        mark = "✓" if r.picked else ("excluded" if r.excluded else ("sent" if r.already_sent else ""))
+        parts = (r.score, r.lexical, r.background, r.categories, r.feedback)
+        table.add_row(mark, r.paper.id, *(f"{v:.3f}" for v in parts), r.topic, r.paper.title)
+    console().print(table)
+    evidence = sorted({r.why.evidence for r in rows if r.why and r.why.kind == "topic" and r.why.evidence})
+    for line in evidence:
+        click.echo(f"background: {line}")
+    click.echo(f"the best {len(rows)} candidates, {sum(r.picked for r in rows)} of them picked (✓)")

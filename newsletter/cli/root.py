@@ -1,0 +1,156 @@
+"""The `main` group, its global options and what every command shares: State, the option decorators, output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from newsletter import __version__
+from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from newsletter import pipeline
+    from newsletter.config import Settings
+    from newsletter.store import Database, PaperStore, SubscriberStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@functools.cache
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+class Group(click.Group):
+    """Turns expected failures into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+class State:
+    """Settings and stores, created on first use so that `--help` needs neither; a command that only reads
+    or writes the store does not load the pipeline."""
+
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        from newsletter.config import load_settings
+
+        return load_settings(self.config)
+
+    def require_key(self) -> None:
+        """Commands that sign or check reader links never run with a missing or published key."""
+        from newsletter.config import require_secret_key
+
+        require_secret_key(self.settings)
+
+    @functools.cached_property
+    def db(self) -> Database:
+        from newsletter.store import Database
+
+        return Database.open(self.settings)
+
+    @functools.cached_property
+    def subscribers(self) -> SubscriberStore:
+        from newsletter.store import SubscriberStore
+
+        return SubscriberStore(self.db)
+
+    @functools.cached_property
+    def papers(self) -> PaperStore:
+        from newsletter.store import PaperStore
+
+        return PaperStore(self.db)
+
+    @functools.cached_property
+    def app(self) -> pipeline.Context:
+        from newsletter import pipeline
+
+        return pipeline.Context(self.settings, self.db)
+
+
+def pass_state(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(click.get_current_context().find_object(State), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(func)
+
+
+def date_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help=help_text)
+
+
+def issue_day(state: State, day: datetime | None) -> date:
+    from newsletter import pipeline
+
+    return day.date() if day else pipeline.today(state.settings)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="NEWSLETTER_CONFIG",
+    help="Config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml if present).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log each step, including why a reader was skipped.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event; json for log collectors.",
+)
+@click.version_option(__version__, prog_name="newsletter")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: bool, log_format: str) -> None:
+    """A personal daily digest of new research papers, ranked per reader and mailed over SMTP."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
+    ctx.obj = State(config)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
+
+
+def normalized(email: str) -> str:
+    from newsletter.addresses import normalize_email
+
+    return normalize_email(email)

@@ -1,0 +1,192 @@
+"""`newsletter send`, `worker`, `status` and `jobs`: sending issues and watching what was sent and is due."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+
+import click
+
+from newsletter.cli.root import (
+    State,
+    console,
+    date_option,
+    issue_day,
+    json_option,
+    main,
+    normalized,
+    pass_state,
+    print_json,
+)
+
+
+@main.command()
+@date_option("Issue date (default: today).")
+@click.option("--to", "to", multiple=True, help="Only this subscriber (repeatable), even if not due today.")
+@click.option("--dry-run", is_flag=True, help="Build the messages but send and record nothing.")
+@click.option("--outbox", type=click.Path(file_okay=False), help="Also write each message as DIR/<n>.eml.")
+@click.option("--resend", is_flag=True, help="Retry failed (and parked) deliveries; with --to, re-send on purpose.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Sending processes.")
+@pass_state
+def send(
+    state: State,
+    day: datetime | None,
+    to: tuple[str, ...],
+    dry_run: bool,
+    outbox: str | None,
+    resend: bool,
+    workers: int,
+) -> None:
+    """Send today's issue to every active subscriber due today (ignoring send hours)."""
+    state.require_key()
+    from newsletter import pipeline
+
+    options = pipeline.SendOptions(
+        issue_date=issue_day(state, day),
+        to=tuple(normalized(e) for e in to),
+        dry_run=dry_run,
+        outbox=outbox,
+        show_progress=sys.stderr.isatty(),
+        resend=resend,
+        workers=workers,
+    )
+    summary = pipeline.send_issue(state.app, options)
+    for email, outcome, detail in summary.outcomes:
+        if outcome != "sent":
+            click.echo(f"  {email}: {outcome} ({detail})")
+    click.echo(summary.line(f"issue {options.issue_date}" + (" (dry run)" if dry_run else "")))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Exit when nothing is ready to send instead of waiting for more.")
+@click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between looks for work.")
+@pass_state
+def worker(state: State, once: bool, poll: float) -> None:
+    """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
+    state.require_key()
+    import signal
+    import threading
+
+    from newsletter import pipeline
+
+    stop = threading.Event()
+
+    def halt(*_: object) -> None:
+        pipeline.SHUTDOWN.set()
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, halt)
+    summary = pipeline.run_worker(state.app, stop, poll=poll, once=once)
+    click.echo(summary.line("worker"))
+
+
+@main.command()
+@date_option("Only this issue.")
+@click.option("--deliverability", is_flag=True, help="Per recipient domain: sent, bounces, complaints, unsubscribes.")
+@json_option
+@pass_state
+def status(state: State, day: datetime | None, deliverability: bool, as_json: bool) -> None:
+    """Deliveries per issue by state, the last errors, the last ingests and the next sends."""
+    if deliverability:
+        _deliverability(state, day, as_json)
+        return
+    from newsletter import pipeline
+
+    issues = state.app.ledger.status(day.date() if day else None)
+    runs = state.app.papers.last_runs()
+    slots = pipeline.send_slots(state.app)
+    if as_json:
+        print_json(
+            {
+                "issues": [
+                    {
+                        "issue_date": i.issue_date,
+                        "counts": i.counts,
+                        "last_errors": [
+                            {"email": e.email, "state": e.state, "code": e.last_code, "reply": e.last_reply}
+                            for e in i.last_errors
+                        ],
+                    }
+                    for i in issues
+                ],
+                "ingests": [vars(r) for r in runs],
+                "papers": state.app.papers.count(),
+                "next_sends": [
+                    {
+                        "timezone": x.timezone,
+                        "send_hour": x.send_hour,
+                        "weekday": x.weekday,
+                        "readers": x.readers,
+                        "at": x.next,
+                    }
+                    for x in slots
+                ],
+            }
+        )
+        return
+    click.echo(f"{state.app.papers.count()} papers stored")
+    for r in runs[:5]:
+        click.echo(
+            f"ingest {r.source} at {r.started_at:%Y-%m-%d %H:%M} UTC: {r.status}, {r.new} new"
+            + (f" — {r.error}" if r.error else "")
+        )
+    if not issues:
+        click.echo("no issues sent yet")
+    for i in issues:
+        counts = ", ".join(f"{n} {s}" for s, n in i.counts.items() if n)
+        click.echo(f"issue {i.issue_date}: {counts or 'nothing'}")
+        for e in i.last_errors:
+            click.echo(f"  {e.email}: {e.state} {e.last_code} {e.last_reply}")
+    for x in slots[:5]:
+        weekly = f", weekly on {x.next:%a}" if x.weekday is not None else ""
+        click.echo(
+            f"next send {x.next:%Y-%m-%d %H:%M %Z}: {x.readers} readers ({x.timezone}, {x.send_hour:02d}:00{weekly})"
+        )
+
+
+def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
+    from rich.table import Table
+
+    from newsletter import pipeline
+
+    report = pipeline.deliverability(state.app, day.date() if day else None)
+    for warning in report.warnings:
+        logging.getLogger("newsletter").warning("%s", warning)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    table = Table("domain", "sent 7d/30d", "hard", "soft", "complaints", "unsubscribes", "suppressed")
+    for row in report.domains:
+        table.add_row(
+            row["domain"],
+            *(f"{row[k]['7d']}/{row[k]['30d']}" for k in ("sent", "hard_bounces", "soft_bounces", "complaints")),
+            f"{row['unsubscribes']['7d']}/{row['unsubscribes']['30d']}",
+            str(row["suppressions"]),
+        )
+    console().print(table)
+    for issue in report.issues:
+        click.echo(
+            f"issue {issue.issue_date}: {issue.attempted} sent, {issue.bounces} bounced ({issue.bounce_rate:.1%}), "
+            f"{issue.complaints} complaints ({issue.complaint_rate:.2%})"
+        )
+    click.echo(f"{report.unattributed[30]} reports in 30 days proved no message of ours (unattributed, ignored)")
+
+
+@main.command()
+@pass_state
+def jobs(state: State) -> None:
+    """List the scheduled jobs and their next run times."""
+    from newsletter import pipeline, schedule
+
+    for name, when in schedule.next_runs(state.settings):
+        click.echo(f"{name}: next run {when:%Y-%m-%d %H:%M %Z}")
+    slots = pipeline.send_slots(state.app)
+    for slot in slots:
+        click.echo(
+            f"  {slot.readers:>6} readers at {slot.send_hour:02d}:00 {slot.timezone}"
+            f"{f' on {slot.next:%A}s' if slot.weekday is not None else ''}: next {slot.next:%Y-%m-%d %H:%M %Z}"
+        )
+    if not slots:
+        click.echo("  no active readers")

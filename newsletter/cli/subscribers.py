@@ -1,0 +1,180 @@
+"""`newsletter subscribers`: add, change, list, pause, forget, import and export readers, record feedback."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from newsletter.cli.root import F, Group, State, console, json_option, main, normalized, pass_state, print_json
+from newsletter.models import Status
+from newsletter.subscriber_fields import FIELDS, Choice, read_all
+
+if TYPE_CHECKING:
+    from newsletter.models import SubscriberChanges
+
+
+@main.group(cls=Group)
+def subscribers() -> None:
+    """Manage subscribers (the CLI is the operator: added readers are active at once)."""
+
+
+def subscriber_options(func: F) -> F:
+    """One option per preference (subscriber_fields.FIELDS); lists repeat and replace the whole list."""
+    for field in reversed(FIELDS):
+        kind = field.kind
+        kind_type = click.Choice(kind.choices) if isinstance(kind, Choice) else kind.click_type
+        func = click.option(field.flag, field.name, type=kind_type, multiple=kind.many, help=field.help)(func)
+    return func
+
+
+def changes_from(kw: dict[str, Any]) -> SubscriberChanges:
+    from newsletter.models import SubscriberChanges
+
+    return SubscriberChanges(**read_all(lambda field: kw[field.name] or None if field.kind.many else kw[field.name]))
+
+
+def show_subscriber(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = [f"{k} {v}" for k, v in value.items() if v]
+        shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else value)
+        click.echo(f"{key:>14}: {shown}")
+
+
+@subscribers.command("add")
+@click.argument("email")
+@subscriber_options
+@json_option
+@pass_state
+def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
+    """Add an active subscriber."""
+    from newsletter import subscriptions
+
+    added = subscriptions.add(state.settings, state.subscribers, email, changes_from(kw))
+    if as_json:
+        print_json(added.to_dict())
+    else:
+        click.echo(f"added {added.email} ({len(added.preferences.topics)} topics)")
+
+
+@subscribers.command("update")
+@click.argument("email")
+@subscriber_options
+@json_option
+@pass_state
+def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> None:
+    """Change a subscriber's settings; list options replace the whole list."""
+    from newsletter import subscriptions
+
+    updated = subscriptions.update(state.subscribers, email, changes_from(kw))
+    show_subscriber(updated.to_dict(), as_json)
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only subscribers in this state.")
+@json_option
+@pass_state
+def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
+    """List subscribers."""
+    from rich.table import Table
+
+    found = state.subscribers.list(Status(status) if status else None)
+    if as_json:
+        print_json([s.to_dict() for s in found])
+        return
+    table = Table("email", "status", "frequency", "hour", "timezone", "topics", box=None)
+    for s in found:
+        table.add_row(
+            s.email,
+            str(s.status),
+            str(s.frequency),
+            str(s.send_hour),
+            s.timezone,
+            "; ".join(s.preferences.topics),
+        )
+    console().print(table)
+    click.echo(f"{len(found)} subscribers")
+
+
+@subscribers.command("show")
+@click.argument("email")
+@json_option
+@pass_state
+def subscribers_show(state: State, email: str, as_json: bool) -> None:
+    """Show one subscriber."""
+    show_subscriber(state.subscribers.require(normalized(email)).to_dict(), as_json)
+
+
+def _status_command(name: str, status: Status, verb: str) -> None:
+    @subscribers.command(name, help=f"{verb.capitalize()} a subscriber.")
+    @click.argument("email")
+    @pass_state
+    def command(state: State, email: str) -> None:
+        changed = state.subscribers.set_status(normalized(email), status)
+        click.echo(f"{changed.email} is now {changed.status}")
+
+
+_status_command("pause", Status.PAUSED, "pause")
+_status_command("resume", Status.ACTIVE, "resume")
+_status_command("unsubscribe", Status.UNSUBSCRIBED, "unsubscribe")
+
+
+@subscribers.command("forget")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def subscribers_forget(state: State, email: str, yes: bool) -> None:
+    """Erase a subscriber and their history; the address is never mailed again."""
+    address = normalized(email)
+    state.subscribers.require(address)
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Erase {address} and everything kept about them?", abort=True)
+    state.subscribers.forget(address)
+    click.echo(f"forgot {address}")
+
+
+def _feedback_command(name: str, liked: bool) -> None:
+    @subscribers.command(name, help=f"Record that the subscriber {name}s a paper (shapes later picks).")
+    @click.argument("email")
+    @click.argument("paper_id")
+    @pass_state
+    def command(state: State, email: str, paper_id: str) -> None:
+        from newsletter.sources.ids import split_arxiv_id
+
+        bare, _ = split_arxiv_id(paper_id)
+        state.subscribers.add_feedback(normalized(email), bare, liked)
+        click.echo(f"{email} {name}s {bare}")
+
+
+_feedback_command("like", True)
+_feedback_command("dislike", False)
+
+
+@subscribers.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_state
+def subscribers_import(state: State, path: str) -> None:
+    """Add or update subscribers from a CSV (header row) or JSON file."""
+    from newsletter import subscriptions
+
+    report = subscriptions.import_file(state.settings, state.subscribers, path)
+    for error in report.errors:
+        click.echo(error, err=True)
+    click.echo(f"imported {report.added} new, {report.updated} updated, {len(report.errors)} rejected")
+    if report.errors:
+        sys.exit(1)
+
+
+@subscribers.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@pass_state
+def subscribers_export(state: State, fmt: str) -> None:
+    """Write every subscriber to stdout as CSV or JSON."""
+    from newsletter import subscriptions
+
+    click.echo(subscriptions.export(state.subscribers.list(), fmt), nl=False)
