@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import statistics
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from newsletter.models import Paper, Preferences, Subscriber
 from newsletter.selection import Index, rank
 from newsletter.sources import hf_daily
 from newsletter.store.background import Background
+from newsletter.store.papers import PaperStore
 
 DATA = Path(__file__).resolve().parent / "data" / "relevance_dev.json"
 DAY = date(2026, 11, 24)
@@ -79,16 +82,25 @@ class PlainBM25:
         return [pid for pid, s in sorted(best.items(), key=lambda kv: -kv[1]) if s > 0][:TOP]
 
 
-def ranker(papers: Sequence[Paper], background: Background | None) -> Ranker:
-    index = Index(papers, background.vocabulary()) if background else Index(papers)
+def ranker(papers: Sequence[Paper], background: Background) -> Ranker:
+    """The product's ranking: the batch analysed with the store's word rarity, each phrase's profile from
+    the store (papers as the product stores them)."""
+    index = Index(papers, background.vocabulary())
     cache: dict = {}
 
     def run(topics: Sequence[str]) -> list[str]:
-        profiles = background.profiles(topics, DAY) if background else {}
+        profiles = background.profiles(topics, DAY)
         reader = Subscriber(id=1, email="p@example.com", max_items=TOP, preferences=Preferences(topics=tuple(topics)))
         return [p.paper.id for p in rank(reader, index, topic_scores=cache, profiles=profiles)]
 
     return run
+
+
+def cold(papers: Sequence[Paper], folder: Path) -> Background:
+    """A fresh install: a new database that holds only the batch, stored as the daily ingest stores it."""
+    background = open_background(f"sqlite:///{folder / f'cold-{len(list(folder.iterdir()))}.db'}")
+    PaperStore(background.db).upsert(papers, today=DAY)
+    return background
 
 
 @dataclass(frozen=True)
@@ -143,13 +155,14 @@ def main() -> int:
         if p["field"] != "other":
             fields_of_word.setdefault(p["word"], set()).add(p["field"])
     failed = False
+    scratch = Path(tempfile.mkdtemp(prefix="eval-"))
     for split in args.split or ("heldout", "tune"):
         words = {w for w, about in data["words"].items() if about["split"] == split}
         papers = hf_daily.parse(as_hf_json([p for p in data["papers"] if p["word"] in words]), "dev set").papers
         personas = [p for p in data["personas"] if p["word"] in words]
         systems: dict[str, Ranker | None] = {
             "plain BM25": PlainBM25(papers),
-            "ranker, cold": ranker(papers, None),
+            "ranker, cold": ranker(papers, cold(papers, scratch)),
             "ranker, background": ranker(papers, background) if background else None,
         }
         results = {name: score(personas, field_of, fields_of_word, run) for name, run in systems.items() if run}
@@ -170,6 +183,7 @@ def main() -> int:
             if name in results and summary(results[name])[0] < base:
                 print(f"FAIL: {name} is below plain BM25 on {split}")
                 failed = True
+    shutil.rmtree(scratch, ignore_errors=True)
     return 1 if failed else 0
 
 
