@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DOIUSE_EMAIL := 0.4.1
 
-.PHONY: install demo test bench eval lint clean
+.PHONY: install demo test bench eval model lint clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ bench: install
 
 eval: install
 	$(BIN)/python benchmarks/eval_relevance.py
+
+# Rebuilds newsletter/data/arxiv_model.npz (word rarity and phrase profiles) from ../shared/corpus.
+model: install
+	$(BIN)/python benchmarks/build_model.py
 
 lint: install
 	$(BIN)/ruff check newsletter tests benchmarks migrations

@@ -3,7 +3,7 @@ a send of 10,000 readers with the shared corpus stored as background against the
 (target: <= 2x).
 
 Readers are streamed in batches and messages pipelined through a bounded queue, so memory should not grow
-with the list; the background costs a sample for word rarity and one profile per distinct phrase. Each run
+with the list; the background costs one profile per distinct phrase (word rarity is the shipped model). Each run
 is a fresh process against an aiosmtpd sink process; peak RSS from getrusage.
 """
 

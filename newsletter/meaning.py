@@ -29,6 +29,7 @@ STOPWORDS = frozenset(
     ).split()
 )
 PROFILE_TERMS = 300  # the strongest terms of a centroid; the long tail is noise and costs time per paper
+KEEP = 30
 
 
 @lru_cache(maxsize=262144)
@@ -151,6 +152,25 @@ class PhraseProfile:
         return f"{self.support} {noun}" + (f" on {names}" if names else "")
 
 
+APART = 0.1
+ALPHA = 0.0
+WINDOW = 4
+
+
+def _near(paper: Paper, words: Sequence[str]) -> bool:
+    """Whether the paper holds all these words within a few words of one another (title or abstract)."""
+    wanted = set(words)
+    for text in (paper.title, paper.abstract):
+        sequence = stems(text)
+        last: dict[str, int] = {}
+        for i, s in enumerate(sequence):
+            if s in wanted:
+                last[s] = i
+                if len(last) == len(wanted) and i - min(last.values()) <= len(wanted) - 1 + WINDOW:
+                    return True
+    return False
+
+
 def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabulary) -> PhraseProfile | None:
     """The profile of `phrase` from the background papers that use it most (None when there are none).
 
@@ -164,8 +184,22 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
     rarest = idf(0, vocabulary.docs)
     counts = [paper_terms(p) for p in neighbours]
     uses = [sum(weights.get(t, rarest) * c[t] / (c[t] + 1.2) for t in own if c.get(t)) for c in counts]
+    words = [t for t in own if "_" not in t]
+    pairs = [t for t in own if "_" in t]
+    if pairs:
+        # A paper holding the phrase's words far apart (the fallback when few use it as written) may use
+        # each in another sense: "forecasts" of "inflation" in cosmology are not inflation forecasting.
+        uses = [
+            use if all(c.get(t) for t in pairs) or _near(p, words) else use * APART
+            for use, c, p in zip(uses, counts, neighbours, strict=True)
+        ]
     if not any(uses):
         uses = [1.0] * len(neighbours)
+    if len(neighbours) > KEEP:
+        best = sorted(range(len(neighbours)), key=lambda i: -uses[i])[:KEEP]
+        neighbours = [neighbours[i] for i in best]
+        counts = [counts[i] for i in best]
+        uses = [uses[i] for i in best]
     vectors = [tfidf(c, weights, rarest) for c in counts]
     centroid: Counter[str] = Counter()
     shared: Counter[str] = Counter()
@@ -173,7 +207,7 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
         centroid.update({t: use * v for t, v in vector.items() if t not in own})
         shared.update(vector.keys())
     # What the neighbours share says what the phrase means; a word of one paper only says what that paper is about.
-    centroid = Counter({t: v * shared[t] / len(vectors) for t, v in centroid.items()})
+    centroid = Counter({t: v * shared[t] / len(vectors) * weights.get(t, rarest) ** ALPHA for t, v in centroid.items()})
     strongest = unit(dict(centroid.most_common(PROFILE_TERMS)))
     cohesion = sum(use * dot(strongest, v) for v, use in zip(vectors, uses, strict=True)) / sum(uses)
     categories: defaultdict[str, float] = defaultdict(float)  # weighted uses: fractional counts

@@ -1,5 +1,5 @@
-"""What phrases mean in the stored papers: top-k neighbours of a phrase from the full-text index, and a
-sample of the papers for word rarity. Used by the pipeline to hand selection.py its PhraseProfiles.
+"""What phrases mean in the stored papers (top-k neighbours of a phrase from the full-text index), else in
+the shipped model of arXiv. Used by the pipeline to hand selection.py its PhraseProfiles and word rarity.
 
 Every stored paper informs the ranker (background imports, past announcements). Retrieval asks the index
 for the phrase as written (the papers that use it as a whole), the newest `k` first, so the index stops
@@ -13,19 +13,19 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
+from newsletter import learned
 from newsletter.meaning import STOPWORDS, PhraseProfile, Vocabulary, profile_from
 from newsletter.models import Paper
 from newsletter.query import Query
 from newsletter.store.db import Database
-from newsletter.store.papers import paper_columns, paper_from_mapping, paper_types, to_paper
+from newsletter.store.papers import paper_columns, paper_from_mapping, paper_types
 from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
-from newsletter.store.tables import PaperRow
 
 NEIGHBOURS = 30  # more say no more on the dev set's tune split, and each costs time once per phrase and day
 ENOUGH = 3
-SAMPLE = 4000  # papers read for word rarity: enough for stable weights, a second's work once per process
+TRUST = 3  # stored uses of a phrase that outweigh the shipped model's (tuned on the tune split)
 
 
 def query_words(phrase: str) -> tuple[str, ...]:
@@ -46,15 +46,13 @@ def as_written(phrase: str) -> tuple[str, ...]:
 
 
 class Background:
-    """Phrase profiles and word rarity from the stored papers, worked out once per phrase and day and kept
+    """Phrase profiles from the stored papers, worked out once per phrase and day and kept
     for the life of the process (a send asks for the same few hundred phrases for many thousand readers)."""
 
-    def __init__(self, db: Database, neighbours: int = NEIGHBOURS, sample: int = SAMPLE) -> None:
+    def __init__(self, db: Database, neighbours: int = NEIGHBOURS) -> None:
         self.db = db
         self.search = PaperSearch(db)
         self.k = neighbours
-        self.sample_size = sample
-        self._vocabulary: Vocabulary | None = None
         self._profiles: dict[tuple[str, date], PhraseProfile | None] = {}
 
     def neighbours(self, phrase: str) -> list[Paper]:
@@ -84,28 +82,24 @@ class Background:
             rows = session.execute(text(sql).columns(**paper_types()), {**params, "k": self.k}).mappings()
             return [paper_from_mapping(row) for row in rows]
 
-    def sample(self) -> list[Paper]:
-        """An evenly spaced, deterministic sample of the stored papers (every n-th by row id)."""
-        with self.db.transaction() as session:
-            total, top = session.execute(select(func.count(), func.max(PaperRow.id))).one()
-            if not total:
-                return []
-            step = max(1, (top or 0) // self.sample_size)
-            rows = session.scalars(select(PaperRow).where(PaperRow.id % step == 0).limit(self.sample_size))
-            return [to_paper(row) for row in rows]
-
     def vocabulary(self) -> Vocabulary:
-        if self._vocabulary is None:
-            self._vocabulary = Vocabulary.of(self.sample())
-        return self._vocabulary
+        """Word rarity: how rare a word is in arXiv, learned once from ~100,000 real papers and shipped (a
+        sample of the store would say the same of a large store and much less of a young one, and costs a
+        second a day to read)."""
+        return learned.model().vocabulary
 
     def profiles(self, phrases: Iterable[str], day: date) -> dict[str, PhraseProfile]:
-        """Profiles of these phrases (those the stored papers say anything about), cached per phrase and day."""
+        """Profiles of these phrases, cached per phrase and day: from the stored papers when they hold as many
+        uses of the phrase as a profile takes, else from the shipped model of arXiv when it knows the phrase
+        (a fresh install has stored only a few days of papers), else from the few stored uses there are."""
         result: dict[str, PhraseProfile] = {}
         for phrase in phrases:
             key = (phrase, day)
             if key not in self._profiles:
-                self._profiles[key] = profile_from(phrase, self.neighbours(phrase), self.vocabulary())
+                stored = profile_from(phrase, self.neighbours(phrase), self.vocabulary())
+                if stored is None or stored.support < TRUST:
+                    stored = learned.model().profile(phrase) or stored
+                self._profiles[key] = stored
             profile = self._profiles[key]
             if profile is not None:
                 result[phrase] = profile

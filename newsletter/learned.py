@@ -1,0 +1,86 @@
+"""What the package knows about arXiv before anything is stored: word rarity and phrase profiles learned from
+~100,000 real papers (newsletter/data/arxiv_model.npz, rebuilt by `make model`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from newsletter.meaning import PhraseProfile, Vocabulary, analyse, phrase_terms, unit
+
+MODEL = Path(__file__).resolve().parent / "data" / "arxiv_model.npz"
+TERMS = 32  # of a profile: enough to place a paper, small enough to ship
+CATEGORIES = 3
+
+
+def pack_strings(strings: list[str]) -> np.ndarray:
+    """Strings as one array of UTF-8 bytes, newline-separated (a fraction of the size of a string array)."""
+    return np.frombuffer("\n".join(strings).encode(), dtype=np.uint8)
+
+
+def _unpack(blob: np.ndarray) -> list[str]:
+    return blob.tobytes().decode().split("\n") if len(blob) else []
+
+
+@dataclass(frozen=True)
+class Model:
+    vocabulary: Vocabulary
+    rows: dict[str, int]
+    terms: list[str]
+    top_terms: np.ndarray
+    top_weights: np.ndarray
+    cohesion: np.ndarray
+    support: np.ndarray
+    categories: list[str]
+    top_categories: np.ndarray
+    category_shares: np.ndarray
+
+    def profile(self, phrase: str) -> PhraseProfile | None:
+        """The phrase's profile in arXiv: the phrase itself when it is a word or a pair of words the model
+        knows; for a longer phrase, its adjacent pairs that it knows, merged (None when it knows none)."""
+        stems = [s for s, _ in analyse(phrase)]
+        wanted = phrase_terms(stems) if len(stems) <= 2 else [t for t in phrase_terms(stems) if "_" in t]
+        if len(stems) == 2:
+            wanted = wanted[-1:]  # the pair: its words alone would mix their senses
+        rows = [self.rows[t] for t in wanted if t in self.rows]
+        if not rows:
+            return None
+        merged: dict[str, float] = {}
+        shares: dict[str, float] = {}
+        for row in rows:
+            for term, weight in zip(self.top_terms[row], self.top_weights[row], strict=True):
+                if weight:
+                    merged[self.terms[term]] = merged.get(self.terms[term], 0.0) + float(weight)
+            for category, share in zip(self.top_categories[row], self.category_shares[row], strict=True):
+                if share:
+                    shares[self.categories[category]] = shares.get(self.categories[category], 0.0) + float(share)
+        return PhraseProfile(
+            phrase,
+            unit(merged),
+            float(np.mean(self.cohesion[rows])),
+            {c: s / len(rows) for c, s in sorted(shares.items(), key=lambda cs: -cs[1])},
+            int(np.min(self.support[rows])),
+        )
+
+
+@cache
+def model() -> Model:
+    """The shipped model, read once per process."""
+    with np.load(MODEL) as data:
+        terms = _unpack(data["terms"])
+        df = data["df"].tolist()
+        return Model(
+            Vocabulary(int(data["docs"][0]), dict(zip(terms, df, strict=True))),
+            {terms[k]: row for row, k in enumerate(data["keys"].tolist())},
+            terms,
+            data["top_terms"],
+            data["top_weights"],
+            data["cohesion"],
+            data["support"],
+            _unpack(data["categories"]),
+            data["top_categories"],
+            data["category_shares"],
+        )
