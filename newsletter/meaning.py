@@ -152,8 +152,7 @@ class PhraseProfile:
         return f"{self.support} {noun}" + (f" on {names}" if names else "")
 
 
-APART = 0.1
-ALPHA = 0.0
+APART = 0.1  # of a neighbour's weight, chosen on the tune split
 WINDOW = 4
 
 
@@ -207,7 +206,7 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
         centroid.update({t: use * v for t, v in vector.items() if t not in own})
         shared.update(vector.keys())
     # What the neighbours share says what the phrase means; a word of one paper only says what that paper is about.
-    centroid = Counter({t: v * shared[t] / len(vectors) * weights.get(t, rarest) ** ALPHA for t, v in centroid.items()})
+    centroid = Counter({t: v * shared[t] / len(vectors) for t, v in centroid.items()})
     strongest = unit(dict(centroid.most_common(PROFILE_TERMS)))
     cohesion = sum(use * dot(strongest, v) for v, use in zip(vectors, uses, strict=True)) / sum(uses)
     categories: defaultdict[str, float] = defaultdict(float)  # weighted uses: fractional counts
