@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 
 from newsletter import returned_mail
 from newsletter.config import Settings
-from newsletter.deliver.campaign import Summary
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
 from newsletter.deliver.smtp import SmtpPool
+from newsletter.deliver.summary import Summary
 from newsletter.errors import InputError
 from newsletter.message import Composer
 from newsletter.models import Digest, Subscriber

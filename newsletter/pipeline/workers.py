@@ -12,9 +12,10 @@ from datetime import date
 
 from newsletter import owners
 from newsletter.config import Settings
-from newsletter.deliver.campaign import Campaign, Summary
+from newsletter.deliver.campaign import Campaign
 from newsletter.deliver.mailer import Mailer
 from newsletter.deliver.smtp import SmtpPool
+from newsletter.deliver.summary import Summary
 from newsletter.message import Composer
 from newsletter.pipeline.context import Context
 from newsletter.store.journal import Journal
