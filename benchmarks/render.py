@@ -13,7 +13,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from newsletter.config import load_settings
-from newsletter.message import Composer, reader_links
+from newsletter.links import reader_links
+from newsletter.message import Composer
 from newsletter.render import Renderer, inline_css
 from tests.factories import make_digest, make_paper, make_subscriber
 

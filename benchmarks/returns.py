@@ -18,7 +18,7 @@ from newsletter import bounces
 from newsletter.config import Settings
 from newsletter.pipeline import RECORD_BATCH
 from newsletter.returned_mail import ReturnedMail
-from newsletter.store import Database, MailEventStore
+from newsletter.store import Database, DeliverabilityStats, MailEventStore
 from newsletter.store.tables import DeliveryRow, SubscriberRow, utcnow
 from newsletter.verp import MailAddresses
 
@@ -119,7 +119,7 @@ def main() -> None:
             for n, raw in enumerate(data):
                 bounces.parse(raw, str(n))
             parse_times.append(time.perf_counter() - started)
-            handler = ReturnedMail(config, MailEventStore(db), batch=RECORD_BATCH)
+            handler = ReturnedMail(config, MailEventStore(db), DeliverabilityStats(db), batch=RECORD_BATCH)
             started = time.perf_counter()
             for n, raw in enumerate(data):
                 handler.handle(str(n), raw)

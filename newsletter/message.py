@@ -14,9 +14,10 @@ from pathlib import Path
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
+from newsletter.links import list_unsubscribe, reader_links
 from newsletter.models import Digest, Outgoing, Subscriber
-from newsletter.render import Links, Notice, Rendered, Renderer
-from newsletter.tokens import Reader, Tokens
+from newsletter.render import Notice, Rendered, Renderer
+from newsletter.tokens import Tokens
 from newsletter.verp import MailAddresses
 
 
@@ -25,19 +26,6 @@ def header_safe(value: str) -> str:
     if not value.isprintable():  # rare: only then look at each character
         value = "".join(ch if ch.isprintable() else " " for ch in value)
     return " ".join(value.split())
-
-
-def reader_links(settings: Settings, tokens: Tokens, reader: Reader) -> Links:
-    base = settings.web.base_url.rstrip("/")
-    return Links(
-        unsubscribe=f"{base}/unsubscribe/{tokens.make('unsubscribe', reader)}",
-        preferences=f"{base}/preferences/{tokens.make('preferences', reader)}",
-        feedback=f"{base}/feedback/{tokens.make('feedback', reader)}",
-    )
-
-
-def confirm_link(settings: Settings, tokens: Tokens, reader: Reader) -> str:
-    return f"{settings.web.base_url.rstrip('/')}/confirm/{tokens.make('confirm', reader)}"
 
 
 def feedback_id(settings: Settings, digest: Digest) -> str:
@@ -104,7 +92,7 @@ class Composer:
         unsubscribe_mail = header_safe(self.addresses.unsubscribe_address(subscriber.id))
         list_headers = [
             ("List-Id", _mailbox(header_safe(sender.from_name), sender.list_identifier)),
-            ("List-Unsubscribe", f"<{links.unsubscribe}>, <mailto:{unsubscribe_mail}?subject=unsubscribe>"),
+            ("List-Unsubscribe", list_unsubscribe(links, unsubscribe_mail)),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ("Feedback-ID", feedback_id(settings, digest)),
         ]

@@ -57,18 +57,6 @@ class Paper:
     # Bulk-imported (or back-filled) knowledge: searchable and used by the ranker, never mailed as new.
     background: bool = False
 
-    @property
-    def abs_url(self) -> str:
-        return f"https://arxiv.org/abs/{self.id}"
-
-    @property
-    def pdf_url(self) -> str:
-        return f"https://arxiv.org/pdf/{self.id}"
-
-    @property
-    def hf_url(self) -> str | None:
-        return f"https://huggingface.co/papers/{self.id}" if "hf" in self.sources else None
-
 
 @dataclass(frozen=True)
 class Preferences:

@@ -9,7 +9,6 @@ import os
 import re
 import textwrap
 from dataclasses import asdict, dataclass
-from datetime import date
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -20,22 +19,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import escape
 
 from newsletter.config import Settings
-from newsletter.latex import readable
-from newsletter.models import Digest, Pick, Why
+from newsletter.links import Links
+from newsletter.models import Digest
+from newsletter.paper_views import format_day, pick_views, window_label
 from newsletter.wordbreak import breakable
 
 log = logging.getLogger(__name__)
 
-SNIPPET_TARGET = 350
 CSS_SLOT = "{{ css|safe }}"
 TEXT_WIDTH = 78
-
-
-@dataclass(frozen=True)
-class Links:
-    unsubscribe: str
-    preferences: str
-    feedback: str  # + "/<paper id>/more" or "/less"
 
 
 @dataclass(frozen=True)
@@ -43,97 +35,6 @@ class Rendered:
     subject: str
     html: str
     text: str
-
-
-@dataclass(frozen=True)
-class PaperView:
-    """What the templates show of one pick."""
-
-    rank: int
-    id: str
-    title: str
-    authors: str
-    snippet: str
-    why: Why
-    title_parts: tuple[tuple[str, bool], ...]  # the title in pieces, True where a word of the topic matched
-    categories: str
-    upvotes: int | None
-    updated_label: str | None
-    abs_url: str
-    pdf_url: str
-    hf_url: str | None
-    code_url: str | None
-
-
-# Paper-level text (snippets, author lists, wrapped lines) is the same for every reader of an issue:
-# computed once, then served from these caches for the rest of the run.
-@lru_cache(maxsize=65536)
-def shorten_authors(authors: tuple[str, ...], keep: int = 3) -> str:
-    """'A, B, C, …, Z' for long lists; everyone for short ones."""
-    if len(authors) <= keep + 1:
-        return ", ".join(authors)
-    return ", ".join(authors[:keep]) + ", …, " + authors[-1]
-
-
-@lru_cache(maxsize=65536)
-def snippet(abstract: str, target: int = SNIPPET_TARGET) -> str:
-    """The abstract cut at a sentence end near `target` characters (at a word, with an ellipsis, if none)."""
-    text = re.sub(r"\s+", " ", abstract).strip()
-    if len(text) <= target + 50:
-        return text
-    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text) if target * 0.6 <= m.end() <= target + 50]
-    if ends:
-        return text[: min(ends, key=lambda e: abs(e - target))]
-    cut = text.rfind(" ", 0, target)
-    return text[: cut if cut > 0 else target].rstrip(",;:") + " …"
-
-
-def safe_url(url: str | None) -> str | None:
-    """A link from a feed, kept only if it is plain http(s) (never javascript:, data:, or anything odd)."""
-    if not url:
-        return None
-    url = url.strip()
-    return url if re.fullmatch(r"https?://[^\s<>\"']+", url) else None
-
-
-def format_day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
-
-
-@lru_cache(maxsize=65536)
-def title_parts(title: str, words: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
-    """The title cut around the words that matched the reader's topic (compared without case), so the
-    templates can make them stand out; the pieces join back to the title."""
-    wanted = {w.lower() for w in words}
-    parts: list[tuple[str, bool]] = []
-    for piece in re.split(r"([A-Za-z0-9]+)", title):
-        hit = piece.lower() in wanted
-        if parts and not hit and not parts[-1][1]:
-            parts[-1] = (parts[-1][0] + piece, False)
-        elif piece:
-            parts.append((piece, hit))
-    return tuple(parts)
-
-
-def paper_view(rank: int, pick: Pick) -> PaperView:
-    p = pick.paper
-    title = readable(p.title)
-    return PaperView(
-        rank=rank,
-        id=p.id,
-        title=title,
-        authors=shorten_authors(p.authors),
-        snippet=snippet(readable(p.abstract)),
-        why=pick.why,
-        title_parts=title_parts(title, pick.why.words),
-        categories=", ".join(p.categories),
-        upvotes=p.upvotes,
-        updated_label=f"updated (v{p.version})" if pick.updated and p.version else None,
-        abs_url=p.abs_url,
-        pdf_url=p.pdf_url,
-        hf_url=p.hf_url,
-        code_url=safe_url(p.github_url),
-    )
 
 
 def _topics_label(digest: Digest) -> str:
@@ -218,18 +119,13 @@ class Renderer:
 
     def context(self, digest: Digest, links: Links, name: str | None = None) -> dict[str, Any]:
         """What both templates see (`name` stands in for the reader's name when given)."""
-        views = [paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)]
+        views = pick_views(digest.picks)
         papers = [v for v, pick in zip(views, digest.picks, strict=True) if not pick.trending]
         trending = [v for v, pick in zip(views, digest.picks, strict=True) if pick.trending]
-        window = (
-            format_day(digest.window_end)
-            if digest.window_start == digest.window_end
-            else f"{format_day(digest.window_start)} – {format_day(digest.window_end)}"
-        )
         return {
             "subject": self.subject(digest),
             "issue_date": format_day(digest.issue_date),
-            "window": window,
+            "window": window_label(digest.window_start, digest.window_end),
             "quiet": _quiet_note(digest),
             "papers": papers,
             "trending": trending,

@@ -16,13 +16,13 @@ from typing import Any
 from newsletter import bounces
 from newsletter.bounces import Report
 from newsletter.config import Settings
+from newsletter.store.deliverability import DeliverabilityStats, IssueRates
 from newsletter.store.mail_events import (
     COMPLAINT,
     HARD,
     SOFT,
     UNATTRIBUTED,
     UNSUBSCRIBE,
-    IssueRates,
     MailEvent,
     MailEventStore,
     Target,
@@ -100,9 +100,9 @@ def rate_warnings(rates: list[IssueRates]) -> list[str]:
     return found
 
 
-def warn_past_limits(events: MailEventStore, issue_dates: Collection[date]) -> list[str]:
+def warn_past_limits(stats: DeliverabilityStats, issue_dates: Collection[date]) -> list[str]:
     """Log (and return) a warning for each of these issues past the bounce or complaint limit."""
-    warnings = rate_warnings(events.issue_rates(issue_dates))
+    warnings = rate_warnings(stats.issue_rates(issue_dates))
     for warning in warnings:
         log.warning("%s", warning)
     return warnings
@@ -115,9 +115,10 @@ class ReturnedMail:
     Events are recorded `batch` at a time (one commit each). The inbox poll uses 1: a mail is moved out of
     the folder only once what it said is committed."""
 
-    def __init__(self, settings: Settings, events: MailEventStore, batch: int = 1) -> None:
+    def __init__(self, settings: Settings, events: MailEventStore, stats: DeliverabilityStats, batch: int = 1) -> None:
         self.addresses = MailAddresses(settings)
         self.events = events
+        self.stats = stats
         self.batch = batch
         self.summary = ReturnSummary()
         self._pending: list[tuple[MailEvent, str]] = []  # (event, the line naming it if unattributed)
@@ -140,7 +141,7 @@ class ReturnedMail:
     def finish(self) -> ReturnSummary:
         self.flush()
         self.summary.elapsed = time.monotonic() - self._started
-        warn_past_limits(self.events, self.summary.issues)
+        warn_past_limits(self.stats, self.summary.issues)
         return self.summary
 
     def _bounce(self, report: Report) -> None:
@@ -276,16 +277,16 @@ class Deliverability:
         }
 
 
-def deliverability(events: MailEventStore, issue_date: date | None = None) -> Deliverability:
+def deliverability(stats: DeliverabilityStats, issue_date: date | None = None) -> Deliverability:
     """Per recipient domain over 7 and 30 days, per recent issue (or the one given), and the warnings."""
     columns = ("sent", "hard_bounces", "soft_bounces", "complaints", "unsubscribes")
     rows: dict[str, dict[str, Any]] = {}
     for days in WINDOWS:
-        for counts in events.domain_counts(days):
+        for counts in stats.domain_counts(days):
             row = rows.setdefault(counts.domain, {"domain": counts.domain, **{c: {} for c in columns}})
             for column in columns:
                 row[column][f"{days}d"] = getattr(counts, column)
-    suppressions = events.suppressions_by_domain()
+    suppressions = stats.suppressions_by_domain()
     for domain in suppressions:
         rows.setdefault(domain, {"domain": domain, **{c: {} for c in columns}})
     for row in rows.values():
@@ -294,6 +295,6 @@ def deliverability(events: MailEventStore, issue_date: date | None = None) -> De
             for days in WINDOWS:
                 row[column].setdefault(f"{days}d", 0)
     domains = sorted(rows.values(), key=lambda r: (-r["sent"]["30d"], r["domain"]))
-    issues = events.issue_rates([issue_date] if issue_date else events.recent_issues())
-    unattributed = {days: events.unattributed(days) for days in WINDOWS}
+    issues = stats.issue_rates([issue_date] if issue_date else stats.recent_issues())
+    unattributed = {days: stats.unattributed(days) for days in WINDOWS}
     return Deliverability(domains, issues, unattributed, rate_warnings(issues))

@@ -12,6 +12,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newsletter.tokens import PURPOSES
+
 log = logging.getLogger("newsletter.web.access")
 
 # No inline script or style anywhere: the stylesheet and the one script are files the app serves.
@@ -25,7 +27,7 @@ HEADERS = (
     ("x-frame-options", "DENY"),  # frame-ancestors for browsers that predate it
 )
 # Pages reached by a token: the token is in their URL, so no request from them may carry it elsewhere.
-TOKEN_ROUTES = ("confirm", "preferences", "unsubscribe", "feedback")
+TOKEN_ROUTES = PURPOSES  # each purpose's page is /<purpose>/<token> (links.reader_path)
 # A signed token (itsdangerous: base64url parts joined by dots) wherever it shows up in a logged address.
 _TOKEN_LIKE = re.compile(r"\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 _TOKEN_MIN_LENGTH = 20

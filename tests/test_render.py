@@ -11,9 +11,10 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from newsletter.message import Composer, header_safe, reader_links
+from newsletter.links import reader_links
+from newsletter.message import Composer, header_safe
 from newsletter.models import Why
-from newsletter.render import shorten_authors, snippet
+from newsletter.paper_views import shorten_authors, snippet
 from tests.conftest import base_settings
 from tests.factories import make_digest, make_paper, make_subscriber
 

@@ -51,6 +51,7 @@ def papers_search(state: State, words: tuple[str, ...], since: datetime | None, 
 def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None = None) -> None:
     from rich.table import Table
 
+    from newsletter.links import abs_url
     from newsletter.trending import trending_score
 
     if as_json:
@@ -65,7 +66,7 @@ def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None
                 "announced": p.announced,
                 "upvotes": p.upvotes,
                 "trending": trending_score(p),
-                "url": p.abs_url,
+                "url": abs_url(p),
             }
             for p in found
         ]

@@ -1,9 +1,10 @@
-"""Delivering claimed ledger rows: claim in batches, compose, send over the pool, record; progress and summary.
+"""Delivering claimed ledger rows: claim in batches, compose, send over the pool, record; a progress bar.
 
 A producer claims ready rows (leased, so a crashed sender's rows come back), loads their archived digests
 and composes the messages; `pool_size` senders take them from a pacer that keeps the global and per-domain
 rate limits (a domain waiting for its turn holds up no other), and send; outcomes are committed in small
 batches. Memory stays flat: at most a few batches of messages exist at once, whatever the number of readers.
+The run's counts are a Summary (summary.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
@@ -35,6 +34,7 @@ from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ports import ArchivedDigests, DeliveryLedger, Readers, SendJournal
 from newsletter.deliver.ratelimit import RateLimiter
+from newsletter.deliver.summary import Summary
 from newsletter.errors import DeliveryError, NewsletterError, StoreError
 from newsletter.models import Delivery, Digest, Outcome, Outgoing, Paper, SendResult
 
@@ -47,80 +47,6 @@ HEARTBEAT_SECONDS = 30.0
 MAX_CONNECTION_FAILURES = 3
 FLUSH_EVERY = 50  # outcomes per commit at most
 FLUSH_SECONDS = 0.2  # and at least this often
-
-
-SAMPLE = 50  # skipped readers listed by name; beyond that only counted
-
-
-@dataclass
-class Summary:
-    """Counts of each reader's final outcome in this run (a 451 then a 250 counts as sent).
-
-    Memory stays flat however many readers: only failures are kept by reader (a later success removes
-    them), and skipped readers are counted by reason with the first few named."""
-
-    failures: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # delivery id -> (email, state, why)
-    counts: Counter[str] = field(default_factory=Counter)
-    skip_reasons: Counter[str] = field(default_factory=Counter)
-    skip_sample: list[tuple[str, str, str]] = field(default_factory=list)
-    retry_later: int = 0
-    elapsed: float = 0.0
-
-    def set(self, key: int, email: str, state: str, detail: str) -> None:
-        """Record a reader's latest outcome, keeping the counts current (progress reads them per message)."""
-        previous = self.failures.pop(key, None)
-        if previous is not None:
-            self.counts[previous[1]] -= 1
-        self.counts[state] += 1
-        if state != "sent":
-            self.failures[key] = (email, state, detail)
-
-    def skip(self, email: str, reason: str) -> None:
-        self.skip_reasons[reason.split(" among ")[0]] += 1
-        if len(self.skip_sample) < SAMPLE:
-            self.skip_sample.append((email, "skipped", reason))
-
-    @property
-    def sent(self) -> int:
-        return self.counts["sent"]
-
-    @property
-    def failed_transient(self) -> int:
-        return self.counts["failed_transient"]
-
-    @property
-    def failed_permanent(self) -> int:
-        return self.counts["failed_permanent"]
-
-    @property
-    def failed(self) -> int:
-        return self.failed_transient + self.failed_permanent
-
-    @property
-    def skipped(self) -> int:
-        return sum(self.skip_reasons.values())
-
-    @property
-    def outcomes(self) -> list[tuple[str, str, str]]:
-        """The readers worth naming: every failure, and the first skipped ones."""
-        return [*self.failures.values(), *self.skip_sample]
-
-    def add(self, other: Summary) -> None:
-        self.counts.update(other.counts)
-        self.failures.update(other.failures)
-        self.skip_reasons.update(other.skip_reasons)
-        self.skip_sample.extend(other.skip_sample[: SAMPLE - len(self.skip_sample)])
-        self.retry_later += other.retry_later
-        self.elapsed = max(self.elapsed, other.elapsed)
-
-    def line(self, label: str) -> str:
-        rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
-        later = f", {self.retry_later} to retry later" if self.retry_later else ""
-        return (
-            f"{label}: {self.sent} sent, {self.failed} failed "
-            f"({self.failed_permanent} permanent, {self.failed_transient} transient{later}), {self.skipped} skipped "
-            f"in {self.elapsed:.1f}s ({rate:.1f} msg/s)"
-        )
 
 
 def retry_delay(settings: SmtpSettings, attempt: int) -> float:

@@ -1,27 +1,21 @@
 """The stages wired together, one module per verb; the CLI, the scheduler and the web pages call these names.
 
 context: Context (the settings and the stores of one process) · ingest: feeds, backfills, snapshots ·
-digests: each reader's digest · send: an issue, workers, the due pass · due: send hours and slots ·
-returns: bounces imported, the inbox polled, deliverability.
+digests: each reader's digest · prepare: an issue's digests archived with their ledger rows · send: an
+issue, dry runs, the due pass · workers: claiming and delivering rows, in one process or several · due:
+send hours and slots · notices: one-off mails (sign-up) · returns: bounces imported, the inbox polled,
+deliverability.
 """
 
 from newsletter.pipeline.context import Context, today
 from newsletter.pipeline.digests import DigestBuilder, build_digest, explain, preview, quiet_days, sample_digest
 from newsletter.pipeline.due import SendSlot, due_now, send_slots
 from newsletter.pipeline.ingest import backfill, ingest, ingest_file, ingest_metadata, run_ingest
+from newsletter.pipeline.notices import mail_notice
+from newsletter.pipeline.prepare import Plan, prepare_issue
 from newsletter.pipeline.returns import RECORD_BATCH, deliverability, import_bounces, poll_inbox
-from newsletter.pipeline.send import (
-    SHUTDOWN,
-    Plan,
-    SendOptions,
-    deliver_once,
-    mail_notice,
-    make_mailer,
-    prepare_issue,
-    run_worker,
-    send_due,
-    send_issue,
-)
+from newsletter.pipeline.send import SendOptions, make_mailer, send_due, send_issue
+from newsletter.pipeline.workers import SHUTDOWN, deliver_once, run_worker
 
 __all__ = [
     "RECORD_BATCH",

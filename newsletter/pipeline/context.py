@@ -10,6 +10,7 @@ from newsletter.config import Settings
 from newsletter.store import (
     Background,
     Database,
+    DeliverabilityStats,
     DigestArchive,
     Ledger,
     MailEventStore,
@@ -31,6 +32,7 @@ class Context:
     ledger: Ledger = field(init=False)
     search: PaperSearch = field(init=False)
     mail_events: MailEventStore = field(init=False)
+    mail_stats: DeliverabilityStats = field(init=False)
     background: Background = field(init=False)
 
     def __post_init__(self) -> None:
@@ -41,6 +43,7 @@ class Context:
         self.archive = DigestArchive(self.db)
         self.ledger = Ledger(self.db)
         self.mail_events = MailEventStore(self.db)
+        self.mail_stats = DeliverabilityStats(self.db)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Context:

@@ -22,7 +22,7 @@ def import_bounces(
 ) -> ReturnSummary:
     """`bounces import`: delivery reports, complaints and mailto: unsubscribes from files, folders,
     maildirs and mbox files; only those that prove they answer our mail act."""
-    handler = ReturnedMail(ctx.settings, ctx.mail_events, batch=RECORD_BATCH)
+    handler = ReturnedMail(ctx.settings, ctx.mail_events, ctx.mail_stats, batch=RECORD_BATCH)
     for source, data in bounces.read_paths(paths):
         handler.handle(source, data)
         if on_progress is not None and handler.summary.messages % PROGRESS_EVERY == 0:
@@ -32,7 +32,7 @@ def import_bounces(
 
 def poll_inbox(ctx: Context) -> ReturnSummary:
     """The scheduler's inbox job (and `bounces poll`): every mail of the IMAP folder read, then moved."""
-    handler = ReturnedMail(ctx.settings, ctx.mail_events)
+    handler = ReturnedMail(ctx.settings, ctx.mail_events, ctx.mail_stats)
     try:
         Inbox(ctx.settings.inbox).poll(handler.handle)
     finally:  # what was handled before the mailbox failed is recorded and counted all the same
@@ -42,4 +42,4 @@ def poll_inbox(ctx: Context) -> ReturnSummary:
 
 def deliverability(ctx: Context, issue_date: date | None = None) -> Deliverability:
     """`status --deliverability`: per recipient domain and per issue, with the warnings past the limits."""
-    return returned_mail.deliverability(ctx.mail_events, issue_date)
+    return returned_mail.deliverability(ctx.mail_stats, issue_date)

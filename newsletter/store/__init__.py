@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from newsletter.store.archive import DigestArchive
     from newsletter.store.background import Background
     from newsletter.store.db import Database
+    from newsletter.store.deliverability import DeliverabilityStats
     from newsletter.store.ledger import Ledger
     from newsletter.store.mail_events import MailEventStore
     from newsletter.store.papers import PaperStore
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "Background": "background",
     "Database": "db",
+    "DeliverabilityStats": "deliverability",
     "DigestArchive": "archive",
     "Ledger": "ledger",
     "MailEventStore": "mail_events",
@@ -32,6 +34,7 @@ _HOMES = {
 __all__ = [
     "Background",
     "Database",
+    "DeliverabilityStats",
     "DigestArchive",
     "Ledger",
     "MailEventStore",

@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from newsletter.latex import readable
-from newsletter.models import Paper, Pick, Subscriber, Why
-from newsletter.render import paper_view
+from newsletter.links import FEEDBACK
+from newsletter.models import Paper, Subscriber
+from newsletter.paper_views import listed_views
 from newsletter.web.site import site
 
 
@@ -16,10 +17,10 @@ def feedback_target(request: Request) -> tuple[Subscriber, Paper, bool] | None:
     web = site(request)
     found = web.reader("feedback", request.path_params["token"])
     direction = request.path_params["direction"]
-    if found is None or direction not in ("more", "less"):
+    if found is None or direction not in FEEDBACK:
         return None
     paper = web.ctx.papers.get(request.path_params["paper"][:64])
-    return (found, paper, direction == "more") if paper is not None else None
+    return (found, paper, FEEDBACK[direction]) if paper is not None else None
 
 
 async def feedback_page(request: Request) -> Response:
@@ -34,7 +35,7 @@ async def feedback_page(request: Request) -> Response:
         request,
         "web/feedback.html.j2",
         title="More like this" if more else "Fewer like this",
-        paper=paper_view(1, Pick(paper, 0.0, Why("note"))),
+        paper=listed_views([paper])[0],
         more=more,
     )
 

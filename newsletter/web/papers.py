@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from newsletter.errors import InputError
-from newsletter.models import Paper, Pick, Why
+from newsletter.links import archive_url, day_url, search_url
+from newsletter.paper_views import format_day, listed_views
 from newsletter.query import parse as parse_query
-from newsletter.render import PaperView, format_day, paper_view
 from newsletter.web.site import site
 
 SEARCH_PAGE = 20
 MAX_SEARCH_PAGE = 500  # 10,000 results deep is enough for a person; past it the database would overflow
-
-
-def views(papers: list[Paper]) -> list[PaperView]:
-    return [paper_view(rank, Pick(p, 0.0, Why("note"))) for rank, p in enumerate(papers, start=1)]
 
 
 async def daily_papers(request: Request) -> Response:
@@ -51,11 +46,11 @@ def day_page(request: Request, day: date | None) -> Response:
         title="Daily papers",
         heading=f"Daily papers — {format_day(day)}" if day else "Daily papers",
         query="",
-        papers=views(papers),
+        papers=listed_views(papers),
         note=f"{len(papers)} papers announced {format_day(day)}, most upvoted first." if papers and day else None,
         empty="No papers yet." if day is None else f"Nothing was announced on {format_day(day)}.",
-        newer=(format_day(newer), f"/?day={newer}") if newer else None,
-        older=(format_day(older), f"/?day={older}") if older else None,
+        newer=(format_day(newer), day_url(newer)) if newer else None,
+        older=(format_day(older), day_url(older)) if older else None,
         subscribe_label="The most upvoted new papers every morning. Or search for a topic and get that.",
     )
 
@@ -79,18 +74,17 @@ async def search(request: Request) -> Response:
         return web.form_page(request, "web/papers.html.j2", 400, papers=[], error=str(exc), **context)
     more = len(hits) > SEARCH_PAGE
     found = [h.paper for h in hits[:SEARCH_PAGE]]
-    link = f"/search?{urlencode({'q': text})}&page="
     return web.form_page(
         request,
         "web/papers.html.j2",
-        papers=views(found),
+        papers=listed_views(found),
         note=f"Results {(page_number - 1) * SEARCH_PAGE + 1}–{(page_number - 1) * SEARCH_PAGE + len(found)}, "
         "best match first."
         if found
         else None,
         empty=f"No paper matches “{text}”.",
-        newer=("Previous results", link + str(page_number - 1)) if page_number > 1 else None,
-        older=("More results", link + str(page_number + 1)) if more else None,
+        newer=("Previous results", search_url(text, page_number - 1)) if page_number > 1 else None,
+        older=("More results", search_url(text, page_number + 1)) if more else None,
         subscribe_label=f"New papers matching “{text}”, ranked for you, every morning.",
         **{**context, "title": f"{text} — Search"},
     )
@@ -98,7 +92,8 @@ async def search(request: Request) -> Response:
 
 async def archive(request: Request) -> Response:
     web = site(request)
-    return web.page("web/archive.html.j2", title="Archive", days=web.ctx.papers.announcement_days())
+    days = [(day, count, archive_url(day)) for day, count in web.ctx.papers.announcement_days()]
+    return web.page("web/archive.html.j2", title="Archive", days=days)
 
 
 async def healthz(request: Request) -> Response:

@@ -11,10 +11,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from newsletter import subscriptions
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values
-from newsletter.message import reader_links
+from newsletter.links import reader_links, reader_path
 from newsletter.models import Status, Subscriber
+from newsletter.paper_views import pick_views, window_label
 from newsletter.pipeline import sample_digest
-from newsletter.render import format_day, paper_view
 from newsletter.web.site import site
 
 # What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).
@@ -39,7 +39,6 @@ async def preferences_page(
     web = site(request)
     # Ranking the latest papers takes a while on a big day: off the event loop.
     digest = await run_in_threadpool(sample_digest, web.ctx, subscriber)
-    links = reader_links(web.settings, web.tokens, subscriber)
     return web.form_page(
         request,
         "web/preferences.html.j2",
@@ -48,10 +47,10 @@ async def preferences_page(
         subscriber=subscriber,
         values=context.pop("values", None) or form_values(subscriber),
         done=DONE.get(done or ""),
-        action=links.preferences.removeprefix(web.base),
-        unsubscribe=links.unsubscribe,
-        preview=[paper_view(rank, pick) for rank, pick in enumerate(digest.picks, start=1)],
-        window=(format_day(digest.window_start), format_day(digest.window_end)) if digest.candidates else None,
+        action=reader_path("preferences", web.tokens, subscriber),
+        unsubscribe=reader_links(web.settings, web.tokens, subscriber).unsubscribe,
+        preview=pick_views(digest.picks),
+        window=window_label(digest.window_start, digest.window_end) if digest.candidates else None,
         candidates=digest.candidates,
         **context,
     )

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from newsletter import signup
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form
-from newsletter.message import confirm_link, reader_links
+from newsletter.links import confirm_link, reader_links, reader_path
 from newsletter.models import Consent
 from newsletter.pipeline import mail_notice
 from newsletter.web.site import Site, site
@@ -90,5 +90,4 @@ async def confirm(request: Request) -> Response:
     confirmed = web.ctx.subscribers.confirm(subscriber.id, claim.issued_at)
     if confirmed is None:
         return web.message("Link already used", "This confirmation link was used already.", 410)
-    links = reader_links(web.settings, web.tokens, confirmed)
-    return RedirectResponse(links.preferences.removeprefix(web.base) + "?done=confirmed", status_code=303)
+    return RedirectResponse(reader_path("preferences", web.tokens, confirmed) + "?done=confirmed", status_code=303)

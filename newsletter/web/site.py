@@ -46,7 +46,6 @@ class Site:
             loader=FileSystemLoader(Path(settings.paths.templates)), autoescape=select_autoescape(["html", "j2"])
         )
         self.secure_cookie = settings.web.base_url.startswith("https://")
-        self.base = settings.web.base_url.rstrip("/")
 
     @functools.cached_property
     def composer(self) -> Composer:

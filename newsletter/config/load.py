@@ -1,0 +1,83 @@
+"""Loading: defaults < the TOML file < NEWSLETTER_* variables; the only module that reads os.environ."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from newsletter.config.merge import merge
+from newsletter.config.sections import Settings
+from newsletter.config.validate import validate
+from newsletter.errors import ConfigError
+
+ENV_PREFIX = "NEWSLETTER_"
+DEFAULT_CONFIG_FILE = "newsletter.toml"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Layer defaults, the TOML file, then NEWSLETTER_* variables; validate once."""
+    env = os.environ if env is None else env
+    chosen = _choose_file(path, env)
+    settings = Settings()
+    if chosen is not None:
+        settings = merge(settings, _read_toml(chosen), origin=str(chosen))
+        settings = dataclasses.replace(settings, source_file=str(chosen))
+    settings = merge(settings, _env_overrides(settings, env), origin="environment")
+    if not settings.paths.cache:
+        base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+        settings = settings.replace(paths={"cache": str(base / "newsletter")})
+    if not settings.paths.state:
+        base = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else Path.home() / ".local" / "state"
+        settings = settings.replace(paths={"state": str(base / "newsletter")})
+    validate(settings)
+    return settings
+
+
+def _choose_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        return Path(path)
+    if env.get("NEWSLETTER_CONFIG"):
+        return Path(env["NEWSLETTER_CONFIG"])
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.exists() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
+def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
+    """Map NEWSLETTER_<SECTION>_<KEY> (nested: NEWSLETTER_SOURCES_HF_URL) onto the settings tree."""
+    overrides: dict[str, Any] = {}
+
+    def walk(obj: Any, path: list[str], target: dict[str, Any]) -> None:
+        for f in dataclasses.fields(obj):
+            if f.name == "source_file":
+                continue
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                sub: dict[str, Any] = {}
+                walk(value, [*path, f.name], sub)
+                if sub:
+                    target[f.name] = sub
+                continue
+            name = ENV_PREFIX + "_".join([*path, f.name]).upper()
+            if name in env:
+                target[f.name] = env[name]
+
+    walk(settings, [], overrides)
+    return overrides

@@ -1,0 +1,117 @@
+"""The checks a loaded configuration must pass, each naming the key and what it must be."""
+
+from __future__ import annotations
+
+import re
+
+from newsletter.config.sections import Settings
+from newsletter.config.values import is_timezone, rate_interval
+from newsletter.errors import ConfigError
+
+_SMTP_TLS_MODES = ("none", "starttls", "implicit")
+# The longest token newsletter.verp puts into a return path or unsubscribe address.
+TOKEN_LENGTH = 40
+
+
+def validate(settings: Settings) -> None:
+    origin = settings.source_file or "settings"
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"{origin}: {message}")
+
+    need(settings.smtp.tls in _SMTP_TLS_MODES, f"'smtp.tls' must be one of {', '.join(_SMTP_TLS_MODES)}")
+    need(1 <= settings.smtp.port <= 65535, "'smtp.port' must be between 1 and 65535")
+    need(1 <= settings.web.port <= 65535, "'web.port' must be between 1 and 65535")
+    need(settings.smtp.pool_size >= 1, "'smtp.pool_size' must be at least 1")
+    need(settings.smtp.timeout > 0, "'smtp.timeout' must be positive")
+    need(settings.smtp.max_attempts >= 1, "'smtp.max_attempts' must be at least 1")
+    need(settings.smtp.batch_size >= 1, "'smtp.batch_size' must be at least 1")
+    need(settings.smtp.rate_per_second >= 0 and settings.smtp.rate_per_hour >= 0, "SMTP rate limits must be >= 0")
+    for domain, rate in settings.smtp.domain_limits:
+        try:
+            rate_interval(rate)
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: 'smtp.domain_limits' {domain!r}: {exc}") from None
+        is_domain = re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) is not None
+        need(is_domain, f"'smtp.domain_limits': {domain!r} is not a domain")
+    need(
+        re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", settings.sender.list_identifier) is not None,
+        f"'sender.list_id' must be a dotted name such as digest.example.org, got {settings.sender.list_identifier!r}",
+    )
+    need(
+        re.fullmatch(r"[\x21-\x39\x3b-\x7e]+", settings.sender.feedback_sender_id) is not None,
+        "'sender.feedback_sender' must be printable ASCII without spaces or colons",
+    )
+    for name in ("hf", "arxiv"):
+        source = getattr(settings.sources, name)
+        need(source.attempts >= 1, f"'sources.{name}.attempts' must be at least 1")
+        need(source.timeout > 0, f"'sources.{name}.timeout' must be positive")
+        need(source.deadline > 0, f"'sources.{name}.deadline' must be positive")
+        need(source.max_bytes >= 1, f"'sources.{name}.max_bytes' must be at least 1")
+    need(settings.sources.hf.max_pages >= 1, "'sources.hf.max_pages' must be at least 1")
+    for key in ("max_title_chars", "max_abstract_chars", "max_author_chars", "max_authors"):
+        need(getattr(settings.ingest, key) >= 1, f"'ingest.{key}' must be at least 1")
+    need(1 <= settings.schedule.send_every_minutes <= 60, "'schedule.send_every_minutes' must be 1..60")
+    need(settings.digest.max_items >= 1, "'digest.max_items' must be at least 1")
+    need(
+        settings.web.confirm_per_address >= 1 and settings.web.confirm_per_ip >= 1,
+        "'web.confirm_per_address' and 'web.confirm_per_ip' must be at least 1",
+    )
+    need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
+    need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")
+    need("@" in settings.sender.from_address, "'sender.from_address' must be an email address")
+    for key in ("return_path", "unsubscribe_address"):
+        template = getattr(settings.sender, key)
+        local, _, domain = template.rpartition("@")
+        need(
+            not template or (local.count("{token}") == 1 and "{" not in domain and "." in domain),
+            f"'sender.{key}' must look like name+{{token}}@domain (the {{token}} in the part before the @)",
+        )
+        # RFC 5321 4.5.3.1.1: a local part has at most 64 octets; a token has at most TOKEN_LENGTH.
+        need(
+            len(local.replace("{token}", "")) + TOKEN_LENGTH <= 64,
+            f"'sender.{key}' leaves no room for the token (the part before the @ is at most 64 characters)",
+        )
+    inbox = settings.inbox
+    need(inbox.tls in _SMTP_TLS_MODES, f"'inbox.tls' must be one of {', '.join(_SMTP_TLS_MODES)}")
+    need(1 <= inbox.port <= 65535, "'inbox.port' must be between 1 and 65535")
+    need(inbox.poll_minutes >= 1, "'inbox.poll_minutes' must be at least 1")
+    need(inbox.timeout > 0, "'inbox.timeout' must be positive")
+    need(not inbox.host or bool(inbox.processed_folder), "'inbox.processed_folder' must be set (mail is moved there)")
+    need(inbox.folder != inbox.processed_folder, "'inbox.processed_folder' must differ from 'inbox.folder'")
+    for key in ("ingest_at", "ingest_deadline"):
+        need(
+            re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", getattr(settings.schedule, key)) is not None,
+            f"'schedule.{key}' must be HH:MM (24-hour)",
+        )
+    need(settings.schedule.ingest_retry_minutes >= 1, "'schedule.ingest_retry_minutes' must be at least 1")
+    need(settings.web.base_url.startswith(("http://", "https://")), "'web.base_url' must start with http(s)://")
+    for key, zone in (
+        ("digest.default_timezone", settings.digest.default_timezone),
+        ("schedule.timezone", settings.schedule.timezone),
+    ):
+        need(is_timezone(zone), f"'{key}' is not an IANA timezone: {zone!r}")
+    try:
+        settings.digest.subject.format(count=1, topics="x", date="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"{origin}: 'digest.subject' may use only {{count}}, {{topics}} and {{date}} ({exc})"
+        ) from None
+
+
+# Keys that were ever shipped in this repository (the example config, the docs): anyone can read them, so
+# they sign nothing. The empty string is "not set".
+PLACEHOLDER_KEYS = frozenset({"", "insecure-development-key-change-me", "change-me", "changeme", "…", "..."})
+MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def require_secret_key(settings: Settings) -> None:
+    """Refuse to sign links with a missing, empty or published key: anyone could mint any reader's links."""
+    key = settings.web.secret_key.strip()
+    if key in PLACEHOLDER_KEYS:
+        state = "is not set" if not key else "is the published example value"
+        raise ConfigError(
+            f"{settings.source_file or 'settings'}: 'web.secret_key' {state}: run `newsletter init` for a config "
+            f"with a fresh key, or set NEWSLETTER_WEB_SECRET_KEY to the output of {MAKE_A_KEY}"
+        )

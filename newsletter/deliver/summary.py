@@ -1,0 +1,79 @@
+"""What a send run tells when it ends: each reader's final outcome counted, failures and a few skips named."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+SAMPLE = 50  # skipped readers listed by name; beyond that only counted
+
+
+@dataclass
+class Summary:
+    """Counts of each reader's final outcome in this run (a 451 then a 250 counts as sent).
+
+    Memory stays flat however many readers: only failures are kept by reader (a later success removes
+    them), and skipped readers are counted by reason with the first few named."""
+
+    failures: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # delivery id -> (email, state, why)
+    counts: Counter[str] = field(default_factory=Counter)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    skip_sample: list[tuple[str, str, str]] = field(default_factory=list)
+    retry_later: int = 0
+    elapsed: float = 0.0
+
+    def set(self, key: int, email: str, state: str, detail: str) -> None:
+        """Record a reader's latest outcome, keeping the counts current (progress reads them per message)."""
+        previous = self.failures.pop(key, None)
+        if previous is not None:
+            self.counts[previous[1]] -= 1
+        self.counts[state] += 1
+        if state != "sent":
+            self.failures[key] = (email, state, detail)
+
+    def skip(self, email: str, reason: str) -> None:
+        self.skip_reasons[reason.split(" among ")[0]] += 1
+        if len(self.skip_sample) < SAMPLE:
+            self.skip_sample.append((email, "skipped", reason))
+
+    @property
+    def sent(self) -> int:
+        return self.counts["sent"]
+
+    @property
+    def failed_transient(self) -> int:
+        return self.counts["failed_transient"]
+
+    @property
+    def failed_permanent(self) -> int:
+        return self.counts["failed_permanent"]
+
+    @property
+    def failed(self) -> int:
+        return self.failed_transient + self.failed_permanent
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skip_reasons.values())
+
+    @property
+    def outcomes(self) -> list[tuple[str, str, str]]:
+        """The readers worth naming: every failure, and the first skipped ones."""
+        return [*self.failures.values(), *self.skip_sample]
+
+    def add(self, other: Summary) -> None:
+        self.counts.update(other.counts)
+        self.failures.update(other.failures)
+        self.skip_reasons.update(other.skip_reasons)
+        self.skip_sample.extend(other.skip_sample[: SAMPLE - len(self.skip_sample)])
+        self.retry_later += other.retry_later
+        self.elapsed = max(self.elapsed, other.elapsed)
+
+    def line(self, label: str) -> str:
+        rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
+        later = f", {self.retry_later} to retry later" if self.retry_later else ""
+        return (
+            f"{label}: {self.sent} sent, {self.failed} failed "
+            f"({self.failed_permanent} permanent, {self.failed_transient} transient{later}), {self.skipped} skipped "
+            f"in {self.elapsed:.1f}s ({rate:.1f} msg/s)"
+        )

@@ -1,0 +1,69 @@
+"""Imports go downward only: shells (cli, web, schedule, demo) -> pipeline -> store, deliver, render -> models."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "newsletter"
+SHELLS = ("newsletter.cli", "newsletter.web", "newsletter.schedule", "newsletter.demo", "newsletter.__main__")
+RENDERING = ("newsletter.render", "newsletter.message", "newsletter.links", "newsletter.paper_views")
+
+
+def _in(module: str, rooms: tuple[str, ...]) -> bool:
+    return any(module == room or module.startswith(room + ".") for room in rooms)
+
+
+def imports() -> list[tuple[str, int, str]]:
+    """(importing module, line, imported module) for every import of newsletter's own modules, those inside
+    functions too: a lazy import is still a dependency."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # `from newsletter import pipeline` names a module; `from newsletter.x import y` names x.
+                names = (
+                    [f"{node.module}.{a.name}" for a in node.names] if node.module == "newsletter" else [node.module]
+                )
+            found += [(module, node.lineno, name) for name in names if name.startswith("newsletter.")]
+    return found
+
+
+def test_only_the_shells_import_a_shell() -> None:
+    assert [f"{m}:{line} {name}" for m, line, name in imports() if _in(name, SHELLS) and not _in(m, SHELLS)] == []
+
+
+def test_only_the_shells_import_the_pipeline() -> None:
+    upward = [
+        f"{m}:{line} {name}"
+        for m, line, name in imports()
+        if _in(name, ("newsletter.pipeline",)) and not _in(m, (*SHELLS, "newsletter.pipeline"))
+    ]
+    assert upward == []
+
+
+def test_store_deliver_and_render_do_not_import_each_other() -> None:
+    # deliver/ declares the ledger it needs (deliver/ports.py); the store knows nothing of mail.
+    apart = {
+        "newsletter.deliver": ("newsletter.store",),
+        "newsletter.store": ("newsletter.deliver", *RENDERING),
+        **{room: ("newsletter.store", "newsletter.deliver") for room in RENDERING},
+    }
+    crossing = [
+        f"{m}:{line} {name}"
+        for m, line, name in imports()
+        for room, banned in apart.items()
+        if _in(m, (room,)) and _in(name, banned)
+    ]
+    assert crossing == []
+
+
+def test_models_import_only_the_table_of_their_fields() -> None:
+    # subscriber_fields is the table of Subscriber's fields, which Subscriber.to_dict follows (a lazy import).
+    allowed = ("newsletter.models", "newsletter.subscriber_fields")
+    assert [
+        f"{m}:{line} {name}" for m, line, name in imports() if m == "newsletter.models" and name not in allowed
+    ] == []
