@@ -101,22 +101,16 @@ class Index:
                 )
             )
         self.avg_length = (sum(d.length for d in self.docs) / len(self.docs) if self.docs else 1.0) or 1.0
-        # Postings (which papers hold a term, how often) and the papers' vectors as one sparse matrix, so a
-        # phrase is scored against the whole batch in a few array operations.
-        postings: dict[str, tuple[list[int], list[int]]] = {}
+        # The papers' vectors as one sparse matrix, so a phrase is scored against the whole batch in a few
+        # array operations.
         self._column: dict[str, int] = {}
         rows, columns, values = [], [], []
         for i, doc in enumerate(self.docs):
-            for term, count in doc.counts.items():
-                at = postings.setdefault(term, ([], []))
-                at[0].append(i)
-                at[1].append(count)
             for term, value in doc.vector.items():
                 rows.append(i)
                 columns.append(self._column.setdefault(term, len(self._column)))
                 values.append(value)
-        self._postings = postings
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         self._rows = np.array(rows, dtype=np.int64)
         self._columns = np.array(columns, dtype=np.int64)
         self._values = np.array(values, dtype=float)
@@ -141,12 +135,13 @@ class Index:
         return idf(self._df.get(term, 0) + self.vocabulary.df.get(term, 0), self.docs_total)
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """The papers holding a term and how often, as arrays (made when a phrase first asks for the term)."""
+        """The papers holding a term and how often, as arrays; found when a phrase first asks for the term (a
+        day's phrases ask for a few hundred terms, its papers hold a few hundred thousand)."""
         if term not in self._arrays:
-            if term not in self._postings:
-                return None
-            docs, counts = self._postings[term]
-            self._arrays[term] = (np.array(docs), np.array(counts, dtype=float))
+            held = [(i, doc.counts[term]) for i, doc in enumerate(self.docs) if term in doc.counts]
+            self._arrays[term] = (
+                (np.array([i for i, _ in held]), np.array([c for _, c in held], dtype=float)) if held else None
+            )
         return self._arrays[term]
 
     def vector(self, paper: Paper) -> dict[str, float]:
