@@ -100,7 +100,9 @@ def ranker(papers: Sequence[Paper], background: Background) -> Ranker:
 
 def cold(papers: Sequence[Paper], folder: Path) -> Background:
     """A fresh install: a new database that holds only the batch, stored as the daily ingest stores it."""
-    background = open_background(f"sqlite:///{folder / f'cold-{len(list(folder.iterdir()))}.db'}")
+    # numbered by the databases alone: SQLite's -wal and -shm files come and go, and counting them reused names
+    path = folder / f"cold-{len(list(folder.glob('cold-*.db')))}.db"
+    background = open_background(f"sqlite:///{path}")
     PaperStore(background.db).upsert(papers, today=DAY)
     return background
 
