@@ -2,10 +2,12 @@
 
 In one run: plain BM25 (title twice + abstract, the baseline) and the ranker, cold (a fresh install) and with
 the shared corpus imported as background through the product's own import (dev-set papers left out), on
-both splits. Each split's papers are one batch, given as Hugging Face JSON (no categories) through the real
-parser. Per persona: precision of the first five picks and how many of them belong to another field of the
-persona's word (off-field); per split: mean, worst and off-field total. The held-out split is the headline
-and is never tuned on. Exits 1 when the ranker is below BM25 on a split.
+the three splits. Each split's papers are one batch, given as Hugging Face JSON (no categories) through the real
+parser; with --per-word each word's papers are also scored as a batch of their own, as the outside check does
+(one batch of 46-137 papers per word). Per persona: precision of the first five picks and how many of them
+belong to another field of the persona's word (off-field); per split: mean, worst and off-field total. The
+held-out and fresh splits are the headline and are never tuned on. Exits 1 when the ranker is below BM25 on a
+split.
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ def ranker(papers: Sequence[Paper], background: Background) -> Ranker:
 
 def cold(papers: Sequence[Paper], folder: Path) -> Background:
     """A fresh install: a new database that holds only the batch, stored as the daily ingest stores it."""
-    background = open_background(f"sqlite:///{folder / f'cold-{len(list(folder.iterdir()))}.db'}")
+    # numbered by the databases alone: SQLite's -wal and -shm files come and go, and counting them reused names
+    path = folder / f"cold-{len(list(folder.glob('cold-*.db')))}.db"
+    background = open_background(f"sqlite:///{path}")
     PaperStore(background.db).upsert(papers, today=DAY)
     return background
 
@@ -134,14 +138,80 @@ def open_background(url: str) -> Background:
     return Background(context.db)
 
 
+SPLITS = ("heldout", "fresh", "tune")
+SYSTEMS = ("plain BM25", "ranker, cold", "ranker, background")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of papers as a feed gives them, its personas and each system's rows for them."""
+
+    papers: int
+    personas: list[dict]
+    results: dict[str, list[Row]]
+
+
+def run_batch(words: Sequence[str], data: dict, background: Background | None, scratch: Path) -> Batch:
+    """Score every system on the papers of these words, given together as one feed's batch."""
+    papers = [p for p in data["papers"] if p["word"] in words]
+    personas = [p for p in data["personas"] if p["word"] in words]
+    field_of = {p["id"]: p["field"] for p in papers}
+    fields_of_word: dict[str, set[str]] = {}
+    for p in papers:
+        if p["field"] != "other":
+            fields_of_word.setdefault(p["word"], set()).add(p["field"])
+    batch = hf_daily.parse(as_hf_json(papers), "dev set").papers
+    systems: dict[str, Ranker | None] = {
+        "plain BM25": PlainBM25(batch),
+        "ranker, cold": ranker(batch, cold(batch, scratch)),
+        "ranker, background": ranker(batch, background) if background else None,
+    }
+    results = {name: score(personas, field_of, fields_of_word, run) for name, run in systems.items() if run}
+    return Batch(len(papers), personas, results)
+
+
+def merged(batches: Sequence[Batch]) -> Batch:
+    """Batches scored apart, read as one table: their personas and rows end to end."""
+    results = {name: [row for b in batches for row in b.results[name]] for name in batches[0].results}
+    return Batch(sum(b.papers for b in batches), [p for b in batches for p in b.personas], results)
+
+
+def report(where: str, batch: Batch, how: str, corpus: Path) -> bool:
+    """Print the personas' table and the systems' summary; True when a ranker is below plain BM25."""
+    print(f"\n== {where}: {how}, {len(batch.personas)} personas")
+    print(f"{'persona (P@5, off-field)':48}" + "".join(f"{n:>20}" for n in batch.results))
+    for i, persona in enumerate(batch.personas):
+        cells = "".join(f"{r[i].precision:>14.2f} off {r[i].off_field}" for r in batch.results.values())
+        print(f"{persona['name'][:48]:48}{cells}")
+    print(f"{'system':22} {'mean':>6} {'worst':>6} {'off-field':>10}")
+    for name in SYSTEMS:
+        if name not in batch.results:
+            print(f"{name:22} skipped: corpus {corpus} not found")
+            continue
+        mean, worst, off = summary(batch.results[name])
+        print(f"{name:22} {mean:6.3f} {worst:6.2f} {off:10d}")
+    base = summary(batch.results["plain BM25"])[0]
+    below = [n for n in SYSTEMS[1:] if n in batch.results and summary(batch.results[n])[0] < base]
+    for name in below:
+        print(f"FAIL: {name} is below plain BM25 on {where}")
+    return bool(below)
+
+
+def report_words(words: Sequence[str], batches: Sequence[Batch]) -> None:
+    names = "".join(f"{n:>20}" for n in batches[0].results)
+    print(f"{'word (mean P@5 in its own batch)':36} {'papers':>6} {'personas':>8}{names}")
+    for word, batch in zip(words, batches, strict=True):
+        means = "".join(f"{summary(rows)[0]:>20.3f}" for rows in batch.results.values())
+        print(f"{word:36} {batch.papers:6d} {len(batch.personas):8d}{means}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--background-db", help="an already imported background (a database URL)")
-    parser.add_argument(
-        "--split", choices=("heldout", "tune"), action="append", help="only this split (tuning looks at tune only)"
-    )
+    parser.add_argument("--split", choices=SPLITS, action="append", help="only this split (tuning looks at tune only)")
+    parser.add_argument("--per-word", action="store_true", help="also score each word's papers as a batch of their own")
     args = parser.parse_args()
     data = json.loads(args.data.read_text(encoding="utf-8"))
     if args.background_db:
@@ -149,40 +219,18 @@ def main() -> int:
     else:
         path = background_db({p["id"] for p in data["papers"]}, args.corpus)
         background = open_background(f"sqlite:///{path}") if path else None
-    field_of = {p["id"]: p["field"] for p in data["papers"]}
-    fields_of_word: dict[str, set[str]] = {}
-    for p in data["papers"]:
-        if p["field"] != "other":
-            fields_of_word.setdefault(p["word"], set()).add(p["field"])
     failed = False
     scratch = Path(tempfile.mkdtemp(prefix="eval-"))
-    for split in args.split or ("heldout", "tune"):
-        words = {w for w, about in data["words"].items() if about["split"] == split}
-        papers = hf_daily.parse(as_hf_json([p for p in data["papers"] if p["word"] in words]), "dev set").papers
-        personas = [p for p in data["personas"] if p["word"] in words]
-        systems: dict[str, Ranker | None] = {
-            "plain BM25": PlainBM25(papers),
-            "ranker, cold": ranker(papers, cold(papers, scratch)),
-            "ranker, background": ranker(papers, background) if background else None,
-        }
-        results = {name: score(personas, field_of, fields_of_word, run) for name, run in systems.items() if run}
-        print(f"\n== {split}: {len(words)} words, {len(papers)} papers in one batch, {len(personas)} personas")
-        print(f"{'persona (P@5, off-field)':48}" + "".join(f"{n:>20}" for n in results))
-        for i, persona in enumerate(personas):
-            cells = "".join(f"{r[i].precision:>14.2f} off {r[i].off_field}" for r in results.values())
-            print(f"{persona['name'][:48]:48}{cells}")
-        print(f"{'system':22} {'mean':>6} {'worst':>6} {'off-field':>10}")
-        for name in systems:
-            if name not in results:
-                print(f"{name:22} skipped: corpus {args.corpus} not found")
-                continue
-            mean, worst, off = summary(results[name])
-            print(f"{name:22} {mean:6.3f} {worst:6.2f} {off:10d}")
-        base = summary(results["plain BM25"])[0]
-        for name in ("ranker, cold", "ranker, background"):
-            if name in results and summary(results[name])[0] < base:
-                print(f"FAIL: {name} is below plain BM25 on {split}")
-                failed = True
+    for split in args.split or SPLITS:
+        words = [w for w, about in data["words"].items() if about["split"] == split]
+        whole = run_batch(words, data, background, scratch)
+        failed |= report(split, whole, f"{len(words)} words, {whole.papers} papers in one batch", args.corpus)
+        if args.per_word:
+            apart = [run_batch([word], data, background, scratch) for word in words]
+            sizes = f"{min(b.papers for b in apart)}-{max(b.papers for b in apart)}"
+            how = f"{len(words)} words, one batch per word of {sizes} papers"
+            failed |= report(f"{split} (one batch per word)", merged(apart), how, args.corpus)
+            report_words(words, apart)
     shutil.rmtree(scratch, ignore_errors=True)
     return 1 if failed else 0
 
