@@ -25,7 +25,9 @@ from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
 
 NEIGHBOURS = 30  # more say no more on the dev set's tune split, and each costs time once per phrase and day
 ENOUGH = 3
-TRUST = 3  # stored uses of a phrase that outweigh the shipped model's (tuned on the tune split)
+# Stored papers that outweigh the shipped model: the store's own evidence, however thin, wins (tuned on the
+# tune split, where preferring the model whenever the phrase as written is rare scored lower).
+TRUST = 3
 
 
 def query_words(phrase: str) -> tuple[str, ...]:
@@ -89,9 +91,9 @@ class Background:
         return learned.model().vocabulary
 
     def profiles(self, phrases: Iterable[str], day: date) -> dict[str, PhraseProfile]:
-        """Profiles of these phrases, cached per phrase and day: from the stored papers when they hold as many
-        uses of the phrase as a profile takes, else from the shipped model of arXiv when it knows the phrase
-        (a fresh install has stored only a few days of papers), else from the few stored uses there are."""
+        """Profiles of these phrases, cached per phrase and day: from the stored papers (the phrase as written,
+        or all of its words); only when fewer than TRUST of them say anything (a fresh install, a rare
+        phrase) from the shipped model of arXiv, if it knows the phrase."""
         result: dict[str, PhraseProfile] = {}
         for phrase in phrases:
             key = (phrase, day)
