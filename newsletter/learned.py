@@ -40,28 +40,32 @@ class Model:
 
     def profile(self, phrase: str) -> PhraseProfile | None:
         """The phrase's profile in arXiv: the phrase itself when it is a word or a pair of words the model
-        knows; for a longer phrase, its adjacent pairs that it knows, merged (None when it knows none)."""
+        knows; a longer phrase when the model knows each of its adjacent pairs, merged, the rarer pair
+        weighing more ("language models" says little of "circuits in transformer language models")."""
         stems = [s for s, _ in analyse(phrase)]
-        wanted = phrase_terms(stems) if len(stems) <= 2 else [t for t in phrase_terms(stems) if "_" in t]
-        if len(stems) == 2:
-            wanted = wanted[-1:]  # the pair: its words alone would mix their senses
-        rows = [self.rows[t] for t in wanted if t in self.rows]
-        if not rows:
+        if not stems:
             return None
+        wanted = stems if len(stems) == 1 else [t for t in phrase_terms(stems) if "_" in t]
+        if not all(t in self.rows for t in wanted):
+            return None
+        rows = [self.rows[t] for t in wanted]
+        weights = [self.vocabulary.weights[t] for t in wanted]
         merged: dict[str, float] = {}
         shares: dict[str, float] = {}
-        for row in rows:
-            for term, weight in zip(self.top_terms[row], self.top_weights[row], strict=True):
-                if weight:
-                    merged[self.terms[term]] = merged.get(self.terms[term], 0.0) + float(weight)
+        for row, weight in zip(rows, weights, strict=True):
+            for term, value in zip(self.top_terms[row], self.top_weights[row], strict=True):
+                if value:
+                    merged[self.terms[term]] = merged.get(self.terms[term], 0.0) + weight * float(value)
             for category, share in zip(self.top_categories[row], self.category_shares[row], strict=True):
                 if share:
-                    shares[self.categories[category]] = shares.get(self.categories[category], 0.0) + float(share)
+                    name = self.categories[category]
+                    shares[name] = shares.get(name, 0.0) + weight * float(share)
+        total = sum(weights)
         return PhraseProfile(
             phrase,
             unit(merged),
-            float(np.mean(self.cohesion[rows])),
-            {c: s / len(rows) for c, s in sorted(shares.items(), key=lambda cs: -cs[1])},
+            float(np.dot(self.cohesion[rows].astype(float), weights)) / total,
+            {c: s / total for c, s in sorted(shares.items(), key=lambda cs: -cs[1])},
             int(np.min(self.support[rows])),
         )
 
