@@ -6,6 +6,7 @@ gets back frozen values that selection.py scores with. Nothing here knows any fi
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import re
@@ -29,7 +30,6 @@ STOPWORDS = frozenset(
     ).split()
 )
 PROFILE_TERMS = 300  # the strongest terms of a centroid; the long tail is noise and costs time per paper
-KEEP = 30
 
 
 @lru_cache(maxsize=262144)
@@ -109,17 +109,17 @@ def idf(df: int, docs: int) -> float:
 
 def tfidf(counts: Mapping[str, int], weight: Mapping[str, float] | None, fallback: float) -> dict[str, float]:
     """A unit TF-IDF vector over the words only (pairs are for matching the phrase, not for closeness)."""
-    known: Mapping[str, float] = weight if weight is not None else {}
-    vector = {t: _damped(c) * known.get(t, fallback) for t, c in counts.items() if "_" not in t}
+    get = (weight if weight is not None else {}).get
+    damped = _DAMPED
+    # The damping looked up inline: this runs for every neighbour of every phrase of the day.
+    vector = {
+        t: (damped[c] if c < 64 else 1 + math.log(c)) * get(t, fallback) for t, c in counts.items() if "_" not in t
+    }
     return unit(vector)
 
 
+# 1 + log(count): a word's tenth use says less than its first (looked up for the usual small counts).
 _DAMPED = tuple(1 + math.log(c) if c else 0.0 for c in range(64))
-
-
-def _damped(count: int) -> float:
-    """1 + log(count): a word's tenth use says less than its first (looked up for the usual small counts)."""
-    return _DAMPED[count] if count < 64 else 1 + math.log(count)
 
 
 def unit(vector: Mapping[str, float]) -> dict[str, float]:
@@ -194,20 +194,18 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
         ]
     if not any(uses):
         uses = [1.0] * len(neighbours)
-    if len(neighbours) > KEEP:
-        best = sorted(range(len(neighbours)), key=lambda i: -uses[i])[:KEEP]
-        neighbours = [neighbours[i] for i in best]
-        counts = [counts[i] for i in best]
-        uses = [uses[i] for i in best]
     vectors = [tfidf(c, weights, rarest) for c in counts]
-    centroid: Counter[str] = Counter()
-    shared: Counter[str] = Counter()
+    summed: dict[str, float] = {}
+    shared: dict[str, int] = {}
     for vector, use in zip(vectors, uses, strict=True):
-        centroid.update({t: use * v for t, v in vector.items() if t not in own})
-        shared.update(vector.keys())
+        for t, v in vector.items():
+            summed[t] = summed.get(t, 0.0) + use * v
+            shared[t] = shared.get(t, 0) + 1
+    for t in own:
+        summed.pop(t, None)
     # What the neighbours share says what the phrase means; a word of one paper only says what that paper is about.
-    centroid = Counter({t: v * shared[t] / len(vectors) for t, v in centroid.items()})
-    strongest = unit(dict(centroid.most_common(PROFILE_TERMS)))
+    centroid = {t: v * shared[t] / len(vectors) for t, v in summed.items()}
+    strongest = unit(dict(heapq.nlargest(PROFILE_TERMS, centroid.items(), key=lambda tv: tv[1])))
     cohesion = sum(use * dot(strongest, v) for v, use in zip(vectors, uses, strict=True)) / sum(uses)
     categories: defaultdict[str, float] = defaultdict(float)  # weighted uses: fractional counts
     for paper, use in zip(neighbours, uses, strict=True):
