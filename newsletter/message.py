@@ -211,6 +211,7 @@ def seven_bit(data: bytes) -> bytes:
     return message.as_bytes()
 
 
+@lru_cache(maxsize=4096)  # From and List-Id are the same in every message of an issue
 def _mailbox(display_name: str, address: str) -> str:
     """'Name <addr>' (also List-Id's 'Name <list-id>'): the name quoted as needed or, if not ASCII, as
     encoded words on folded lines; what is inside the angle brackets stays literal."""
