@@ -17,17 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from typing import Any, Protocol
 
 from newsletter import owners
 from newsletter.config import SmtpSettings
@@ -205,7 +195,7 @@ class Campaign:
                     pending[:0] = batch  # still in the journal; one more try when the run ends
                     halt(exc)
 
-        async def sender(task_id: TaskID) -> None:
+        async def sender(task_id: Any) -> None:
             while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
                 delivery, outgoing = item
                 state["inflight"] += 1
@@ -359,7 +349,47 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _progress(show: bool) -> Progress:
+class ProgressView(Protocol):
+    """What a run tells its progress display: rich's Progress on a terminal, else nothing at all."""
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any, /) -> Any: ...
+
+    def add_task(self, description: str, **fields: Any) -> Any: ...
+
+    def update(self, task_id: Any, **fields: Any) -> None: ...
+
+
+class NoProgress:
+    """A run nobody watches (a pipe, the scheduler, a worker) does not load rich at all."""
+
+    def __enter__(self) -> NoProgress:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any, /) -> None:
+        return None
+
+    def add_task(self, description: str, **fields: Any) -> int:
+        return 0
+
+    def update(self, task_id: Any, **fields: Any) -> None:
+        return None
+
+
+def _progress(show: bool) -> ProgressView:
+    if not show:
+        return NoProgress()
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -368,6 +398,5 @@ def _progress(show: bool) -> Progress:
         TextColumn("{task.fields[rate]:.1f} msg/s · {task.fields[failed]} failed"),
         TimeRemainingColumn(),
         console=Console(stderr=True),
-        disable=not show,
         transient=True,
     )
