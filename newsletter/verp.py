@@ -51,7 +51,7 @@ class MailTokens:
     """Signs and reads the two kinds of address token; a forged, foreign or damaged one reads as None."""
 
     def __init__(self, secret_key: str) -> None:
-        # Keyed once; each token copies its purpose's HMAC (a new one per token was a third of its cost).
+        # Keyed once per purpose; each token copies its keyed HMAC instead of keying a new one.
         self._keyed = {
             purpose: hmac.new(
                 hmac.new(secret_key.encode(), f"newsletter.verp.{purpose}".encode(), hashlib.sha256).digest(),

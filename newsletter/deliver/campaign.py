@@ -17,13 +17,14 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from newsletter import owners
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ports import ArchivedDigests, DeliveryLedger, Readers, SendJournal
+from newsletter.deliver.progress import progress_view
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.errors import DeliveryError, NewsletterError, StoreError
 from newsletter.models import Delivery, Digest, Outcome, Outgoing, Paper, SendResult
@@ -173,7 +174,7 @@ class Campaign:
             stopped=lambda: stop.is_set() or self.shutdown.is_set(),
         )
         papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
-        progress = _progress(self.show_progress)
+        progress = progress_view(self.show_progress)
 
         def halt(fault: Exception) -> None:
             faults.append(fault)
@@ -347,56 +348,3 @@ class Campaign:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class ProgressView(Protocol):
-    """What a run tells its progress display: rich's Progress on a terminal, else nothing at all."""
-
-    def __enter__(self) -> Any: ...
-
-    def __exit__(self, kind: Any, error: Any, traceback: Any, /) -> Any: ...
-
-    def add_task(self, description: str, **fields: Any) -> Any: ...
-
-    def update(self, task_id: Any, **fields: Any) -> None: ...
-
-
-class NoProgress:
-    """A run nobody watches (a pipe, the scheduler, a worker) does not load rich at all."""
-
-    def __enter__(self) -> NoProgress:
-        return self
-
-    def __exit__(self, kind: Any, error: Any, traceback: Any, /) -> None:
-        return None
-
-    def add_task(self, description: str, **fields: Any) -> int:
-        return 0
-
-    def update(self, task_id: Any, **fields: Any) -> None:
-        return None
-
-
-def _progress(show: bool) -> ProgressView:
-    if not show:
-        return NoProgress()
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]:.1f} msg/s · {task.fields[failed]} failed"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
