@@ -9,13 +9,13 @@ import os
 import re
 import textwrap
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import escape
 
 from newsletter.config import Settings
@@ -102,7 +102,6 @@ class Renderer:
         self.env.filters["wrap"] = _wrap
         self.env.filters["breakable"] = breakable
         self.css = (templates / "email" / "digest.css").read_text(encoding="utf-8")
-        self.html_template = self.env.get_template("email/digest.html.j2")
         self.inlined_template = self.env.from_string(
             preinline_cached(
                 self.env, "email/digest.html.j2", self.css, Path(settings.paths.cache), settings.web.secret_key
@@ -110,6 +109,11 @@ class Renderer:
         )
         self.text_template = self.env.get_template("email/digest.txt.j2")
         self._shared: dict[tuple[object, ...], tuple[str, list[str], list[str]]] = {}
+
+    @cached_property
+    def html_template(self) -> Template:
+        """The template before inlining: only the reference render needs it compiled (not a send)."""
+        return self.env.get_template("email/digest.html.j2")
 
     def subject(self, digest: Digest) -> str:
         count = sum(not p.trending for p in digest.picks)

@@ -51,14 +51,22 @@ class MailTokens:
     """Signs and reads the two kinds of address token; a forged, foreign or damaged one reads as None."""
 
     def __init__(self, secret_key: str) -> None:
-        self._keys = {
-            purpose: hmac.new(secret_key.encode(), f"newsletter.verp.{purpose}".encode(), hashlib.sha256).digest()
+        # Keyed once per purpose; each token copies its keyed HMAC instead of keying a new one.
+        self._keyed = {
+            purpose: hmac.new(
+                hmac.new(secret_key.encode(), f"newsletter.verp.{purpose}".encode(), hashlib.sha256).digest(),
+                digestmod=hashlib.sha256,
+            )
             for purpose in ("return", "unsubscribe")
         }
 
+    def _mac(self, purpose: str, payload: bytes) -> bytes:
+        mac = self._keyed[purpose].copy()
+        mac.update(payload)
+        return mac.digest()[:_MAC_BYTES]
+
     def _sign(self, purpose: str, payload: bytes) -> str:
-        mac = hmac.new(self._keys[purpose], payload, hashlib.sha256).digest()[:_MAC_BYTES]
-        token = _b32(payload + mac)
+        token = _b32(payload + self._mac(purpose, payload))
         assert len(token) <= TOKEN_LENGTH
         return token
 
@@ -67,8 +75,7 @@ class MailTokens:
         if raw is None or len(raw) <= _MAC_BYTES:
             return None
         payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
-        expected = hmac.new(self._keys[purpose], payload, hashlib.sha256).digest()[:_MAC_BYTES]
-        return payload if hmac.compare_digest(mac, expected) else None
+        return payload if hmac.compare_digest(mac, self._mac(purpose, payload)) else None
 
     def return_token(self, subscriber_id: int, issue_date: date) -> str:
         day = (issue_date - _EPOCH).days

@@ -53,6 +53,12 @@ def test_send_then_send_again_sends_nothing(world, smtp_server) -> None:
     }
 
 
+def test_a_watched_send_runs_with_rich_progress(world, smtp_server) -> None:
+    # A quiet send (every other test) has no progress display at all; a terminal's gets rich's.
+    summary = pipeline.send_issue(world, pipeline.SendOptions(issue_date=ISSUE, show_progress=True))
+    assert (summary.sent, summary.skipped, summary.failed) == (2, 1, 0)
+
+
 def test_next_issue_never_repeats_a_paper(world, smtp_server) -> None:
     send(world)
     world.papers.upsert(

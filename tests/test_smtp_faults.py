@@ -215,6 +215,7 @@ def test_8bit_bodies_are_announced_to_a_server_that_takes_them(app, smtp_server)
     assert send(app).sent == 3
     for received in smtp_server.messages:
         assert "BODY=8BITMIME" in received.mail_options
+        assert f"SIZE={len(received.data)}" in received.mail_options  # declared exactly, as sent
         parts = [p for p in received.message.walk() if not p.is_multipart()]
         assert [p["Content-Transfer-Encoding"] for p in parts] == ["8bit", "8bit"]
         assert "Circuits in transformer language models" in parts[1].get_content()
@@ -225,6 +226,7 @@ def test_a_server_without_8bitmime_gets_quoted_printable(app, smtp_server) -> No
     assert send(app).sent == 3
     for received in smtp_server.messages:
         assert received.data.isascii() and "BODY=8BITMIME" not in received.mail_options
+        assert f"SIZE={len(received.data)}" in received.mail_options  # the size of what was converted
         message = received.message
         parts = [p for p in message.walk() if not p.is_multipart()]
         assert [p["Content-Transfer-Encoding"] for p in parts] == ["quoted-printable"] * 2

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from newsletter import pipeline
     from newsletter.config import Settings
-    from newsletter.store import Database, PaperStore, SubscriberStore
+    from newsletter.store import Database, PaperStore, Roster, SubscriberStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +72,13 @@ class State:
         from newsletter.store import SubscriberStore
 
         return SubscriberStore(self.db)
+
+    @functools.cached_property
+    def roster(self) -> Roster:
+        """Listing readers without loading the ORM."""
+        from newsletter.store import Roster
+
+        return Roster(self.db)
 
     @functools.cached_property
     def papers(self) -> PaperStore:

@@ -83,7 +83,7 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
     """List subscribers."""
     from rich.table import Table
 
-    found = state.subscribers.list(Status(status) if status else None)
+    found = state.roster.list(Status(status) if status else None)
     if as_json:
         print_json([s.to_dict() for s in found])
         return
@@ -177,4 +177,4 @@ def subscribers_export(state: State, fmt: str) -> None:
     """Write every subscriber to stdout as CSV or JSON."""
     from newsletter import subscriptions
 
-    click.echo(subscriptions.export(state.subscribers.list(), fmt), nl=False)
+    click.echo(subscriptions.export(state.roster.list(), fmt), nl=False)

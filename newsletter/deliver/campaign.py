@@ -16,23 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, timedelta
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from typing import Any
 
 from newsletter import owners
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ports import ArchivedDigests, DeliveryLedger, Readers, SendJournal
+from newsletter.deliver.progress import progress_view
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.deliver.summary import Summary
 from newsletter.errors import DeliveryError, NewsletterError, StoreError
@@ -109,7 +100,7 @@ class Campaign:
             stopped=lambda: stop.is_set() or self.shutdown.is_set(),
         )
         papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
-        progress = _progress(self.show_progress)
+        progress = progress_view(self.show_progress)
 
         def halt(fault: Exception) -> None:
             faults.append(fault)
@@ -131,7 +122,7 @@ class Campaign:
                     pending[:0] = batch  # still in the journal; one more try when the run ends
                     halt(exc)
 
-        async def sender(task_id: TaskID) -> None:
+        async def sender(task_id: Any) -> None:
             while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
                 delivery, outgoing = item
                 state["inflight"] += 1
@@ -283,17 +274,3 @@ class Campaign:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _progress(show: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]:.1f} msg/s · {task.fields[failed]} failed"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not show,
-        transient=True,
-    )

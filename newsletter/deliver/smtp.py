@@ -62,22 +62,24 @@ class SmtpMailer:
                 await self.open()
             except DeliveryError as exc:
                 return _failure(outgoing, CONNECTION_LOST, str(exc))
-        assert self._client is not None
+        client = self._client
+        assert client is not None
         data, options = outgoing.data, []
         if not data.isascii():  # 8bit bodies: announced as such, or converted for a server without 8BITMIME
-            if self._client.supports_extension("8bitmime"):
+            if client.supports_extension("8bitmime"):
                 options = ["BODY=8BITMIME"]
             else:
                 data = seven_bit(data)
+        if client.supports_extension("size"):
+            # The message is CRLF throughout already: its length is the size on the wire. (sendmail() would
+            # rewrite every line ending of a copy just to count them, on top of the copy DATA makes.)
+            options.insert(0, f"size={len(data)}")
         try:
-            _errors, reply = await self._client.sendmail(
-                outgoing.sender, [outgoing.recipient], data, mail_options=options
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0]
-            await self._reset()
-            return _failure(outgoing, refused.code, refused.message)
-        except aiosmtplib.SMTPResponseException as exc:
+            # One recipient: MAIL, RCPT, DATA are sendmail() without its second pass over the message.
+            await client.mail(outgoing.sender, options=options)
+            await client.rcpt(outgoing.recipient)
+            reply = (await client.data(data)).message
+        except aiosmtplib.SMTPResponseException as exc:  # MAIL, RCPT or DATA refused
             await self._reset()
             return _failure(outgoing, exc.code, exc.message)
         except (aiosmtplib.SMTPException, OSError) as exc:

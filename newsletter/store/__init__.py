@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from newsletter.store.ledger import Ledger
     from newsletter.store.mail_events import MailEventStore
     from newsletter.store.papers import PaperStore
+    from newsletter.store.roster import Roster
     from newsletter.store.search import PaperSearch, SearchHit
     from newsletter.store.subscribers import SubscriberStore
 
@@ -28,6 +29,7 @@ _HOMES = {
     "MailEventStore": "mail_events",
     "PaperStore": "papers",
     "PaperSearch": "search",
+    "Roster": "roster",
     "SearchHit": "search",
     "SubscriberStore": "subscribers",
 }
@@ -40,6 +42,7 @@ __all__ = [
     "MailEventStore",
     "PaperSearch",
     "PaperStore",
+    "Roster",
     "SearchHit",
     "SubscriberStore",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -10,16 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.errors import StoreError
 
 CONNECT_TIMEOUT = 10  # seconds
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
+    from sqlalchemy.orm import Session, sessionmaker
 
     from newsletter.config import Settings
 
@@ -44,7 +45,6 @@ class Database:
         self.migrations_dir = migrations_dir
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.engine = self._create_engine()
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Database:
@@ -87,6 +87,22 @@ class Database:
         if self.is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+
+    @functools.cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        # The ORM loads with the first session: a command that only reads Core rows never pays for it.
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A Core connection in one transaction, for reads that need no ORM (store/roster.py)."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except DBAPIError as exc:  # a lost connection
+            raise self._connect_error(exc) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -15,16 +14,15 @@ from newsletter.addresses import address_hash
 from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store.db import Database
+from newsletter.store.roster import KINDS, Roster, subscriber_from
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
-from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS, Items
-
-# Preference kinds as stored, mapped to the Preferences field they fill: the reader's lists, then feedback.
-_KINDS = {f.kind.stored: f.name for f in LIST_FIELDS if isinstance(f.kind, Items)}
+from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS
 
 
 class SubscriberStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.roster = Roster(db)
 
     def add(self, subscriber: Subscriber) -> Subscriber:
         """Insert a new subscriber; InputError if the address exists or is suppressed. A bounced one (from an
@@ -57,9 +55,8 @@ class SubscriberStore:
         return found
 
     def list(self, status: Status | None = None) -> list[Subscriber]:
-        """Every subscriber (in this state), by id; read as Core rows, like a send's batches."""
-        conditions = () if status is None else (SubscriberRow.__table__.c.status == str(status),)
-        return [subscriber for batch in self._batches(1000, *conditions) for subscriber in batch]
+        """Every subscriber (in this state), by id."""
+        return self.roster.list(status)
 
     def by_ids(self, ids: Collection[int]) -> dict[int, Subscriber]:
         query = (
@@ -72,36 +69,11 @@ class SubscriberStore:
 
     def due(self, issue_date: date, batch_size: int = 1000) -> Iterator[builtins.list[Subscriber]]:
         """Active subscribers whose issue falls on this date (weekly readers on their weekday), in batches."""
-        on_the_day = or_(SubscriberRow.frequency == str(Frequency.DAILY), SubscriberRow.weekday == issue_date.weekday())
-        return self._batches(batch_size, SubscriberRow.status == str(Status.ACTIVE), on_the_day)
+        return self.roster.due(issue_date, batch_size)
 
     def active(self, batch_size: int = 1000) -> Iterator[builtins.list[Subscriber]]:
         """Every active subscriber, in batches."""
-        return self._batches(batch_size, SubscriberRow.status == str(Status.ACTIVE))
-
-    def _batches(self, batch_size: int, *conditions: Any) -> Iterator[builtins.list[Subscriber]]:
-        """Subscribers matching the conditions, `batch_size` at a time by id (keyset paging), so a list of
-        any size is never held in memory at once.
-
-        Core rows, and the page's preferences by id range rather than a thousand-item IN list: a send
-        reads every reader once, and the ORM's loading was a third of its preparation."""
-        after = 0
-        table, prefs = SubscriberRow.__table__.c, PreferenceRow.__table__.c
-        while True:
-            page = select(SubscriberRow.__table__).where(table.id > after, *conditions).order_by(table.id)
-            with self.db.transaction() as session:
-                rows = session.execute(page.limit(batch_size)).all()
-                if not rows:
-                    return
-                items: dict[int, list[tuple[str, str]]] = {}
-                for owner, kind, value in session.execute(
-                    select(prefs.subscriber_id, prefs.kind, prefs.value)
-                    .where(prefs.subscriber_id.between(rows[0].id, rows[-1].id))
-                    .order_by(prefs.subscriber_id, prefs.position)
-                ):
-                    items.setdefault(owner, []).append((kind, value))
-            yield [_subscriber(row, items.get(row.id, ())) for row in rows]
-            after = rows[-1].id
+        return self.roster.active(batch_size)
 
     def send_slots(self) -> builtins.list[tuple[str, int, int | None, int]]:
         """(timezone, send hour, weekday of weekly readers or None, active readers): the buckets the send pass
@@ -261,36 +233,14 @@ def _set_preferences(row: SubscriberRow, prefs: Preferences, session: Session | 
         row.preferences.clear()
         session.flush()
     position = 0
-    for kind, attr in _KINDS.items():
+    for kind, attr in KINDS.items():
         for value in dict.fromkeys(getattr(prefs, attr)):
             row.preferences.append(PreferenceRow(kind=kind, value=value, position=position))
             position += 1
 
 
 def to_subscriber(row: SubscriberRow) -> Subscriber:
-    return _subscriber(row, [(p.kind, p.value) for p in row.preferences])
-
-
-def _subscriber(row: Any, preferences: Iterable[tuple[str, str]]) -> Subscriber:
-    """From an ORM row or a Core row of `subscribers` (same attribute names) and its (kind, value) items."""
-    grouped: dict[str, list[str]] = {attr: [] for attr in _KINDS.values()}
-    for kind, value in preferences:
-        grouped[_KINDS[kind]].append(value)
-    return Subscriber(
-        id=row.id,
-        email=row.email,
-        status=Status(row.status),
-        **{f.name: f.kind.from_stored(getattr(row, f.name)) for f in SCALAR_FIELDS},
-        preferences=Preferences(**{k: tuple(v) for k, v in grouped.items()}),
-        created_at=row.created_at,
-        confirmed_at=row.confirmed_at,
-        unsubscribed_at=row.unsubscribed_at,
-        consent_source=row.consent_source,
-        consent=Consent(row.consent_at, row.consent_ip, row.consent_user_agent or "", row.consent_form or "")
-        if row.consent_at
-        else None,
-        link_key=row.link_key,
-    )
+    return subscriber_from(row, [(p.kind, p.value) for p in row.preferences])
 
 
 def _set_consent(row: SubscriberRow, consent: Consent | None) -> None:
