@@ -69,10 +69,11 @@ def test_each_domain_keeps_its_pace_and_none_waits_behind_another(ctx) -> None:
     slow_share = (READERS["slow.test"] - 1) / LIMITS["slow.test"]  # 1.9 s
     total = max(max(times) for times in arrivals.values()) - first
     assert slow_share <= total <= slow_share * 1.25 + 0.3, (total, slow_share)
-    # The unlimited domains were done long before the slow one, though all its rows came first.
-    slow_middle = sorted(arrivals["slow.test"])[len(arrivals["slow.test"]) // 2]
+    # The unlimited domains were done before the slow one, though all its rows came first (a sender taking
+    # rows in order would send them after its last). Not "before its middle": composing them takes CPU, and
+    # on a loaded machine that alone can take a second.
     for domain in ("example.com", "example.org"):
-        assert max(arrivals[domain]) < slow_middle, domain
+        assert max(arrivals[domain]) < max(arrivals["slow.test"]), domain
     # The medium domain took its own share, side by side with the slow one.
     mid_span = max(arrivals["mid.test"]) - min(arrivals["mid.test"])
     assert mid_span <= (READERS["mid.test"] - 1) / LIMITS["mid.test"] * 1.25 + 0.3
