@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from newsletter.config import IngestSettings
 from newsletter.errors import FeedError
@@ -56,7 +57,7 @@ def clean_paper(paper: Paper, caps: IngestSettings) -> Paper:
             raise FeedError(f"{name} out of range: {value}")
     if paper.version is not None and not 1 <= paper.version <= MAX_VERSION:
         raise FeedError(f"version out of range: {paper.version}")
-    cleaned = {
+    cleaned: dict[str, Any] = {
         "title": title,
         "abstract": _text(paper.abstract, "abstract", caps.max_abstract_chars, "max_abstract_chars"),
         "authors": authors,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -314,10 +314,14 @@ def _encoded(rows: list[dict[str, Any]], columns: list[str], dialect: Dialect) -
     SQLite dates and times as the strings SQLAlchemy reads back)."""
     table = cast(Table, PaperRow.__table__)
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-    plain = lambda value: value  # noqa: E731 - a column the driver takes as it is
-    encode = [processor or plain for processor in processors]
+    encode: list[Callable[[Any], Any]] = [processor or _as_is for processor in processors]
     for row in rows:
         yield tuple(f(row[name]) for f, name in zip(encode, columns, strict=True))
+
+
+def _as_is(value: Any) -> Any:
+    """A column the driver takes as it is."""
+    return value
 
 
 def _fingerprint(paper: Paper) -> tuple[str, str]:
