@@ -10,6 +10,7 @@ Target (issue 14): the import costs at most 3x parsing; memory during the import
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,8 +31,10 @@ PARSE_ONLY = (
 )
 
 
-def timed(argv: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, list[tuple[float, int]], str]:
-    """Wall time of a process, its resident memory over time (seconds, KiB), and what it printed."""
+def timed(argv: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, float, list[tuple[float, int]], str]:
+    """Wall time of a process, its CPU time (all its threads; not a database server's), its resident memory
+    over time (seconds, KiB), and what it printed."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples: list[tuple[float, int]] = []
@@ -47,7 +50,12 @@ def timed(argv: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, list
     out, err = process.communicate()
     if process.returncode not in allowed:
         raise SystemExit(f"{argv[:3]} failed ({process.returncode}): {err.strip()[-500:]}")
-    return elapsed, samples, out
+    return elapsed, _children_cpu() - cpu, samples, out
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_at(samples: list[tuple[float, int]], share: float) -> int:
@@ -62,14 +70,21 @@ def main() -> None:
         return
     newsletter = str(Path(sys.executable).with_name("newsletter"))
     print(f"\n== snapshot import: {CORPUS.name}, whole processes, {ROUNDS} interleaved rounds (seconds)")
-    print(f"{'database':11} {'step':22} {'min s':>7} {'median s':>9} {'x parse':>8} {'target':>7}  memory (MiB)")
+    print("(cpu: the command's own CPU seconds, a median; a PostgreSQL server's work is not in it)")
+    print(
+        f"{'database':11} {'step':22} {'min s':>7} {'median s':>9} {'x parse':>8} {'target':>7} "
+        f"{'cpu s':>6} {'x parse':>8}  memory (MiB)"
+    )
     for label, make_db in databases():
         parse: list[float] = []
         imports: list[float] = []
+        parse_cpu: list[float] = []
+        import_cpu: list[float] = []
         memory: list[tuple[float, int]] = []
         for _ in range(ROUNDS):
-            elapsed, _, out = timed([sys.executable, "-c", PARSE_ONLY, str(CORPUS)])
+            elapsed, cpu, _, out = timed([sys.executable, "-c", PARSE_ONLY, str(CORPUS)])
             parse.append(elapsed)
+            parse_cpu.append(cpu)
             count = int(out)
             url, cleanup = make_db()
             db = Database(url, str(ROOT / "migrations"))
@@ -81,20 +96,24 @@ def main() -> None:
                 argv = [newsletter, "--config", config.name, "ingest", "--file", str(CORPUS), "--format"]
                 # Exit 1 when the real corpus has a record past a cap (one author "name" of 1,500 characters):
                 # it is skipped with a warning, and counted here.
-                elapsed, memory, out = timed([*argv, "arxiv-metadata", "--json"], allowed=(0, 1))
+                elapsed, cpu, memory, out = timed([*argv, "arxiv-metadata", "--json"], allowed=(0, 1))
             imports.append(elapsed)
+            import_cpu.append(cpu)
             (run,) = json.loads(out)
             assert run["new"] + run["errors"] == count and run["errors"] < 10, run
             cleanup()
         base = statistics.median(parse)
         flat = " ".join(f"{int(share * 100)}%: {rss_at(memory, share)}" for share in (0.25, 0.5, 0.75, 1.0))
         peak = max(rss for _, rss in memory) // 1024
-        print(f"{label:11} {'parse alone':22} {min(parse):7.2f} {base:9.2f} {1.0:8.2f} {'':>7}")
+        base_cpu = statistics.median(parse_cpu)
+        print(
+            f"{label:11} {'parse alone':22} {min(parse):7.2f} {base:9.2f} {1.0:8.2f} {'':>7} {base_cpu:6.2f} {1.0:8.2f}"
+        )
         median = statistics.median(imports)
         step = "import (whole command)"
         print(
-            f"{label:11} {step:22} {min(imports):7.2f} {median:9.2f} {median / base:8.2f} {'<= 3':>7}  "
-            f"{flat}; peak {peak}"
+            f"{label:11} {step:22} {min(imports):7.2f} {median:9.2f} {median / base:8.2f} {'<= 3':>7} "
+            f"{statistics.median(import_cpu):6.2f} {statistics.median(import_cpu) / base_cpu:8.2f}  {flat}; peak {peak}"
         )
 
 

@@ -279,3 +279,17 @@ def test_migration_0008_gives_every_reader_a_link_key_keeps_their_rows_and_never
     added = store.add(make_subscriber(id=0, email="new@example.com"))
     assert added.id == max(r.id for r in readers) + 1 and added.link_key not in keys
     db.dispose()
+
+
+def test_migration_0011_lets_fts5_gather_a_batch_in_memory_and_gives_it_back_on_downgrade(tmp_path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'fts.db'}", str(ROOT / "migrations"))
+    db.upgrade()
+
+    def hashsize() -> int | None:
+        with db.engine.begin() as conn:
+            return conn.exec_driver_sql("SELECT v FROM papers_fts_config WHERE k = 'hashsize'").scalar()
+
+    assert hashsize() == 16 * 1024 * 1024
+    downgrade(db, "0010")
+    assert hashsize() == 1024 * 1024
+    db.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from newsletter.config import IngestSettings
 from newsletter.errors import FeedError
@@ -48,7 +49,7 @@ def clean_paper(paper: Paper, caps: IngestSettings) -> Paper:
     title = _text(paper.title, "title", caps.max_title_chars, "max_title_chars")
     if not title.strip():
         raise FeedError("no title")
-    authors = tuple(_text(a, "an author name", caps.max_author_chars, "max_author_chars") for a in paper.authors)
+    authors = _texts(paper.authors, "an author name", caps.max_author_chars, "max_author_chars")
     if len(authors) > caps.max_authors:
         raise FeedError(f"{len(authors)} authors, more than {caps.max_authors} ('ingest.max_authors')")
     for name, value, cap in (("upvotes", paper.upvotes, MAX_COUNT), ("comments", paper.num_comments, MAX_COUNT)):
@@ -56,18 +57,32 @@ def clean_paper(paper: Paper, caps: IngestSettings) -> Paper:
             raise FeedError(f"{name} out of range: {value}")
     if paper.version is not None and not 1 <= paper.version <= MAX_VERSION:
         raise FeedError(f"version out of range: {paper.version}")
-    return replace(
-        paper,
-        title=title,
-        abstract=_text(paper.abstract, "abstract", caps.max_abstract_chars, "max_abstract_chars"),
-        authors=authors,
-        categories=tuple(_text(c, "a category", MAX_CATEGORY) for c in paper.categories),
-        primary_category=_optional(paper.primary_category, "primary category", MAX_CATEGORY),
-        comment=_optional(paper.comment, "comment", caps.max_abstract_chars),
-        ai_summary=_optional(paper.ai_summary, "AI summary", caps.max_abstract_chars),
-        github_url=_link(paper.github_url),
-        project_url=_link(paper.project_url),
-    )
+    cleaned: dict[str, Any] = {
+        "title": title,
+        "abstract": _text(paper.abstract, "abstract", caps.max_abstract_chars, "max_abstract_chars"),
+        "authors": authors,
+        "categories": _texts(paper.categories, "a category", MAX_CATEGORY),
+        "primary_category": _optional(paper.primary_category, "primary category", MAX_CATEGORY),
+        "comment": _optional(paper.comment, "comment", caps.max_abstract_chars),
+        "ai_summary": _optional(paper.ai_summary, "AI summary", caps.max_abstract_chars),
+        "github_url": _link(paper.github_url),
+        "project_url": _link(paper.project_url),
+    }
+    # Almost every paper is clean already: keeping it saves a copy (a bulk import's papers come by 100,000s).
+    if all(value == getattr(paper, name) for name, value in cleaned.items()):
+        return paper
+    return replace(paper, **cleaned)
+
+
+def _texts(values: tuple[str, ...], field: str, cap: int, setting: str | None = None) -> tuple[str, ...]:
+    """Each of many short texts cleaned; one search over all of them when none needs it (authors, categories)."""
+    if (
+        all(isinstance(v, str) for v in values)
+        and _CONTROLS.search("\n".join(values)) is None
+        and max(map(len, values), default=0) <= cap
+    ):
+        return values
+    return tuple(_text(v, field, cap, setting) for v in values)
 
 
 def _text(value: str, field: str, cap: int, setting: str | None = None) -> str:

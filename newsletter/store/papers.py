@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -19,13 +18,13 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
-    insert,
     or_,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from newsletter.models import IngestResult, Paper, Validators, merge_papers
@@ -120,22 +119,27 @@ class PaperStore:
         return UpsertCounts(new, updated, unchanged)
 
     def _insert(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        """Bulk insert: COPY on PostgreSQL (3x faster than a pipelined executemany here), executemany on SQLite."""
+        """Bulk insert of rows encoded by each column's own type (what an ORM insert does, without its per-row
+        bookkeeping: a third of the CPU of storing a batch): COPY on PostgreSQL (3x faster than a pipelined
+        executemany there), the driver's executemany on SQLite."""
+        columns = list(rows[0])
+        connection = session.connection()
+        values = _encoded(rows, columns, connection.dialect)
+        names = ", ".join(columns)
         if not self.db.is_postgresql:
-            connection = session.connection()
             # Rows inserted in this transaction get ids above today's largest (SQLite has one writer at a
             # time), so they are indexed for full-text search in one statement (see migration 0010).
             before = connection.scalar(select(func.max(PaperRow.id))) or 0
-            connection.execute(insert(cast(Table, PaperRow.__table__)), rows)
+            marks = ", ".join("?" * len(columns))
+            connection.exec_driver_sql(f"INSERT INTO papers ({names}) VALUES ({marks})", list(values))
             connection.execute(_INDEX_NEW_PAPERS, {"before": before})
             return
-        columns = list(rows[0])
-        raw = session.connection().connection.dbapi_connection
+        raw = connection.connection.dbapi_connection
         assert raw is not None  # the session's connection is checked out
         cursor = cast("psycopg.Cursor[Any]", raw.cursor())  # PostgreSQL is reached through psycopg 3
-        with cursor, cursor.copy(f"COPY papers ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([json.dumps(v) if isinstance(v, list) else v for v in (row[c] for c in columns)])
+        with cursor, cursor.copy(f"COPY papers ({names}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
 
     def _select(self, session: Session, columns: Sequence[Any], ids: list[str]) -> Iterator[Row[Any]]:
         """Rows for these ids: one `= ANY(array)` on PostgreSQL (one parameter, 4x faster than IN with
@@ -303,6 +307,21 @@ _INDEX_NEW_PAPERS = text(
     "INSERT INTO papers_fts(rowid, title, abstract, authors) "
     "SELECT id, title, abstract, authors FROM papers WHERE id > :before"
 )
+
+
+def _encoded(rows: list[dict[str, Any]], columns: list[str], dialect: Dialect) -> Iterator[tuple[Any, ...]]:
+    """Each row's values in the order of `columns`, as the driver takes them (JSON lists as text, and on
+    SQLite dates and times as the strings SQLAlchemy reads back)."""
+    table = cast(Table, PaperRow.__table__)
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+    encode: list[Callable[[Any], Any]] = [processor or _as_is for processor in processors]
+    for row in rows:
+        yield tuple(f(row[name]) for f, name in zip(encode, columns, strict=True))
+
+
+def _as_is(value: Any) -> Any:
+    """A column the driver takes as it is."""
+    return value
 
 
 def _fingerprint(paper: Paper) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """Full-text search over stored papers with the database's own engine: SQLite FTS5 or PostgreSQL tsvector.
 
-Both index title, abstract and authors (migration 0006 made the index and keeps it in sync on every
-insert and update). Results come by relevance (title weighs most), then by trending score.
+Both index title, abstract and authors (migration 0006 made the index; on SQLite the store indexes new
+papers a batch at a time, migrations 0010 and 0011, and triggers follow updates and deletes).
+Results come by relevance (title weighs most), then by trending score.
 """
 
 from __future__ import annotations
