@@ -105,15 +105,16 @@ def _rank(
     if prefs.topics and not (prefs.categories or prefs.authors or liked or disliked):
         topics = [scored_topic(index, t, cache_, profiles) for t in prefs.topics]
         sent, excluded, revised = unwanted(prefs, index, already_sent, cache_)
+        blocked = sent | excluded
         threshold = subscriber.min_score if subscriber.min_score is not None else floor
-        short = _shortlisted(topics, index, sent | excluded, threshold, subscriber.max_items)
+        short = _shortlisted(topics, index, blocked, threshold, subscriber.max_items)
         if short is not None:
             chosen, scores, which = short
             picks = [
-                Pick(index.docs[i].paper, min(s, 1.0), topics[t].why(index, i), i in revised)
+                topics[t].pick(index, i, min(s, 1.0), i in revised)
                 for i, s, t in zip(chosen, scores, which, strict=True)
             ]
-            return picks + _trending_section(subscriber, index, sent | excluded, chosen)
+            return picks + _trending_section(subscriber, index, blocked, chosen)
     scored = score_reader(subscriber, index, already_sent, floor, cache_, profiles, liked, disliked)
     chosen = _chosen(scored, subscriber.max_items, index)
     picks = [

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from newsletter.meaning import PhraseProfile, analyse, phrase_terms
-from newsletter.models import Why
+from newsletter.models import Pick, Why
 from newsletter.selection.index import K1, Index
 
 BACKGROUND_WEIGHT = 0.6
@@ -41,6 +41,7 @@ class TopicScores:
     profile: PhraseProfile | None
     _whys: dict[int, Why] = field(default_factory=dict, compare=False, repr=False)
     _shortlist: list[tuple[np.ndarray, float]] = field(default_factory=list, compare=False, repr=False)
+    _full: dict[tuple[int, bool], Pick] = field(default_factory=dict, compare=False, repr=False)
 
     def shortlist(self) -> tuple[np.ndarray, float]:
         """The SHORTLIST best papers for this topic, and the score no other paper exceeds (-inf: no other)."""
@@ -53,6 +54,16 @@ class TopicScores:
                 # In paper order, so that ties fall as they do when every paper is scored.
                 self._shortlist.append((np.sort(order[:SHORTLIST]), float(self.scores[order[SHORTLIST]])))
         return self._shortlist[0]
+
+    def pick(self, index: Index, i: int, score: float, updated: bool) -> Pick:
+        """Paper i picked for this topic; a full match (a score of 1, the most shown) is the same Pick for
+        every reader who gets it, made once."""
+        if score < 1.0:
+            return Pick(index.docs[i].paper, score, self.why(index, i), updated)
+        key = (i, updated)
+        if key not in self._full:
+            self._full[key] = Pick(index.docs[i].paper, 1.0, self.why(index, i), updated)
+        return self._full[key]
 
     def why(self, index: Index, i: int) -> Why:
         """The reason for paper i, built once however many readers share this topic."""
