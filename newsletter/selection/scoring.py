@@ -76,8 +76,17 @@ def unwanted(
     already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
     cache_: Cache,
 ) -> tuple[np.ndarray, np.ndarray, set[int]]:
-    """Papers already sent (a newer version aside: `revised`) and papers the reader excluded."""
+    """Papers already sent (a newer version aside: `revised`) and papers the reader excluded. The masks
+    are shared and must not be changed."""
     n = len(index.docs)
+    if not already_sent and not prefs.excluded:
+        # Readers with nothing sent yet and nothing excluded (new readers): one pair of empty masks for all.
+        nothing = ("unwanted", "")  # a tuple: topic phrases are the cache's string keys
+        if nothing not in cache_:
+            cache_[nothing] = np.zeros(n, dtype=bool)
+        none = cache_[nothing]
+        assert isinstance(none, np.ndarray)
+        return none, none, set()
     sent = np.zeros(n, dtype=bool)
     revised: set[int] = set()
     if already_sent:
