@@ -141,6 +141,9 @@ def main(ctx: click.Context, config: str | None, verbose: bool, log_format: str)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter("%(levelname)s %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
+    # psycopg warns when a pipeline cannot be closed on a connection already lost; the error that follows
+    # is reported as the command's one line, so the warning would only be a second line saying the same.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     ctx.obj = State(config)
 
 
