@@ -14,6 +14,7 @@ from newsletter.selection.index import Index
 from newsletter.selection.scoring import (
     DEFAULT_FLOOR,
     OTHER_TOPICS_SHARE,
+    AlreadySent,
     Cache,
     Scored,
     score_reader,
@@ -44,7 +45,7 @@ class Explained:
 def rank(
     subscriber: Subscriber,
     index: Index,
-    already_sent: Mapping[str, int | None] | frozenset[str] | set[str] = frozenset(),
+    already_sent: AlreadySent = frozenset(),
     floor: float = DEFAULT_FLOOR,
     topic_scores: Cache | None = None,
     liked: Sequence[Paper] = (),
@@ -91,7 +92,7 @@ def rank(
 def _rank(
     subscriber: Subscriber,
     index: Index,
-    already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
+    already_sent: AlreadySent,
     floor: float,
     cache_: Cache,
     profiles: Mapping[str, PhraseProfile],
@@ -189,7 +190,7 @@ def _why(scored: Scored, index: Index, i: int) -> Why:
 def explain(
     subscriber: Subscriber,
     index: Index,
-    already_sent: Mapping[str, int | None] | frozenset[str] | set[str] = frozenset(),
+    already_sent: AlreadySent = frozenset(),
     floor: float = DEFAULT_FLOOR,
     liked: Sequence[Paper] = (),
     disliked: Sequence[Paper] = (),

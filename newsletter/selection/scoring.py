@@ -56,6 +56,9 @@ class Scored:
         return max(self.topics, key=lambda t: t.scores[i], default=None)
 
 
+# The papers a reader already got: by arXiv id, the version sent (None: unknown), or just the ids.
+AlreadySent = Mapping[str, int | None] | frozenset[str] | set[str]
+
 # Shared by every reader of an issue: the scores of each topic phrase (by phrase), which papers each excluded
 # phrase rules out, and the picks of readers with nothing of their own yet (by their preferences).
 Cache = dict[object, "TopicScores | np.ndarray | list[Pick]"]
@@ -73,7 +76,7 @@ def scored_topic(index: Index, topic: str, cache_: Cache, profiles: Mapping[str,
 def unwanted(
     prefs: Preferences,
     index: Index,
-    already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
+    already_sent: AlreadySent,
     cache_: Cache,
 ) -> tuple[np.ndarray, np.ndarray, set[int]]:
     """Papers already sent (a newer version aside: `revised`) and papers the reader excluded. The masks
@@ -116,7 +119,7 @@ def unwanted(
 def score_reader(
     subscriber: Subscriber,
     index: Index,
-    already_sent: Mapping[str, int | None] | frozenset[str] | set[str],
+    already_sent: AlreadySent,
     floor: float,
     cache_: Cache,
     profiles: Mapping[str, PhraseProfile],
