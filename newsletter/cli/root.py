@@ -75,10 +75,12 @@ class State:
 
     @functools.cached_property
     def roster(self) -> Roster:
-        """Listing readers without loading the ORM."""
-        from newsletter.store import Roster
+        """Listing readers through the database driver alone when the schema is known to be current (no
+        SQLAlchemy to load), else through Database, which migrates or refuses."""
+        from newsletter.store.direct import open_direct
+        from newsletter.store.roster import Roster
 
-        return Roster(self.db)
+        return Roster(open_direct(self.settings) or self.db)
 
     @functools.cached_property
     def papers(self) -> PaperStore:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,17 +13,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from newsletter.errors import StoreError
+from newsletter.store import heads
+from newsletter.store.direct import CONNECT_TIMEOUT, Query
 
-CONNECT_TIMEOUT = 10  # seconds
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
     from sqlalchemy.orm import Session, sessionmaker
 
     from newsletter.config import Settings
-
-# Alembic's answer to "which revision is the head?", remembered per content of the migration scripts: reading
-# the scripts imports Alembic and every revision, most of what a short command would otherwise spend.
-HEAD_CACHE = "migrations-head.json"
 
 
 class Database:
@@ -104,6 +98,21 @@ class Database:
         except DBAPIError as exc:  # a lost connection
             raise self._connect_error(exc) from None
 
+    @property
+    def placeholder(self) -> str:
+        """How the driver's SQL names a parameter (store/roster.py writes SQL for either driver)."""
+        return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+
+    @contextmanager
+    def driver_reading(self) -> Iterator[Query]:
+        """One read transaction whose queries go to the driver as written (store/direct.py has the same)."""
+        with self.reading() as conn:
+
+            def query(sql: str, params: Sequence[Any]) -> list[Any]:
+                return list(conn.exec_driver_sql(sql, tuple(params)))
+
+            yield query
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session committed on success and rolled back on any error."""
@@ -145,26 +154,13 @@ class Database:
     def _head(self) -> str | None:
         """The newest revision of the migration scripts, as Alembic reads it; kept in the cache folder for
         scripts of the same content."""
-        scripts = sorted(Path(self.migrations_dir).glob("versions/*.py"))
-        fingerprint = hashlib.sha256(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in scripts)).hexdigest()
-        cache = self.cache_dir / HEAD_CACHE if self.cache_dir else None
-        try:
-            remembered = json.loads(cache.read_text()) if cache else {}
-        except (OSError, ValueError):
-            remembered = {}
-        if isinstance(remembered, dict) and remembered.get("fingerprint") == fingerprint:
-            return remembered.get("head")
+        known = heads.remembered(self.migrations_dir, self.cache_dir)
+        if known:
+            return known[1]
         from alembic.script import ScriptDirectory
 
         head = ScriptDirectory.from_config(self._alembic()).get_current_head()
-        if cache:
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache.with_suffix(f".{os.getpid()}.tmp")
-                partial.write_text(json.dumps({"fingerprint": fingerprint, "head": head}))
-                partial.replace(cache)  # atomic: another process reads all of it or the old one
-            except OSError:
-                pass  # a read-only cache folder costs the next command its start-up time, nothing else
+        heads.remember(self.cache_dir, heads.fingerprint(self.migrations_dir), head)
         return head
 
     def upgrade(self) -> tuple[str | None, str | None]:
