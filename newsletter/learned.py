@@ -75,9 +75,10 @@ def model() -> Model:
     """The shipped model, read once per process."""
     with np.load(MODEL) as data:
         terms = _unpack(data["terms"])
-        df = data["df"].tolist()
+        docs, df = int(data["docs"][0]), data["df"]
+        idf = np.log(1 + (docs - df + 0.5) / (df + 0.5))  # meaning.idf, for every term at once
         return Model(
-            Vocabulary(int(data["docs"][0]), dict(zip(terms, df, strict=True))),
+            Vocabulary(docs, dict(zip(terms, df.tolist(), strict=True)), dict(zip(terms, idf.tolist(), strict=True))),
             {terms[k]: row for row, k in enumerate(data["keys"].tolist())},
             terms,
             data["top_terms"],

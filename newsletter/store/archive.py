@@ -108,22 +108,27 @@ class DigestArchive:
                         for d, _, _ in fresh
                     ],
                 ).all()
+                whys: dict[Why, str] = {}  # readers share their picks' reasons: each one serialized once
                 items = [
-                    {
-                        "digest_id": digest_id,
-                        "paper_id": paper_pks[pick.paper.id],
-                        "rank": rank,
-                        "score": pick.score,
-                        "why": pick.why.to_json(),
-                        "version": pick.paper.version,
-                        "updated": pick.updated,
-                        "trending": pick.trending,
-                    }
+                    (
+                        digest_id,
+                        paper_pks[pick.paper.id],
+                        rank,
+                        float(pick.score),
+                        whys.get(pick.why) or whys.setdefault(pick.why, pick.why.to_json()),
+                        pick.paper.version,
+                        pick.updated,
+                        pick.trending,
+                    )
                     for digest_id, (d, _, _) in zip(digest_ids, fresh, strict=True)
                     for rank, pick in enumerate(d.picks, start=1)
                 ]
                 if items:
-                    conn.execute(insert(DigestItemRow), items)
+                    # Ten rows a reader of plain values, handed to the driver's executemany as they are:
+                    # SQLAlchemy's per-row parameter processing was most of archiving an issue.
+                    columns = "digest_id, paper_id, rank, score, why, version, updated, trending"
+                    marks = ", ".join([self.db.placeholder] * 8)
+                    conn.exec_driver_sql(f"INSERT INTO digest_items ({columns}) VALUES ({marks})", items)
                 rows = conn.execute(
                     insert(DeliveryRow).returning(DeliveryRow.id, sort_by_parameter_order=True),
                     [

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
@@ -84,19 +84,10 @@ class Database:
 
     @functools.cached_property
     def _sessions(self) -> sessionmaker[Session]:
-        # The ORM loads with the first session: a command that only reads Core rows never pays for it.
+        # The ORM loads with the first session: a command that reads only driver rows never pays for it.
         from sqlalchemy.orm import sessionmaker
 
         return sessionmaker(self.engine, expire_on_commit=False)
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A Core connection in one transaction, for reads that need no ORM (store/roster.py)."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except DBAPIError as exc:  # a lost connection
-            raise self._connect_error(exc) from None
 
     @property
     def placeholder(self) -> str:
@@ -106,12 +97,15 @@ class Database:
     @contextmanager
     def driver_reading(self) -> Iterator[Query]:
         """One read transaction whose queries go to the driver as written (store/direct.py has the same)."""
-        with self.reading() as conn:
+        try:
+            with self.engine.begin() as conn:
 
-            def query(sql: str, params: Sequence[Any]) -> list[Any]:
-                return list(conn.exec_driver_sql(sql, tuple(params)))
+                def query(sql: str, params: Sequence[Any]) -> list[Any]:
+                    return list(conn.exec_driver_sql(sql, tuple(params)).all())
 
-            yield query
+                yield query
+        except DBAPIError as exc:  # a lost connection
+            raise self._connect_error(exc) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

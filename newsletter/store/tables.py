@@ -1,31 +1,57 @@
-"""ORM tables (SQLAlchemy 2 typed mapping; subscribers onto core_tables); Alembic migrations create the schema."""
+"""ORM tables (SQLAlchemy 2 typed mapping); the schema itself is created by the Alembic migrations."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import secrets
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from newsletter.store import core_tables
-from newsletter.store.core_tables import UTCDateTime
-from newsletter.store.core_tables import utcnow as utcnow  # the stores import it from here
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_link_key() -> str:
+    """A reader's link key: 96 random bits, URL-safe (it rides inside every link token)."""
+    return secrets.token_urlsafe(12)
 
 
 class Base(DeclarativeBase):
-    metadata = core_tables.metadata
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
 
 
@@ -81,28 +107,31 @@ class IngestRunRow(Base):
 
 
 class SubscriberRow(Base):
-    __table__ = core_tables.subscribers  # its columns are defined there; these annotations type them
+    __tablename__ = "subscribers"
+    # Ids are never reused (SQLite would hand a deleted reader's id to the next one without AUTOINCREMENT;
+    # PostgreSQL's sequence never goes back): the Message-ID and old links name one reader for good.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
-    id: Mapped[int]
-    email: Mapped[str]
-    name: Mapped[str]
-    status: Mapped[str]
-    timezone: Mapped[str]
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    timezone: Mapped[str] = mapped_column(String(64))
     send_hour: Mapped[int]
-    frequency: Mapped[str]
+    frequency: Mapped[str] = mapped_column(String(16))
     weekday: Mapped[int | None]
     max_items: Mapped[int]
-    min_score: Mapped[float | None]
-    trending_items: Mapped[int]
-    created_at: Mapped[datetime]
+    min_score: Mapped[float | None] = mapped_column(Float)
+    trending_items: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
-    consent_source: Mapped[str]
-    consent_ip: Mapped[str | None]
+    consent_source: Mapped[str] = mapped_column(String(16))
+    consent_ip: Mapped[str | None] = mapped_column(String(64))
     consent_at: Mapped[datetime | None]
-    consent_user_agent: Mapped[str | None]
-    consent_form: Mapped[str | None]
-    link_key: Mapped[str]
+    consent_user_agent: Mapped[str | None] = mapped_column(String(300))
+    consent_form: Mapped[str | None] = mapped_column(String(32))
+    link_key: Mapped[str] = mapped_column(String(32), default=new_link_key)
 
     preferences: Mapped[list[PreferenceRow]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="PreferenceRow.position"
@@ -112,14 +141,15 @@ class SubscriberRow(Base):
 class PreferenceRow(Base):
     """One preference item: kind is topic, category, author, exclude, like or dislike."""
 
-    __table__ = core_tables.preferences
+    __tablename__ = "preferences"
+    __table_args__ = (UniqueConstraint("subscriber_id", "kind", "value"),)
 
-    id: Mapped[int]
-    subscriber_id: Mapped[int]
-    kind: Mapped[str]
-    value: Mapped[str]
-    position: Mapped[int]
-    created_at: Mapped[datetime]
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subscriber: Mapped[SubscriberRow] = relationship(back_populates="preferences")
 
