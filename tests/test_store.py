@@ -1,5 +1,6 @@
 """The store on SQLite and PostgreSQL: paper upserts and merges, subscribers, suppressions, the ledger."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -293,3 +294,21 @@ def test_migration_0011_lets_fts5_gather_a_batch_in_memory_and_gives_it_back_on_
     downgrade(db, "0010")
     assert hashsize() == 1024 * 1024
     db.dispose()
+
+
+def test_sent_papers_are_read_back_only_from_the_window_that_can_hold_them(ctx) -> None:
+    sub = add(ctx)
+    old = make_paper(announced=ISSUE - timedelta(days=30))
+    revised = make_paper(announced=ISSUE - timedelta(days=30))
+    recent = make_paper(announced=ISSUE - timedelta(days=1))
+    ctx.papers.upsert([old, revised, recent])
+    digest = make_digest([old, revised, recent], sub, issue_date=ISSUE - timedelta(days=1))
+    delivery = ctx.archive.record_digest(digest, DeliveryState.PENDING)
+    ctx.ledger.claim("w1", timedelta(minutes=5), 10)
+    ctx.ledger.record([Outcome(delivery.id, True, 250, "ok", "<m@x>")])
+    ctx.papers.upsert([], [replace(revised, version=2)], today=ISSUE)  # a new version arrives today
+    everything = {old.id: 1, revised.id: 1, recent.id: 1}
+    assert ctx.archive.sent_versions_many([sub.id]) == {sub.id: everything}
+    window = ctx.archive.sent_versions_many([sub.id], since=ISSUE - timedelta(days=2))
+    assert window == {sub.id: {revised.id: 1, recent.id: 1}}  # the old paper cannot be a candidate again
+    assert ctx.archive.sent_versions_many([sub.id], since=ISSUE + timedelta(days=1)) == {}

@@ -27,7 +27,9 @@ class DigestBuilder:
     def preload(self, subscribers: Sequence[Subscriber], issue_date: date) -> None:
         ids = [s.id for s in subscribers]
         self._last_sent = self.ctx.archive.last_sent_many(ids, issue_date)
-        self._sent = self.ctx.archive.sent_versions_many(ids)
+        starts = [w[0] for w in (self.window(self._last_sent.get(i), issue_date) for i in ids) if w]
+        # What was sent before the earliest window of the batch cannot come up again: not read.
+        self._sent = self.ctx.archive.sent_versions_many(ids, since=min(starts)) if starts else {}
         self._preloaded = set(ids)
 
     def _lookups(self, subscriber: Subscriber, issue_date: date) -> tuple[date | None, dict[str, int | None]]:
