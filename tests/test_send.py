@@ -1,6 +1,5 @@
 """Sending an issue through a real aiosmtpd server, on SQLite and PostgreSQL: exactly once per reader."""
 
-import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -9,7 +8,7 @@ import pytest
 
 from newsletter import pipeline, subscriptions
 from newsletter.capture import CaptureHandler, CaptureServer
-from newsletter.errors import DeliveryError, InputError, StoreError
+from newsletter.errors import DeliveryError, InputError
 from newsletter.models import DeliveryState, Status, SubscriberChanges
 from tests.factories import ISSUE, make_paper
 
@@ -278,30 +277,3 @@ def test_what_is_sent_is_what_is_archived_whether_kept_in_memory_or_read_back(wo
         archived = pipeline.preview(world, received.recipients[0], ISSUE)
         body = received.message.get_body(("html",)).get_content().replace("\r\n", "\n")
         assert body == archived.html and received.message["Message-ID"] == archived.message_id
-
-
-def test_readers_prepared_are_sent_while_the_next_are_prepared_and_a_failed_preparation_loses_nobody(
-    world, smtp_server, monkeypatch
-) -> None:
-    """Batch one (ada) goes out while batch two (grace) is being chosen; the store failing then stops the
-    preparation, not what was archived: ada has her mail, the fault is raised, the next run sends grace."""
-    monkeypatch.setattr(pipeline.send, "PREPARE_BATCH", 1)
-    build = pipeline.DigestBuilder.build
-
-    def failing_build(self, subscriber, issue_date):
-        if subscriber.email == "grace@example.com":
-            for _ in range(500):  # ada's message reaches the server while grace's digest is being made
-                if smtp_server.messages:
-                    break
-                time.sleep(0.01)
-            assert [m.recipients for m in smtp_server.messages] == [("ada@example.com",)]
-            raise StoreError("database sqlite:///gone.db: disk I/O error")
-        return build(self, subscriber, issue_date)
-
-    monkeypatch.setattr(pipeline.DigestBuilder, "build", failing_build)
-    with pytest.raises(StoreError, match="disk I/O error"):
-        send(world)
-    assert [m.recipients for m in smtp_server.messages] == [("ada@example.com",)]
-    monkeypatch.setattr(pipeline.DigestBuilder, "build", build)
-    assert (send(world).sent, len(smtp_server.messages)) == (1, 2)
-    assert sorted(m.recipients[0] for m in smtp_server.messages) == ["ada@example.com", "grace@example.com"]

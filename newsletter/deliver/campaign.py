@@ -22,7 +22,7 @@ from newsletter import owners
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.pacing import Pacer
-from newsletter.deliver.ports import ArchivedDigests, Arrivals, DeliveryLedger, Readers, SendJournal
+from newsletter.deliver.ports import ArchivedDigests, DeliveryLedger, Readers, SendJournal
 from newsletter.deliver.progress import progress_view
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.deliver.summary import Summary
@@ -76,13 +76,11 @@ class Campaign:
         subscriber_ids: Collection[int] | None = None,
         total: int | None = None,
         fresh: dict[int, Digest] | None = None,
-        arrivals: Arrivals | None = None,
     ) -> Summary:
         """Send every ready row (of one issue, or of all) through the open mailer; wait for retries that
         fall due within `retry_wait`, leave later ones to the next run. `fresh` holds digests of this issue
         this process has just built, by subscriber id: a claimed row found there is not read back from the
-        database (each is taken out as it is used). With `arrivals`, rows are still being archived: a claim
-        that finds none waits for the next batch until the last one is in.
+        database (each is taken out as it is used).
 
         A fault that makes going on pointless (the server gone, the outbox or the database failing) stops
         the run: messages in flight finish, every outcome is journaled and recorded if the database still
@@ -163,9 +161,6 @@ class Campaign:
                 if not claimed and full:
                     await pacer.wait_for_room(full)
                     continue
-                if not claimed and arrivals is not None and await arrivals.more():
-                    progress.update(state["task"], total=arrivals.expected)
-                    continue
                 if not claimed:
                     # Everything claimed so far is sent and recorded before looking for due retries.
                     while (len(pacer) or state["inflight"]) and not stop.is_set() and not self.shutdown.is_set():
@@ -212,7 +207,6 @@ class Campaign:
                 task_id = progress.add_task(
                     f"issue {issue_date}" if issue_date else "deliveries", total=total, rate=0.0, failed=0
                 )
-                state["task"] = task_id
                 senders = [asyncio.create_task(sender(task_id)) for _ in range(self.settings.pool_size)]
                 try:
                     await produce()

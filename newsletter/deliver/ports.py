@@ -64,16 +64,3 @@ class SendJournal(Protocol):
     def close(self, recorded: bool) -> None: ...
 
     def recover(self, ledger: DeliveryLedger) -> int: ...
-
-
-class Arrivals(Protocol):
-    """Rows still being archived while the campaign sends the first ones: an empty claim waits for more."""
-
-    @property
-    def expected(self) -> int:
-        """Rows this run expects to send, as far as known (readers skipped while preparing are not)."""
-        ...
-
-    async def more(self) -> bool:
-        """Wait until another batch is archived (True) or the last one was (False)."""
-        ...

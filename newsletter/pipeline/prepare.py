@@ -29,14 +29,13 @@ def prepare_issue(
     ctx: Context,
     batches: Iterable[list[Subscriber]],
     options: SendOptions,
-    on_archived: Callable[[list[Digest]], None] | None = None,
+    on_built: Callable[[Digest], None] | None = None,
 ) -> Iterator[Plan]:
     """Each reader's digest for the issue, archived with a pending ledger row (or a skipped one, with why),
     one transaction per batch of readers.
 
     Lazy, so a dry run can stream it; readers whose row exists already keep it (a re-run neither rebuilds
-    nor repeats them). `on_archived` sees each batch's digests to send whose rows this call opened, as soon
-    as the batch is committed."""
+    nor repeats them). `on_built` sees each digest to send whose row this call opened, as archived."""
     builder = DigestBuilder(ctx)
     send_empty = ctx.settings.digest.send_empty
     for batch in batches:
@@ -61,14 +60,10 @@ def prepare_issue(
                 to_record.append((digest, DeliveryState.SKIPPED if skip else DeliveryState.PENDING, skip))
         if not options.dry_run:
             opened = {d.subscriber_id: d for d in ctx.archive.record_digests(to_record)}
-            if on_archived is not None:
-                on_archived(
-                    [
-                        digest
-                        for digest, state, _ in to_record
-                        if state is DeliveryState.PENDING and opened[digest.subscriber.id].created
-                    ]
-                )
+            if on_built is not None:
+                for digest, state, _ in to_record:
+                    if state is DeliveryState.PENDING and opened[digest.subscriber.id].created:
+                        on_built(digest)
             plans = [
                 p if p.delivery or p.digest is None else replace(p, delivery=opened[p.subscriber.id]) for p in plans
             ]

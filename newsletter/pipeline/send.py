@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 # Digests a send keeps from its prepare step for its own campaign (bounded: memory stays flat; the rest
 # are read back from the archive as they are claimed).
 FRESH_DIGESTS = 5000
-# Readers prepared (chosen for, archived) per transaction; the campaign sends each batch once it is in.
-PREPARE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -56,8 +54,7 @@ def make_mailer(settings: Settings, options: SendOptions) -> Mailer:
 def _recipients(ctx: Context, options: SendOptions) -> tuple[Iterator[list[Subscriber]], int]:
     """The readers of this send, in batches, and how many there are."""
     if not options.to:
-        batches = ctx.subscribers.due(options.issue_date, PREPARE_BATCH)
-        return batches, ctx.subscribers.count_due(options.issue_date)
+        return ctx.subscribers.due(options.issue_date), ctx.subscribers.count_due(options.issue_date)
     chosen = []
     for email in options.to:
         found = ctx.subscribers.get(email)
@@ -112,79 +109,33 @@ async def _send(
         batches, total = recipients
         summary = Summary()
         fresh: dict[int, Digest] = {}  # digests just built, by reader, handed to the campaign as they are
-        arrivals = Arrivals(asyncio.get_running_loop(), total)
 
-        def archived(digests: list[Digest]) -> None:
-            for digest in digests[: max(0, FRESH_DIGESTS - len(fresh))]:
+        def keep(digest: Digest) -> None:
+            if len(fresh) < FRESH_DIGESTS:
                 fresh[digest.subscriber.id] = digest
-            arrivals.announce(skipped=summary.skipped)
 
         def prepare() -> None:
-            try:
-                for plan in prepare_issue(ctx, batches, options, on_archived=archived):
-                    if plan.skip:
-                        summary.skip(plan.subscriber.email, plan.skip)
-                        log.info("skipped %s: %s", plan.subscriber.email, plan.skip)
-            finally:
-                arrivals.announce(skipped=summary.skipped, last=True)
+            for plan in prepare_issue(ctx, batches, options, on_built=keep):
+                if plan.skip:
+                    summary.skip(plan.subscriber.email, plan.skip)
+                    log.info("skipped %s: %s", plan.subscriber.email, plan.skip)
 
-        # The campaign sends each batch of readers as soon as it is archived, while the next is prepared:
-        # the wait for the server's replies is time the next batch's choosing can use.
-        preparing = asyncio.create_task(asyncio.to_thread(prepare))
-
-        async def helpers() -> list[Summary]:
-            await preparing  # other workers take an empty claim to mean "done": they start once all is in
-            return await asyncio.gather(
-                *(
-                    asyncio.to_thread(deliver_in_process, ctx.settings, options.issue_date, only)
-                    for _ in range(options.workers - 1)
-                )
-            )
-
+        # Archive everything first, then send: overlapping the two measured slower (they share one core
+        # through the GIL), and the other workers can take an empty claim to mean "done".
+        await asyncio.to_thread(prepare)
+        helpers = [
+            asyncio.to_thread(deliver_in_process, ctx.settings, options.issue_date, only)
+            for _ in range(options.workers - 1)
+        ]
         campaign = make_campaign(ctx, mailer, options.show_progress)
-        # Both run to their end whatever the other does (the preparing thread uses the store until it
-        # stops); the campaign's fault, else the preparation's, is raised after what was archived is sent.
-        own, others = await asyncio.gather(
-            campaign.run(options.issue_date, only, total=total, fresh=fresh, arrivals=arrivals),
-            helpers(),
-            return_exceptions=True,
+        own, *others = await asyncio.gather(
+            campaign.run(options.issue_date, only, total=total - summary.skipped, fresh=fresh), *helpers
         )
-        if isinstance(own, BaseException):
-            raise own
-        if isinstance(others, BaseException):
-            raise others
     finally:
         await mailer.close()
     for part in (own, *others):
         summary.add(part)
     return summary
-
-
-class Arrivals:
-    """Batches archived by the preparing thread, announced to the campaign on the event loop (deliver.ports)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, due: int) -> None:
-        self.loop = loop
-        self.due = due
-        self.expected = due
-        self.last = False
-        self.arrived = asyncio.Event()
-
-    def announce(self, skipped: int, last: bool = False) -> None:
-        """From the preparing thread: one more batch is in (or the last)."""
-        self.loop.call_soon_threadsafe(self._arrive, skipped, last)
-
-    def _arrive(self, skipped: int, last: bool) -> None:
-        self.expected = self.due - skipped
-        self.last = self.last or last
-        self.arrived.set()
-
-    async def more(self) -> bool:
-        if self.last and not self.arrived.is_set():
-            return False
-        await self.arrived.wait()
-        self.arrived.clear()
-        return True
 
 
 async def _dry_run(ctx: Context, recipients: Iterable[list[Subscriber]], options: SendOptions) -> Summary:
