@@ -12,10 +12,10 @@ from newsletter.capture import free_port
 from newsletter.config import Settings
 from newsletter.errors import StoreError
 from newsletter.models import Consent, Frequency, Preferences, Status
-from newsletter.store import Database, Roster, SubscriberStore
-from newsletter.store.direct import hide_password, open_direct
+from newsletter.store import Database, Roster, SubscriberStore, heads
+from newsletter.store.direct import open_direct, parse_url
 from newsletter.store.heads import HEAD_CACHE
-from tests.conftest import base_settings
+from tests.conftest import MIGRATIONS_HEAD, base_settings
 from tests.factories import make_subscriber
 
 
@@ -99,6 +99,44 @@ def test_a_server_that_is_not_there_is_one_line_at_once(tmp_path: Path) -> None:
     assert "s3cret" not in message and "\n" not in message
 
 
-def test_shown_urls_hide_the_password_as_database_does() -> None:
-    for url in ("postgresql+psycopg://app:p%40ss@db.example:5433/n?sslmode=require", "postgresql+psycopg://app@h/n"):
-        assert hide_password(url) == Database(url, "migrations").display_url
+WRITTEN = (
+    "postgresql+psycopg://app:p%40ss@db.example:5433/n?sslmode=require",
+    "postgresql+psycopg://app@h/n",
+    "postgresql+psycopg://app:pa#ss@h:5/n",  # SQLAlchemy takes '#', '/' and a bad escape in a password as is
+    "postgresql+psycopg://app:pa/ss@h:5/n",
+    "postgresql+psycopg://app:p%zz@h:5/n",
+    "postgresql+psycopg://us%3Aer:pw@[::1]:5432/db",
+    "postgresql+psycopg:///test?host=/var/run/postgresql",
+    "sqlite:///x#y.db",
+    "sqlite:///a%20b.db",
+    "sqlite:////abs/p.db",
+)
+
+
+@pytest.mark.parametrize("url", WRITTEN)
+def test_urls_read_and_shown_as_database_reads_and_shows_them(url: str) -> None:
+    parsed, database = parse_url(url), Database(url, "migrations")
+    assert parsed is not None
+    assert parsed.shown() == database.display_url and "pa" + "#ss" not in parsed.shown()
+    given = database.url
+    assert (parsed.user, parsed.password, parsed.host, parsed.port) == (
+        given.username,
+        given.password,
+        given.host,
+        given.port,
+    )
+    assert (parsed.database, parsed.query) == (given.database, dict(given.query))
+
+
+def test_a_password_with_a_hash_lists_through_the_driver(pg_url: str, tmp_path: Path) -> None:
+    """libpq's URI grammar is not SQLAlchemy's: the driver gets keywords, so what Database reaches it does
+    (the server trusts this machine, so any password is accepted; how it is read is what is tested)."""
+    url = pg_url.replace("postgres@", "postgres:pa#s/s@")
+    settings = settings_for(url, tmp_path)
+    heads.remember(Path(settings.paths.cache), heads.fingerprint(settings.paths.migrations), MIGRATIONS_HEAD)
+    direct = open_direct(settings)
+    assert direct is not None and direct.display_url.startswith("postgresql+psycopg://postgres:***@")
+    db = Database(url, settings.paths.migrations)
+    assert Roster(direct).list() == Roster(db).list()
+    direct.connection.close()
+    db.dispose()

@@ -123,8 +123,8 @@ class DigestArchive:
                         float(pick.score),
                         whys.get(pick.why) or whys.setdefault(pick.why, pick.why.to_json()),
                         pick.paper.version,
-                        pick.updated,
-                        pick.trending,
+                        bool(pick.updated),  # sqlite3 would keep a numpy bool as a blob, which reads back true
+                        bool(pick.trending),
                     )
                     for digest_id, (d, _, _) in zip(digest_ids, fresh, strict=True)
                     for rank, pick in enumerate(d.picks, start=1)

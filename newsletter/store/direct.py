@@ -8,12 +8,14 @@ creates, migrates, refuses and explains.
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from newsletter.errors import StoreError
 from newsletter.store import heads
@@ -72,9 +74,9 @@ class Direct:
 def open_direct(settings: Settings) -> Direct | None:
     """The configured database through its driver, or None when Database must handle it."""
     known = heads.remembered(settings.paths.migrations, Path(settings.paths.cache) if settings.paths.cache else None)
-    if known is None or known[1] is None:
+    url = parse_url(settings.database.url)
+    if known is None or known[1] is None or url is None:
         return None
-    url = urlsplit(settings.database.url)
     direct = _sqlite(url) if url.scheme in ("sqlite", "sqlite+pysqlite") else None
     if url.scheme == "postgresql+psycopg":
         direct = _postgresql(url)
@@ -90,37 +92,87 @@ def open_direct(settings: Settings) -> Direct | None:
     return direct
 
 
-def _sqlite(url: Any) -> Direct | None:
-    path = url.path[1:]
-    if url.netloc or url.query or not path or path == ":memory:" or not Path(path).is_file():
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A database URL read as SQLAlchemy reads it (its grammar: a password may hold '#', '/' or '?')."""
+
+    scheme: str
+    user: str | None
+    password: str | None
+    host: str | None
+    port: int | None
+    database: str | None
+    query: dict[str, str]
+
+    def shown(self) -> str:
+        """As Database shows it: the password, if any, as ***."""
+        login = ""
+        if self.user is not None:
+            login = quote(self.user, safe=" +") + (":***" if self.password is not None else "") + "@"
+        host = f"[{self.host}]" if self.host and ":" in self.host else (self.host or "")
+        where = host + (f":{self.port}" if self.port is not None else "")
+        path = "/" + quote(self.database, safe=" +/") if self.database is not None else ""
+        query = "?" + urlencode(self.query) if self.query else ""
+        return f"{self.scheme}://{login}{where}{path}{query}"
+
+
+_URL = re.compile(
+    r"""(?P<scheme>[\w+]+)://
+        (?:(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@)?
+        (?:(?:\[(?P<ipv6>[^/?]+)\]|(?P<ipv4>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
+        (?:/(?P<database>[^?]*))?
+        (?:\?(?P<query>.*))?""",
+    re.X,
+)
+
+
+def parse_url(url: str) -> DatabaseURL | None:
+    """The URL's parts, decoded; None for one this module leaves to Database (unreadable, an odd port, a
+    query naming a key twice)."""
+    found = _URL.match(url)
+    if found is None or (found["port"] and not found["port"].isdigit()):
+        return None
+    pairs = parse_qsl(found["query"] or "")
+    if len({k for k, _ in pairs}) != len(pairs):
+        return None
+    parts = {k: unquote(found[k]) if found[k] is not None else None for k in ("user", "password", "database")}
+    return DatabaseURL(
+        found["scheme"],
+        parts["user"],
+        parts["password"],
+        found["ipv4"] or found["ipv6"],
+        int(found["port"]) if found["port"] else None,
+        parts["database"],
+        dict(pairs),
+    )
+
+
+def _sqlite(url: DatabaseURL) -> Direct | None:
+    path = url.database
+    if url.host or url.query or not path or path == ":memory:" or not Path(path).is_file():
         return None
     import sqlite3
 
     # isolation_level=None: the transactions are the explicit BEGIN/COMMIT of driver_reading.
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-    return Direct(connection, "?", url.geturl(), sqlite3.Error)
+    return Direct(connection, "?", url.shown(), sqlite3.Error)
 
 
-def _postgresql(url: Any) -> Direct | None:
+def _postgresql(url: DatabaseURL) -> Direct | None:
     try:
         import psycopg
     except ImportError:
         return None
-    conninfo = url._replace(scheme="postgresql").geturl()
-    display = hide_password(url.geturl())
-    timeout: dict[str, Any] = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
+    # Keywords, not a URI: libpq's URI grammar is not SQLAlchemy's (a password with '#' or '%zz').
+    given = {"host": url.host, "port": url.port, "user": url.user, "password": url.password, "dbname": url.database}
+    keywords: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    keywords.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    keywords.update(url.query)
     try:
-        connection = psycopg.connect(conninfo, autocommit=True, **timeout)
-    except psycopg.Error as exc:
+        connection = psycopg.connect(autocommit=True, **keywords)
+    except psycopg.OperationalError as exc:
         # The same line Database would print, without trying a second time against a server that is not there.
-        raise StoreError(f"database {display}: {str(exc).strip().splitlines()[0]}") from None
-    return Direct(connection, "%s", display, psycopg.Error)
-
-
-def hide_password(url: str) -> str:
-    """The URL as Database shows it: a password, if any, as ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.netloc.rpartition("@")[0].partition(":")[0]
-    return parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}").geturl()
+        raise StoreError(f"database {url.shown()}: {str(exc).strip().splitlines()[0]}") from None
+    except psycopg.Error:
+        return None  # a URL libpq takes otherwise than SQLAlchemy: Database connects and explains
+    return Direct(connection, "%s", url.shown(), psycopg.Error)
