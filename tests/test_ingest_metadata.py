@@ -148,3 +148,40 @@ def test_names_glued_by_and_are_split_only_in_a_run_on_name() -> None:
     authors = arxiv_metadata.parse_record(line.encode(), "x").authors
     assert authors[0] == "A. One" and authors[-1] == "Ferdinand Legrand" and len(authors) == 14
     assert authors[1:13] == tuple(f"Name{n} Surname{chr(97 + n % 26)}" for n in range(12))
+
+
+def test_a_reader_process_that_dies_is_one_error_not_a_wait(data_file, tmp_path) -> None:
+    """The snapshot is parsed in a process of its own; killed mid-file (out of memory, an operator), the
+    import stops with a FeedError naming the file instead of waiting for batches that never come."""
+    import multiprocessing
+    import os
+    import signal
+
+    from newsletter.config import IngestSettings
+    from newsletter.errors import FeedError
+    from newsletter.sources.snapshot_reader import cleaned_batches
+
+    record = records(data_file)[0]
+    big = tmp_path / "big.jsonl"
+    # Several batches, so that the reader is still at work (or handing the next one over) when it is killed.
+    count = arxiv_metadata.BATCH * 5
+    big.write_text("".join(json.dumps({**record, "id": f"2101.{n:05d}"}) + "\n" for n in range(count)))
+    read = cleaned_batches(big, IngestSettings(), "test")
+    first = next(read)
+    assert len(first.papers) == arxiv_metadata.BATCH
+    (reader,) = multiprocessing.active_children()
+    os.kill(reader.pid, signal.SIGKILL)
+
+    def hung(*_: object) -> None:
+        pytest.fail("the import still waits for a reader that is gone")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.raises(FeedError, match=rf"reading {big} stopped \(the reader exited with -9\)"):
+            for _ in read:
+                pass
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert multiprocessing.active_children() == []

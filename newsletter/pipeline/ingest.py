@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -81,28 +80,23 @@ def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
 def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], None] | None = None) -> IngestResult:
     """Import arXiv's metadata snapshot as background papers, a batch per transaction (memory stays flat; an
     interrupted import keeps what it stored and a re-run skips it by fingerprint)."""
-    from newsletter.sources import ParsedFeed, arxiv_metadata
-    from newsletter.sources.clean import clean_feed, strip_controls
+    from newsletter.sources import arxiv_metadata
+    from newsletter.sources.clean import strip_controls
+    from newsletter.sources.snapshot_reader import cleaned_batches
 
     name = f"file:{arxiv_metadata.SOURCE}"
     started = datetime.now(UTC)
     new = updated = unchanged = errors = 0
     problems: list[str] = []
-    # The next batch is parsed in a thread while this one is stored: the database's own work (full-text
-    # indexing most of all) runs outside the GIL, so the two overlap on a second core.
-    batches = arxiv_metadata.batches(path)
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="parse") as parser:
-            upcoming = parser.submit(next, batches, None)
-            while (batch := upcoming.result()) is not None:
-                upcoming = parser.submit(next, batches, None)
-                cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), ctx.settings.ingest, name)
-                counts = ctx.papers.upsert(cleaned.papers)
-                new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
-                errors += len(cleaned.problems)
-                problems.extend(cleaned.problems[: PROBLEMS_KEPT - len(problems)])
-                if progress is not None:
-                    progress(batch)
+        # Read, parsed and cleaned by another process while this one stores the batch before.
+        for batch in cleaned_batches(path, ctx.settings.ingest, name):
+            counts = ctx.papers.upsert(batch.papers)
+            new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
+            errors += len(batch.problems)
+            problems.extend(batch.problems[: PROBLEMS_KEPT - len(problems)])
+            if progress is not None:
+                progress(batch)
     except (FeedError, StoreError) as exc:
         result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(str(exc)))
     else:
