@@ -150,6 +150,37 @@ def test_names_glued_by_and_are_split_only_in_a_run_on_name() -> None:
     assert authors[1:13] == tuple(f"Name{n} Surname{chr(97 + n % 26)}" for n in range(12))
 
 
+def snapshot_of(data_file, folder, batches: int):
+    """A snapshot of `batches` full batches: one real record under as many ids."""
+    record = records(data_file)[0]
+    path = folder / "big.jsonl"
+    count = arxiv_metadata.BATCH * batches
+    path.write_text("".join(json.dumps({**record, "id": f"2101.{n:05d}"}) + "\n" for n in range(count)))
+    return path
+
+
+def test_ctrl_c_stops_an_import_with_one_line_and_a_rerun_finishes_it(data_file, tmp_path) -> None:
+    """Ctrl-C reaches the command and its reader process alike: one line, no traceback from either, what
+    was stored is kept and the next run adds the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = snapshot_of(data_file, tmp_path, batches=6)
+    env = {**os.environ, "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
+    command = [sys.executable, "-m", "newsletter", "ingest", "--file", str(big), "--format", "arxiv-metadata"]
+    running = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(2.5)  # the schema made, a batch or two stored
+    os.killpg(running.pid, signal.SIGINT)
+    _, err = running.communicate(timeout=60)
+    assert running.returncode == 1 and "Traceback" not in err and err.strip().splitlines()[-1] == "Aborted!", err
+    again = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=120)
+    (run,) = json.loads(again.stdout)
+    assert run["new"] + run["unchanged"] == arxiv_metadata.BATCH * 6 and run["errors"] == 0, again.stderr
+
+
 def test_a_reader_process_that_dies_is_one_error_not_a_wait(data_file, tmp_path) -> None:
     """The snapshot is parsed in a process of its own; killed mid-file (out of memory, an operator), the
     import stops with a FeedError naming the file instead of waiting for batches that never come."""
@@ -161,11 +192,7 @@ def test_a_reader_process_that_dies_is_one_error_not_a_wait(data_file, tmp_path)
     from newsletter.errors import FeedError
     from newsletter.sources.snapshot_reader import cleaned_batches
 
-    record = records(data_file)[0]
-    big = tmp_path / "big.jsonl"
-    # Several batches, so that the reader is still at work (or handing the next one over) when it is killed.
-    count = arxiv_metadata.BATCH * 5
-    big.write_text("".join(json.dumps({**record, "id": f"2101.{n:05d}"}) + "\n" for n in range(count)))
+    big = snapshot_of(data_file, tmp_path, batches=5)
     read = cleaned_batches(big, IngestSettings(), "test")
     first = next(read)
     assert len(first.papers) == arxiv_metadata.BATCH

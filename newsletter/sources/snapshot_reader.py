@@ -56,6 +56,8 @@ def _read(path: str, caps: IngestSettings, where: str, send: Connection) -> None
             cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), caps, where)
             send.send(replace(batch, papers=cleaned.papers, problems=cleaned.problems))
         send.send(None)
+    except KeyboardInterrupt:
+        return  # Ctrl-C reaches the whole process group: the parent says it, once
     except NewsletterError as exc:
         send.send(exc)
     except Exception as exc:  # a bug: said in one line by the parent rather than a traceback nobody sees
