@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from newsletter.errors import StoreError
 from newsletter.store import heads
-from newsletter.store.direct import CONNECT_TIMEOUT, Query
+from newsletter.store.direct import CONNECT_TIMEOUT, Query, first_line
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -122,7 +122,7 @@ class Database:
                 raise
 
     def _connect_error(self, exc: DBAPIError) -> StoreError:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        reason = first_line(exc.orig) if exc.orig else str(exc)
         return StoreError(f"database {self.display_url}: {reason}")
 
     def _alembic(self) -> AlembicConfig:
@@ -148,13 +148,14 @@ class Database:
     def _head(self) -> str | None:
         """The newest revision of the migration scripts, as Alembic reads it; kept in the cache folder for
         scripts of the same content."""
-        known = heads.remembered(self.migrations_dir, self.cache_dir)
-        if known:
-            return known[1]
+        scripts = heads.fingerprint(self.migrations_dir)
+        known = heads.remembered(self.cache_dir, scripts)
+        if known is not None:
+            return known
         from alembic.script import ScriptDirectory
 
         head = ScriptDirectory.from_config(self._alembic()).get_current_head()
-        heads.remember(self.cache_dir, heads.fingerprint(self.migrations_dir), head)
+        heads.remember(self.cache_dir, scripts, head)
         return head
 
     def upgrade(self) -> tuple[str | None, str | None]:

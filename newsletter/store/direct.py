@@ -57,8 +57,7 @@ class Direct:
                 raise
             cursor.execute("COMMIT")
         except self.errors as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"database {self.display_url}: {reason}") from None
+            raise StoreError(f"database {self.display_url}: {first_line(exc)}") from None
         finally:
             cursor.close()
 
@@ -73,9 +72,10 @@ class Direct:
 
 def open_direct(settings: Settings) -> Direct | None:
     """The configured database through its driver, or None when Database must handle it."""
-    known = heads.remembered(settings.paths.migrations, Path(settings.paths.cache) if settings.paths.cache else None)
+    cache = Path(settings.paths.cache) if settings.paths.cache else None
+    head = heads.remembered(cache, heads.fingerprint(settings.paths.migrations)) if cache else None
     url = parse_url(settings.database.url)
-    if known is None or known[1] is None or url is None:
+    if head is None or url is None:
         return None
     direct = _sqlite(url) if url.scheme in ("sqlite", "sqlite+pysqlite") else None
     if url.scheme == "postgresql+psycopg":
@@ -86,7 +86,7 @@ def open_direct(settings: Settings) -> Direct | None:
         current = direct.revision()
     except StoreError:
         current = None
-    if current != known[1]:
+    if current != head:
         direct.connection.close()
         return None
     return direct
@@ -172,7 +172,13 @@ def _postgresql(url: DatabaseURL) -> Direct | None:
         connection = psycopg.connect(autocommit=True, **keywords)
     except psycopg.OperationalError as exc:
         # The same line Database would print, without trying a second time against a server that is not there.
-        raise StoreError(f"database {url.shown()}: {str(exc).strip().splitlines()[0]}") from None
+        raise StoreError(f"database {url.shown()}: {first_line(exc)}") from None
     except psycopg.Error:
         return None  # a URL libpq takes otherwise than SQLAlchemy: Database connects and explains
     return Direct(connection, "%s", url.shown(), psycopg.Error)
+
+
+def first_line(exc: BaseException) -> str:
+    """A driver's error in one line (its first: the rest is hints and the statement, which may hold values)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -18,18 +18,15 @@ def fingerprint(migrations_dir: str) -> str:
     return hashlib.sha256(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in scripts)).hexdigest()
 
 
-def remembered(migrations_dir: str, cache_dir: Path | None) -> tuple[str, str | None] | None:
-    """(fingerprint, head) when the cache holds the head for scripts of this content; else None."""
+def remembered(cache_dir: Path | None, scripts: str) -> str | None:
+    """The head kept for scripts of this fingerprint, or None when the cache holds none for them."""
     if cache_dir is None:
         return None
     try:
         kept = json.loads((cache_dir / HEAD_CACHE).read_text())
     except (OSError, ValueError):
         return None
-    current = fingerprint(migrations_dir)
-    if isinstance(kept, dict) and kept.get("fingerprint") == current:
-        return current, kept.get("head")
-    return None
+    return kept.get("head") if isinstance(kept, dict) and kept.get("fingerprint") == scripts else None
 
 
 def remember(cache_dir: Path | None, scripts: str, head: str | None) -> None:

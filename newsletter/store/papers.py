@@ -85,8 +85,14 @@ class PaperStore:
                 if arxiv_id not in known:
                     if arxiv_id in incoming:  # an update for a paper never stored refreshes nothing
                         paper = incoming[arxiv_id]
-                        stamped = {"fingerprints": _stamp(None, paper), "created_at": now, "updated_at": now}
-                        inserts.append({**_values(paper), **stamped})
+                        inserts.append(
+                            {
+                                **_values(paper),
+                                "fingerprints": _stamp(None, paper),
+                                "created_at": now,
+                                "updated_at": now,
+                            }
+                        )
                         new += 1
                 elif all(_stamped(known[arxiv_id], p) for p in (incoming.get(arxiv_id), refresh.get(arxiv_id)) if p):
                     unchanged += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber
 from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS, Items
@@ -101,9 +101,13 @@ def subscriber_from(row: Any, items: Iterable[tuple[str, str]]) -> Subscriber:
     )
 
 
-def utc(value: datetime | str | None) -> Any:
-    """A stored time as an aware UTC datetime: the ORM and psycopg give datetimes, SQLite's driver the naive
-    UTC text SQLAlchemy wrote."""
+@overload
+def utc(value: None) -> None: ...
+@overload
+def utc(value: datetime | str) -> datetime: ...
+def utc(value: datetime | str | None) -> datetime | None:
+    """A stored time as an aware UTC datetime, for driver rows and the ORM's UTCDateTime alike: psycopg and
+    the ORM give datetimes (naive on SQLite), SQLite's driver the naive UTC text SQLAlchemy wrote."""
     if value is None:
         return None
     if isinstance(value, str):
