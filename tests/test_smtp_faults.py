@@ -1,5 +1,6 @@
 """Delivery against a misbehaving SMTP server (aiosmtpd with injected faults, a raw 421 server, STARTTLS, AUTH)."""
 
+import asyncio
 import shutil
 import socket
 import ssl
@@ -8,12 +9,14 @@ import threading
 import time
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 
 from newsletter import pipeline, subscriptions
 from newsletter.capture import CaptureServer
+from newsletter.deliver.smtp import SmtpMailer
 from newsletter.errors import DeliveryError
-from newsletter.models import DeliveryState, Status, SubscriberChanges
+from newsletter.models import DeliveryState, Outgoing, Status, SubscriberChanges
 from tests.conftest import base_settings
 from tests.factories import ISSUE, make_paper
 
@@ -232,3 +235,83 @@ def test_a_server_without_8bitmime_gets_quoted_printable(app, smtp_server) -> No
         assert [p["Content-Transfer-Encoding"] for p in parts] == ["quoted-printable"] * 2
         assert "·" in parts[1].get_content() and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert all(len(line) <= 998 for line in received.data.split(b"\r\n"))
+
+
+ODD_MESSAGES = [
+    b"Subject: dots\r\n\r\n.a line that starts with a dot\r\n..two\r\n.\r\nend\r\n",
+    b".Subject: a first line with a dot\r\n\r\nbody",  # and no line ending at the end
+    b"Subject: bare line endings\n\nLF only\nthen a lone CR\rthen CRLF\r\n.dot after LF\n",
+]
+
+
+@pytest.mark.parametrize("data", ODD_MESSAGES)
+def test_what_arrives_is_what_aiosmtplib_itself_would_deliver(smtp_server, data) -> None:
+    """The mailer does DATA itself (no regex passes over a message that is CRLF already): dots, line endings
+    and the end of the message must reach the server exactly as the library's own sendmail delivers them."""
+    settings = base_settings(smtp={"host": "127.0.0.1", "port": smtp_server.port}).smtp
+    outgoing = Outgoing(1, "papers@example.com", "ada@example.com", "s", "<m@x>", "", "", data)
+
+    async def both() -> None:
+        mailer = SmtpMailer(settings)
+        await mailer.open()
+        result = await mailer.send(outgoing)
+        await mailer.close()
+        assert result.ok, result
+        await aiosmtplib.send(data, sender=outgoing.sender, recipients=[outgoing.recipient], **_plain(smtp_server))
+
+    asyncio.run(both())
+    ours, library = smtp_server.messages
+    assert ours.data == library.data
+    assert ours.data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").rstrip(b"\n") == (
+        data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").rstrip(b"\n")
+    )
+
+
+def _plain(server: CaptureServer) -> dict[str, object]:
+    return {"hostname": "127.0.0.1", "port": server.port, "start_tls": False}
+
+
+def test_a_refused_data_command_fails_that_message_and_the_connection_carries_the_next() -> None:
+    """A server may refuse DATA itself (554: no valid recipients) instead of the message after it."""
+    script = {b"DATA": [b"554 5.5.1 No valid recipients\r\n", b"354 go ahead\r\n"]}
+    seen: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 scripted\r\n")
+        in_data = False
+        while line := await reader.readline():
+            if in_data:
+                if line == b".\r\n":
+                    in_data = False
+                    writer.write(b"250 2.0.0 accepted\r\n")
+                continue
+            verb = line.split()[0].upper()
+            seen.append(verb)
+            if verb == b"EHLO":
+                writer.write(b"250-scripted\r\n250 SIZE 1000000\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                break
+            elif verb in script:
+                reply = script[verb].pop(0)
+                in_data = reply.startswith(b"354")
+                writer.write(reply)
+            else:
+                writer.write(b"250 ok\r\n")
+        writer.close()
+
+    async def run() -> list[tuple[bool, int]]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        mailer = SmtpMailer(base_settings(smtp={"host": "127.0.0.1", "port": port}).smtp)
+        await mailer.open()
+        results = [
+            await mailer.send(Outgoing(i, "papers@example.com", f"r{i}@example.com", "s", "<m>", "", "", b"x\r\n"))
+            for i in range(2)
+        ]
+        await mailer.close()
+        server.close()
+        return [(r.ok, r.code) for r in results]
+
+    assert asyncio.run(run()) == [(False, 554), (True, 250)]
+    assert seen.count(b"RSET") == 1 and seen.count(b"DATA") == 2
