@@ -12,6 +12,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -20,6 +21,7 @@ from newsletter.meaning import PhraseProfile, stem, unit
 from newsletter.message import Composer
 from newsletter.models import Paper, Preferences, Why
 from newsletter.selection import PARTIAL_SHARE, Index, explain, rank, score_topic
+from newsletter.selection.topics import median
 from newsletter.sources.arxiv_metadata import parse_record
 from newsletter.store.background import as_written
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
@@ -333,3 +335,12 @@ def test_topic_scores_are_shared_between_readers(real) -> None:
     # A third reader with the first one's exact preferences reuses the picks themselves.
     third = rank(make_subscriber(id=3, topics=("diffusion models",)), index, topic_scores=cache)
     assert third is first
+
+
+def test_median_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(7)
+    for n in [*range(1, 40), 100, 101, 4097]:
+        for scale in (1.0, 1e-9, 1e9):
+            values = rng.random(n) * scale
+            assert median(values) == float(np.median(values))
+            assert median(np.round(values, 1)) == float(np.median(np.round(values, 1)))  # ties
