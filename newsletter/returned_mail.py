@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from newsletter import bounces
 from newsletter.bounces import Report
 from newsletter.config import Settings
+from newsletter.sender_limits import rate_warnings, warn_past_limits
 from newsletter.store.deliverability import DeliverabilityStats, IssueRates
 from newsletter.store.mail_events import (
     COMPLAINT,
@@ -31,9 +31,6 @@ from newsletter.verp import MailAddresses
 
 log = logging.getLogger(__name__)
 
-# Gmail and Yahoo drop senders past about these shares of an issue (their bulk-sender rules).
-BOUNCE_LIMIT = 0.02
-COMPLAINT_LIMIT = 0.001
 _COUNTERS = {HARD: "hard", SOFT: "soft", COMPLAINT: "complaints", UNSUBSCRIBE: "unsubscribes"}  # in ReturnSummary
 
 
@@ -81,31 +78,6 @@ class ReturnSummary:
             "problems": self.problems,
             "elapsed": round(self.elapsed, 3),
         }
-
-
-def rate_warnings(rates: list[IssueRates]) -> list[str]:
-    """One line for each issue whose bounces or complaints pass what the big mailbox providers accept."""
-    found = []
-    for r in rates:
-        if r.bounce_rate > BOUNCE_LIMIT:
-            found.append(
-                f"issue {r.issue_date}: {r.bounces} of {r.attempted} messages bounced ({r.bounce_rate:.1%}, "
-                f"above {BOUNCE_LIMIT:.0%}): check the list for stale addresses"
-            )
-        if r.complaint_rate > COMPLAINT_LIMIT:
-            found.append(
-                f"issue {r.issue_date}: {r.complaints} of {r.attempted} messages drew a spam complaint "
-                f"({r.complaint_rate:.2%}, above {COMPLAINT_LIMIT:.1%})"
-            )
-    return found
-
-
-def warn_past_limits(stats: DeliverabilityStats, issue_dates: Collection[date]) -> list[str]:
-    """Log (and return) a warning for each of these issues past the bounce or complaint limit."""
-    warnings = rate_warnings(stats.issue_rates(issue_dates))
-    for warning in warnings:
-        log.warning("%s", warning)
-    return warnings
 
 
 class ReturnedMail:

@@ -355,7 +355,7 @@ def test_a_send_with_many_rejections_warns(ctx, smtp_server, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="newsletter"):
         summary = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False))
     assert (summary.sent, summary.failed_permanent) == (3, 1)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "newsletter.returned_mail"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "newsletter.sender_limits"]
     assert warnings == [f"issue {ISSUE}: 1 of 4 messages bounced (25.0%, above 2%): check the list for stale addresses"]
     rows = {r["domain"]: r for r in pipeline.deliverability(ctx).domains}
     assert rows["example.org"]["hard_bounces"] == {"7d": 1, "30d": 1} and rows["example.org"]["suppressions"] == 1

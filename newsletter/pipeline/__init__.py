@@ -5,17 +5,33 @@ digests: each reader's digest · prepare: an issue's digests archived with their
 issue, dry runs, the due pass · workers: claiming and delivering rows, in one process or several · due:
 send hours and slots · notices: one-off mails (sign-up) · returns: bounces imported, the inbox polled,
 deliverability.
+
+`returns` and `notices` are imported on first use (PEP 562): a send does not load the bounce parsers, the
+IMAP client or the mailbox reader for them.
 """
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from newsletter.pipeline.context import Context, today
 from newsletter.pipeline.digests import DigestBuilder, build_digest, explain, preview, quiet_days, sample_digest
 from newsletter.pipeline.due import SendSlot, due_now, send_slots
 from newsletter.pipeline.ingest import backfill, ingest, ingest_file, ingest_metadata, run_ingest
-from newsletter.pipeline.notices import mail_notice
 from newsletter.pipeline.prepare import Plan, prepare_issue
-from newsletter.pipeline.returns import RECORD_BATCH, deliverability, import_bounces, poll_inbox
 from newsletter.pipeline.send import SendOptions, make_mailer, send_due, send_issue
 from newsletter.pipeline.workers import SHUTDOWN, deliver_once, run_worker
+
+if TYPE_CHECKING:
+    from newsletter.pipeline.notices import mail_notice
+    from newsletter.pipeline.returns import RECORD_BATCH, deliverability, import_bounces, poll_inbox
+
+_LATER = {
+    "RECORD_BATCH": "returns",
+    "deliverability": "returns",
+    "import_bounces": "returns",
+    "mail_notice": "notices",
+    "poll_inbox": "returns",
+}
 
 __all__ = [
     "RECORD_BATCH",
@@ -49,3 +65,9 @@ __all__ = [
     "send_slots",
     "today",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_LATER[name]}"), name)

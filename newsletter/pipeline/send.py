@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from newsletter import returned_mail
+from newsletter import sender_limits
 from newsletter.config import Settings
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
@@ -79,7 +79,7 @@ def send_issue(ctx: Context, options: SendOptions) -> Summary:
         ctx.ledger.reopen(options.issue_date, only, sent_too=bool(options.to))
     with _frozen_heap():
         summary = asyncio.run(_send(ctx, recipients, options, only))
-    returned_mail.warn_past_limits(ctx.mail_stats, [options.issue_date])  # rejections at SMTP time count
+    sender_limits.warn_past_limits(ctx.mail_stats, [options.issue_date])  # rejections at SMTP time count
     return summary
 
 
@@ -167,6 +167,6 @@ def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = Fa
         options = SendOptions(issue_date=day, show_progress=show_progress)
         summary = asyncio.run(_send(ctx, (iter([readers]), len(readers)), options, {r.id for r in readers}))
         log.info("%s", summary.line(f"issue {day} ({len(readers)} readers due)"))
-        returned_mail.warn_past_limits(ctx.mail_stats, [day])
+        sender_limits.warn_past_limits(ctx.mail_stats, [day])
         results.append((day, summary))
     return results
