@@ -52,7 +52,10 @@ def send(folder: str, readers: int, port: int, background: Path | None = None) -
     url = f"sqlite:///{path}"
     populate(url, readers)
     config = Path(folder) / "c.toml"
-    config.write_text(f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n')
+    key = base_settings().web.secret_key  # send refuses to sign reader links without a key of its own
+    config.write_text(
+        f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n[web]\nsecret_key = "{key}"\n'
+    )
     started = time.monotonic()
     out = subprocess.run(
         [

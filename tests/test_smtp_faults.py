@@ -14,6 +14,7 @@ import pytest
 
 from newsletter import pipeline, subscriptions
 from newsletter.capture import CaptureServer
+from newsletter.deliver.mailer import CONNECTION_LOST
 from newsletter.deliver.smtp import SmtpMailer
 from newsletter.errors import DeliveryError
 from newsletter.models import DeliveryState, Outgoing, Status, SubscriberChanges
@@ -241,6 +242,9 @@ ODD_MESSAGES = [
     b"Subject: dots\r\n\r\n.a line that starts with a dot\r\n..two\r\n.\r\nend\r\n",
     b".Subject: a first line with a dot\r\n\r\nbody",  # and no line ending at the end
     b"Subject: bare line endings\n\nLF only\nthen a lone CR\rthen CRLF\r\n.dot after LF\n",
+    b"Subject: a lone CR\r\n\r\nx\ry\r\n",
+    b"Subject: a lone LF\r\n\r\nx\ny\r\n",
+    b"",
 ]
 
 
@@ -271,18 +275,31 @@ def _plain(server: CaptureServer) -> dict[str, object]:
     return {"hostname": "127.0.0.1", "port": server.port, "start_tls": False}
 
 
-def test_a_refused_data_command_fails_that_message_and_the_connection_carries_the_next() -> None:
-    """A server may refuse DATA itself (554: no valid recipients) instead of the message after it."""
-    script = {b"DATA": [b"554 5.5.1 No valid recipients\r\n", b"354 go ahead\r\n"]}
+@pytest.mark.parametrize(
+    ("fault", "outcome", "connections"),
+    [
+        ("554 at DATA", (False, 554), 1),  # no valid recipients: the connection stays, after a RSET
+        ("421 at DATA", (False, 421), 2),  # the server closes: the next message goes on a new connection
+        ("closed after the message", (False, CONNECTION_LOST), 2),  # no reply to the final dot
+    ],
+)
+def test_a_fault_in_data_fails_that_message_and_the_next_one_goes(fault, outcome, connections) -> None:
+    """The DATA step the mailer does itself, against a scripted server: a refused DATA command (a server may
+    refuse it instead of the message), a 421 and a connection lost after the message."""
     seen: list[bytes] = []
+    faulty = [True]  # the first message meets the fault, the next one goes through
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(b"CONNECT")
         writer.write(b"220 scripted\r\n")
         in_data = False
         while line := await reader.readline():
             if in_data:
                 if line == b".\r\n":
                     in_data = False
+                    if faulty[0] and fault == "closed after the message":
+                        faulty[0] = False
+                        break
                     writer.write(b"250 2.0.0 accepted\r\n")
                 continue
             verb = line.split()[0].upper()
@@ -292,10 +309,14 @@ def test_a_refused_data_command_fails_that_message_and_the_connection_carries_th
             elif verb == b"QUIT":
                 writer.write(b"221 bye\r\n")
                 break
-            elif verb in script:
-                reply = script[verb].pop(0)
-                in_data = reply.startswith(b"354")
-                writer.write(reply)
+            elif verb == b"DATA" and faulty[0] and fault.endswith("at DATA"):
+                faulty[0] = False
+                writer.write(fault.split()[0].encode() + b" 4.3.0 scripted refusal\r\n")
+                if fault.startswith("421"):
+                    break
+            elif verb == b"DATA":
+                in_data = True
+                writer.write(b"354 go ahead\r\n")
             else:
                 writer.write(b"250 ok\r\n")
         writer.close()
@@ -303,7 +324,7 @@ def test_a_refused_data_command_fails_that_message_and_the_connection_carries_th
     async def run() -> list[tuple[bool, int]]:
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        mailer = SmtpMailer(base_settings(smtp={"host": "127.0.0.1", "port": port}).smtp)
+        mailer = SmtpMailer(base_settings(smtp={"host": "127.0.0.1", "port": port, "timeout": 5}).smtp)
         await mailer.open()
         results = [
             await mailer.send(Outgoing(i, "papers@example.com", f"r{i}@example.com", "s", "<m>", "", "", b"x\r\n"))
@@ -313,5 +334,6 @@ def test_a_refused_data_command_fails_that_message_and_the_connection_carries_th
         server.close()
         return [(r.ok, r.code) for r in results]
 
-    assert asyncio.run(run()) == [(False, 554), (True, 250)]
-    assert seen.count(b"RSET") == 1 and seen.count(b"DATA") == 2
+    assert asyncio.run(run()) == [outcome, (True, 250)]
+    assert seen.count(b"CONNECT") == connections and seen.count(b"DATA") == 2
+    assert seen.count(b"RSET") == (1 if connections == 1 else 0)

@@ -115,7 +115,10 @@ async def _data(client: aiosmtplib.SMTP, data: bytes) -> str:
 
     aiosmtplib's data() runs two regular expressions over every message (line endings, leading dots):
     half a millisecond per digest, more than composing it. A composed message is CRLF throughout already,
-    which two counts confirm, so the leading dots are all that is left, and bytes.replace does them."""
+    which two counts confirm, so the leading dots are all that is left, and bytes.replace does them. The
+    message is written outside the library's command lock: the pool lends a connection to one send at a
+    time. A timeout or a lost connection is raised, and the caller drops the connection, so a late reply
+    never pairs with the next command."""
     if data.count(b"\n") != data.count(b"\r\n") or data.count(b"\r") != data.count(b"\r\n"):
         data = LINE_ENDINGS.sub(b"\r\n", data)  # not ours (a seven_bit copy is CRLF too): the library's rule
     if not data.endswith(b"\r\n"):
@@ -127,14 +130,9 @@ async def _data(client: aiosmtplib.SMTP, data: bytes) -> str:
     if start.code != 354:
         raise aiosmtplib.SMTPDataError(start.code, start.message)
     protocol = client.protocol
-    if protocol is None:  # execute_command closed it (a 421 reply)
-        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-    try:
-        protocol.write(stuffed + b".\r\n")
-        response = await protocol.read_response(timeout=client.timeout)
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
-        client.close()  # as data() does: a reply given up on must not pair with the next command
-        raise
+    assert protocol is not None  # the 354 came over it, and nothing was awaited since
+    protocol.write(stuffed + b".\r\n")
+    response = await protocol.read_response(timeout=client.timeout)
     if response.code != 250:
         raise aiosmtplib.SMTPDataError(response.code, response.message)
     return response.message
