@@ -54,7 +54,7 @@ def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server
     assert ctx.papers.get("2406.10009").github_url is None and ctx.papers.get("2406.10009").upvotes == 12
     assert ctx.papers.get("2406.10010").title == "Lone surrogate"
     assert ctx.papers.get("2406.10011").upvotes == 12
-    run = ctx.papers.last_runs()[0]
+    run = ctx.ingest_runs.latest()[0]
     assert (run.source, run.status, run.new, run.errors) == ("hf", "partial", 6, 5)
 
 
@@ -67,7 +67,7 @@ def test_a_server_trickling_bytes_is_cut_off_at_the_deadline(ctx, feed_server, d
     [result] = pipeline.ingest(app, DAY, ["hf"])
     assert time.monotonic() - started < 4
     assert result.status == "error" and "took longer than 1.5 s in all" in result.error
-    assert ctx.papers.count() == 0 and ctx.papers.last_runs()[0].status == "error"
+    assert ctx.papers.count() == 0 and ctx.ingest_runs.latest()[0].status == "error"
 
 
 def test_a_huge_answer_is_refused_at_the_size_cap(ctx, feed_server, data_file) -> None:
@@ -81,7 +81,7 @@ def test_a_huge_answer_is_refused_at_the_size_cap(ctx, feed_server, data_file) -
     feed_server.route("/api/daily_papers", Answer(body=bomb, headers={"Content-Encoding": "gzip"}))
     [unzipped] = pipeline.ingest(app, DAY, ["hf"])
     assert unzipped.status == "error" and "answer larger than 100000 bytes" in unzipped.error
-    assert [r.status for r in ctx.papers.last_runs()] == ["error", "error"]
+    assert [r.status for r in ctx.ingest_runs.latest()] == ["error", "error"]
 
 
 def test_hugging_face_paging_stops_at_the_page_cap(ctx, feed_server, data_file) -> None:

@@ -74,7 +74,7 @@ def test_all_formats_merge_into_one_row_per_paper(ctx, data_file) -> None:
 def test_weekend_feed_is_no_announcement(cli, ctx, data_file) -> None:
     result = cli("ingest", "--file", str(data_file("arxiv_rss_weekend.xml")), "--format", "arxiv-rss")
     assert result.exit_code == 0 and "no_announcement" in result.stdout
-    assert ctx.papers.last_runs()[0].status == "no_announcement"
+    assert ctx.ingest_runs.latest()[0].status == "no_announcement"
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_broken_files_exit_1_with_one_line_and_store_nothing(cli, ctx, data_file
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and str(path) in lines[0]
     assert ctx.papers.count() == 0
-    assert ctx.papers.last_runs()[0].status == "error"
+    assert ctx.ingest_runs.latest()[0].status == "error"
 
 
 def test_malformed_entry_reports_position_and_keeps_good_ones(cli, ctx, data_file, tmp_path) -> None:

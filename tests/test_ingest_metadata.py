@@ -81,7 +81,7 @@ def test_plain_json_lines_and_bad_lines_are_skipped_with_their_line_number(cli, 
     assert f"{path}: line 6: expected a JSON object" in result.stderr
     assert f"{path}: line 8: paper {good[2]['id']} has no title" in result.stderr
     assert {p.id for p in ctx.papers.get_many([g["id"] for g in good])} == {good[0]["id"], good[1]["id"]}
-    (run,) = ctx.papers.last_runs(1)
+    (run,) = ctx.ingest_runs.latest(1)
     assert (run.source, run.status, run.new, run.errors) == ("file:arxiv-metadata", "partial", 2, 5)
 
 

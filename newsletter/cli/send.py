@@ -95,7 +95,7 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
     from newsletter import pipeline
 
     issues = state.app.ledger.status(day.date() if day else None)
-    runs = state.app.papers.last_runs()
+    runs = state.app.ingest_runs.latest()
     slots = pipeline.send_slots(state.app)
     if as_json:
         print_json(

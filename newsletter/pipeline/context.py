@@ -12,6 +12,7 @@ from newsletter.store import (
     Database,
     DeliverabilityStats,
     DigestArchive,
+    IngestRuns,
     Ledger,
     MailEventStore,
     PaperSearch,
@@ -27,6 +28,7 @@ class Context:
     settings: Settings
     db: Database
     papers: PaperStore = field(init=False)
+    ingest_runs: IngestRuns = field(init=False)
     subscribers: SubscriberStore = field(init=False)
     archive: DigestArchive = field(init=False)
     ledger: Ledger = field(init=False)
@@ -37,6 +39,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.papers = PaperStore(self.db)
+        self.ingest_runs = IngestRuns(self.db)
         self.search = PaperSearch(self.db)
         self.background = Background(self.db)
         self.subscribers = SubscriberStore(self.db)

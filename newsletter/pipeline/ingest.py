@@ -32,7 +32,7 @@ def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestRes
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
         try:
-            validators = ctx.papers.last_validators(source.name)
+            validators = ctx.ingest_runs.last_validators(source.name)
             result = _run(ctx, source.name, functools.partial(source.fetch, day, validators))
             assert result is not None  # fetch always answers
             results.append(result)
@@ -104,7 +104,7 @@ def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], 
         result = IngestResult(
             name, status, new, updated, unchanged, errors, problems[0] if problems else None, problems=tuple(problems)
         )
-    ctx.papers.record_run(result, started)
+    ctx.ingest_runs.record(result, started)
     return result
 
 
@@ -123,7 +123,7 @@ def _run(ctx: Context, name: str, fetch: Callable[[], ParsedFeed | None]) -> Ing
         result = _store(ctx, name, parsed)
     except (FeedError, StoreError) as exc:
         result = IngestResult(name, "error", error=strip_controls(str(exc)))
-    ctx.papers.record_run(result, started)
+    ctx.ingest_runs.record(result, started)
     return result
 
 

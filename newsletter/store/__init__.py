@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from newsletter.store.background import Background
     from newsletter.store.db import Database
     from newsletter.store.deliverability import DeliverabilityStats
+    from newsletter.store.ingest_runs import IngestRuns
     from newsletter.store.ledger import Ledger
     from newsletter.store.mail_events import MailEventStore
     from newsletter.store.papers import PaperStore
@@ -25,6 +26,7 @@ _HOMES = {
     "Database": "db",
     "DeliverabilityStats": "deliverability",
     "DigestArchive": "archive",
+    "IngestRuns": "ingest_runs",
     "Ledger": "ledger",
     "MailEventStore": "mail_events",
     "PaperStore": "papers",
@@ -38,6 +40,7 @@ __all__ = [
     "Database",
     "DeliverabilityStats",
     "DigestArchive",
+    "IngestRuns",
     "Ledger",
     "MailEventStore",
     "PaperSearch",

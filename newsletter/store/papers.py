@@ -1,4 +1,4 @@
-"""Papers and ingest runs: idempotent upserts keyed by the bare arXiv id, and the queries selection needs."""
+"""Papers: idempotent upserts keyed by the bare arXiv id, and the queries selection needs."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from newsletter.models import IngestResult, Paper, Validators, merge_papers
+from newsletter.models import Paper, merge_papers
 from newsletter.store.db import Database
-from newsletter.store.tables import IngestRunRow, PaperRow, utcnow
+from newsletter.store.tables import PaperRow, utcnow
 from newsletter.trending import trending_score
 
 if TYPE_CHECKING:
@@ -44,19 +44,6 @@ class UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-@dataclass(frozen=True)
-class IngestRun:
-    source: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    new: int
-    updated: int
-    unchanged: int
-    errors: int
-    error: str | None
 
 
 class PaperStore:
@@ -238,56 +225,6 @@ class PaperStore:
     def count(self) -> int:
         with self.db.transaction() as session:
             return session.scalar(select(func.count()).select_from(PaperRow)) or 0
-
-    def record_run(self, result: IngestResult, started_at: datetime) -> None:
-        with self.db.transaction() as session:
-            session.add(
-                IngestRunRow(
-                    source=result.source,
-                    started_at=started_at,
-                    finished_at=utcnow(),
-                    status=result.status,
-                    new=result.new,
-                    updated=result.updated,
-                    unchanged=result.unchanged,
-                    errors=result.errors,
-                    error=result.error,
-                    etag=result.validators.etag if result.validators else None,
-                    last_modified=result.validators.last_modified if result.validators else None,
-                )
-            )
-
-    def last_validators(self, source: str) -> Validators | None:
-        """The ETag / Last-Modified of the source's latest answer, for the next conditional GET."""
-        query = (
-            select(IngestRunRow.etag, IngestRunRow.last_modified)
-            .where(IngestRunRow.source == source, IngestRunRow.status != "error")
-            .order_by(IngestRunRow.started_at.desc(), IngestRunRow.id.desc())
-            .limit(1)
-        )
-        with self.db.transaction() as session:
-            row = session.execute(query).first()
-        if row is None or not (row.etag or row.last_modified):
-            return None
-        return Validators(row.etag, row.last_modified)
-
-    def last_runs(self, limit: int = 10) -> Sequence[IngestRun]:
-        query = select(IngestRunRow).order_by(IngestRunRow.started_at.desc(), IngestRunRow.id.desc()).limit(limit)
-        with self.db.transaction() as session:
-            return [
-                IngestRun(
-                    r.source,
-                    r.status,
-                    r.started_at,
-                    r.finished_at,
-                    r.new,
-                    r.updated,
-                    r.unchanged,
-                    r.errors,
-                    r.error,
-                )
-                for r in session.scalars(query)
-            ]
 
 
 _FIELDS = (
