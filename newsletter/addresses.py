@@ -21,5 +21,20 @@ def normalize_email(address: str) -> str:
     return checked.normalized.lower()
 
 
+def on_the_wire(address: str) -> str:
+    """The address as SMTP and the To header carry it: an internationalised domain as IDNA ('xn--...'),
+    which every server takes. A local part that is not ASCII stays as it is: only a server that offers
+    SMTPUTF8 takes it (RFC 6531), and the mailer asks for that."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    import idna  # email-validator's own dependency; only such a domain loads it
+
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:
+        return address  # validated at sign-up, so not expected: then only SMTPUTF8 carries it
+
+
 def address_hash(address: str) -> str:
     return hashlib.sha256(address.lower().encode()).hexdigest()

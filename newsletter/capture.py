@@ -46,7 +46,8 @@ class CaptureHandler:
     """Records accepted messages, with faults on demand: `refuse` rejects a recipient at RCPT with a code,
     `refuse_data` rejects its message at DATA, `drop_data` closes the connection in the middle of DATA, and
     `data_delay` holds every DATA reply for that many seconds (a slow server), and `no_8bitmime` leaves
-    8BITMIME out of the EHLO answer (an old server)."""
+    8BITMIME out of the EHLO answer (an old server), `no_smtputf8` SMTPUTF8 (a server that takes ASCII addresses
+    only)."""
 
     messages: list[Received] = field(default_factory=list)
     refuse: dict[str, int] = field(default_factory=dict)
@@ -54,13 +55,18 @@ class CaptureHandler:
     drop_data: set[str] = field(default_factory=set)
     data_delay: float = 0.0
     no_8bitmime: bool = False
+    no_smtputf8: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname
-        return [r for r in responses if not (self.no_8bitmime and r.endswith("8BITMIME"))]
+        return [
+            r
+            for r in responses
+            if not (self.no_8bitmime and r.endswith("8BITMIME")) and not (self.no_smtputf8 and r.endswith("SMTPUTF8"))
+        ]
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]

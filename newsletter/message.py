@@ -12,6 +12,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from pathlib import Path
 
+from newsletter.addresses import on_the_wire
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.links import list_unsubscribe, reader_links
@@ -118,7 +119,7 @@ class Composer:
         sender = self.settings.sender
         headers = [
             ("From", _mailbox(header_safe(sender.from_name), header_safe(sender.from_address))),
-            ("To", _mailbox(header_safe(subscriber.name), header_safe(subscriber.email))),
+            ("To", _mailbox(header_safe(subscriber.name), header_safe(on_the_wire(subscriber.email)))),
             *([("Reply-To", header_safe(sender.reply_to))] if sender.reply_to else []),
             ("Subject", header_safe(rendered.subject)),
             ("Date", format_datetime(now or datetime.now(UTC))),
@@ -133,7 +134,7 @@ class Composer:
         return Outgoing(
             subscriber_id=subscriber.id,
             sender=header_safe(envelope),
-            recipient=subscriber.email,
+            recipient=on_the_wire(subscriber.email),
             subject=rendered.subject,
             message_id=message_id,
             html=rendered.html,
@@ -162,7 +163,8 @@ def assemble(
     boundary = "==nl-" + hashlib.sha256(boundary_seed.encode()).hexdigest()[:24]  # "=" never occurs in QP
     lines = [_fold(name, value) for name, value in headers]
     lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
-    head = "\r\n".join(lines).encode("ascii")
+    # ASCII but for an address whose local part is not (RFC 6532: such a message goes only with SMTPUTF8).
+    head = "\r\n".join(lines).encode("utf-8")
     parts = []
     for kind, body in ((b"text/plain", text), (b"text/html", html)):
         encoding, data = _encode_body(body, eight_bit)
@@ -203,9 +205,13 @@ def seven_bit(data: bytes) -> bytes:
 def _mailbox(display_name: str, address: str) -> str:
     """'Name <addr>' (also List-Id's 'Name <list-id>'): the name quoted as needed or, if not ASCII, as
     encoded words on folded lines; what is inside the angle brackets stays literal."""
-    if display_name.isascii():
+    if not display_name.isascii():
+        return "\r\n ".join(_encoded_words(display_name)) + f"\r\n <{address}>"
+    if address.isascii():
         return formataddr((display_name, address))
-    return "\r\n ".join(_encoded_words(display_name)) + f"\r\n <{address}>"
+    # A local part that is not ASCII (RFC 6532, sent over SMTPUTF8 only), which formataddr refuses: it quotes
+    # the name around a stand-in address.
+    return (formataddr((display_name, "_@_"))[: -len("<_@_>")] if display_name else "") + f"<{address}>"
 
 
 @lru_cache(maxsize=4096)  # the same From, Subject and List-* lines recur for every reader of an issue
@@ -214,6 +220,8 @@ def _fold(name: str, value: str) -> str:
     if "\r\n" in value:
         return f"{name}: {value}"  # folded already (_mailbox)
     if not value.isascii():
+        if name in ("From", "To", "Reply-To") and value.endswith(">") and value[: value.rfind("<")].isascii():
+            return f"{name}: {value}"  # an address that is not ASCII (RFC 6532): encoded words would break it
         return f"{name}: " + "\r\n ".join(_encoded_words(value))
     if len(name) + 2 + len(value) <= 78:
         return f"{name}: {value}"

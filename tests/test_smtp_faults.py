@@ -337,3 +337,26 @@ def test_a_fault_in_data_fails_that_message_and_the_next_one_goes(fault, outcome
     assert asyncio.run(run()) == [outcome, (True, 250)]
     assert seen.count(b"CONNECT") == connections and seen.count(b"DATA") == 2
     assert seen.count(b"RSET") == (1 if connections == 1 else 0)
+
+
+def test_addresses_that_are_not_ascii(app, smtp_server) -> None:
+    """An internationalised domain goes as IDNA to any server; a local part that is not ASCII goes with
+    SMTPUTF8, and to a server without it fails alone, while the others get their mail."""
+    for email in ("u1@exämple.org", "dörte@exämple.org"):
+        subscriptions.add(app.settings, app.subscribers, email, SubscriberChanges(topics=("transformer circuits",)))
+    assert send(app).sent == 5
+    received = {m.recipients[0]: m for m in smtp_server.messages}
+    idna = received["u1@xn--exmple-cua.org"]
+    assert "SMTPUTF8" not in idna.mail_options and idna.message["To"] == "u1@xn--exmple-cua.org"
+    utf8 = received["dörte@xn--exmple-cua.org"]
+    assert "SMTPUTF8" in utf8.mail_options and "\r\nTo: <dörte@xn--exmple-cua.org>\r\n".encode() in utf8.data
+    assert all(m.message["List-Unsubscribe"] for m in smtp_server.messages)
+
+
+def test_a_local_part_that_is_not_ascii_to_a_server_without_smtputf8(app, smtp_server) -> None:
+    smtp_server.handler.no_smtputf8 = True
+    subscriptions.add(app.settings, app.subscribers, "dörte@exämple.org", SubscriberChanges(topics=("circuits",)))
+    summary = send(app)
+    assert (summary.sent, summary.failed_permanent) == (3, 1)
+    assert state(app, "dörte@exämple.org").last_code == 553
+    assert sorted(m.recipients[0] for m in smtp_server.messages) == READERS

@@ -64,10 +64,15 @@ class SmtpMailer:
                 return _failure(outgoing, CONNECTION_LOST, str(exc))
         client = self._client
         assert client is not None
-        data, options = outgoing.data, []
+        data, options, encoding = outgoing.data, [], "ascii"
+        if not (outgoing.recipient.isascii() and outgoing.sender.isascii()):
+            # A local part that is not ASCII (the domain went as IDNA already) needs the server's SMTPUTF8.
+            if not client.supports_extension("smtputf8"):
+                return _failure(outgoing, 553, "5.6.7 the server does not take non-ASCII addresses (no SMTPUTF8)")
+            options, encoding = ["SMTPUTF8"], "utf-8"
         if not data.isascii():  # 8bit bodies: announced as such, or converted for a server without 8BITMIME
             if client.supports_extension("8bitmime"):
-                options = ["BODY=8BITMIME"]
+                options.append("BODY=8BITMIME")
             else:
                 data = seven_bit(data)
         if client.supports_extension("size"):
@@ -76,8 +81,8 @@ class SmtpMailer:
             options.insert(0, f"size={len(data)}")
         try:
             # One recipient: MAIL, RCPT, DATA are sendmail() without its passes over the message.
-            await client.mail(outgoing.sender, options=options)
-            await client.rcpt(outgoing.recipient)
+            await client.mail(outgoing.sender, options=options, encoding=encoding)
+            await client.rcpt(outgoing.recipient, encoding=encoding)
             reply = await _data(client, data)
         except aiosmtplib.SMTPResponseException as exc:  # MAIL, RCPT or DATA refused
             await self._reset()
