@@ -107,7 +107,7 @@ def import_file(settings: Settings, store: SubscriberStore, path: str | Path) ->
     return ImportReport(added, updated, tuple(errors))
 
 
-def _read_rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
+def _read_rows(path: Path) -> list[tuple[int, Mapping[str | None, Any]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -134,7 +134,12 @@ def _read_rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
     return [(reader.line_num, row) for row in reader]
 
 
-def _row_changes(row: Mapping[str, Any]) -> tuple[str, SubscriberChanges]:
+def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]:
+    if None in row:  # csv.DictReader's key for values past the header's columns
+        raise InputError("more values than the header row has columns")
+    unknown = [key for key in row if key not in COLUMNS]
+    if unknown:  # a misspelt field would otherwise leave the reader without what it meant to set
+        raise InputError(f"unknown field '{unknown[0]}' (known: {', '.join(COLUMNS)})")
     email = row.get("email")
     if not isinstance(email, str) or not email.strip():
         raise InputError("missing email")

@@ -183,6 +183,17 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     back.write_text(ok(cli("subscribers", "export", "--format", "json")).stdout, encoding="utf-8")
     assert "imported 0 new, 2 updated, 0 rejected" in ok(cli("subscribers", "import", str(back))).stdout
 
+    # A misspelt field is that row's error, in JSON as in CSV, not a reader without what it meant to set.
+    typo = tmp_path / "typo.json"
+    typo.write_text('[{"email": "dan@example.com", "topic": ["robot grasping"]}, {"email": "eve@example.com"}]')
+    result = cli("subscribers", "import", str(typo))
+    assert result.exit_code == 1 and f"{typo}:1: unknown field 'topic' (known: email, name, topics," in result.stderr
+    assert "imported 1 new, 0 updated, 1 rejected" in result.stdout
+    extra = tmp_path / "extra.csv"
+    extra.write_text("email,name\nfay@example.com,Fay,surplus\n", encoding="utf-8")
+    result = cli("subscribers", "import", str(extra))
+    assert result.exit_code == 1 and f"{extra}:2: more values than the header row has columns" in result.stderr
+
 
 def test_bad_inputs_are_one_line_with_exit_1(cli, tmp_path) -> None:
     one_line_error(cli("subscribers", "add", "not-an-address"), "invalid address 'not-an-address'")
