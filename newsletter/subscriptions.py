@@ -20,8 +20,9 @@ from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, r
 # The columns of a CSV export and import, the keys of a JSON one: the address, every preference, then the
 # status and feedback.
 COLUMNS = ("email", *(f.name for f in EXPORTED))
-# Readers who must not be mailed. Only the reader's own confirmation (or an operator's deliberate `resume`)
-# brings one back; a file, perhaps an export older than their unsubscribe, never does.
+# Readers who must not be mailed. Only the reader's own confirmation (or an operator's `resume`: of one who
+# unsubscribed, only with --reader-asked) brings one back; a file, perhaps an export older than their
+# unsubscribe, never does.
 STOPPED = (Status.UNSUBSCRIBED, Status.BOUNCED)
 
 
@@ -86,6 +87,19 @@ class ImportReport:
     added: int
     updated: int
     errors: tuple[str, ...]
+
+
+def resume(store: SubscriberStore, email: str, reader_asked: bool = False) -> Subscriber:
+    """An operator's `resume`: a paused or bounced reader is active again; one who unsubscribed themselves
+    only when the operator says the reader asked to come back (an opt-out is the reader's to undo)."""
+    found = store.require(email)
+    if found.status is Status.UNSUBSCRIBED and not reader_asked:
+        when = f" on {found.unsubscribed_at:%Y-%m-%d}" if found.unsubscribed_at else ""
+        raise InputError(
+            f"{found.email} unsubscribed{when}: only they can subscribe again (the sign-up page), or pass "
+            "--reader-asked if they asked you to"
+        )
+    return store.set_status(found.email, Status.ACTIVE)
 
 
 def import_file(settings: Settings, store: SubscriberStore, path: str | Path) -> ImportReport:

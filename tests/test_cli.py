@@ -149,7 +149,11 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
     ok(cli("subscribers", "like", "ada@example.com", "arXiv:2611.17001v2"))
     assert json.loads(ok(cli("subscribers", "show", "ada@example.com", "--json")).stdout)["liked"] == ["2611.17001"]
     ok(cli("subscribers", "unsubscribe", "ada@example.com"))
+    # An opt-out is the reader's to undo: resume refuses it unless the operator says the reader asked.
+    one_line_error(cli("subscribers", "resume", "ada@example.com"), "ada@example.com unsubscribed on", "--reader-asked")
     assert "0 sent" in ok(cli("send", "--date", "2026-11-25")).stdout
+    assert "is now active" in ok(cli("subscribers", "resume", "ada@example.com", "--reader-asked")).stdout
+    ok(cli("subscribers", "unsubscribe", "ada@example.com"))
     assert "forgot ada@example.com" in ok(cli("subscribers", "forget", "ada@example.com", "--yes")).stdout
     assert json.loads(ok(cli("subscribers", "list", "--json")).stdout) == []
     assert "next run" in ok(cli("jobs")).stdout

@@ -120,8 +120,19 @@ def _status_command(name: str, status: Status, verb: str) -> None:
 
 
 _status_command("pause", Status.PAUSED, "pause")
-_status_command("resume", Status.ACTIVE, "resume")
 _status_command("unsubscribe", Status.UNSUBSCRIBED, "unsubscribe")
+
+
+@subscribers.command("resume")
+@click.argument("email")
+@click.option("--reader-asked", is_flag=True, help="The reader, who unsubscribed, asked to be mailed again.")
+@pass_state
+def subscribers_resume(state: State, email: str, reader_asked: bool) -> None:
+    """Resume a paused or bounced subscriber (one who unsubscribed: only with --reader-asked)."""
+    from newsletter import subscriptions
+
+    changed = subscriptions.resume(state.subscribers, normalized(email), reader_asked)
+    click.echo(f"{changed.email} is now {changed.status}")
 
 
 @subscribers.command("forget")
