@@ -39,7 +39,7 @@ SHAPES = (
 
 
 def settings(url: str) -> Settings:
-    return Settings().replace(database={"url": url}, web={"secret_key": "bench-secret"})
+    return Settings().replace(database={"url": url}, web={"secret_key": "bench-secret-of-the-benchmarks"})
 
 
 def messages(config: Settings) -> list[bytes]:

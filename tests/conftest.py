@@ -35,7 +35,7 @@ def base_settings(**sections: dict) -> Settings:
     """Defaults, with no config file and no environment, plus the given overrides."""
     settings = load_settings(path=None, env={})
     settings = settings.replace(
-        web={"secret_key": "test-secret", "base_url": "https://papers.example.org"},
+        web={"secret_key": "test-secret-of-the-tests", "base_url": "https://papers.example.org"},
         # Not the user's ~/.cache and ~/.local/state (send journals are kept per database).
         paths={"cache": str(ROOT / ".pytest_cache" / "newsletter"), "state": str(ROOT / ".pytest_cache" / "state")},
     )

@@ -22,7 +22,7 @@ def cli(tmp_path, smtp_server):
     config.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path}/cli.db"\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
-        f'[web]\nsecret_key = "cli-secret"\n',
+        f'[web]\nsecret_key = "cli-secret-of-the-tests"\n',
         encoding="utf-8",
     )
 
@@ -294,9 +294,17 @@ def test_preview_png_light_and_dark(cli, tmp_path) -> None:
 
 @pytest.mark.parametrize("command", [["serve"], ["send"], ["run"], ["worker", "--once"]])
 @pytest.mark.parametrize(
-    "web", ["", '[web]\nsecret_key = ""\n', '[web]\nsecret_key = "  "\n', '[web]\nsecret_key = "{example}"\n']
+    "web",
+    [
+        "",
+        '[web]\nsecret_key = ""\n',
+        '[web]\nsecret_key = "  "\n',
+        '[web]\nsecret_key = "{example}"\n',
+        '[web]\nsecret_key = "x"\n',  # a key guessed in seconds from any one link
+        '[web]\nsecret_key = "fifteen-chars-k"\n',
+    ],
 )
-def test_commands_that_sign_links_refuse_a_missing_empty_or_example_key(tmp_path, smtp_server, command, web) -> None:
+def test_commands_that_sign_links_refuse_a_missing_example_or_short_key(tmp_path, smtp_server, command, web) -> None:
     example = re.search(r'\nsecret_key = "([^"]*)"', (ROOT / "config.example.toml").read_text()).group(1)
     config = tmp_path / "k.toml"
     config.write_text(
@@ -391,7 +399,9 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1_as_a_real_process(tmp_path)
     import sys
 
     config = tmp_path / "busy.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/busy.db"\n[web]\nsecret_key = "busy-secret"\n')
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/busy.db"\n[web]\nsecret_key = "busy-secret-of-the-tests"\n'
+    )
     with socket.create_server(("127.0.0.1", 0)) as holder:  # listening, as another server would be
         port = holder.getsockname()[1]
         done = subprocess.run(

@@ -41,7 +41,7 @@ def config_file(tmp_path, settings, port: int, **smtp) -> str:
     values = {"host": '"127.0.0.1"', "port": port, "retry_wait": 0, **smtp}
     path = tmp_path / "crash.toml"
     path.write_text(
-        f'[database]\nurl = "{settings.database.url}"\n[web]\nsecret_key = "test-secret"\n[smtp]\n'
+        f'[database]\nurl = "{settings.database.url}"\n[web]\nsecret_key = "test-secret-of-the-tests"\n[smtp]\n'
         + "".join(f"{k} = {v}\n" for k, v in values.items()),
         encoding="utf-8",
     )

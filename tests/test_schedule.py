@@ -86,7 +86,7 @@ def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
         config = tmp_path / "newsletter.toml"
         config.write_text(
             f'[database]\nurl = "sqlite:///{tmp_path}/run.db"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\n'
-            '[web]\nsecret_key = "test-secret"\n',
+            '[web]\nsecret_key = "test-secret-of-the-tests"\n',
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
@@ -222,7 +222,7 @@ def test_sigterm_mid_send_exits_quickly_and_loses_nobody(tmp_path) -> None:
         config = tmp_path / "newsletter.toml"
         config.write_text(
             f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nretry_wait = 0\n'
-            '[web]\nsecret_key = "test-secret"\n',
+            '[web]\nsecret_key = "test-secret-of-the-tests"\n',
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]

@@ -46,7 +46,7 @@ EVERYONE = len(READERS) + 2
 def make_cli(folder: Path, url: str = ""):
     config = folder / "newsletter.toml"
     url = url or f"sqlite:///{folder}/n.db"
-    config.write_text(f'[database]\nurl = "{url}"\n[web]\nsecret_key = "k"\n', encoding="utf-8")
+    config.write_text(f'[database]\nurl = "{url}"\n[web]\nsecret_key = "kkkkkkkkkkkkkkkk"\n', encoding="utf-8")
 
     def run(*args: str, code: int = 0) -> Result:
         result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)

@@ -84,7 +84,8 @@ def test_serve_runs_as_a_real_server_and_its_log_holds_no_token(tmp_path) -> Non
     port = free_port()
     config = tmp_path / "web.toml"
     config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path}/web.db"\n[web]\nsecret_key = "test-secret"\n', encoding="utf-8"
+        f'[database]\nurl = "sqlite:///{tmp_path}/web.db"\n[web]\nsecret_key = "test-secret-of-the-tests"\n',
+        encoding="utf-8",
     )
     app = Context.open(load_settings(config, env={}))
     reader = subscriptions.add(app.settings, app.subscribers, "ada@example.com", SubscriberChanges(topics=("x",)))

@@ -103,6 +103,7 @@ def validate(settings: Settings) -> None:
 # Keys that were ever shipped in this repository (the example config, the docs): anyone can read them, so
 # they sign nothing. The empty string is "not set".
 PLACEHOLDER_KEYS = frozenset({"", "insecure-development-key-change-me", "change-me", "changeme", "…", "..."})
+MIN_KEY_LENGTH = 16
 MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
@@ -114,4 +115,10 @@ def require_secret_key(settings: Settings) -> None:
         raise ConfigError(
             f"{settings.source_file or 'settings'}: 'web.secret_key' {state}: run `newsletter init` for a config "
             f"with a fresh key, or set NEWSLETTER_WEB_SECRET_KEY to the output of {MAKE_A_KEY}"
+        )
+    if len(key) < MIN_KEY_LENGTH:  # a short key is guessed offline from one link, then every link is forged
+        raise ConfigError(
+            f"{settings.source_file or 'settings'}: 'web.secret_key' is {len(key)} characters, and the key that "
+            f"signs every reader's links needs at least {MIN_KEY_LENGTH}: run `newsletter init` for a config with "
+            f"a fresh key, or set it to the output of {MAKE_A_KEY}"
         )
