@@ -138,3 +138,42 @@ def test_domain_limits_from_the_file_and_from_the_environment(tmp_path: Path) ->
     env = {"NEWSLETTER_SMTP_DOMAIN_LIMITS": "outlook.com=2000/h, gmail.com = 10/s"}
     assert load_settings(path, env=env).smtp.domain_intervals == {"outlook.com": 1.8, "gmail.com": 0.1}
     assert load_settings(env={}).smtp.domain_limits == ()
+
+
+def test_relative_paths_in_a_file_mean_beside_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cron job or a shell in another folder must reach the same database, not make a new, empty one."""
+    folder = tmp_path / "my site"  # a space: the folder goes into the URL percent-encoded
+    folder.mkdir()
+    config = folder / "newsletter.toml"
+    config.write_text(
+        '[database]\nurl = "sqlite:///data/papers.db?timeout=5"\n'
+        '[paths]\ncache = "cache"\nstate = "/var/lib/newsletter"\n'
+        '[dkim]\nselector = "s"\nprivate_key_file = "keys/dkim.pem"\n',
+        encoding="utf-8",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(config, env={})
+    assert settings.database.url == f"sqlite:///{tmp_path}/my%20site/data/papers.db?timeout=5"
+    assert settings.paths.cache == str(folder / "cache") and settings.paths.state == "/var/lib/newsletter"
+    assert settings.dkim.private_key_file == str(folder / "keys" / "dkim.pem")
+    # The environment has no folder of its own: there a relative path is the current folder's, as before.
+    assert load_settings(config, env={"NEWSLETTER_DATABASE_URL": "sqlite:///x.db"}).database.url == "sqlite:///x.db"
+
+
+def test_a_relative_database_of_a_config_elsewhere_is_the_one_beside_it(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import main
+
+    site = tmp_path / "site"
+    site.mkdir()
+    config = site / "newsletter.toml"
+    config.write_text('[database]\nurl = "sqlite:///newsletter.db"\n', encoding="utf-8")
+    monkeypatch.chdir(site)
+    assert CliRunner().invoke(main, ["--config", str(config), "subscribers", "add", "ada@example.com"]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    listed = CliRunner().invoke(main, ["--config", str(config), "subscribers", "list", "--json"])
+    assert listed.exit_code == 0 and '"ada@example.com"' in listed.stdout
+    assert not (tmp_path / "newsletter.db").exists()

@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from newsletter.config.merge import merge
 from newsletter.config.sections import Settings
@@ -24,7 +25,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     chosen = _choose_file(path, env)
     settings = Settings()
     if chosen is not None:
-        settings = merge(settings, _read_toml(chosen), origin=str(chosen))
+        settings = merge(settings, _beside(_read_toml(chosen), chosen.resolve().parent), origin=str(chosen))
         settings = dataclasses.replace(settings, source_file=str(chosen))
     settings = merge(settings, _env_overrides(settings, env), origin="environment")
     if not settings.paths.cache:
@@ -58,6 +59,35 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
+# Paths a config file may give: (section, key). Relative ones mean beside the file, not wherever the command
+# runs: a cron job or a shell in another folder would otherwise work on a new, empty database.
+_FILE_PATHS = (
+    ("paths", "templates"),
+    ("paths", "migrations"),
+    ("paths", "cache"),
+    ("paths", "state"),
+    ("smtp", "ca_file"),
+    ("inbox", "ca_file"),
+    ("dkim", "private_key_file"),
+)
+_SQLITE = "sqlite:///"
+
+
+def _beside(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The file's relative paths (and a relative SQLite database) made absolute against its folder."""
+    for section, key in _FILE_PATHS:
+        value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            data[section][key] = str(folder / value)
+    database = data.get("database")
+    if isinstance(database, dict) and isinstance(database.get("url"), str) and database["url"].startswith(_SQLITE):
+        path, _, query = database["url"][len(_SQLITE) :].partition("?")
+        if path and path != ":memory:" and not path.startswith("/"):
+            # The folder percent-encoded: the URL's path is decoded again (a space, '?' or '%' in a folder name).
+            database["url"] = f"{_SQLITE}{quote(str(folder), safe='/')}/{path}" + (f"?{query}" if query else "")
+    return data
 
 
 def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
