@@ -414,3 +414,29 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1_as_a_real_process(tmp_path)
     [line] = done.stderr.strip().splitlines()
     assert f"127.0.0.1:{port}" in line and "address already in use" in line
     assert not (tmp_path / "busy.db").exists()  # refused before anything ran
+
+
+def test_mailing_readers_with_the_example_values_is_said_in_one_warning_line(tmp_path, smtp_server) -> None:
+    base = (
+        f'[database]\nurl = "sqlite:///{tmp_path}/x.db"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+        '[web]\nsecret_key = "a-key-of-the-tests-long-enough"\n'
+    )
+    example = tmp_path / "example.toml"
+    example.write_text(base, encoding="utf-8")
+    ok(CliRunner().invoke(main, ["--config", str(example), "ingest", "--file", str(SAMPLE_FEED)]))
+    ok(CliRunner().invoke(main, ["--config", str(example), "subscribers", "add", "ada@lab.org", "--topic", "sparse"]))
+    result = CliRunner().invoke(main, ["--config", str(example), "send", "--date", "2026-11-24"])
+    assert result.exit_code == 0 and "1 sent" in result.stdout
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    for part in ("sender.from_address is papers@example.com", "example street", "http://localhost:8000"):
+        assert part in warning
+    assert str(example) in warning
+    real = tmp_path / "real.toml"
+    real.write_text(
+        base.replace("[web]\n", '[web]\nbase_url = "https://papers.lab.org"\n')
+        + '[sender]\nfrom_address = "papers@lab.org"\npostal_address = "Lab, 2 Main St, Town"\n',
+        encoding="utf-8",
+    )
+    ok(CliRunner().invoke(main, ["--config", str(real), "subscribers", "add", "bob@lab.org", "--topic", "sparse"]))
+    result = CliRunner().invoke(main, ["--config", str(real), "send", "--date", "2026-11-24"])
+    assert result.exit_code == 0 and "1 sent" in result.stdout and "warning" not in result.stderr

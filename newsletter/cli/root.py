@@ -61,6 +61,15 @@ class State:
 
         require_secret_key(self.settings)
 
+    def warn_example_values(self) -> None:
+        """Commands that mail readers say, in one line, what readers see that is still the example's."""
+        from newsletter.config import example_values
+
+        found = example_values(self.settings)
+        if found:
+            where = self.settings.source_file or "the settings"
+            click.echo(f"warning: {'; '.join(found)}: set them in {where} before mailing real readers", err=True)
+
     @functools.cached_property
     def db(self) -> Database:
         from newsletter.store import Database

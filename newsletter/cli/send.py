@@ -56,6 +56,8 @@ def send(
         if outcome != "sent":
             click.echo(f"  {email}: {outcome} ({detail})")
     click.echo(summary.line(f"issue {options.issue_date}" + (" (dry run)" if dry_run else "")))
+    if summary.sent and not dry_run:
+        state.warn_example_values()
 
 
 @main.command()
@@ -65,6 +67,7 @@ def send(
 def worker(state: State, once: bool, poll: float) -> None:
     """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
     state.require_key()
+    state.warn_example_values()
     import signal
     import threading
 

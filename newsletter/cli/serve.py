@@ -38,6 +38,7 @@ def run(state: State) -> None:
     from newsletter import schedule
 
     state.require_key()
+    state.warn_example_values()
     logging.getLogger("newsletter").setLevel(logging.INFO)
     schedule.run_forever(state.app)
 

@@ -22,7 +22,7 @@ from newsletter.config.sections import (
     SourcesSettings,
     WebSettings,
 )
-from newsletter.config.validate import TOKEN_LENGTH, require_secret_key
+from newsletter.config.validate import TOKEN_LENGTH, example_values, require_secret_key
 from newsletter.config.values import is_timezone, rate_interval
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "SmtpSettings",
     "SourcesSettings",
     "WebSettings",
+    "example_values",
     "is_timezone",
     "load_settings",
     "rate_interval",

@@ -107,6 +107,29 @@ MIN_KEY_LENGTH = 16
 MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
+# Domains that can never be a sender's own (RFC 2606, RFC 6761).
+_EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+_EXAMPLE_SUFFIXES = (".example", ".invalid", ".test", ".localhost")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def example_values(settings: Settings) -> list[str]:
+    """What readers would see that is still the example's: a sender at a reserved domain, the example postal
+    address, links to this machine. Fine for trying the tool against a capture server; wrong for readers."""
+    from urllib.parse import urlsplit
+
+    found = []
+    domain = settings.sender.from_address.rpartition("@")[2].lower()
+    if domain in _EXAMPLE_DOMAINS or domain.endswith(_EXAMPLE_SUFFIXES):
+        found.append(f"sender.from_address is {settings.sender.from_address}")
+    if settings.sender.postal_address == Settings().sender.postal_address:
+        found.append("sender.postal_address is the example street")
+    host = (urlsplit(settings.web.base_url).hostname or "").lower()
+    if host in _LOOPBACK or host.endswith(".localhost"):
+        found.append(f"web.base_url is {settings.web.base_url}, which readers cannot open")
+    return found
+
+
 def require_secret_key(settings: Settings) -> None:
     """Refuse to sign links with a missing, empty or published key: anyone could mint any reader's links."""
     key = settings.web.secret_key.strip()
