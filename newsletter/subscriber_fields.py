@@ -18,7 +18,7 @@ from typing import Any
 from newsletter.errors import FeedError, InputError
 from newsletter.models import WEEKDAYS, Frequency, Status, Subscriber
 
-MAX_PHRASE = 200  # characters in one topic, category, author or excluded phrase
+MAX_PHRASE = 200  # characters in one topic, category, author or excluded phrase, and in a name
 
 
 class Kind:
@@ -52,10 +52,13 @@ class Kind:
 
 class Text(Kind):
     def parse(self, text: str, label: str) -> str:
-        return " ".join(text.split())  # empty is a value: no name
+        return self.check(text, label)  # empty is a value: no name
 
     def check(self, value: str, label: str) -> str:
-        return " ".join(value.split())
+        cleaned = " ".join(value.split())
+        if len(cleaned) > MAX_PHRASE:  # it goes into every To: header and page
+            raise InputError(f"{label}: '{cleaned[:40]}…' is longer than {MAX_PHRASE} characters")
+        return cleaned
 
 
 @dataclass(frozen=True)

@@ -440,3 +440,11 @@ def test_mailing_readers_with_the_example_values_is_said_in_one_warning_line(tmp
     ok(CliRunner().invoke(main, ["--config", str(real), "subscribers", "add", "bob@lab.org", "--topic", "sparse"]))
     result = CliRunner().invoke(main, ["--config", str(real), "send", "--date", "2026-11-24"])
     assert result.exit_code == 0 and "1 sent" in result.stdout and "warning" not in result.stderr
+
+
+def test_a_name_or_a_topic_past_200_characters_is_refused(cli) -> None:
+    one_line_error(cli("subscribers", "add", "a@example.com", "--name", "N" * 201), "longer than 200 characters")
+    one_line_error(cli("subscribers", "add", "a@example.com", "--topic", "t" * 201), "longer than 200 characters")
+    ok(cli("subscribers", "add", "a@example.com", "--name", "N" * 200))
+    assert json.loads(ok(cli("subscribers", "show", "a@example.com", "--json")).stdout)["name"] == "N" * 200
+    assert ok(cli("subscribers", "list")).stdout.rstrip().endswith("\n1 subscriber")

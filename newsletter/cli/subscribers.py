@@ -98,7 +98,7 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
             "; ".join(s.preferences.topics),
         )
     console().print(table)
-    click.echo(f"{len(found)} subscribers")
+    click.echo(f"{len(found)} subscriber{'' if len(found) == 1 else 's'}")
 
 
 @subscribers.command("show")
