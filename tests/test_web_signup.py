@@ -260,6 +260,8 @@ def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> No
     bad = client.post(prefs_path, data={**form, "send_hour": "25"})
     assert bad.status_code == 400 and "send hour 25 must be 0..23" in bad.text
     assert ctx.subscribers.get("ada@example.com").send_hour == 6
+    long_name = client.post(prefs_path, data={**form, "name": "N" * 201})
+    assert long_name.status_code == 400 and "longer than 200 characters" in long_name.text
 
 
 def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> None:
