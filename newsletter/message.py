@@ -117,9 +117,10 @@ class Composer:
         envelope: str,
     ) -> Outgoing:
         sender = self.settings.sender
+        recipient = on_the_wire(subscriber.email)
         headers = [
             ("From", _mailbox(header_safe(sender.from_name), header_safe(sender.from_address))),
-            ("To", _mailbox(header_safe(subscriber.name), header_safe(on_the_wire(subscriber.email)))),
+            ("To", _mailbox(header_safe(subscriber.name), header_safe(recipient))),
             *([("Reply-To", header_safe(sender.reply_to))] if sender.reply_to else []),
             ("Subject", header_safe(rendered.subject)),
             ("Date", format_datetime(now or datetime.now(UTC))),
@@ -134,7 +135,7 @@ class Composer:
         return Outgoing(
             subscriber_id=subscriber.id,
             sender=header_safe(envelope),
-            recipient=on_the_wire(subscriber.email),
+            recipient=recipient,
             subject=rendered.subject,
             message_id=message_id,
             html=rendered.html,

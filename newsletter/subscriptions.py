@@ -141,19 +141,23 @@ def _read_rows(path: Path) -> list[tuple[int, Mapping[str | None, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "email" not in reader.fieldnames:
         raise InputError(f"{path}:1: the header row must name the columns, including 'email'")
-    unknown = [f for f in reader.fieldnames if f not in COLUMNS]
-    if unknown:
-        raise InputError(f"{path}:1: unknown column '{unknown[0]}' (known: {', '.join(COLUMNS)})")
+    if problem := _unknown(reader.fieldnames, "column"):
+        raise InputError(f"{path}:1: {problem}")
     # line_num is the physical line the row ended on, which is what an editor shows.
     return [(reader.line_num, row) for row in reader]
+
+
+def _unknown(names: Iterable[str | None], noun: str) -> str | None:
+    """The first name that is no column of an export, said as a problem: a misspelt one would set nothing."""
+    unknown = [name for name in names if name not in COLUMNS]
+    return f"unknown {noun} '{unknown[0]}' (known: {', '.join(COLUMNS)})" if unknown else None
 
 
 def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]:
     if None in row:  # csv.DictReader's key for values past the header's columns
         raise InputError("more values than the header row has columns")
-    unknown = [key for key in row if key not in COLUMNS]
-    if unknown:  # a misspelt field would otherwise leave the reader without what it meant to set
-        raise InputError(f"unknown field '{unknown[0]}' (known: {', '.join(COLUMNS)})")
+    if problem := _unknown(row, "field"):
+        raise InputError(problem)
     email = row.get("email")
     if not isinstance(email, str) or not email.strip():
         raise InputError("missing email")

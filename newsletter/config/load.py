@@ -78,9 +78,12 @@ _SQLITE = "sqlite:///"
 def _beside(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     """The file's relative paths (and a relative SQLite database) made absolute against its folder."""
     for section, key in _FILE_PATHS:
-        value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        value = table.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-            data[section][key] = str(folder / value)
+            table[key] = str(folder / value)
     database = data.get("database")
     if isinstance(database, dict) and isinstance(database.get("url"), str) and database["url"].startswith(_SQLITE):
         path, _, query = database["url"][len(_SQLITE) :].partition("?")

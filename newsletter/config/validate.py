@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from newsletter.config.sections import Settings
+from newsletter.config.sections import SenderSettings, Settings
 from newsletter.config.values import is_timezone, rate_interval
 from newsletter.errors import ConfigError
 
@@ -122,7 +122,7 @@ def example_values(settings: Settings) -> list[str]:
     domain = settings.sender.from_address.rpartition("@")[2].lower()
     if domain in _EXAMPLE_DOMAINS or domain.endswith(_EXAMPLE_SUFFIXES):
         found.append(f"sender.from_address is {settings.sender.from_address}")
-    if settings.sender.postal_address == Settings().sender.postal_address:
+    if settings.sender.postal_address == SenderSettings().postal_address:
         found.append("sender.postal_address is the example street")
     host = (urlsplit(settings.web.base_url).hostname or "").lower()
     if host in _LOOPBACK or host.endswith(".localhost"):
@@ -133,15 +133,16 @@ def example_values(settings: Settings) -> list[str]:
 def require_secret_key(settings: Settings) -> None:
     """Refuse to sign links with a missing, empty or published key: anyone could mint any reader's links."""
     key = settings.web.secret_key.strip()
+    where = settings.source_file or "settings"
     if key in PLACEHOLDER_KEYS:
         state = "is not set" if not key else "is the published example value"
         raise ConfigError(
-            f"{settings.source_file or 'settings'}: 'web.secret_key' {state}: run `newsletter init` for a config "
+            f"{where}: 'web.secret_key' {state}: run `newsletter init` for a config "
             f"with a fresh key, or set NEWSLETTER_WEB_SECRET_KEY to the output of {MAKE_A_KEY}"
         )
     if len(key) < MIN_KEY_LENGTH:  # a short key is guessed offline from one link, then every link is forged
         raise ConfigError(
-            f"{settings.source_file or 'settings'}: 'web.secret_key' is {len(key)} characters, and the key that "
+            f"{where}: 'web.secret_key' is {len(key)} characters, and the key that "
             f"signs every reader's links needs at least {MIN_KEY_LENGTH}: run `newsletter init` for a config with "
             f"a fresh key, or set it to the output of {MAKE_A_KEY}"
         )
