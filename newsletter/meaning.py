@@ -6,7 +6,6 @@ gets back frozen values that selection.py scores with. Nothing here knows any fi
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 import re
@@ -14,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+
+import numpy as np
 
 from newsletter.models import Paper
 
@@ -54,15 +55,72 @@ def stems(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+@lru_cache(maxsize=8192)
+def paper_stems(paper: Paper) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The stems of a paper's title and of its abstract (kept for the papers seen last: the same background
+    papers serve many phrases)."""
+    return tuple(stems(paper.title)), tuple(stems(paper.abstract))
+
+
 @lru_cache(maxsize=2048)
 def paper_terms(paper: Paper) -> Counter[str]:
-    """Term counts of a paper, the title counted twice, words and adjacent pairs alike (kept for the papers
-    seen last: the same background papers serve many phrases). Callers must not change the result."""
-    title = terms(stems(paper.title))
+    """Term counts of a paper, the title counted twice, words and adjacent pairs alike. Callers must not
+    change the result."""
+    title_stems, abstract_stems = paper_stems(paper)
+    title = terms(title_stems)
     counts = Counter(title)
     counts.update(title)
-    counts.update(terms(stems(paper.abstract)))
+    counts.update(terms(abstract_stems))
     return counts
+
+
+# Each word seen by this process as a number, so that many papers' words add up in a few array operations.
+_WORD_IDS: dict[str, int] = {}
+_WORDS: list[str] = []
+
+
+def _word_id(word: str) -> int:
+    found = _WORD_IDS.get(word)
+    if found is None:
+        found = _WORD_IDS[word] = len(_WORDS)
+        _WORDS.append(word)
+    return found
+
+
+@lru_cache(maxsize=8192)
+def paper_words(paper: Paper) -> tuple[np.ndarray, np.ndarray]:
+    """A paper's words (as numbers, in order of first use) and how often each is used, the title counted
+    twice. Callers must not change the arrays."""
+    title, abstract = paper_stems(paper)
+    counts = Counter(title)
+    counts.update(title)
+    counts.update(abstract)
+    try:
+        ids = list(map(_WORD_IDS.__getitem__, counts))  # in C when every word is known, as most are
+    except KeyError:
+        ids = [_word_id(w) for w in counts]
+    return np.array(ids, dtype=np.int64), np.fromiter(counts.values(), dtype=float, count=len(counts))
+
+
+def _count(stemmed: tuple[tuple[str, ...], tuple[str, ...]], term: str) -> int:
+    """How often a paper uses a word or an adjacent pair ('analog_circuit'), the title counted twice: as
+    paper_terms counts it, without building every pair of the paper."""
+    title, abstract = stemmed
+    if "_" not in term:
+        return 2 * title.count(term) + abstract.count(term)
+    first, second = term.split("_", 1)
+    return 2 * _adjacent(title, first, second) + _adjacent(abstract, first, second)
+
+
+def _adjacent(sequence: tuple[str, ...], first: str, second: str) -> int:
+    found, at = 0, -1
+    last = len(sequence) - 1
+    while True:
+        try:
+            at = sequence.index(first, at + 1)
+        except ValueError:
+            return found
+        found += at < last and sequence[at + 1] == second
 
 
 def terms(stems: Sequence[str]) -> list[str]:
@@ -95,12 +153,24 @@ class Vocabulary:
         # and such pairs are most of the entries.
         return cls(n, {t: d for t, d in df.items() if d > 1 or "_" not in t})
 
+    # Each word's idf by its number (_WORD_IDS), grown as words are seen.
+    _by_id: list[np.ndarray] = field(default_factory=list, compare=False, repr=False)
+
     @cached_property
     def weights(self) -> Mapping[str, float]:
         """Each term's idf in the sample, worked out once."""
         if self.idf is not None:
             return self.idf
         return {t: idf(d, self.docs) for t, d in self.df.items()}
+
+    def word_idf(self, ids: np.ndarray) -> np.ndarray:
+        """The idf of each of these words (by number); a word the sample lacks is the rarest."""
+        known = self._by_id[0] if self._by_id else np.zeros(0)
+        if len(known) < len(_WORDS):
+            get, rarest = self.weights.get, idf(0, self.docs)
+            known = np.concatenate([known, [get(w, rarest) for w in _WORDS[len(known) :]]])
+            self._by_id[:] = [known]
+        return known[ids]
 
 
 EMPTY_VOCABULARY = Vocabulary(0, {})
@@ -131,12 +201,6 @@ def unit(vector: Mapping[str, float]) -> dict[str, float]:
     return {k: v / norm for k, v in vector.items()} if norm else {}
 
 
-def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b[k] for k, v in a.items() if k in b)
-
-
 @dataclass(frozen=True)
 class PhraseProfile:
     """What a phrase means in the papers that use it: the TF-IDF centroid of its nearest background papers
@@ -160,11 +224,10 @@ APART = 0.1  # of a neighbour's weight, chosen on the tune split
 WINDOW = 4
 
 
-def _near(paper: Paper, words: Sequence[str]) -> bool:
-    """Whether the paper holds all these words within a few words of one another (title or abstract)."""
+def _near(stemmed: tuple[tuple[str, ...], tuple[str, ...]], words: Sequence[str]) -> bool:
+    """Whether a paper holds all these words within a few words of one another (title or abstract)."""
     wanted = set(words)
-    for text in (paper.title, paper.abstract):
-        sequence = stems(text)
+    for sequence in stemmed:
         last: dict[str, int] = {}
         for i, s in enumerate(sequence):
             if s in wanted:
@@ -185,32 +248,21 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
     own = phrase_terms([s for s, _ in analyse(phrase)])
     weights = vocabulary.weights
     rarest = idf(0, vocabulary.docs)
-    counts = [paper_terms(p) for p in neighbours]
-    uses = [sum(weights.get(t, rarest) * c[t] / (c[t] + 1.2) for t in own if c.get(t)) for c in counts]
+    stemmed = [paper_stems(p) for p in neighbours]
+    counts = [{t: c for t in own if (c := _count(st, t))} for st in stemmed]
+    uses = [sum(weights.get(t, rarest) * c / (c + 1.2) for t, c in held.items()) for held in counts]
     words = [t for t in own if "_" not in t]
     pairs = [t for t in own if "_" in t]
     if pairs:
         # A paper holding the phrase's words far apart (the fallback when few use it as written) may use
         # each in another sense: "forecasts" of "inflation" in cosmology are not inflation forecasting.
         uses = [
-            use if all(c.get(t) for t in pairs) or _near(p, words) else use * APART
-            for use, c, p in zip(uses, counts, neighbours, strict=True)
+            use if all(t in held for t in pairs) or _near(st, words) else use * APART
+            for use, held, st in zip(uses, counts, stemmed, strict=True)
         ]
     if not any(uses):
         uses = [1.0] * len(neighbours)
-    vectors = [tfidf(c, weights, rarest) for c in counts]
-    summed: dict[str, float] = {}
-    shared: dict[str, int] = {}
-    for vector, use in zip(vectors, uses, strict=True):
-        for t, v in vector.items():
-            summed[t] = summed.get(t, 0.0) + use * v
-            shared[t] = shared.get(t, 0) + 1
-    for t in own:
-        summed.pop(t, None)
-    # What the neighbours share says what the phrase means; a word of one paper only says what that paper is about.
-    centroid = {t: v * shared[t] / len(vectors) for t, v in summed.items()}
-    strongest = unit(dict(heapq.nlargest(PROFILE_TERMS, centroid.items(), key=lambda tv: tv[1])))
-    cohesion = sum(use * dot(strongest, v) for v, use in zip(vectors, uses, strict=True)) / sum(uses)
+    terms_, cohesion = _centroid(neighbours, np.array(uses), words, vocabulary)
     categories: defaultdict[str, float] = defaultdict(float)  # weighted uses: fractional counts
     for paper, use in zip(neighbours, uses, strict=True):
         for i, category in enumerate(paper.categories):
@@ -219,8 +271,42 @@ def profile_from(phrase: str, neighbours: Sequence[Paper], vocabulary: Vocabular
     total = sum(categories.values())
     return PhraseProfile(
         phrase,
-        strongest,
+        terms_,
         cohesion,
         {c: v / total for c, v in sorted(categories.items(), key=lambda cv: cv[1], reverse=True)[:10]} if total else {},
         len(neighbours),
+    )
+
+
+def _centroid(
+    neighbours: Sequence[Paper], uses: np.ndarray, own: Sequence[str], vocabulary: Vocabulary
+) -> tuple[dict[str, float], float]:
+    """The PROFILE_TERMS strongest words of the neighbours' TF-IDF vectors (unit, damped counts, words
+    only) summed by use, the phrase's own words left out (the lexical score counts them already), as a unit
+    vector; and how close the neighbours sit to it, by use."""
+    held = [paper_words(p) for p in neighbours]
+    ids = np.concatenate([w for w, _ in held])
+    paper = np.repeat(np.arange(len(held)), [len(w) for w, _ in held])
+    raw = (1 + np.log(np.concatenate([c for _, c in held]))) * vocabulary.word_idf(ids)
+    norm = np.sqrt(np.bincount(paper, raw * raw, minlength=len(held)))
+    values = raw / np.where(norm > 0, norm, 1.0)[paper]
+    words, first, where = np.unique(ids, return_index=True, return_inverse=True)
+    summed = np.bincount(where, values * uses[paper], minlength=len(words))
+    # What the neighbours share says what the phrase means; a word of one paper only says what that paper is about.
+    centroid = summed * np.bincount(where, minlength=len(words)) / len(held)
+    mine = [_WORD_IDS[w] for w in own if w in _WORD_IDS]
+    candidates = np.flatnonzero(~np.isin(words, mine))
+    # Strongest first; among equals the word met first, as a stable sort of the neighbours' words would.
+    strongest = candidates[np.lexsort((first[candidates], -centroid[candidates]))][:PROFILE_TERMS]
+    top = centroid[strongest]
+    length = math.sqrt(float(top @ top))
+    if not length:
+        return {}, 0.0
+    top = top / length
+    weight = np.zeros(len(words))
+    weight[strongest] = top
+    closeness = np.bincount(paper, weight[where] * values, minlength=len(held))
+    return (
+        dict(zip([_WORDS[w] for w in words[strongest].tolist()], top.tolist(), strict=True)),
+        float(uses @ closeness) / float(uses.sum()),
     )

@@ -9,6 +9,7 @@ gives them.
 
 import gzip
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,10 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import main
-from newsletter.meaning import PhraseProfile, stem, unit
+from newsletter.meaning import EMPTY_VOCABULARY, PhraseProfile, analyse, profile_from, stem, unit
 from newsletter.message import Composer
 from newsletter.models import Paper, Preferences, Why
-from newsletter.selection import PARTIAL_SHARE, Index, explain, rank, score_topic
+from newsletter.selection import DEFAULT_FLOOR, PARTIAL_SHARE, Index, Reader, explain, rank, rank_many, score_topic
+from newsletter.selection.ranking import _chosen, _why
+from newsletter.selection.scoring import score_reader
 from newsletter.selection.topics import median
 from newsletter.sources.arxiv_metadata import parse_record
 from newsletter.store.background import as_written
@@ -335,6 +338,74 @@ def test_topic_scores_are_shared_between_readers(real) -> None:
     # A third reader with the first one's exact preferences reuses the picks themselves.
     third = rank(make_subscriber(id=3, topics=("diffusion models",)), index, topic_scores=cache)
     assert third is first
+
+
+def test_a_reader_of_topics_gets_exactly_what_scoring_every_paper_gives(real) -> None:
+    """rank() walks a topics-only reader's topics best first and stops early; scoring every paper and
+    taking the best (score_reader, the path of readers with feedback or authors) must give the same
+    picks, scores, reasons and order, ties on score and on votes included."""
+    rng = random.Random(11)
+    papers = [replace(p, upvotes=rng.choice([0, 0, 3, 7])) for p in real.values()]
+    index = Index(papers)
+    words = [w for p in papers for _, w in analyse(p.title)]
+    pool = [*{f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}, *set(words)]
+    profiles = {
+        phrase: profile
+        for phrase in rng.sample(pool, 40)
+        if (profile := profile_from(phrase, rng.sample(papers, 8), EMPTY_VOCABULARY)) is not None
+    }
+    cache: dict = {}
+    walked = 0
+    for n in range(600):
+        # Phrases with profiles, or cold ones only (their scores tie at 0 for most papers).
+        topics = tuple(
+            rng.sample(rng.choice([[*profiles, *rng.sample(pool, 5)], rng.sample(pool, 6)]), rng.randint(1, 4))
+        )
+        # Sent as they are, or an older version (then they come back once, marked updated).
+        sent = {
+            p.id: rng.choice([p.version, (p.version or 2) - 1]) for p in rng.sample(papers, rng.choice([0, 0, 3, 20]))
+        }
+        reader = make_subscriber(
+            id=n,
+            topics=topics,
+            excluded=rng.choice([(), (), (rng.choice(words),)]),
+            max_items=rng.randint(1, 12),
+            min_score=rng.choice([None, None, 0.0, 0.0, 0.3, 1.2]),
+        )
+        fast = rank(reader, index, sent, topic_scores=cache, profiles=profiles)
+        scored = score_reader(reader, index, sent, DEFAULT_FLOOR, {}, profiles, (), ())
+        slow = [
+            (index.docs[i].paper.id, min(float(scored.score[i]), 1.0), _why(scored, index, i), i in scored.revised)
+            for i in _chosen(scored, reader.max_items, index)
+        ]
+        assert [(p.paper.id, p.score, p.why, p.updated) for p in fast] == slow, topics
+        walked += bool(slow)
+    assert walked > 200
+
+
+def test_readers_ranked_together_get_what_each_gets_alone(real) -> None:
+    """A send ranks a batch of readers at once (rank_many): readers of topics alone together, the others
+    one by one; each must get what rank() gives them alone, and alike new readers the same picks."""
+    papers = list(real.values())
+    index = Index(papers)
+    liked = papers[:1]
+    readers = [
+        Reader(make_subscriber(id=1, topics=("diffusion models", "social networks"))),
+        Reader(make_subscriber(id=2, topics=("jailbreak",), max_items=3)),
+        Reader(make_subscriber(id=3, topics=("diffusion models", "social networks"))),  # as reader 1
+        Reader(make_subscriber(id=4, topics=("language models", "safety", "image generation"), min_score=0.3)),
+        Reader(make_subscriber(id=5, topics=("diffusion models",), categories=("cs.SI",))),
+        Reader(make_subscriber(id=6, topics=(), authors=(papers[3].authors[0],))),
+        Reader(make_subscriber(id=7, topics=("diffusion",)), liked=liked),
+        Reader(make_subscriber(id=8, topics=())),
+        Reader(make_subscriber(id=9, topics=("diffusion models", "social networks")), {papers[0].id: None}),
+        Reader(make_subscriber(id=10, topics=("safety", "jailbreak"), excluded=("refusal",), trending_items=2)),
+    ]
+    together = rank_many(readers, index)
+    alone = [rank(r.subscriber, index, r.already_sent, liked=r.liked, disliked=r.disliked) for r in readers]
+    assert together == alone
+    assert together[2] is together[0]
+    assert all(together[n] for n in (0, 1, 3, 4, 5, 6, 7, 9))
 
 
 def test_median_is_numpys_to_the_bit() -> None:

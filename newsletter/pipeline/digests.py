@@ -55,29 +55,46 @@ class DigestBuilder:
 
     def build(self, subscriber: Subscriber, issue_date: date, history: bool = True) -> Digest:
         """This reader's digest; without `history`, as if nothing had been sent yet (a preview of taste)."""
-        last_sent, sent = self._lookups(subscriber, issue_date) if history else (None, {})
-        window = self.window(last_sent, issue_date)
-        if window is None:
-            return Digest(subscriber, issue_date, (), issue_date, issue_date, 0)
+        return self.build_many([subscriber], issue_date, history)[0]
+
+    def build_many(self, subscribers: Sequence[Subscriber], issue_date: date, history: bool = True) -> list[Digest]:
+        """These readers' digests, in order; readers of one announcement window are ranked together."""
+        digests: list[Digest | None] = [None] * len(subscribers)
+        windows: dict[tuple[date, date], list[tuple[int, selection.Reader]]] = {}
+        for n, subscriber in enumerate(subscribers):
+            last_sent, sent = self._lookups(subscriber, issue_date) if history else (None, {})
+            window = self.window(last_sent, issue_date)
+            if window is None:
+                digests[n] = Digest(subscriber, issue_date, (), issue_date, issue_date, 0)
+                continue
+            prefs = subscriber.preferences
+            liked, disliked = self.ctx.papers.get_many(prefs.liked), self.ctx.papers.get_many(prefs.disliked)
+            windows.setdefault(window, []).append((n, selection.Reader(subscriber, sent, liked, disliked)))
+        for window, readers in windows.items():
+            index, topic_scores = self._index(window)
+            phrases = dict.fromkeys(t for _, r in readers for t in r.subscriber.preferences.topics)
+            ranked = selection.rank_many(
+                [r for _, r in readers],
+                index,
+                topic_scores=topic_scores,
+                profiles=self.ctx.background.profiles(phrases, issue_date),
+            )
+            for (n, reader), picks in zip(readers, ranked, strict=True):
+                digests[n] = Digest(
+                    reader.subscriber, issue_date, tuple(picks), *window, len(index.docs), self._quiet[window]
+                )
+        return [d for d in digests if d is not None]
+
+    def _index(self, window: tuple[date, date]) -> tuple[selection.Index, selection.Cache]:
+        """The window's candidates analysed, and the cache of its scored phrases: once per window, shared by
+        every reader."""
         if window not in self._indexes:
-            # One analysis of the batch and one score per distinct topic phrase, shared by every reader.
             candidates = self.ctx.papers.announced_between(*window)
             self._indexes[window] = (selection.Index(candidates, self.ctx.background.vocabulary()), {})
             self._quiet[window] = quiet_days(
                 self._indexes[window][0].papers, *window, known_since=self.ctx.papers.first_announcement()
             )
-        index, topic_scores = self._indexes[window]
-        prefs = subscriber.preferences
-        picks = selection.rank(
-            subscriber,
-            index,
-            sent,
-            topic_scores=topic_scores,
-            liked=self.ctx.papers.get_many(prefs.liked),
-            disliked=self.ctx.papers.get_many(prefs.disliked),
-            profiles=self.ctx.background.profiles(prefs.topics, issue_date),
-        )
-        return Digest(subscriber, issue_date, tuple(picks), window[0], window[1], len(index.docs), self._quiet[window])
+        return self._indexes[window]
 
     def explain(self, subscriber: Subscriber, issue_date: date, top: int) -> list[selection.Explained]:
         """The best candidates of this reader's next digest with the parts of their scores."""

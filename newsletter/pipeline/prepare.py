@@ -43,6 +43,8 @@ def prepare_issue(
         builder.preload([s for s in batch if s.id not in existing], options.issue_date)
         plans: list[Plan] = []
         to_record: list[tuple[Digest, DeliveryState, str | None]] = []
+        to_build = [s for s in batch if s.status is Status.ACTIVE and s.id not in existing]
+        built = dict(zip((s.id for s in to_build), builder.build_many(to_build, options.issue_date), strict=True))
         for subscriber in batch:
             delivery = existing.get(subscriber.id)
             if subscriber.status is not Status.ACTIVE:
@@ -52,7 +54,7 @@ def prepare_issue(
                 skip = f"already {delivery.state} for {options.issue_date}" if final else None
                 plans.append(Plan(subscriber, delivery=delivery, skip=skip))
             else:
-                digest = builder.build(subscriber, options.issue_date)
+                digest = built[subscriber.id]
                 skip = None
                 if not digest.picks and not send_empty:
                     skip = f"nothing relevant among {digest.candidates} papers"

@@ -15,7 +15,7 @@ Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves
 """
 
 from newsletter.selection.index import Index
-from newsletter.selection.ranking import Explained, explain, rank
+from newsletter.selection.ranking import Explained, Reader, explain, rank, rank_many
 from newsletter.selection.scoring import DEFAULT_FLOOR, Cache
 from newsletter.selection.topics import BACKGROUND_WEIGHT, CATEGORY_WEIGHT, PARTIAL_SHARE, TopicScores, score_topic
 
@@ -27,8 +27,10 @@ __all__ = [
     "Cache",
     "Explained",
     "Index",
+    "Reader",
     "TopicScores",
     "explain",
     "rank",
+    "rank_many",
     "score_topic",
 ]

@@ -3,6 +3,7 @@ the parts of each candidate's score for `preview --explain`."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -13,7 +14,6 @@ from newsletter.models import Paper, Pick, Subscriber, Why
 from newsletter.selection.index import Index
 from newsletter.selection.scoring import (
     DEFAULT_FLOOR,
-    OTHER_TOPICS_SHARE,
     AlreadySent,
     Cache,
     Scored,
@@ -21,7 +21,7 @@ from newsletter.selection.scoring import (
     scored_topic,
     unwanted,
 )
-from newsletter.selection.topics import TopicScores
+from newsletter.selection.shortlists import best_many
 from newsletter.trending import why_trending
 
 
@@ -42,6 +42,16 @@ class Explained:
     why: Why | None
 
 
+@dataclass(frozen=True)
+class Reader:
+    """One reader to rank: their subscription and what is theirs alone (see rank())."""
+
+    subscriber: Subscriber
+    already_sent: AlreadySent = frozenset()
+    liked: Sequence[Paper] = ()
+    disliked: Sequence[Paper] = ()
+
+
 def rank(
     subscriber: Subscriber,
     index: Index,
@@ -60,63 +70,119 @@ def rank(
     what each phrase means in the background (PhraseProfile by phrase; a phrase without one is scored on
     its words alone). `liked` and `disliked` are the papers of the reader's feedback.
     """
+    reader = Reader(subscriber, already_sent, liked, disliked)
+    return rank_many([reader], index, floor, topic_scores, profiles)[0]
+
+
+def rank_many(
+    readers: Sequence[Reader],
+    index: Index,
+    floor: float = DEFAULT_FLOOR,
+    topic_scores: Cache | None = None,
+    profiles: Mapping[str, PhraseProfile] | None = None,
+) -> list[list[Pick]]:
+    """Each reader's picks, as rank() gives them; readers of topics alone (most) are ranked together, from
+    their topics' shortlists. Readers with the same preferences and nothing of their own yet (no paper sent,
+    no feedback) get the same picks, computed once per issue."""
     if not index.docs:
-        return []
-    prefs = subscriber.preferences
+        return [[] for _ in readers]
     cache_: Cache = topic_scores if topic_scores is not None else {}
-    # Readers with the same preferences and nothing of their own yet (no paper sent, no feedback) get the
-    # same picks: computed once per issue.
-    shared_key = None
-    if not already_sent and not liked and not disliked:
-        shared_key = (
-            "picks",
-            prefs.topics,
-            prefs.categories,
-            prefs.authors,
-            prefs.excluded,
-            subscriber.max_items,
-            subscriber.min_score,
-            subscriber.trending_items,
-            floor,
-        )
-        if shared_key in cache_:
-            shared = cache_[shared_key]
+    profiles = profiles or {}
+    picks: list[list[Pick] | None] = [None] * len(readers)
+    keys = [_shared_key(reader, floor) for reader in readers]
+    together: defaultdict[int, list[int]] = defaultdict(list)  # readers of topics alone, by number of topics
+    for n, (reader, key) in enumerate(zip(readers, keys, strict=True)):
+        shared = cache_.get(key) if key is not None else None
+        prefs = reader.subscriber.preferences
+        if isinstance(shared, list):
+            picks[n] = shared
+        elif prefs.topics and not (prefs.categories or prefs.authors or reader.liked or reader.disliked):
+            together[len(prefs.topics)].append(n)
+        else:
+            picks[n] = _scored_picks(reader, index, floor, cache_, profiles)
+    for group in together.values():
+        ranked = _topic_picks([readers[n] for n in group], index, floor, cache_, profiles)
+        for n, found in zip(group, ranked, strict=True):
+            picks[n] = found
+    done: list[list[Pick]] = []
+    for key, found in zip(keys, picks, strict=True):
+        assert found is not None
+        if key is not None:
+            # The first of several alike readers of one batch sets the picks that all of them get.
+            shared = cache_.setdefault(key, found)
             assert isinstance(shared, list)
-            return shared
-    picks = _rank(subscriber, index, already_sent, floor, cache_, profiles or {}, liked, disliked)
-    if shared_key is not None:
-        cache_[shared_key] = picks
+            found = shared
+        done.append(found)
+    return done
+
+
+def _shared_key(reader: Reader, floor: float) -> tuple[object, ...] | None:
+    if reader.already_sent or reader.liked or reader.disliked:
+        return None
+    subscriber = reader.subscriber
+    prefs = subscriber.preferences
+    return (
+        "picks",
+        prefs.topics,
+        prefs.categories,
+        prefs.authors,
+        prefs.excluded,
+        subscriber.max_items,
+        subscriber.min_score,
+        subscriber.trending_items,
+        floor,
+    )
+
+
+def _topic_picks(
+    readers: list[Reader], index: Index, floor: float, cache_: Cache, profiles: Mapping[str, PhraseProfile]
+) -> list[list[Pick]]:
+    """The picks of readers of topics alone, as many topics each, from their topics' shortlists together."""
+    rows = [[scored_topic(index, t, cache_, profiles) for t in r.subscriber.preferences.topics] for r in readers]
+    masks: list[np.ndarray | None] = []
+    blocked: list[set[int]] = []
+    revised: list[set[int]] = []
+    for reader in readers:
+        if reader.already_sent or reader.subscriber.preferences.excluded:
+            sent, excluded, newer = unwanted(reader.subscriber.preferences, index, reader.already_sent, cache_)
+            masks.append(sent | excluded)
+            blocked.append(set(np.flatnonzero(masks[-1]).tolist()))
+            revised.append(newer)
+        else:  # a new reader who excludes nothing: most of them, and nothing to work out
+            masks.append(None)
+            blocked.append(_NOTHING)
+            revised.append(_NOTHING)
+    thresholds = [_threshold(r.subscriber, floor) for r in readers]
+    found = best_many(rows, index, blocked, thresholds, [r.subscriber.max_items for r in readers])
+    picks = []
+    for reader, topics, best, mask, newer in zip(readers, rows, found, masks, revised, strict=True):
+        if best is None:
+            picks.append(_scored_picks(reader, index, floor, cache_, profiles))
+            continue
+        mine = [topics[t].pick(index, i, s, i in newer) for s, i, t in best]
+        picks.append(mine + _trending_section(reader.subscriber, index, mask, [i for _, i, _ in best]))
     return picks
 
 
-def _rank(
-    subscriber: Subscriber,
-    index: Index,
-    already_sent: AlreadySent,
-    floor: float,
-    cache_: Cache,
-    profiles: Mapping[str, PhraseProfile],
-    liked: Sequence[Paper],
-    disliked: Sequence[Paper],
+_NOTHING: set[int] = set()  # shared: never changed
+
+
+def _threshold(subscriber: Subscriber, floor: float) -> float:
+    return subscriber.min_score if subscriber.min_score is not None else floor
+
+
+def _scored_picks(
+    reader: Reader, index: Index, floor: float, cache_: Cache, profiles: Mapping[str, PhraseProfile]
 ) -> list[Pick]:
+    """One reader's picks with every paper scored: feedback, categories, authors, or no preferences."""
+    subscriber = reader.subscriber
     prefs = subscriber.preferences
-    if not (prefs.topics or prefs.authors or prefs.categories or liked):
-        blocked = score_reader(subscriber, index, already_sent, floor, cache_, profiles, (), ()).blocked
-        return _trending(index, blocked, subscriber.max_items, section=False)
-    if prefs.topics and not (prefs.categories or prefs.authors or liked or disliked):
-        topics = [scored_topic(index, t, cache_, profiles) for t in prefs.topics]
-        sent, excluded, revised = unwanted(prefs, index, already_sent, cache_)
-        blocked = sent | excluded
-        threshold = subscriber.min_score if subscriber.min_score is not None else floor
-        short = _shortlisted(topics, index, blocked, threshold, subscriber.max_items)
-        if short is not None:
-            chosen, scores, which = short
-            picks = [
-                topics[t].pick(index, i, min(s, 1.0), i in revised)
-                for i, s, t in zip(chosen, scores, which, strict=True)
-            ]
-            return picks + _trending_section(subscriber, index, blocked, chosen)
-    scored = score_reader(subscriber, index, already_sent, floor, cache_, profiles, liked, disliked)
+    if not (prefs.topics or prefs.authors or prefs.categories or reader.liked):
+        scored = score_reader(subscriber, index, reader.already_sent, floor, cache_, profiles, (), ())
+        return _trending(index, scored.blocked, subscriber.max_items, section=False)
+    scored = score_reader(
+        subscriber, index, reader.already_sent, floor, cache_, profiles, reader.liked, reader.disliked
+    )
     chosen = _chosen(scored, subscriber.max_items, index)
     picks = [
         Pick(index.docs[i].paper, min(float(scored.score[i]), 1.0), _why(scored, index, i), updated=i in scored.revised)
@@ -125,45 +191,14 @@ def _rank(
     return picks + _trending_section(subscriber, index, scored.blocked, chosen)
 
 
-def _trending_section(subscriber: Subscriber, index: Index, blocked: np.ndarray, chosen: list[int]) -> list[Pick]:
+def _trending_section(
+    subscriber: Subscriber, index: Index, blocked: np.ndarray | None, chosen: list[int]
+) -> list[Pick]:
     if not subscriber.trending_items:
         return []
-    blocked = blocked.copy()
+    blocked = blocked.copy() if blocked is not None else np.zeros(len(index.docs), dtype=bool)
     blocked[chosen] = True  # the section never repeats the reader's own picks
     return _trending(index, blocked, subscriber.trending_items, section=True)
-
-
-def _shortlisted(
-    topics: list[TopicScores], index: Index, blocked: np.ndarray, threshold: float, k: int
-) -> tuple[list[int], list[float], list[int]] | None:
-    """The best k (ids, scores, the topic each matches best) among the union of the topics' shortlists, or
-    None when a paper outside them could still make it (then every paper is scored). Exact: the combined
-    score only grows with each topic's."""
-    shortlists = [t.shortlist() for t in topics]
-    if len(topics) == 1:
-        candidates = shortlists[0][0]
-        best = score = topics[0].scores[candidates]
-    else:
-        listed = np.zeros(len(index.docs), dtype=bool)
-        for top, _ in shortlists:
-            listed[top] = True
-        candidates = np.flatnonzero(listed)
-        table = np.array([t.scores[candidates] for t in topics])
-        best = table.max(axis=0)
-        score = best + OTHER_TOPICS_SHARE * (table.sum(axis=0) - best)
-    open_ = (best >= threshold) & ~blocked[candidates]
-    ids, scores = candidates[open_], score[open_]
-    order = np.lexsort((-index.upvotes[ids], -scores))[:k]
-    bounds = [bound for _, bound in shortlists]
-    if min(bounds) > -np.inf:
-        highest = max(bounds)
-        outside = highest + OTHER_TOPICS_SHARE * (sum(bounds) - highest)
-        full = len(order) == k and scores[order[-1]] > outside
-        if not (full or (len(order) < k and highest < threshold)):
-            return None
-    chosen = ids[order]
-    which = np.array([t.scores[chosen] for t in topics]).argmax(axis=0)
-    return chosen.tolist(), scores[order].tolist(), which.tolist()
 
 
 def _chosen(scored: Scored, k: int, index: Index) -> list[int]:

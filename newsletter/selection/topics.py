@@ -15,7 +15,7 @@ from newsletter.selection.index import K1, Index
 BACKGROUND_WEIGHT = 0.6
 CATEGORY_WEIGHT = 0.3
 PARTIAL_SHARE = 0.6  # of a partial match's words, with a profile that does not agree with the paper at all
-SHORTLIST = 64  # a topics-only reader's picks come from their topics' best papers, when that is provably exact
+SHORTLIST = 32  # a topics-only reader's picks come from their topics' best papers, when that is provably exact
 
 
 def lexical_scores(index: Index, terms: Sequence[str]) -> np.ndarray:
