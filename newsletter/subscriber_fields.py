@@ -9,6 +9,7 @@ what an export carries besides: the reader's status and feedback, which only an 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -100,6 +101,31 @@ class Phrases(Items):
 
     def write_form(self, value: Iterable[str]) -> str:
         return ("\n" if self.form_split == "lines" else ", ").join(value)
+
+
+@dataclass(frozen=True)
+class Categories(Phrases):
+    """arXiv categories ("cs.LG", "hep-th", "cond-mat.stat-mech"), in arXiv's spelling: a two-letter subject
+    in capitals, any other part in lower case. A name in words ("machine learning") would match no paper."""
+
+    def check(self, value: Iterable[str], label: str) -> tuple[str, ...]:
+        found = []
+        for item in super().check(value, label):
+            shape = _CATEGORY.fullmatch(item)
+            if shape is None:
+                raise InputError(
+                    f"{label}: '{item[:40]}' is not an arXiv category (such as cs.LG, hep-th or cond-mat.stat-mech)"
+                )
+            archive, subject = shape.group(1).lower(), shape.group(2)
+            found.append(archive if subject is None else f"{archive}.{_subject(subject)}")
+        return tuple(dict.fromkeys(found))
+
+
+_CATEGORY = re.compile(r"([A-Za-z]+(?:-[A-Za-z]+)?)(?:\.([A-Za-z]+(?:-[A-Za-z]+)?))?")
+
+
+def _subject(subject: str) -> str:
+    return subject.upper() if len(subject) == 2 else subject.lower()
 
 
 class PaperIds(Items):
@@ -249,7 +275,8 @@ class Field:
             return tuple(str(v) for v in raw)
         if isinstance(raw, int | float) and not isinstance(raw, bool) and isinstance(self.kind, Number | Weekday):
             return raw
-        raise InputError(f"{self.words}: {raw!r} is not a valid value")
+        expected = "a list" if self.kind.many else "a number" if isinstance(self.kind, Number) else "text"
+        raise InputError(f"{self.words}: {json.dumps(raw, default=str)[:40]} is not {expected}")
 
     def check(self, value: Any) -> Any:
         return self.kind.check(value, self.words)
@@ -258,7 +285,9 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("name", Text(), "Display name."),
     Field("topics", Phrases("topic"), "Topic phrase (repeatable); replaces the list.", option="--topic"),
-    Field("categories", Phrases("category", "words"), "arXiv category, e.g. cs.LG (repeatable).", option="--category"),
+    Field(
+        "categories", Categories("category", "words"), "arXiv category, e.g. cs.LG (repeatable).", option="--category"
+    ),
     Field("authors", Phrases("author"), "Author to follow (repeatable).", option="--author"),
     Field("excluded", Phrases("exclude"), "Phrase that removes a paper (repeatable).", option="--exclude"),
     Field("max_items", Number(int, 1, 100), "At most this many papers per digest.", label="max items"),

@@ -30,8 +30,16 @@ def validate_changes(changes: SubscriberChanges) -> SubscriberChanges:
     """Check every field that is set (lists come back cleaned); InputError names the first bad one."""
     checked = {f.name: f.check(getattr(changes, f.name)) for f in EXPORTED if getattr(changes, f.name) is not None}
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:
-        raise InputError("a weekly subscription needs --weekday (monday..sunday)")
+        raise InputError("a weekly subscription needs a weekday (monday..sunday)")
     return replace(changes, **checked)
+
+
+def weekday_is_weekly(changes: SubscriberChanges, current: Subscriber | None = None) -> None:
+    """An operator's --weekday for a reader who will not be weekly is a mistake to say, not to drop (the web
+    form and an import may carry a weekday for a daily reader: they do not call this)."""
+    frequency = changes.frequency or (current.frequency if current else Frequency.DAILY)
+    if changes.weekday is not None and frequency is not Frequency.WEEKLY:
+        raise InputError("--weekday is for a weekly subscription: add --frequency weekly")
 
 
 def add(

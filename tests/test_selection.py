@@ -8,6 +8,7 @@ gives them.
 """
 
 import gzip
+import itertools
 import json
 import random
 from dataclasses import replace
@@ -348,7 +349,7 @@ def test_a_reader_of_topics_gets_exactly_what_scoring_every_paper_gives(real) ->
     papers = [replace(p, upvotes=rng.choice([0, 0, 3, 7])) for p in real.values()]
     index = Index(papers)
     words = [w for p in papers for _, w in analyse(p.title)]
-    pool = [*{f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}, *set(words)]
+    pool = list(dict.fromkeys([*(f"{a} {b}" for a, b in itertools.pairwise(words)), *words]))  # a fixed order
     profiles = {
         phrase: profile
         for phrase in rng.sample(pool, 40)

@@ -99,7 +99,7 @@ def test_feedback_likes_and_dislikes(ctx) -> None:
         ({"timezone": "Mars/Base"}, "not an IANA timezone"),
         ({"send_hour": 24}, "must be 0..23"),
         ({"max_items": 0}, "must be 1..100"),
-        ({"frequency": Frequency.WEEKLY}, "needs --weekday"),
+        ({"frequency": Frequency.WEEKLY}, "needs a weekday"),
     ],
 )
 def test_invalid_subscriber_fields(ctx, changes, message) -> None:

@@ -139,7 +139,7 @@ def test_the_web_form_shows_and_reads_back_every_field() -> None:
     ("cells", "message"),
     [
         ({"weekday": "someday"}, "weekday 'someday': expected monday..sunday"),
-        ({"frequency": "weekly"}, "a weekly subscription needs --weekday"),
+        ({"frequency": "weekly"}, "a weekly subscription needs a weekday"),
         ({"frequency": "hourly"}, "frequency 'hourly': expected daily or weekly"),
         ({"min_score": "2"}, "min score 2.0 must be between 0 and 1"),
         ({"min_score": "high"}, "min score: 'high' is not a number"),
@@ -150,6 +150,7 @@ def test_the_web_form_shows_and_reads_back_every_field() -> None:
         ({"topics": "a" * 201}, "topics: 'aaaa"),
         ({"status": "gone"}, "status 'gone': expected pending, active, paused, unsubscribed or bounced"),
         ({"liked": "2406.11944;see the abstract"}, "liked: 'see the abstract' is not an arXiv id"),
+        ({"categories": "cs.LG;machine learning"}, "categories: 'machine learning' is not an arXiv category"),
     ],
 )
 def test_a_bad_cell_is_named_with_its_line(tmp_path, cells, message) -> None:
@@ -174,6 +175,33 @@ def test_json_values_must_have_the_field_type() -> None:
             BY_NAME[name].check(BY_NAME[name].read(bad))
     with pytest.raises(InputError, match="separates phrases"):
         BY_NAME["topics"].check(BY_NAME["topics"].read(["a;b"]))
+    # Said as the JSON file writes it, not as Python would.
+    with pytest.raises(InputError, match=r"^max items: true is not a number$"):
+        BY_NAME["max_items"].read(True)
+    with pytest.raises(InputError, match=r'^timezone: \{"zone": null\} is not text$'):
+        BY_NAME["timezone"].read({"zone": None})
+
+
+def test_categories_are_kept_in_arxivs_spelling() -> None:
+    from newsletter.subscriber_fields import BY_NAME
+
+    given = ["CS.lg", "hep-th", "Cond-Mat.Stat-Mech", "astro-ph.co", "math", "cs.LG"]
+    assert BY_NAME["categories"].check(given) == ("cs.LG", "hep-th", "cond-mat.stat-mech", "astro-ph.CO", "math")
+    for bad in ("cs LG", "cs.", ".LG", "cs.LG.x", "68T07", "cs_LG"):
+        with pytest.raises(InputError, match="is not an arXiv category"):
+            BY_NAME["categories"].check([bad])
+
+
+def test_an_operators_weekday_for_a_daily_reader_is_an_error_not_dropped(tmp_path) -> None:
+    cli = make_cli(tmp_path)
+    failed = cli("subscribers", "add", "ada@example.com", "--weekday", "friday", code=1)
+    assert "--weekday is for a weekly subscription: add --frequency weekly" in failed.stderr
+    cli("subscribers", "add", "ada@example.com")
+    cli("subscribers", "update", "ada@example.com", "--weekday", "friday", code=1)
+    cli("subscribers", "update", "ada@example.com", "--frequency", "weekly", "--weekday", "friday")
+    cli("subscribers", "update", "ada@example.com", "--weekday", "monday")  # weekly now: a new day
+    shown = json.loads(cli("subscribers", "list", "--json").stdout)
+    assert [(r["frequency"], r["weekday"]) for r in shown] == [("weekly", "monday")]
 
 
 def test_the_qa_trial_readers_keep_their_status_and_likes_in_a_new_database(tmp_path, db_url) -> None:

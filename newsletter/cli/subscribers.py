@@ -55,7 +55,9 @@ def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
     """Add an active subscriber."""
     from newsletter import subscriptions
 
-    added = subscriptions.add(state.settings, state.subscribers, email, changes_from(kw))
+    changes = changes_from(kw)
+    subscriptions.weekday_is_weekly(changes)
+    added = subscriptions.add(state.settings, state.subscribers, email, changes)
     if as_json:
         print_json(added.to_dict())
     else:
@@ -71,7 +73,9 @@ def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> No
     """Change a subscriber's settings; list options replace the whole list."""
     from newsletter import subscriptions
 
-    updated = subscriptions.update(state.subscribers, email, changes_from(kw))
+    changes = changes_from(kw)
+    subscriptions.weekday_is_weekly(changes, state.subscribers.require(normalized(email)))
+    updated = subscriptions.update(state.subscribers, email, changes)
     show_subscriber(updated.to_dict(), as_json)
 
 
