@@ -244,7 +244,7 @@ def test_preview_explain_prints_a_table_and_json(ctx, tmp_path, real) -> None:
     run = lambda *a: CliRunner().invoke(main, ["--config", str(config), "preview", "ada@example.com", *a])  # noqa: E731
     table = run("--date", str(ISSUE), "--explain")
     assert table.exit_code == 0, table.output
-    assert "lexical" in table.output and "backgr×0.6" in table.output
+    assert "lex" in table.output and "bg×0.6" in table.output and "lex: the topic's words" in table.output
     # Every stored paper informs the ranker: the day's papers are among those that use the word too.
     assert f"background: like {len(GENERATIVE_BACKGROUND) + 8} papers on cs.CV" in table.output
     assert "the best 8 candidates, 4 of them picked" in table.output

@@ -102,17 +102,22 @@ def show_explained(rows: list[Explained], as_json: bool) -> None:
     from newsletter.selection import BACKGROUND_WEIGHT, CATEGORY_WEIGHT
 
     # score = lexical + weight x background + weight x categories + feedback (the best topic; others add a little)
-    weighted = (f"backgr×{BACKGROUND_WEIGHT:g}", f"categ×{CATEGORY_WEIGHT:g}")
-    table = Table(box=None)
-    for header in ("", "id", "score", "lexical", *weighted, "feedb."):
+    weighted = (f"bg×{BACKGROUND_WEIGHT:g}", f"cat×{CATEGORY_WEIGHT:g}")
+    # One space between columns and short headers: the topic and title keep a readable width in 80 columns.
+    table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False)
+    for header in ("", "id", "score", "lex", *weighted, "fb"):
         table.add_column(header, no_wrap=True)  # numbers and ids whole; the topic and the title wrap
-    table.add_column("topic", ratio=1, overflow="fold")
-    table.add_column("title", ratio=3, overflow="fold")
+    table.add_column("topic: title", ratio=1, overflow="fold")
     for r in rows:
-        mark = "✓" if r.picked else ("excluded" if r.excluded else ("sent" if r.already_sent else ""))
+        mark = "✓" if r.picked else ("excl" if r.excluded else ("sent" if r.already_sent else ""))
         parts = (r.score, r.lexical, r.background, r.categories, r.feedback)
-        table.add_row(mark, r.paper.id, *(f"{v:.3f}" for v in parts), r.topic, r.paper.title)
+        title = f"{r.topic}: {r.paper.title}" if r.topic else r.paper.title
+        table.add_row(mark, r.paper.id, *(f"{v:.3f}" for v in parts), title)
     console().print(table)
+    click.echo(
+        "lex: the topic's words in the paper; bg: closeness to the papers that use the topic; cat: their"
+        " categories; fb: the reader's likes and dislikes; excl: excluded; sent: already sent"
+    )
     evidence = sorted({r.why.evidence for r in rows if r.why and r.why.kind == "topic" and r.why.evidence})
     for line in evidence:
         click.echo(f"background: {line}")
