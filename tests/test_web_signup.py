@@ -252,6 +252,7 @@ def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> No
     reader = ctx.subscribers.get("ada@example.com")
     assert reader.preferences.topics == ("protein structure prediction",) and reader.max_items == 5
     assert (reader.timezone, reader.send_hour, reader.preferences.categories) == ("Asia/Tokyo", 6, ("q-bio.BM",))
+    assert reader.min_score is None  # left empty: the usual threshold
     page = client.get(saved.headers["location"])
     preview = page.text.split("What you would get today", 1)[1]
     assert "preferences are saved" in page.text and "<strong>Protein</strong> folding" in preview
@@ -262,6 +263,13 @@ def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> No
     assert ctx.subscribers.get("ada@example.com").send_hour == 6
     long_name = client.post(prefs_path, data={**form, "name": "N" * 201})
     assert long_name.status_code == 400 and "longer than 200 characters" in long_name.text
+    closer = client.post(prefs_path, data={**form, "min_score": "0.4"})
+    assert closer.status_code == 303 and ctx.subscribers.get("ada@example.com").min_score == 0.4
+    shown = client.get(prefs_path).text
+    assert 'name="min_score" min="0" max="1" step="0.05" aria-describedby="min_score-hint" value="0.4"' in shown
+    too_far = client.post(prefs_path, data={**form, "min_score": "1.5"})
+    assert too_far.status_code == 400 and "min score 1.5 must be between 0 and 1" in too_far.text
+    assert ctx.subscribers.get("ada@example.com").min_score == 0.4
 
 
 def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> None:
