@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,12 +80,16 @@ _WORD_IDS: dict[str, int] = {}
 _WORDS: list[str] = []
 
 
+_NEW_WORD = threading.Lock()  # web requests rank in threads: a number must name one word, and a word have one
+
+
 def _word_id(word: str) -> int:
-    found = _WORD_IDS.get(word)
-    if found is None:
-        found = _WORD_IDS[word] = len(_WORDS)
-        _WORDS.append(word)
-    return found
+    with _NEW_WORD:
+        found = _WORD_IDS.get(word)
+        if found is None:
+            found = _WORD_IDS[word] = len(_WORDS)
+            _WORDS.append(word)
+        return found
 
 
 @lru_cache(maxsize=8192)

@@ -11,6 +11,8 @@ import gzip
 import itertools
 import json
 import random
+import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from newsletter import meaning
 from newsletter.cli import main
 from newsletter.meaning import EMPTY_VOCABULARY, PhraseProfile, analyse, profile_from, stem, unit
 from newsletter.message import Composer
@@ -407,6 +410,24 @@ def test_readers_ranked_together_get_what_each_gets_alone(real) -> None:
     assert together == alone
     assert together[2] is together[0]
     assert all(together[n] for n in (0, 1, 3, 4, 5, 6, 7, 9))
+
+
+def test_words_met_by_many_threads_at_once_keep_one_number_each() -> None:
+    """Web requests rank in threads: each new word must get one number, and each number name one word (a
+    race made two numbers for one word, or one number for two, here in nearly every run without the lock)."""
+    words = [f"zz{n}race" for n in range(20000)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=lambda: [meaning._word_id(w) for w in words]) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(meaning._WORDS) == len(meaning._WORD_IDS)
+    assert all(meaning._WORDS[meaning._WORD_IDS[w]] == w for w in words)
 
 
 def test_median_is_numpys_to_the_bit() -> None:
