@@ -76,6 +76,7 @@ def paper_terms(paper: Paper) -> Counter[str]:
 
 
 # Each word seen by this process as a number, so that many papers' words add up in a few array operations.
+# Never forgotten, and small for a worker's lifetime: all 100k papers of the shared corpus hold 132k words.
 _WORD_IDS: dict[str, int] = {}
 _WORDS: list[str] = []
 
