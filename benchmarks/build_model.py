@@ -3,7 +3,7 @@ from the shared corpus of real papers.
 
 Two things, both learned from ~100,000 real arXiv records, never written by hand:
 - word rarity: how many papers use each word (at least WORD_MIN of them) and each adjacent pair of words (at
-  least PAIR_MIN), as meaning.paper_terms counts them;
+  least PAIR_MIN), as words.paper_terms counts them;
 - phrase profiles: for every word and pair used by at least KEY_MIN papers, the PhraseProfile the product
   would learn from a store holding the corpus (meaning.profile_from over the newest NEIGHBOURS papers that use
   it as written), cut to its TERMS strongest terms and CATEGORIES categories.
@@ -28,10 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.corpus import CORPUS
 from benchmarks.eval_relevance import DATA
 from newsletter.learned import CATEGORIES, MODEL, TERMS, pack_strings
-from newsletter.meaning import Vocabulary, paper_terms, profile_from
+from newsletter.meaning import profile_from
 from newsletter.models import Paper
 from newsletter.sources.arxiv_metadata import batches
 from newsletter.store.background import NEIGHBOURS
+from newsletter.words import Vocabulary, paper_terms
 
 WORD_MIN = 3
 PAIR_MIN = 20

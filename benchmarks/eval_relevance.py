@@ -28,12 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.corpus import CORPUS, background_db
-from newsletter.meaning import analyse
 from newsletter.models import Paper, Preferences, Subscriber
 from newsletter.selection import Index, rank
 from newsletter.sources import hf_daily
 from newsletter.store.background import Background
 from newsletter.store.papers import PaperStore
+from newsletter.words import analyse
 
 DATA = Path(__file__).resolve().parent / "data" / "relevance_dev.json"
 DAY = date(2026, 11, 24)

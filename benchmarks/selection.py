@@ -22,15 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.corpus import CORPUS, background_db
-from newsletter import learned, meaning
+from newsletter import learned, words
 from newsletter.config import load_settings
-from newsletter.meaning import analyse
 from newsletter.message import Composer
 from newsletter.models import Paper, Preferences, Subscriber
 from newsletter.pipeline import Context
 from newsletter.selection import Index, Reader, rank_many
 from newsletter.sources.arxiv_metadata import batches
 from newsletter.store import Background, PaperStore
+from newsletter.words import analyse
 from tests.factories import make_digest, make_paper, make_subscriber
 
 BATCH = 1000
@@ -65,7 +65,7 @@ def choose(background: Background, batch: list[Paper], people: list[Subscriber])
     """Seconds for what a day costs once (word rarity, the batch, every profile; a fresh process keeps
     nothing yet) and for the readers themselves, per reader."""
     learned.model.cache_clear()  # a new process reads the shipped model (word rarity, profiles) once
-    for kept in (meaning.paper_stems, meaning.paper_terms, meaning.paper_words):
+    for kept in (words.paper_stems, words.paper_terms, words.paper_words):
         kept.cache_clear()  # and analyses each paper it meets once
     started = time.perf_counter()
     index = Index(batch, background.vocabulary())

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from newsletter.meaning import PhraseProfile, Vocabulary, analyse, phrase_terms, unit
+from newsletter.meaning import PhraseProfile
+from newsletter.words import Vocabulary, analyse, phrase_terms, unit
 
 MODEL = Path(__file__).resolve().parent / "data" / "arxiv_model.npz"
 TERMS = 32  # of a profile: enough to place a paper, small enough to ship
@@ -76,7 +77,7 @@ def model() -> Model:
     with np.load(MODEL) as data:
         terms = _unpack(data["terms"])
         docs, df = int(data["docs"][0]), data["df"]
-        idf = np.log(1 + (docs - df + 0.5) / (df + 0.5))  # meaning.idf, for every term at once
+        idf = np.log(1 + (docs - df + 0.5) / (df + 0.5))  # words.idf, for every term at once
         return Model(
             Vocabulary(docs, dict(zip(terms, df.tolist(), strict=True)), dict(zip(terms, idf.tolist(), strict=True))),
             {terms[k]: row for row, k in enumerate(data["keys"].tolist())},

@@ -20,6 +20,7 @@ from newsletter.errors import FeedError, InputError
 from newsletter.models import WEEKDAYS, Frequency, Status, Subscriber
 
 MAX_PHRASE = 200  # characters in one topic, category, author or excluded phrase, and in a name
+MAX_PHRASES = 100  # topics, categories, authors or excluded phrases of one reader
 
 
 class Kind:
@@ -87,6 +88,8 @@ class Phrases(Items):
 
     def check(self, value: Iterable[str], label: str) -> tuple[str, ...]:
         items = tuple(dict.fromkeys(" ".join(v.split()) for v in value if v.strip()))
+        if len(items) > MAX_PHRASES:  # each is scored against every paper of the day, for this reader alone
+            raise InputError(f"{label}: {len(items)} of them; at most {MAX_PHRASES}")
         for item in items:
             if len(item) > MAX_PHRASE:
                 raise InputError(f"{label}: '{item[:40]}…' is longer than {MAX_PHRASE} characters")

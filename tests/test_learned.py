@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from newsletter import learned
-from newsletter.meaning import paper_terms, profile_from
+from newsletter.meaning import profile_from
 from newsletter.sources.arxiv_metadata import batches
 from newsletter.store.background import NEIGHBOURS
+from newsletter.words import paper_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv-metadata-100k.jsonl.gz"

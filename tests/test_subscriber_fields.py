@@ -151,6 +151,7 @@ def test_the_web_form_shows_and_reads_back_every_field() -> None:
         ({"status": "gone"}, "status 'gone': expected pending, active, paused, unsubscribed or bounced"),
         ({"liked": "2406.11944;see the abstract"}, "liked: 'see the abstract' is not an arXiv id"),
         ({"categories": "cs.LG;machine learning"}, "categories: 'machine learning' is not an arXiv category"),
+        ({"topics": ";".join(f"topic {n}" for n in range(101))}, "topics: 101 of them; at most 100"),
     ],
 )
 def test_a_bad_cell_is_named_with_its_line(tmp_path, cells, message) -> None:

@@ -10,9 +10,9 @@ from functools import cached_property
 
 import numpy as np
 
-from newsletter.meaning import EMPTY_VOCABULARY, Vocabulary, analyse, idf, paper_terms, tfidf
 from newsletter.models import Paper
 from newsletter.trending import trending_score
+from newsletter.words import EMPTY_VOCABULARY, Vocabulary, analyse, idf, paper_terms, tfidf
 
 K1 = 1.2
 B = 0.75

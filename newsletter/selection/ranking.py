@@ -22,6 +22,7 @@ from newsletter.selection.scoring import (
     unwanted,
 )
 from newsletter.selection.shortlists import best_many
+from newsletter.selection.topics import SHORTLIST
 from newsletter.trending import why_trending
 
 
@@ -96,14 +97,23 @@ def rank_many(
         prefs = reader.subscriber.preferences
         if isinstance(shared, list):
             picks[n] = shared
-        elif prefs.topics and not (prefs.categories or prefs.authors or reader.liked or reader.disliked):
+        elif (
+            prefs.topics
+            and not (prefs.categories or prefs.authors or reader.liked or reader.disliked)
+            # Shortlists as long as the issue itself say nothing that scoring every paper would not.
+            and len(prefs.topics) * SHORTLIST < len(index.docs)
+        ):
             together[len(prefs.topics)].append(n)
         else:
             picks[n] = _scored_picks(reader, index, floor, cache_, profiles)
-    for group in together.values():
-        ranked = _topic_picks([readers[n] for n in group], index, floor, cache_, profiles)
-        for n, found in zip(group, ranked, strict=True):
-            picks[n] = found
+    for size, group in together.items():
+        # A reader of t topics weighs t x t x SHORTLIST scores: so many readers at a time keep that bounded.
+        step = max(1, _SCORES_AT_ONCE // (size * size * SHORTLIST))
+        for start in range(0, len(group), step):
+            part = group[start : start + step]
+            ranked = _topic_picks([readers[n] for n in part], index, floor, cache_, profiles)
+            for n, mine in zip(part, ranked, strict=True):
+                picks[n] = mine
     done: list[list[Pick]] = []
     for key, found in zip(keys, picks, strict=True):
         assert found is not None
@@ -114,6 +124,9 @@ def rank_many(
             found = shared
         done.append(found)
     return done
+
+
+_SCORES_AT_ONCE = 2_000_000  # about 50 MB of arrays in best_many
 
 
 def _shared_key(reader: Reader, floor: float) -> tuple[object, ...] | None:
@@ -145,8 +158,9 @@ def _topic_picks(
     for reader in readers:
         if reader.already_sent or reader.subscriber.preferences.excluded:
             sent, excluded, newer = unwanted(reader.subscriber.preferences, index, reader.already_sent, cache_)
-            masks.append(sent | excluded)
-            blocked.append(set(np.flatnonzero(masks[-1]).tolist()))
+            mask = sent | excluded
+            masks.append(mask)
+            blocked.append(set(np.flatnonzero(mask).tolist()))
             revised.append(newer)
         else:  # a new reader who excludes nothing: most of them, and nothing to work out
             masks.append(None)

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsletter.meaning import PhraseProfile, analyse
+from newsletter.meaning import PhraseProfile
 from newsletter.models import Paper, Pick, Preferences, Subscriber, Why
 from newsletter.selection.index import Doc, Index
 from newsletter.selection.topics import TopicScores, closeness, score_topic
+from newsletter.words import analyse
 
 OTHER_TOPICS_SHARE = 0.25
 CATEGORY_BONUS = 0.15

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from newsletter.meaning import PhraseProfile, analyse, phrase_terms
+from newsletter.meaning import PhraseProfile
 from newsletter.models import Pick, Why
 from newsletter.selection.index import K1, Index
+from newsletter.words import analyse, phrase_terms
 
 BACKGROUND_WEIGHT = 0.6
 CATEGORY_WEIGHT = 0.3

@@ -16,12 +16,13 @@ from datetime import date
 from sqlalchemy import text
 
 from newsletter import learned
-from newsletter.meaning import STOPWORDS, PhraseProfile, Vocabulary, profile_from
+from newsletter.meaning import PhraseProfile, profile_from
 from newsletter.models import Paper
 from newsletter.query import Query
 from newsletter.store.db import Database
 from newsletter.store.papers import paper_columns, paper_from_mapping, paper_types
 from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
+from newsletter.words import STOPWORDS, Vocabulary
 
 NEIGHBOURS = 30  # more say no more on the dev set's tune split, and each costs time once per phrase and day
 ENOUGH = 3
