@@ -97,10 +97,25 @@ class ImportReport:
     errors: tuple[str, ...]
 
 
+def pause(store: SubscriberStore, email: str) -> Subscriber:
+    """An operator's `pause`: of an active reader only. A reader who left, bounced or never confirmed is not
+    paused: `resume` would then mail them."""
+    found = store.require(email)
+    if found.status not in (Status.ACTIVE, Status.PAUSED):
+        raise InputError(f"{found.email} is {found.status}, not active: there is nothing to pause")
+    return store.set_status(found.email, Status.PAUSED)
+
+
 def resume(store: SubscriberStore, email: str, reader_asked: bool = False) -> Subscriber:
     """An operator's `resume`: a paused or bounced reader is active again; one who unsubscribed themselves
-    only when the operator says the reader asked to come back (an opt-out is the reader's to undo)."""
+    only when the operator says the reader asked to come back (an opt-out is the reader's to undo); one who
+    signed up on the web only through their confirmation link (double opt-in)."""
     found = store.require(email)
+    if found.status is Status.PENDING:
+        raise InputError(
+            f"{found.email} has not confirmed their sign-up: only their confirmation link makes them active "
+            "(add them with 'subscribers add' if they asked you in person)"
+        )
     if found.status is Status.UNSUBSCRIBED and not reader_asked:
         when = f" on {found.unsubscribed_at:%Y-%m-%d}" if found.unsubscribed_at else ""
         raise InputError(

@@ -154,9 +154,23 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
     assert "0 sent" in ok(cli("send", "--date", "2026-11-25")).stdout
     assert "is now active" in ok(cli("subscribers", "resume", "ada@example.com", "--reader-asked")).stdout
     ok(cli("subscribers", "unsubscribe", "ada@example.com"))
+    # Nor does pausing, then resuming, bring back a reader who left.
+    one_line_error(cli("subscribers", "pause", "ada@example.com"), "ada@example.com is unsubscribed, not active")
+    # Without a terminal to ask on, forgetting takes --yes: a piped "n" or nothing at all erased the reader.
+    one_line_error(cli("subscribers", "forget", "ada@example.com", input="n\n"), "pass --yes to confirm")
+    assert json.loads(ok(cli("subscribers", "show", "ada@example.com", "--json")).stdout)["status"] == "unsubscribed"
     assert "forgot ada@example.com" in ok(cli("subscribers", "forget", "ada@example.com", "--yes")).stdout
     assert json.loads(ok(cli("subscribers", "list", "--json")).stdout) == []
     assert "next run" in ok(cli("jobs")).stdout
+
+
+def test_an_operator_cannot_skip_a_readers_double_opt_in(cli, tmp_path) -> None:
+    readers = tmp_path / "pending.csv"
+    readers.write_text("email,status\npat@example.com,pending\n", encoding="utf-8")
+    ok(cli("subscribers", "import", str(readers)))
+    one_line_error(cli("subscribers", "resume", "pat@example.com"), "has not confirmed their sign-up")
+    one_line_error(cli("subscribers", "pause", "pat@example.com"), "pat@example.com is pending, not active")
+    assert json.loads(ok(cli("subscribers", "show", "pat@example.com", "--json")).stdout)["status"] == "pending"
 
 
 def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:

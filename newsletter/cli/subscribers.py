@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newsletter.cli.root import F, Group, State, console, json_option, main, normalized, pass_state, print_json
+from newsletter.errors import InputError
 from newsletter.models import Status
 from newsletter.subscriber_fields import FIELDS, Choice, read_all
 
@@ -114,17 +115,24 @@ def subscribers_show(state: State, email: str, as_json: bool) -> None:
     show_subscriber(state.subscribers.require(normalized(email)).to_dict(), as_json)
 
 
-def _status_command(name: str, status: Status, verb: str) -> None:
-    @subscribers.command(name, help=f"{verb.capitalize()} a subscriber.")
-    @click.argument("email")
-    @pass_state
-    def command(state: State, email: str) -> None:
-        changed = state.subscribers.set_status(normalized(email), status)
-        click.echo(f"{changed.email} is now {changed.status}")
+@subscribers.command("pause")
+@click.argument("email")
+@pass_state
+def subscribers_pause(state: State, email: str) -> None:
+    """Pause an active subscriber (`resume` mails them again)."""
+    from newsletter import subscriptions
+
+    changed = subscriptions.pause(state.subscribers, normalized(email))
+    click.echo(f"{changed.email} is now {changed.status}")
 
 
-_status_command("pause", Status.PAUSED, "pause")
-_status_command("unsubscribe", Status.UNSUBSCRIBED, "unsubscribe")
+@subscribers.command("unsubscribe")
+@click.argument("email")
+@pass_state
+def subscribers_unsubscribe(state: State, email: str) -> None:
+    """Unsubscribe a subscriber."""
+    changed = state.subscribers.set_status(normalized(email), Status.UNSUBSCRIBED)
+    click.echo(f"{changed.email} is now {changed.status}")
 
 
 @subscribers.command("resume")
@@ -147,7 +155,9 @@ def subscribers_forget(state: State, email: str, yes: bool) -> None:
     """Erase a subscriber and their history; the address is never mailed again."""
     address = normalized(email)
     state.subscribers.require(address)
-    if not yes and sys.stdin.isatty():
+    if not yes:
+        if not sys.stdin.isatty():  # nobody to ask: an answer piped in is not a person's
+            raise InputError(f"forgetting {address} erases them for good: pass --yes to confirm")
         click.confirm(f"Erase {address} and everything kept about them?", abort=True)
     state.subscribers.forget(address)
     click.echo(f"forgot {address}")
