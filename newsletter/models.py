@@ -255,6 +255,8 @@ class SendResult:
     code: int
     reply: str
     transient: bool = False
+    # Our relay cannot take it (not the reader's address): kept for `send --resend`, not retried or bounced.
+    held: bool = False
 
 
 @dataclass(frozen=True)

@@ -357,6 +357,14 @@ def test_a_local_part_that_is_not_ascii_to_a_server_without_smtputf8(app, smtp_s
     smtp_server.handler.no_smtputf8 = True
     subscriptions.add(app.settings, app.subscribers, "dörte@exämple.org", SubscriberChanges(topics=("circuits",)))
     summary = send(app)
-    assert (summary.sent, summary.failed_permanent) == (3, 1)
-    assert state(app, "dörte@exämple.org").last_code == 553
+    assert (summary.sent, summary.failed_permanent, summary.failed_transient) == (3, 0, 1)
+    held = state(app, "dörte@exämple.org")
+    assert (held.state, held.last_code) == (DeliveryState.FAILED_TRANSIENT, 553)
     assert sorted(m.recipients[0] for m in smtp_server.messages) == READERS
+    # Our relay's limit, not the reader's address: not bounced, and sent once the relay takes it.
+    assert app.subscribers.get("dörte@exämple.org").status is Status.ACTIVE
+    assert not app.subscribers.is_suppressed("dörte@exämple.org")
+    smtp_server.handler.no_smtputf8 = False
+    assert send(app).sent == 0  # held, not retried on its own
+    options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False, resend=True)
+    assert pipeline.send_issue(app, options).sent == 1

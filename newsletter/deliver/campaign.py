@@ -260,7 +260,7 @@ class Campaign:
         detail = f"{result.code} {result.reply}"
         if result.transient:
             retry_at = None
-            if delivery.attempts < self.settings.max_attempts:
+            if delivery.attempts < self.settings.max_attempts and not result.held:
                 retry_at = _utcnow() + timedelta(seconds=retry_delay(self.settings, delivery.attempts))
             summary.set(delivery.id, email, "failed_transient", detail)
             # A lost connection is the server's trouble, not this reader's: the run's summary tells it.

@@ -68,7 +68,8 @@ class SmtpMailer:
         if not (outgoing.recipient.isascii() and outgoing.sender.isascii()):
             # A local part that is not ASCII (the domain went as IDNA already) needs the server's SMTPUTF8.
             if not client.supports_extension("smtputf8"):
-                return _failure(outgoing, 553, "5.6.7 the server does not take non-ASCII addresses (no SMTPUTF8)")
+                reply = "5.6.7 the SMTP server does not take non-ASCII addresses (no SMTPUTF8): held for send --resend"
+                return SendResult(outgoing.recipient, ok=False, code=553, reply=reply, transient=True, held=True)
             options, encoding = ["SMTPUTF8"], "utf-8"
         if not data.isascii():  # 8bit bodies: announced as such, or converted for a server without 8BITMIME
             if client.supports_extension("8bitmime"):
