@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from email import message_from_bytes
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -130,6 +131,29 @@ def test_three_kill_9_repeat_only_what_was_in_flight(tmp_path, sqlite_template) 
         # (committed in batches alone, a kill repeated up to a pool plus a batch).
         repeats = everyone_once(captured(sink), readers, max_repeats=3 * pool)
         print(f"{repeats} repeats over 3 kills")
+    assert states(settings.database.url) == {"sent": readers}
+
+
+def test_a_send_killed_and_not_yet_reaped_is_taken_over_at_once(tmp_path, sqlite_template) -> None:
+    """A shell's killed background job stays a zombie until the shell reaps it; it still answers signal 0.
+    The next send must know it is dead and send the rows it held now, not when its lease runs out."""
+    settings = sqlite_copy(tmp_path, sqlite_template)
+    readers = 200
+    populate(settings, readers)
+    with CaptureServer(handler=CaptureHandler(data_delay=0.01)) as sink:
+        config = config_file(tmp_path, settings, sink.port, pool_size=4)
+        run = newsletter(config, "send", "--date", str(ISSUE))
+        wait_for(lambda: len(sink.messages), 40, run)
+        os.kill(run.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{run.pid}/stat").read_text().split(") ")[1][0] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        again = newsletter(config, "send", "--date", str(ISSUE))
+        _out, err = again.communicate(timeout=120)
+        run.wait()
+        assert again.returncode == 0, err
+        assert "took back" in err
+        everyone_once(captured(sink), readers, max_repeats=4)
     assert states(settings.database.url) == {"sent": readers}
 
 
