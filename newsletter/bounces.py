@@ -138,7 +138,10 @@ def parse(data: bytes, source: str) -> Report:
             bounces=tuple(Bounce(rcpt, feedback_type, "", "hard") for rcpt in recipients),
             problem=None if feedback_type else "no Feedback-Type in the feedback report",
         )
-    temporary, permanent = all_failures(message)
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:  # flufl.bounce's heuristics fall over on odd mail (no From:): not a bounce
+        temporary = permanent = set()
     if temporary or permanent:
         text_ids = tuple(i for i in dict.fromkeys(_MESSAGE_ID.findall(_text(message))) if i not in quoted_ids)
         bounces = tuple(

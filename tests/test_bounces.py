@@ -173,6 +173,9 @@ def test_parse_other_mail() -> None:
     )
     reply = bounces.parse(fill("not-a-report.eml", **PLACEHOLDERS), "r")
     assert reply.kind == bounces.MAIL and reply.bounces == ()
+    # flufl.bounce's detectors raise on a message without From: (IndexError); it is mail, not a bounce.
+    bare = bounces.parse(b"To: someone@example.com\r\nSubject: hi\r\n\r\nhello\r\n", "bare")
+    assert (bare.kind, bare.bounces, bare.subject) == (bounces.MAIL, (), "hi")
 
 
 # -- acting on them ------------------------------------------------------------------------------------
