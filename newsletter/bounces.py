@@ -141,7 +141,7 @@ def parse(data: bytes, source: str) -> Report:
     try:
         temporary, permanent = all_failures(message)
     except Exception:  # flufl.bounce's heuristics fall over on odd mail (no From:): not a bounce
-        temporary = permanent = set()
+        temporary = permanent = frozenset()
     if temporary or permanent:
         text_ids = tuple(i for i in dict.fromkeys(_MESSAGE_ID.findall(_text(message))) if i not in quoted_ids)
         bounces = tuple(

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from newsletter.config import TOKEN_LENGTH, Settings
 
 _EPOCH = date(2020, 1, 1)
+# The issue days a return path can name: two bytes of days since the epoch.
+ISSUE_DAYS = (_EPOCH, _EPOCH + timedelta(days=2**16 - 1))
 _MAC_BYTES = 10  # 80 bits: guessing one valid token takes 2^79 tries on average
 _MAX_ID_BYTES = 8
 

@@ -164,6 +164,17 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
     assert "next run" in ok(cli("jobs")).stdout
 
 
+def test_bad_usage_is_one_line_and_status_1(cli) -> None:
+    """Like any bad input (click's own: the usage block, a hint, status 2); a day an issue cannot carry
+    (its return paths count two bytes of days from 2020) is refused before it reaches them."""
+    one_line_error(cli("preview", "ada@example.com", "--date", "2019-12-31"), "outside 2020-01-01..2199-06-06")
+    one_line_error(cli("send", "--dry-run", "--date", "2200-06-01"), "outside 2020-01-01..2199-06-06")
+    one_line_error(cli("send", "--date", "2026-02-30"), "'2026-02-30' is not a day of the calendar")
+    one_line_error(cli("preview"), "Missing argument 'EMAIL'", "preview --help')")
+    one_line_error(cli("nosuch"), "No such command 'nosuch'")
+    one_line_error(cli("subscribers", "add", "ada@example.com", "--bogus"), "No such option '--bogus'")
+
+
 def test_an_operator_cannot_skip_a_readers_double_opt_in(cli, tmp_path) -> None:
     readers = tmp_path / "pending.csv"
     readers.write_text("email,status\npat@example.com,pending\n", encoding="utf-8")

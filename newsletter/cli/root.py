@@ -32,14 +32,41 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def _one_line(exc: click.UsageError) -> click.ClickException:
+    """A usage error as one line and exit status 1, like every other bad input (click prints the usage
+    and a hint around it and exits 2)."""
+    where = exc.ctx.command_path if exc.ctx else "newsletter"
+    return click.ClickException(f"{exc.format_message()} (see '{where} --help')")
+
+
+class Command(click.Command):
+    """Bad options or arguments as one line on stderr and exit status 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+
 class Group(click.Group):
-    """Turns expected failures into one line on stderr and exit status 1."""
+    """Turns expected failures and bad usage into one line on stderr and exit status 1."""
+
+    command_class = Command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except NewsletterError as exc:
             raise click.ClickException(str(exc)) from None
+        except click.UsageError as exc:  # an unknown command
+            raise _one_line(exc) from None
 
 
 class State:
@@ -116,8 +143,28 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(func)
 
 
+class Day(click.ParamType):  # type: ignore[type-arg]
+    """A day as YYYY-MM-DD, within the days an issue can carry (its return paths count days from 2020)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            day = datetime.strptime(str(value), "%Y-%m-%d")
+        except ValueError:
+            self.fail(f"'{value}' is not a day of the calendar (YYYY-MM-DD)", param, ctx)
+        from newsletter.verp import ISSUE_DAYS
+
+        first, last = ISSUE_DAYS
+        if not first <= day.date() <= last:
+            self.fail(f"{value} is outside {first}..{last}", param, ctx)
+        return day
+
+
 def date_option(help_text: str) -> Callable[[F], F]:
-    return click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help=help_text)
+    return click.option("--date", "day", type=Day(), help=help_text)
 
 
 def issue_day(state: State, day: datetime | None) -> date:
