@@ -118,7 +118,10 @@ class Renderer:
     def subject(self, digest: Digest) -> str:
         count = sum(not p.trending for p in digest.picks)
         return self.settings.digest.subject.format(
-            count=count, topics=_topics_label(digest), date=format_day(digest.issue_date)
+            count=count,
+            papers="paper" if count == 1 else "papers",
+            topics=_topics_label(digest),
+            date=format_day(digest.issue_date),
         )
 
     def context(self, digest: Digest, links: Links, name: str | None = None) -> dict[str, Any]:

@@ -95,6 +95,9 @@ def test_mime_structure_and_headers() -> None:
     assert msg["To"] == "Ada Reader <reader@example.com>"
     assert msg["From"] == "Daily Papers <papers@example.com>"
     assert msg["Subject"] == "2 new papers on mechanistic interpretability, circuits — Tue 24 Nov 2026"
+    one = golden_digest()
+    one = replace(one, picks=one.picks[:1])
+    assert compose(one).subject == "1 new paper on mechanistic interpretability, circuits — Tue 24 Nov 2026"
     assert msg["Message-ID"] == out.message_id and out.message_id.endswith("@example.com>")
     assert msg["List-Id"] == "Daily Papers <digest.example.com>"
     unsub = msg["List-Unsubscribe"].strip()  # folded at 78 columns: the value starts on a continuation line

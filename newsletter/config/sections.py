@@ -115,7 +115,7 @@ class DigestSettings:
     send_empty: bool = False
     default_timezone: str = "UTC"
     default_send_hour: int = 7
-    subject: str = "{count} new papers on {topics} — {date}"
+    subject: str = "{count} new {papers} on {topics} — {date}"
 
 
 @dataclass(frozen=True)

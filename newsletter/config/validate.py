@@ -93,10 +93,10 @@ def validate(settings: Settings) -> None:
     ):
         need(is_timezone(zone), f"'{key}' is not an IANA timezone: {zone!r}")
     try:
-        settings.digest.subject.format(count=1, topics="x", date="x")
+        settings.digest.subject.format(count=1, papers="x", topics="x", date="x")
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(
-            f"{origin}: 'digest.subject' may use only {{count}}, {{topics}} and {{date}} ({exc})"
+            f"{origin}: 'digest.subject' may use only {{count}}, {{papers}}, {{topics}} and {{date}} ({exc})"
         ) from None
 
 
