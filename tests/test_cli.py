@@ -173,6 +173,7 @@ def test_bad_usage_is_one_line_and_status_1(cli) -> None:
     one_line_error(cli("preview"), "Missing argument 'EMAIL'", "preview --help')")
     one_line_error(cli("nosuch"), "No such command 'nosuch'")
     one_line_error(cli("subscribers", "add", "ada@example.com", "--bogus"), "No such option '--bogus'")
+    one_line_error(cli("demo", "--out", "/proc/no-such-folder"), "/proc/no-such-folder: No such file or directory")
 
 
 def test_an_operator_cannot_skip_a_readers_double_opt_in(cli, tmp_path) -> None:

@@ -67,6 +67,9 @@ class Group(click.Group):
             raise click.ClickException(str(exc)) from None
         except click.UsageError as exc:  # an unknown command
             raise _one_line(exc) from None
+        except OSError as exc:  # a file or folder given on the command line, or stdout: a full disk, a bad path
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
 class State:
