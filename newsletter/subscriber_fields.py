@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from newsletter.categories import arxiv_category
 from newsletter.errors import FeedError, InputError
 from newsletter.models import WEEKDAYS, Frequency, Status, Subscriber
 
@@ -114,21 +115,11 @@ class Categories(Phrases):
     def check(self, value: Iterable[str], label: str) -> tuple[str, ...]:
         found = []
         for item in super().check(value, label):
-            shape = _CATEGORY.fullmatch(item)
-            if shape is None:
-                raise InputError(
-                    f"{label}: '{item[:40]}' is not an arXiv category (such as cs.LG, hep-th or cond-mat.stat-mech)"
-                )
-            archive, subject = shape.group(1).lower(), shape.group(2)
-            found.append(archive if subject is None else f"{archive}.{_subject(subject)}")
+            try:
+                found.append(arxiv_category(item))
+            except ValueError as exc:
+                raise InputError(f"{label}: {exc}") from None
         return tuple(dict.fromkeys(found))
-
-
-_CATEGORY = re.compile(r"([A-Za-z]+(?:-[A-Za-z]+)?)(?:\.([A-Za-z]+(?:-[A-Za-z]+)?))?")
-
-
-def _subject(subject: str) -> str:
-    return subject.upper() if len(subject) == 2 else subject.lower()
 
 
 class PaperIds(Items):
@@ -274,11 +265,11 @@ class Field:
         None (or empty text) means "not given"."""
         if raw is None or isinstance(raw, str):
             return None if raw is None else self.kind.parse(raw, self.words)
-        if self.kind.many and isinstance(raw, list | tuple):
-            return tuple(str(v) for v in raw)
+        if self.kind.many and isinstance(raw, list | tuple) and all(isinstance(v, str) for v in raw):
+            return tuple(raw)
         if isinstance(raw, int | float) and not isinstance(raw, bool) and isinstance(self.kind, Number | Weekday):
             return raw
-        expected = "a list" if self.kind.many else "a number" if isinstance(self.kind, Number) else "text"
+        expected = "a list of text" if self.kind.many else "a number" if isinstance(self.kind, Number) else "text"
         raise InputError(f"{self.words}: {json.dumps(raw, default=str)[:40]} is not {expected}")
 
     def check(self, value: Any) -> Any:

@@ -166,6 +166,8 @@ def _read_rows(path: Path) -> list[tuple[int, Mapping[str | None, Any]]]:
         raise InputError(f"{path}:1: the header row must name the columns, including 'email'")
     if problem := _unknown(reader.fieldnames, "column"):
         raise InputError(f"{path}:1: {problem}")
+    if twice := next((name for name in reader.fieldnames if reader.fieldnames.count(name) > 1), None):
+        raise InputError(f"{path}:1: the header names the column '{twice}' twice (which one holds the value?)")
     # line_num is the physical line the row ended on, which is what an editor shows.
     return [(reader.line_num, row) for row in reader]
 
@@ -182,7 +184,9 @@ def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]
     if problem := _unknown(row, "field"):
         raise InputError(problem)
     email = row.get("email")
-    if not isinstance(email, str) or not email.strip():
+    if email is not None and not isinstance(email, str):
+        raise InputError(f"email: {json.dumps(email, default=str)[:40]} is not text")
+    if not email or not email.strip():
         raise InputError("missing email")
     return email, SubscriberChanges(**read_all(lambda field: row.get(field.name), EXPORTED))
 

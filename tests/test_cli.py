@@ -223,6 +223,14 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     extra.write_text("email,name\nfay@example.com,Fay,surplus\n", encoding="utf-8")
     result = cli("subscribers", "import", str(extra))
     assert result.exit_code == 1 and f"{extra}:2: more values than the header row has columns" in result.stderr
+    twice = tmp_path / "twice.csv"
+    twice.write_text("email,email\nfay@example.com,gus@example.com\n", encoding="utf-8")
+    result = cli("subscribers", "import", str(twice))
+    assert result.exit_code == 1 and f"{twice}:1: the header names the column 'email' twice" in result.stderr
+    numbered = tmp_path / "numbered.json"
+    numbered.write_text('[{"email": 5}]', encoding="utf-8")
+    result = cli("subscribers", "import", str(numbered))
+    assert result.exit_code == 1 and f"{numbered}:1: email: 5 is not text" in result.stderr
 
 
 def test_bad_inputs_are_one_line_with_exit_1(cli, tmp_path) -> None:

@@ -176,6 +176,9 @@ def test_json_values_must_have_the_field_type() -> None:
             BY_NAME[name].check(BY_NAME[name].read(bad))
     with pytest.raises(InputError, match="separates phrases"):
         BY_NAME["topics"].check(BY_NAME["topics"].read(["a;b"]))
+    for bad in ([["a"]], [1, 2]):  # a list of something else than text was stored as "['a']", "1", "2"
+        with pytest.raises(InputError, match=r"^topics: .* is not a list of text$"):
+            BY_NAME["topics"].read(bad)
     # Said as the JSON file writes it, not as Python would.
     with pytest.raises(InputError, match=r"^max items: true is not a number$"):
         BY_NAME["max_items"].read(True)
@@ -186,11 +189,14 @@ def test_json_values_must_have_the_field_type() -> None:
 def test_categories_are_kept_in_arxivs_spelling() -> None:
     from newsletter.subscriber_fields import BY_NAME
 
-    given = ["CS.lg", "hep-th", "Cond-Mat.Stat-Mech", "astro-ph.co", "math", "cs.LG"]
-    assert BY_NAME["categories"].check(given) == ("cs.LG", "hep-th", "cond-mat.stat-mech", "astro-ph.CO", "math")
-    for bad in ("cs LG", "cs.", ".LG", "cs.LG.x", "68T07", "cs_LG"):
+    given = ["CS.lg", "hep-th", "Cond-Mat.Stat-Mech", "astro-ph.co", "math.ag", "cs.LG"]
+    assert BY_NAME["categories"].check(given) == ("cs.LG", "hep-th", "cond-mat.stat-mech", "astro-ph.CO", "math.AG")
+    for bad in ("cs LG", "cs.", ".LG", "cs.LG.x", "68T07", "cs_LG", "machine", "xx.YY", "hep-th.XX"):
         with pytest.raises(InputError, match="is not an arXiv category"):
             BY_NAME["categories"].check([bad])
+    with pytest.raises(InputError, match="'math' needs its subject, such as math.PR"):
+        BY_NAME["categories"].check(["math"])
+    assert BY_NAME["categories"].check(["gr-qc", "astro-ph", "solv-int"]) == ("gr-qc", "astro-ph", "solv-int")
 
 
 def test_an_operators_weekday_for_a_daily_reader_is_an_error_not_dropped(tmp_path) -> None:
