@@ -250,8 +250,16 @@ def test_preview_explain_prints_a_table_and_json(ctx, tmp_path, real) -> None:
     assert table.exit_code == 0, table.output
     assert "lex" in table.output and "bg×0.6" in table.output and "lex: the topic's words" in table.output
     # Every stored paper informs the ranker: the day's papers are among those that use the word too.
-    assert f"background: like {len(GENERATIVE_BACKGROUND) + 8} papers on cs.CV" in table.output
+    assert f"what 'diffusion' means: like {len(GENERATIVE_BACKGROUND) + 8} papers on cs.CV" in table.output
     assert "the best 8 candidates, 4 of them picked" in table.output
+    assert "trending" not in table.output
+    # The message itself as JSON (it printed the HTML, --json or not).
+    message = json.loads(run("--date", str(ISSUE), "--json").stdout)
+    assert message["to"] == "ada@example.com" and message["subject"].startswith("4 new papers on diffusion")
+    assert "<html" in message["html"] and "diffusion" in message["text"]
+    ctx.subscribers.add(make_subscriber(id=2, email="any@example.com", topics=()))
+    plain = CliRunner().invoke(main, ["--config", str(config), "preview", "any@example.com", "--explain"])
+    assert "the digest is the day's trending papers" in plain.output
     out = run("--date", str(ISSUE), "--explain", "--json", "--top", "5")
     rows = json.loads(out.stdout)
     assert len(rows) == 5 and {r["id"] for r in rows if r["picked"]} == set(GENERATIVE)

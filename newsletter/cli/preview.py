@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +57,18 @@ def preview(
         show_explained(pipeline.explain(state.app, normalized(email), issue_day(state, day), top), as_json)
         return
     message = pipeline.preview(state.app, normalized(email), issue_day(state, day))
+    if as_json:
+        print_json(
+            {
+                "to": message.recipient,
+                "return_path": message.sender,
+                "subject": message.subject,
+                "message_id": message.message_id,
+                "text": message.text,
+                "html": message.html,
+            }
+        )
+        return
     if png:
         import tempfile
 
@@ -113,12 +126,17 @@ def show_explained(rows: list[Explained], as_json: bool) -> None:
         parts = (r.score, r.lexical, r.background, r.categories, r.feedback)
         title = f"{r.topic}: {r.paper.title}" if r.topic else r.paper.title
         table.add_row(mark, r.paper.id, *(f"{v:.3f}" for v in parts), title)
-    console().print(table)
-    click.echo(
-        "lex: the topic's words in the paper; bg: closeness to the papers that use the topic; cat: their"
-        " categories; fb: the reader's likes and dislikes; excl: excluded; sent: already sent"
+    out = console()
+    out.print(table)
+    legend = (
+        "score: the best topic's lex + bg × weight + cat × weight, a quarter of each other topic's, and fb."
+        " lex: the topic's words in the paper; bg: closeness to the stored papers that use the topic; cat: their"
+        " categories; fb: the reader's likes and dislikes; excl: excluded; sent: already sent."
     )
-    evidence = sorted({r.why.evidence for r in rows if r.why and r.why.kind == "topic" and r.why.evidence})
-    for line in evidence:
-        click.echo(f"background: {line}")
+    click.echo(textwrap.fill(legend, width=out.width))  # at the terminal's width, like the table
+    evidence = {r.topic: r.why.evidence for r in rows if r.why and r.why.kind == "topic" and r.why.evidence}
+    for topic, line in sorted(evidence.items()):
+        click.echo(f"what '{topic}' means: {line}")
     click.echo(f"the best {len(rows)} candidates, {sum(r.picked for r in rows)} of them picked (✓)")
+    if rows and not any(r.topic or r.why for r in rows):
+        click.echo("no topic, category, author or liked paper scores these: the digest is the day's trending papers")
