@@ -45,8 +45,11 @@ def test_import_stores_background_papers_that_are_searchable_but_never_news(cli,
     assert stored.primary_category == first["categories"].split()[0]
     assert stored.authors == tuple(a.strip() for a in first["authors"].split(","))
 
-    # Never on a day's list or in a digest's window, but found by search.
+    # Never on a day's list or in a digest's window, but found by search (the listing says so).
     assert ctx.papers.list() == []
+    assert (ctx.papers.count(background=True), ctx.papers.count(background=False)) == (len(sample), 0)
+    listed = cli("papers", "list").stdout
+    assert f"0 papers\nand {len(sample):,} background papers, not listed" in listed
     assert ctx.papers.announced_between(date(1990, 1, 1), date(2100, 1, 1)) == []
     assert ctx.papers.announcement_days() == []
     word = max(first["title"].split(), key=len).strip(".,:;()")

@@ -25,8 +25,10 @@ def papers() -> None:
 @json_option
 @pass_state
 def papers_list(state: State, day: datetime | None, trending: bool, limit: int | None, as_json: bool) -> None:
-    """List stored papers, newest first (or trending first)."""
+    """List stored papers, newest first (or trending first); background papers are searched, not listed."""
     show_papers(state.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
+    if not as_json and (background := state.papers.count(background=True)):
+        click.echo(f"and {background:,} background papers, not listed: find them with 'newsletter papers search'")
 
 
 # Unknown options pass through as words, so `papers search circuits -analog` needs no quoting.
@@ -78,4 +80,4 @@ def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None
     for p in found:
         table.add_row(p.id, str(p.announced or ""), str(p.upvotes or ""), p.title)
     console().print(table)
-    click.echo(f"{len(found)} papers")
+    click.echo(f"{len(found)} paper{'' if len(found) == 1 else 's'}")

@@ -92,7 +92,11 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
     if as_json:
         print_json([s.to_dict() for s in found])
         return
-    table = Table("email", "status", "frequency", "hour", "timezone", "topics", box=None)
+    table = Table(box=None)
+    table.add_column("email", overflow="fold")  # folded when it must be, never cut short with '…'
+    for header in ("status", "frequency", "hour", "timezone"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("topics", overflow="fold")
     for s in found:
         table.add_row(
             s.email,

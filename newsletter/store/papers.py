@@ -222,9 +222,13 @@ class PaperStore:
         with self.db.transaction() as session:
             return session.scalar(select(func.max(PaperRow.announced)).where(PaperRow.announced <= on_or_before))
 
-    def count(self) -> int:
+    def count(self, background: bool | None = None) -> int:
+        """Stored papers; only the background ones (True) or only the others (False)."""
+        query = select(func.count()).select_from(PaperRow)
+        if background is not None:
+            query = query.where(PaperRow.background.is_(background))
         with self.db.transaction() as session:
-            return session.scalar(select(func.count()).select_from(PaperRow)) or 0
+            return session.scalar(query) or 0
 
 
 _FIELDS = (
