@@ -150,6 +150,13 @@ def certificate(tmp_path_factory) -> tuple[Path, ssl.SSLContext]:
     return cert, context
 
 
+def test_a_host_that_does_not_resolve_is_said_so(app) -> None:
+    # The resolver's error is not an errno: os.strerror called it "Unknown error -2".
+    with pytest.raises(DeliveryError, match=r"no-such-host\.invalid:25: host not found \(.+\)$"):
+        send(app, host="no-such-host.invalid", port=25)
+    assert app.ledger.status() == []
+
+
 def test_starttls_with_a_verified_certificate(app, certificate) -> None:
     cert, context = certificate
     with CaptureServer(tls_context=context, require_starttls=True) as tls_server:

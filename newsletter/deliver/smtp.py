@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import ssl
 
 import aiosmtplib
@@ -171,6 +172,8 @@ def _reason(exc: BaseException) -> str:
         return f"TLS failed: {why}{hint}"
     if isinstance(root, aiosmtplib.SMTPException) and "STARTTLS" in str(root):
         return "TLS failed: the server does not offer STARTTLS (see 'smtp.tls')"
+    if isinstance(root, socket.gaierror):  # its errno is the resolver's, which os.strerror calls 'Unknown error'
+        return f"host not found ({root.strerror})"
     if isinstance(root, OSError) and root.errno is not None:
         return os.strerror(root.errno)
     text = str(root).strip() or type(root).__name__
