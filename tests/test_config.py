@@ -81,6 +81,16 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", env={})
 
 
+def test_a_misspelt_environment_variable_is_an_error_like_a_misspelt_key() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^environment: NEWSLETTER_SMTP_PROT is no setting \(did you mean NEWSLETTER_SMTP_PORT\?\)$"
+    ):
+        load_settings(env={"NEWSLETTER_SMTP_PROT": "2525"})
+    with pytest.raises(ConfigError, match=r"^environment: NEWSLETTER_NOTHING_LIKE_IT is no setting$"):
+        load_settings(env={"NEWSLETTER_NOTHING_LIKE_IT": "1"})
+    assert load_settings(env={"NEWSLETTER_SMTP_PORT": "2525", "OTHER_SMTP_PROT": "x"}).smtp.port == 2525
+
+
 def test_bad_environment_value_names_the_variable() -> None:
     with pytest.raises(ConfigError, match=r"environment: 'smtp\.pool_size' must be a whole number"):
         load_settings(env={"NEWSLETTER_SMTP_POOL_SIZE": "many"})

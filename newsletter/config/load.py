@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from newsletter.config.validate import validate
 from newsletter.errors import ConfigError
 
 ENV_PREFIX = "NEWSLETTER_"
+CONFIG_VARIABLE = "NEWSLETTER_CONFIG"  # the file to read: the one variable that is no setting
 DEFAULT_CONFIG_FILE = "newsletter.toml"
 
 
@@ -41,8 +43,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
 def _choose_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
     if path is not None:
         return Path(path)
-    if env.get("NEWSLETTER_CONFIG"):
-        return Path(env["NEWSLETTER_CONFIG"])
+    if env.get(CONFIG_VARIABLE):
+        return Path(env[CONFIG_VARIABLE])
     default = Path(DEFAULT_CONFIG_FILE)
     return default if default.exists() else None
 
@@ -112,5 +114,24 @@ def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]
             if name in env:
                 target[f.name] = env[name]
 
+    known: set[str] = {CONFIG_VARIABLE}
+
+    def names(obj: Any, path: list[str]) -> None:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                names(value, [*path, f.name])
+            elif f.name != "source_file":
+                known.add(ENV_PREFIX + "_".join([*path, f.name]).upper())
+
+    names(settings, [])
+    # A misspelt variable would set nothing without a word, as a misspelt key in the file would not.
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            # Compared without the prefix that every name shares, which would make any two look alike.
+            bare = {k.removeprefix(ENV_PREFIX): k for k in known}
+            close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), bare, n=1)
+            hint = f" (did you mean {bare[close[0]]}?)" if close else ""
+            raise ConfigError(f"environment: {name} is no setting{hint}")
     walk(settings, [], overrides)
     return overrides
