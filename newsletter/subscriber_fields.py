@@ -168,7 +168,7 @@ class Number(Kind):
             if not value.is_integer():
                 raise InputError(f"{label}: {value} is not a whole number")
             value = int(value)
-        value = self.type(value)
+        value = self.type(value) + self.type(0)  # -0.0 is 0.0
         if not self.low <= value <= self.high:
             span = f"{self.low}..{self.high}" if self.type is int else f"between {self.low:g} and {self.high:g}"
             raise InputError(f"{label} {value} must be {span}{self.note}")

@@ -174,6 +174,14 @@ def test_bad_usage_is_one_line_and_status_1(cli) -> None:
     one_line_error(cli("nosuch"), "No such command 'nosuch'")
     one_line_error(cli("subscribers", "add", "ada@example.com", "--bogus"), "No such option '--bogus'")
     one_line_error(cli("demo", "--out", "/proc/no-such-folder"), "/proc/no-such-folder: No such file or directory")
+    one_line_error(cli("ingest", "--from", "2026-11-20"), "--from and --to go with --backfill")
+    ok(cli("subscribers", "add", "ada@example.com", "--topic", "circuits", "--min-score", "-0"))
+    one_line_error(cli("subscribers", "update", "ada@example.com"), "nothing to change")
+    assert "ADA" not in ok(cli("subscribers", "like", "ADA@Example.com", "2611.17001")).stdout
+    shown = json.loads(ok(cli("subscribers", "show", "ada@example.com", "--json")).stdout)
+    assert repr(shown["min_score"]) == "0.0" and shown["liked"] == ["2611.17001"]
+    jobs = json.loads(ok(cli("jobs", "--json")).stdout)
+    assert {j["name"] for j in jobs["jobs"]} and jobs["send_slots"][0]["readers"] == 1
 
 
 def test_an_operator_cannot_skip_a_readers_double_opt_in(cli, tmp_path) -> None:

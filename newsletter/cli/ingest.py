@@ -46,6 +46,8 @@ def ingest(
     """Fetch new papers from the configured sources (or a file) and store them; exit 1 if any source failed."""
     from newsletter import pipeline
 
+    if (start or end) and not backfill:  # else they were ignored, and today fetched
+        raise click.UsageError("--from and --to go with --backfill (one day: --date)")
     if path and fmt == "arxiv-metadata":
         results = [import_metadata(state, path)]
     elif path:

@@ -178,11 +178,20 @@ def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
 
 
 @main.command()
+@json_option
 @pass_state
-def jobs(state: State) -> None:
+def jobs(state: State, as_json: bool) -> None:
     """List the scheduled jobs and their next run times."""
     from newsletter import pipeline, schedule
 
+    if as_json:
+        print_json(
+            {
+                "jobs": [{"name": name, "next_run": when} for name, when in schedule.next_runs(state.settings)],
+                "send_slots": [vars(slot) for slot in pipeline.send_slots(state.app)],
+            }
+        )
+        return
     for name, when in schedule.next_runs(state.settings):
         click.echo(f"{name}: next run {when:%Y-%m-%d %H:%M %Z}")
     slots = pipeline.send_slots(state.app)

@@ -62,7 +62,8 @@ def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
     if as_json:
         print_json(added.to_dict())
     else:
-        click.echo(f"added {added.email} ({len(added.preferences.topics)} topics)")
+        topics = len(added.preferences.topics)
+        click.echo(f"added {added.email} ({topics} topic{'' if topics == 1 else 's'})")
 
 
 @subscribers.command("update")
@@ -75,6 +76,8 @@ def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> No
     from newsletter import subscriptions
 
     changes = changes_from(kw)
+    if all(value is None for value in vars(changes).values()):
+        raise click.UsageError("nothing to change: give the options to set")
     subscriptions.weekday_is_weekly(changes, state.subscribers.require(normalized(email)))
     updated = subscriptions.update(state.subscribers, email, changes)
     show_subscriber(updated.to_dict(), as_json)
@@ -176,8 +179,9 @@ def _feedback_command(name: str, liked: bool) -> None:
         from newsletter.sources.ids import split_arxiv_id
 
         bare, _ = split_arxiv_id(paper_id)
-        state.subscribers.add_feedback(normalized(email), bare, liked)
-        click.echo(f"{email} {name}s {bare}")
+        address = normalized(email)
+        state.subscribers.add_feedback(address, bare, liked)
+        click.echo(f"{address} {name}s {bare}")
 
 
 _feedback_command("like", True)
