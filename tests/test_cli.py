@@ -184,6 +184,19 @@ def test_bad_usage_is_one_line_and_status_1(cli) -> None:
     assert {j["name"] for j in jobs["jobs"]} and jobs["send_slots"][0]["readers"] == 1
 
 
+def test_a_database_made_without_a_config_is_said_and_private(tmp_path, monkeypatch) -> None:
+    """Zero set-up makes ./newsletter.db where the command runs: said on stderr (a command run from the wrong
+    folder answered "0 subscribers" from a new, empty database) and readable by its owner alone."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSLETTER_CONFIG", raising=False)
+    first = CliRunner().invoke(main, ["subscribers", "list"])
+    assert first.exit_code == 0 and "0 subscribers" in first.stdout
+    assert "no config file here; made a new database newsletter.db" in first.stderr
+    assert (tmp_path / "newsletter.db").stat().st_mode & 0o777 == 0o600
+    again = CliRunner().invoke(main, ["subscribers", "list"])
+    assert again.exit_code == 0 and again.stderr == ""
+
+
 def test_an_operator_cannot_skip_a_readers_double_opt_in(cli, tmp_path) -> None:
     readers = tmp_path / "pending.csv"
     readers.write_text("email,status\npat@example.com,pending\n", encoding="utf-8")

@@ -103,8 +103,14 @@ class State:
     @functools.cached_property
     def db(self) -> Database:
         from newsletter.store import Database
+        from newsletter.store.db import new_sqlite_file
 
-        return Database.open(self.settings)
+        new = new_sqlite_file(self.settings.database.url)
+        db = Database.open(self.settings)
+        if new is not None and self.settings.source_file is None:
+            # Zero set-up makes one where the command runs; said, so a command run from the wrong folder is seen.
+            click.echo(f"note: no config file here; made a new database {new} (see 'newsletter init')", err=True)
+        return db
 
     @functools.cached_property
     def subscribers(self) -> SubscriberStore:

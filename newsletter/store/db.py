@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from newsletter.errors import StoreError
@@ -48,6 +49,7 @@ class Database:
             db.ensure_schema()
         return db
 
+
     @property
     def identity(self) -> str:
         """What tells this database apart from any other of this machine (an SQLite file by its absolute
@@ -68,6 +70,9 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            if (new := new_sqlite_file(self.url)) is not None and new.parent.is_dir():
+                # Readers' addresses and consent records: the owner's alone (SQLite's -wal and -shm follow).
+                os.close(os.open(new, os.O_CREAT | os.O_WRONLY, 0o600))
         else:
             kwargs["pool_pre_ping"] = True
             if self.is_postgresql and "connect_timeout" not in self.url.query:
@@ -208,3 +213,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def new_sqlite_file(url: str | URL) -> Path | None:
+    """The SQLite file a database URL would create on first use (None: it exists, or the URL names no file)."""
+    try:
+        url = make_url(url)
+    except (ArgumentError, ValueError):
+        return None  # Database says what is wrong with it, without its password
+    name = url.database if url.get_backend_name() == "sqlite" else None
+    if not name or name == ":memory:" or name.startswith("file:") or Path(name).exists():
+        return None
+    return Path(name)
