@@ -49,7 +49,6 @@ class Database:
             db.ensure_schema()
         return db
 
-
     @property
     def identity(self) -> str:
         """What tells this database apart from any other of this machine (an SQLite file by its absolute
