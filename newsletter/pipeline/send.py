@@ -19,7 +19,7 @@ from newsletter.deliver.smtp import SmtpPool
 from newsletter.deliver.summary import Summary
 from newsletter.errors import InputError
 from newsletter.message import Composer
-from newsletter.models import Digest, Subscriber
+from newsletter.models import DeliveryState, Digest, Subscriber
 from newsletter.pipeline.context import Context
 from newsletter.pipeline.due import due_now
 from newsletter.pipeline.prepare import prepare_issue
@@ -147,15 +147,33 @@ async def _dry_run(ctx: Context, recipients: Iterable[list[Subscriber]], options
     await mailer.open()
     try:
         for plan in prepare_issue(ctx, recipients, options):
-            if plan.skip is not None or plan.digest is None:
-                summary.skip(plan.subscriber.email, plan.skip or "")
+            digest = plan.digest
+            if digest is None and plan.delivery is not None and _would_send(plan.delivery.state, options):
+                # A row of an earlier run: the send would take it up with its archived digest.
+                digest = ctx.archive.load_digest(plan.subscriber, options.issue_date)
+            elif plan.skip is not None or digest is None:
+                why = plan.skip or (f"{plan.delivery.state}: 'send --resend' retries it" if plan.delivery else "")
+                summary.skip(plan.subscriber.email, why)
                 continue
-            result = await mailer.send(composer.compose(plan.digest))
+            if digest is None:
+                summary.skip(plan.subscriber.email, "its archived digest is gone")
+                continue
+            result = await mailer.send(composer.compose(digest))
             summary.set(plan.subscriber.id, plan.subscriber.email, "sent", result.reply)
     finally:
         await mailer.close()
     summary.elapsed = time.monotonic() - started
     return summary
+
+
+def _would_send(state: DeliveryState, options: SendOptions) -> bool:
+    """Whether the send these options run would deliver a row already in the ledger (ledger.reopen: --resend
+    retries failed rows, and with --to re-sends sent ones)."""
+    if state is DeliveryState.PENDING:
+        return True
+    if state is DeliveryState.FAILED_TRANSIENT:
+        return options.resend
+    return state is DeliveryState.SENT and options.resend and bool(options.to)
 
 
 def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = False) -> list[tuple[date, Summary]]:
