@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,12 @@ from newsletter.models import Consent, Frequency, Preferences, Status, Subscribe
 from newsletter.store import SubscriberStore
 from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record
 
-# The columns of a CSV export and import, the keys of a JSON one: the address, every preference, then the
-# status and feedback.
-COLUMNS = ("email", *(f.name for f in EXPORTED))
+# The record of consent travels with the reader (a move to another database must not lose who agreed, when,
+# from where), as the store keeps it; an import without it records the import as the source.
+CONSENT_COLUMNS = ("consent_source", "consent_at", "consent_ip", "consent_user_agent", "consent_form")
+# The columns of a CSV export and import, the keys of a JSON one: the address, every preference, the status
+# and feedback, then the record of consent.
+COLUMNS = ("email", *(f.name for f in EXPORTED), *CONSENT_COLUMNS)
 # Readers who must not be mailed. Only the reader's own confirmation (or an operator's `resume`: of one who
 # unsubscribed, only with --reader-asked) brings one back; a file, perhaps an export older than their
 # unsubscribe, never does.
@@ -134,7 +138,8 @@ def import_file(settings: Settings, store: SubscriberStore, path: str | Path) ->
         try:
             email, changes = _row_changes(row)
             if store.get(normalize_email(email)) is None:
-                add(settings, store, email, changes, source="import")
+                source, consent = _consent_from(row)
+                add(settings, store, email, changes, source=source, consent=consent)
                 added += 1
             else:
                 update(store, email, changes)
@@ -192,14 +197,47 @@ def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]
 
 
 def export(subscribers: Iterable[Subscriber], fmt: str) -> str:
-    """Every reader's address, preferences, status and feedback; importing the result into an empty database
-    exports the same."""
+    """Every reader's address, preferences, status, feedback and record of consent; importing the result into
+    an empty database exports the same."""
     if fmt == "json":
-        records = [{"email": s.email, **record(s)} for s in subscribers]
+        records = [
+            {"email": s.email, **record(s), **dict(zip(CONSENT_COLUMNS, _consent_cells(s), strict=True))}
+            for s in subscribers
+        ]
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for s in subscribers:
-        writer.writerow([s.email, *(f.kind.write(f.get(s)) for f in EXPORTED)])
+        writer.writerow([s.email, *(f.kind.write(f.get(s)) for f in EXPORTED), *_consent_cells(s)])
     return out.getvalue()
+
+
+def _consent_cells(subscriber: Subscriber) -> list[str]:
+    consent = subscriber.consent
+    if consent is None:
+        return [subscriber.consent_source, "", "", "", ""]
+    return [subscriber.consent_source, consent.at.isoformat(), consent.ip or "", consent.user_agent, consent.form]
+
+
+def _consent_from(row: Mapping[str | None, Any]) -> tuple[str, Consent | None]:
+    """The source and record of consent in an import's row (none given: the import is the source)."""
+    cells = {}
+    for name in CONSENT_COLUMNS:
+        value = row.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{name}: {json.dumps(value, default=str)[:40]} is not text")
+        cells[name] = (value or "").strip()
+    source = cells["consent_source"] or "import"
+    if len(source) > 16:
+        raise InputError(f"consent_source: '{source[:40]}' is longer than 16 characters")
+    if not cells["consent_at"]:
+        return source, None
+    try:
+        at = datetime.fromisoformat(cells["consent_at"])
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InputError(f"consent_at: '{cells['consent_at'][:40]}' is not a date and time with its offset (ISO 8601)")
+    ip = cells["consent_ip"] or None
+    return source, Consent(at, ip, cells["consent_user_agent"][:300], cells["consent_form"][:32])

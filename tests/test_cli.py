@@ -224,10 +224,13 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     exported = ok(cli("subscribers", "export")).stdout.splitlines()
     assert exported[0] == (
         "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,"
-        "weekday,min_score,trending_items,status,liked,disliked"
+        "weekday,min_score,trending_items,status,liked,disliked,"
+        "consent_source,consent_at,consent_ip,consent_user_agent,consent_form"
     )
-    # A file without a status column adds active readers.
-    assert exported[1] == "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily,,,0,active,,"
+    # A file without a status column adds active readers; without a record of consent, the import is the source.
+    assert exported[1] == (
+        "ada@example.com,Ada,circuits;sparse autoencoders,cs.LG,,,5,UTC,7,daily,,,0,active,,,import,,,,"
+    )
 
     # Export then import is a round trip.
     back = tmp_path / "back.json"

@@ -144,7 +144,7 @@ def test_dry_run_with_outbox_writes_eml_and_records_nothing(world, smtp_server, 
     assert send(world).sent == 2, "a dry run does not count as sent"
     # After the send, a dry run says what the same options would do: nothing again, a re-send with --to.
     assert send(world, dry_run=True).sent == 0
-    reader = [m.recipients[0] for m in smtp_server.messages][0]
+    reader = smtp_server.messages[0].recipients[0]
     again = send(world, dry_run=True, resend=True, to=(reader,))
     assert again.sent == 1 and len(smtp_server.messages) == 2
     assert send(world, resend=True, to=(reader,)).sent == 1

@@ -1,6 +1,7 @@
 """One table of reader preferences: CLI options, export and import, the web form and validation all follow it."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,10 @@ from click.testing import CliRunner, Result
 from newsletter.cli import main
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values
-from newsletter.models import Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import Database, SubscriberStore
 from newsletter.subscriber_fields import EXPORTED, FIELDS
-from newsletter.subscriptions import COLUMNS, validate_changes
+from newsletter.subscriptions import COLUMNS, CONSENT_COLUMNS, validate_changes
 from tests.conftest import ROOT
 
 # Readers of every kind, each preference away from its default in at least one of them.
@@ -90,7 +91,7 @@ def test_export_then_import_into_an_empty_database_exports_the_same_bytes(filled
 
 def test_export_carries_every_field_of_the_table(filled) -> None:
     records = json.loads(filled("subscribers", "export", "--format", "json").stdout)
-    assert all(tuple(r) == COLUMNS == ("email", *(f.name for f in EXPORTED)) for r in records)
+    assert all(tuple(r) == COLUMNS == ("email", *(f.name for f in EXPORTED), *CONSENT_COLUMNS) for r in records)
     for field in EXPORTED:  # the test readers differ in every field, so each one is carried for real
         assert len({json.dumps(r[field.name]) for r in records}) > 1, field.name
     assert {r["status"] for r in records} == set(Status)
@@ -102,9 +103,36 @@ def test_export_carries_every_field_of_the_table(filled) -> None:
     assert header.split(",") == list(COLUMNS)
     # DESIGN.md §4: the columns a hand-written file has always used come first, in their order.
     assert header.startswith("email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,")
-    assert header.endswith(",status,liked,disliked")
+    assert header.endswith(
+        ",status,liked,disliked,consent_source,consent_at,consent_ip,consent_user_agent,consent_form"
+    )
     shown = json.loads(filled("subscribers", "show", "ada@example.com", "--json").stdout)
-    assert {k: shown[k] for k in COLUMNS} == records[0]  # to_dict comes from the same table
+    fields = ("email", *(f.name for f in EXPORTED))
+    assert {k: shown[k] for k in fields} == {k: records[0][k] for k in fields}  # to_dict comes from the same table
+
+
+def test_a_web_readers_record_of_consent_survives_a_move_to_another_database(tmp_path) -> None:
+    """Who agreed, when, from where and with which form: an export, imported into a new database, keeps it
+    (an import recorded itself as the source and lost the sign-up's record)."""
+    (tmp_path / "a").mkdir()
+    before = make_cli(tmp_path / "a")
+    before("subscribers", "list")  # the schema
+    agreed = Consent(datetime(2026, 11, 2, 9, 30, tzinfo=UTC), "203.0.113.7", "Mozilla/5.0 (X11)", "signup-v2")
+    store = SubscriberStore(Database(f"sqlite:///{tmp_path / 'a'}/n.db", str(ROOT / "migrations")))
+    store.add(Subscriber(id=0, email="web@example.com", consent_source="web", consent=agreed))
+    for fmt in ("csv", "json"):
+        (tmp_path / fmt).mkdir()
+        after = make_cli(tmp_path / fmt)
+        moved = tmp_path / f"readers.{fmt}"
+        moved.write_text(before("subscribers", "export", "--format", fmt).stdout, encoding="utf-8")
+        after("subscribers", "import", str(moved))
+        shown = json.loads(after("subscribers", "show", "web@example.com", "--json").stdout)
+        assert (shown["consent_source"], shown["consent"]) == ("web", agreed.to_dict())
+        assert after("subscribers", "export", "--format", fmt).stdout == moved.read_text(encoding="utf-8")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("email,consent_at\nnew@example.com,2026-11-02 09:30\n", encoding="utf-8")
+    refused = make_cli(tmp_path / "a")("subscribers", "import", str(broken), code=1)
+    assert "consent_at: '2026-11-02 09:30' is not a date and time with its offset" in refused.stderr
 
 
 def test_every_field_is_a_cli_option_with_help() -> None:
