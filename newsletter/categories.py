@@ -24,7 +24,9 @@ _CATEGORY = re.compile(r"([A-Za-z]+(?:-[A-Za-z]+)?)(?:\.([A-Za-z]+(?:-[A-Za-z]+)
 
 
 def _subject(subject: str) -> str:
-    return subject.upper() if len(subject) == 2 else subject.lower()
+    if len(subject) == 2 or subject.isupper():  # cs.LG; the corpus files a few papers under cs.SEC
+        return subject.upper()
+    return subject.lower()
 
 
 def arxiv_category(name: str) -> str:

@@ -118,7 +118,7 @@ def resume(store: SubscriberStore, email: str, reader_asked: bool = False) -> Su
     if found.status is Status.PENDING:
         raise InputError(
             f"{found.email} has not confirmed their sign-up: only their confirmation link makes them active "
-            "(add them with 'subscribers add' if they asked you in person)"
+            "(if they gave you their consent otherwise, import them with status active)"
         )
     if found.status is Status.UNSUBSCRIBED and not reader_asked:
         when = f" on {found.unsubscribed_at:%Y-%m-%d}" if found.unsubscribed_at else ""

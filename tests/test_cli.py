@@ -172,6 +172,10 @@ def test_bad_usage_is_one_line_and_status_1(cli) -> None:
     one_line_error(cli("send", "--date", "2026-02-30"), "'2026-02-30' is not a day of the calendar")
     one_line_error(cli("preview"), "Missing argument 'EMAIL'", "preview --help')")
     one_line_error(cli("nosuch"), "No such command 'nosuch'")
+    bare = CliRunner().invoke(main, [])  # no command at all: the help, as before
+    assert "Usage:" in bare.output and "Commands:" in bare.output and "Error" not in bare.output
+    # Only an issue's day is held to the days its messages can carry; a day to fetch or list is any day.
+    assert "outside" not in cli("papers", "list", "--date", "2019-06-03").output
     one_line_error(cli("subscribers", "add", "ada@example.com", "--bogus"), "No such option '--bogus'")
     one_line_error(cli("demo", "--out", "/proc/no-such-folder"), "/proc/no-such-folder: No such file or directory")
     one_line_error(cli("ingest", "--from", "2026-11-20"), "--from and --to go with --backfill")

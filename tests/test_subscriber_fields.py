@@ -225,6 +225,7 @@ def test_categories_are_kept_in_arxivs_spelling() -> None:
     with pytest.raises(InputError, match="'math' needs its subject, such as math.PR"):
         BY_NAME["categories"].check(["math"])
     assert BY_NAME["categories"].check(["gr-qc", "astro-ph", "solv-int"]) == ("gr-qc", "astro-ph", "solv-int")
+    assert BY_NAME["categories"].check(["cs.SEC"]) == ("cs.SEC",)  # as the corpus files a few papers
 
 
 def test_an_operators_weekday_for_a_daily_reader_is_an_error_not_dropped(tmp_path) -> None:

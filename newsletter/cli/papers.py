@@ -27,7 +27,7 @@ def papers() -> None:
 def papers_list(state: State, day: datetime | None, trending: bool, limit: int | None, as_json: bool) -> None:
     """List stored papers, newest first (or trending first); background papers are searched, not listed."""
     show_papers(state.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
-    if not as_json and (background := state.papers.count(background=True)):
+    if not (as_json or day) and (background := state.papers.count(background=True)):
         click.echo(f"and {background:,} background papers, not listed: find them with 'newsletter papers search'")
 
 

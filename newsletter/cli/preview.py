@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 @main.command()
 @click.argument("email")
-@date_option("Issue date (default: today).")
+@date_option("Issue date (default: today).", issue=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the HTML to this file.")
 @click.option("--text", is_flag=True, help="Print the plain-text part instead of the HTML.")
 @click.option("--png", "png", type=click.Path(dir_okay=False), help="Save a screenshot (headless Chromium).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -39,12 +40,18 @@ def _one_line(exc: click.UsageError) -> click.ClickException:
     return click.ClickException(f"{exc.format_message()} (see '{where} --help')")
 
 
+# A group run without a command shows its help (click raises it as a usage error since 8.2).
+_SHOW_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class Command(click.Command):
     """Bad options or arguments as one line on stderr and exit status 1."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
+        except _SHOW_HELP:
+            raise
         except click.UsageError as exc:
             raise _one_line(exc) from None
 
@@ -57,6 +64,8 @@ class Group(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
+        except _SHOW_HELP:
+            raise
         except click.UsageError as exc:
             raise _one_line(exc) from None
 
@@ -68,6 +77,8 @@ class Group(click.Group):
         except click.UsageError as exc:  # an unknown command
             raise _one_line(exc) from None
         except OSError as exc:  # a file or folder given on the command line, or stdout: a full disk, a bad path
+            if exc.errno == errno.EPIPE:
+                raise  # `| head` stopped reading: click ends quietly
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
@@ -153,9 +164,12 @@ def json_option(func: F) -> F:
 
 
 class Day(click.ParamType):  # type: ignore[type-arg]
-    """A day as YYYY-MM-DD, within the days an issue can carry (its return paths count days from 2020)."""
+    """A day as YYYY-MM-DD; for an issue, within the days it can carry (its return paths count days from 2020)."""
 
     name = "YYYY-MM-DD"
+
+    def __init__(self, issue: bool = False) -> None:
+        self.issue = issue
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
@@ -164,6 +178,8 @@ class Day(click.ParamType):  # type: ignore[type-arg]
             day = datetime.strptime(str(value), "%Y-%m-%d")
         except ValueError:
             self.fail(f"'{value}' is not a day of the calendar (YYYY-MM-DD)", param, ctx)
+        if not self.issue:
+            return day
         from newsletter.verp import ISSUE_DAYS
 
         first, last = ISSUE_DAYS
@@ -172,8 +188,9 @@ class Day(click.ParamType):  # type: ignore[type-arg]
         return day
 
 
-def date_option(help_text: str) -> Callable[[F], F]:
-    return click.option("--date", "day", type=Day(), help=help_text)
+def date_option(help_text: str, issue: bool = False) -> Callable[[F], F]:
+    """--date; `issue`: the day of an issue, which its messages carry."""
+    return click.option("--date", "day", type=Day(issue), help=help_text)
 
 
 def issue_day(state: State, day: datetime | None) -> date:

@@ -22,7 +22,7 @@ from newsletter.cli.root import (
 
 
 @main.command()
-@date_option("Issue date (default: today).")
+@date_option("Issue date (default: today).", issue=True)
 @click.option("--to", "to", multiple=True, help="Only this subscriber (repeatable), even if not due today.")
 @click.option("--dry-run", is_flag=True, help="Build the messages but send and record nothing.")
 @click.option("--outbox", type=click.Path(file_okay=False), help="Also write each message as DIR/<n>.eml.")

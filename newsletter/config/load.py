@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from newsletter.config.validate import validate
 from newsletter.errors import ConfigError
 
 ENV_PREFIX = "NEWSLETTER_"
+log = logging.getLogger(__name__)
 CONFIG_VARIABLE = "NEWSLETTER_CONFIG"  # the file to read: the one variable that is no setting
 DEFAULT_CONFIG_FILE = "newsletter.toml"
 
@@ -132,6 +134,8 @@ def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]
             bare = {k.removeprefix(ENV_PREFIX): k for k in known}
             close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), bare, n=1)
             hint = f" (did you mean {bare[close[0]]}?)" if close else ""
-            raise ConfigError(f"environment: {name} is no setting{hint}")
+            # A warning, not an error: a container platform sets NEWSLETTER_PORT and the like for a service of
+            # that name, and every command would stop.
+            log.warning("environment: %s is no setting%s: ignored", name, hint)
     walk(settings, [], overrides)
     return overrides

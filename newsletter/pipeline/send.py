@@ -19,7 +19,7 @@ from newsletter.deliver.smtp import SmtpPool
 from newsletter.deliver.summary import Summary
 from newsletter.errors import InputError
 from newsletter.message import Composer
-from newsletter.models import DeliveryState, Digest, Subscriber
+from newsletter.models import Delivery, DeliveryState, Digest, Subscriber
 from newsletter.pipeline.context import Context
 from newsletter.pipeline.due import due_now
 from newsletter.pipeline.prepare import prepare_issue
@@ -152,8 +152,7 @@ async def _dry_run(ctx: Context, recipients: Iterable[list[Subscriber]], options
                 # A row of an earlier run: the send would take it up with its archived digest.
                 digest = ctx.archive.load_digest(plan.subscriber, options.issue_date)
             elif plan.skip is not None or digest is None:
-                why = plan.skip or (f"{plan.delivery.state}: 'send --resend' retries it" if plan.delivery else "")
-                summary.skip(plan.subscriber.email, why)
+                summary.skip(plan.subscriber.email, plan.skip or _held(plan.delivery))
                 continue
             if digest is None:
                 summary.skip(plan.subscriber.email, "its archived digest is gone")
@@ -174,6 +173,15 @@ def _would_send(state: DeliveryState, options: SendOptions) -> bool:
     if state is DeliveryState.FAILED_TRANSIENT:
         return options.resend
     return state is DeliveryState.SENT and options.resend and bool(options.to)
+
+
+def _held(delivery: Delivery | None) -> str:
+    """Why a row of an earlier run is not in a dry run: the real send may still take it."""
+    if delivery is None:
+        return ""
+    if delivery.state is DeliveryState.SENDING:
+        return "held by another sender: sent by it, or by the next send once its lease ends"
+    return f"{delivery.state}: retried when due, or now with 'send --resend'"
 
 
 def send_due(ctx: Context, now: datetime | None = None, show_progress: bool = False) -> list[tuple[date, Summary]]:

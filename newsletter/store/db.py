@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Iterator, Sequence
@@ -71,7 +72,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
             if (new := new_sqlite_file(self.url)) is not None and new.parent.is_dir():
                 # Readers' addresses and consent records: the owner's alone (SQLite's -wal and -shm follow).
-                os.close(os.open(new, os.O_CREAT | os.O_WRONLY, 0o600))
+                with contextlib.suppress(OSError):  # SQLite then says what is wrong with the place
+                    os.close(os.open(new, os.O_CREAT | os.O_WRONLY, 0o600))
         else:
             kwargs["pool_pre_ping"] = True
             if self.is_postgresql and "connect_timeout" not in self.url.query:
