@@ -56,18 +56,11 @@ class Command(click.Command):
             raise _one_line(exc) from None
 
 
-class Group(click.Group):
-    """Turns expected failures and bad usage into one line on stderr and exit status 1."""
+class Group(Command, click.Group):
+    """Turns expected failures and bad usage into one line on stderr and exit status 1 (its own options'
+    through Command, its commands' as Commands)."""
 
     command_class = Command
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except _SHOW_HELP:
-            raise
-        except click.UsageError as exc:
-            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
