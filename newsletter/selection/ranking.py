@@ -174,7 +174,9 @@ def _topic_picks(
             picks.append(_scored_picks(reader, index, floor, cache_, profiles))
             continue
         mine = [topics[t].pick(index, i, s, i in newer) for s, i, t in best]
-        picks.append(mine + _trending_section(reader.subscriber, index, mask, [i for _, i, _ in best]))
+        if reader.subscriber.trending_items:
+            mine += _trending_section(reader.subscriber, index, mask, [i for _, i, _ in best])
+        picks.append(mine)
     return picks
 
 
