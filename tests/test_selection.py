@@ -257,6 +257,8 @@ def test_preview_explain_prints_a_table_and_json(ctx, tmp_path, real) -> None:
     message = json.loads(run("--date", str(ISSUE), "--json").stdout)
     assert message["to"] == "ada@example.com" and message["subject"].startswith("4 new papers on diffusion")
     assert "<html" in message["html"] and "diffusion" in message["text"]
+    both = run("--date", str(ISSUE), "--json", "--out", str(tmp_path / "x.html"))
+    assert both.exit_code == 1 and "does not go with --out" in both.stderr and not (tmp_path / "x.html").exists()
     ctx.subscribers.add(make_subscriber(id=2, email="any@example.com", topics=()))
     plain = CliRunner().invoke(main, ["--config", str(config), "preview", "any@example.com", "--explain"])
     assert "the digest is the day's trending papers" in plain.output

@@ -56,6 +56,8 @@ def preview(
     if explain:
         show_explained(pipeline.explain(state.app, normalized(email), issue_day(state, day), top), as_json)
         return
+    if as_json and (out_path or png or text):
+        raise click.UsageError("--json prints the whole message: it does not go with --out, --png or --text")
     message = pipeline.preview(state.app, normalized(email), issue_day(state, day))
     if as_json:
         print_json(
