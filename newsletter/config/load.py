@@ -100,6 +100,7 @@ def _beside(data: dict[str, Any], folder: Path) -> dict[str, Any]:
 def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
     """Map NEWSLETTER_<SECTION>_<KEY> (nested: NEWSLETTER_SOURCES_HF_URL) onto the settings tree."""
     overrides: dict[str, Any] = {}
+    known: set[str] = {CONFIG_VARIABLE}
 
     def walk(obj: Any, path: list[str], target: dict[str, Any]) -> None:
         for f in dataclasses.fields(obj):
@@ -113,29 +114,19 @@ def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]
                     target[f.name] = sub
                 continue
             name = ENV_PREFIX + "_".join([*path, f.name]).upper()
+            known.add(name)
             if name in env:
                 target[f.name] = env[name]
 
-    known: set[str] = {CONFIG_VARIABLE}
-
-    def names(obj: Any, path: list[str]) -> None:
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if dataclasses.is_dataclass(value):
-                names(value, [*path, f.name])
-            elif f.name != "source_file":
-                known.add(ENV_PREFIX + "_".join([*path, f.name]).upper())
-
-    names(settings, [])
-    # A misspelt variable would set nothing without a word, as a misspelt key in the file would not.
-    for name in sorted(env):
-        if name.startswith(ENV_PREFIX) and name not in known:
-            # Compared without the prefix that every name shares, which would make any two look alike.
-            bare = {k.removeprefix(ENV_PREFIX): k for k in known}
-            close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), bare, n=1)
-            hint = f" (did you mean {bare[close[0]]}?)" if close else ""
-            # A warning, not an error: a container platform sets NEWSLETTER_PORT and the like for a service of
-            # that name, and every command would stop.
-            log.warning("environment: %s is no setting%s: ignored", name, hint)
     walk(settings, [], overrides)
+    # A misspelt variable would set nothing without a word, as a misspelt key in the file would not.
+    unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
+    # Compared without the prefix that every name shares, which would make any two look alike.
+    bare = {k.removeprefix(ENV_PREFIX): k for k in known} if unknown else {}
+    for name in unknown:
+        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), bare, n=1)
+        hint = f" (did you mean {bare[close[0]]}?)" if close else ""
+        # A warning, not an error: a container platform sets NEWSLETTER_PORT and the like for a service of
+        # that name, and every command would stop.
+        log.warning("environment: %s is no setting%s: ignored", name, hint)
     return overrides
