@@ -270,7 +270,7 @@ class Field:
         if isinstance(raw, int | float) and not isinstance(raw, bool) and isinstance(self.kind, Number | Weekday):
             return raw
         expected = "a list of text" if self.kind.many else "a number" if isinstance(self.kind, Number) else "text"
-        raise InputError(f"{self.words}: {json.dumps(raw, default=str)[:40]} is not {expected}")
+        raise wrong_type(self.words, raw, expected)
 
     def check(self, value: Any) -> Any:
         return self.kind.check(value, self.words)
@@ -310,6 +310,11 @@ EXPORTED = (*FIELDS, *RECORD_FIELDS)  # the columns of an export after the addre
 BY_NAME = {f.name: f for f in EXPORTED}
 LIST_FIELDS = tuple(f for f in EXPORTED if f.kind.many)  # every list of Preferences, feedback included
 SCALAR_FIELDS = tuple(f for f in FIELDS if not f.kind.many)  # the preference columns of `subscribers`
+
+
+def wrong_type(label: str, value: Any, expected: str) -> InputError:
+    """A value of an import's JSON of another type than its field takes, said as the file writes it."""
+    return InputError(f"{label}: {json.dumps(value, default=str)[:40]} is not {expected}")
 
 
 def read_all(raw: Callable[[Field], Any], fields: tuple[Field, ...] = FIELDS) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from newsletter.config import Settings
 from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
-from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record
+from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record, wrong_type
 
 # The record of consent travels with the reader (a move to another database must not lose who agreed, when,
 # from where), as the store keeps it; an import without it records the import as the source.
@@ -190,7 +190,7 @@ def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]
         raise InputError(problem)
     email = row.get("email")
     if email is not None and not isinstance(email, str):
-        raise InputError(f"email: {json.dumps(email, default=str)[:40]} is not text")
+        raise wrong_type("email", email, "text")
     if not email or not email.strip():
         raise InputError("missing email")
     return email, SubscriberChanges(**read_all(lambda field: row.get(field.name), EXPORTED))
@@ -226,7 +226,7 @@ def _consent_from(row: Mapping[str | None, Any]) -> tuple[str, Consent | None]:
     for name in CONSENT_COLUMNS:
         value = row.get(name)
         if value is not None and not isinstance(value, str):
-            raise InputError(f"{name}: {json.dumps(value, default=str)[:40]} is not text")
+            raise wrong_type(name, value, "text")
         cells[name] = (value or "").strip()
     source = cells["consent_source"] or "import"
     if len(source) > 16:
