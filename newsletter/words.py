@@ -65,11 +65,15 @@ def paper_stems(paper: Paper) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def paper_terms(paper: Paper) -> Counter[str]:
     """Term counts of a paper, the title counted twice, words and adjacent pairs alike. Callers must not
     change the result."""
-    title_stems, abstract_stems = paper_stems(paper)
-    title = terms(title_stems)
+    title, abstract = paper_stems(paper)
+    return _title_twice(terms(title), terms(abstract))
+
+
+def _title_twice(title: Sequence[str], abstract: Sequence[str]) -> Counter[str]:
+    """How often each item occurs, the title's counted twice: a word of the title says more."""
     counts = Counter(title)
     counts.update(title)
-    counts.update(terms(abstract_stems))
+    counts.update(abstract)
     return counts
 
 
@@ -95,10 +99,7 @@ def _word_id(word: str) -> int:
 def paper_words(paper: Paper) -> tuple[np.ndarray, np.ndarray]:
     """A paper's words (as numbers, in order of first use) and how often each is used, the title counted
     twice. Callers must not change the arrays."""
-    title, abstract = paper_stems(paper)
-    counts = Counter(title)
-    counts.update(title)
-    counts.update(abstract)
+    counts = _title_twice(*paper_stems(paper))
     try:
         ids = list(map(_WORD_IDS.__getitem__, counts))  # in C when every word is known, as most are
     except KeyError:
