@@ -194,7 +194,7 @@ def tfidf(counts: Mapping[str, int], weight: Mapping[str, float] | None, fallbac
     """A unit TF-IDF vector over the words only (pairs are for matching the phrase, not for closeness)."""
     get = (weight if weight is not None else {}).get
     damped = _DAMPED
-    # The damping looked up inline: this runs for every neighbour of every phrase of the day.
+    # The damping looked up inline: this runs for every paper of the day's batch (Index).
     vector = {
         t: (damped[c] if c < 64 else 1 + math.log(c)) * get(t, fallback) for t, c in counts.items() if "_" not in t
     }
