@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.root import Group, State, console, date_option, json_option, main, pass_state, print_json
+from newsletter.cli.root import Group, State, console, counted, date_option, json_option, main, pass_state, print_json
 
 if TYPE_CHECKING:
     from newsletter.models import Paper
@@ -80,4 +80,4 @@ def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None
     for p in found:
         table.add_row(p.id, str(p.announced or ""), str(p.upvotes or ""), p.title)
     console().print(table)
-    click.echo(f"{len(found)} paper{'' if len(found) == 1 else 's'}")
+    click.echo(counted(len(found), "paper"))

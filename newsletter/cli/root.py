@@ -192,6 +192,11 @@ def issue_day(state: State, day: datetime | None) -> date:
     return day.date() if day else pipeline.today(state.settings)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 paper', '3 papers'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsletter.cli.root import F, Group, State, console, json_option, main, normalized, pass_state, print_json
+from newsletter.cli.root import F, Group, State, console, counted, json_option, main, normalized, pass_state, print_json
 from newsletter.errors import InputError
 from newsletter.models import Status
 from newsletter.subscriber_fields import FIELDS, Choice, read_all
@@ -62,8 +62,7 @@ def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
     if as_json:
         print_json(added.to_dict())
     else:
-        topics = len(added.preferences.topics)
-        click.echo(f"added {added.email} ({topics} topic{'' if topics == 1 else 's'})")
+        click.echo(f"added {added.email} ({counted(len(added.preferences.topics), 'topic')})")
 
 
 @subscribers.command("update")
@@ -110,7 +109,7 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
             "; ".join(s.preferences.topics),
         )
     console().print(table)
-    click.echo(f"{len(found)} subscriber{'' if len(found) == 1 else 's'}")
+    click.echo(counted(len(found), "subscriber"))
 
 
 @subscribers.command("show")
