@@ -17,6 +17,7 @@ from newsletter.selection.scoring import (
     AlreadySent,
     Cache,
     Scored,
+    reader_threshold,
     score_reader,
     scored_topic,
     unwanted,
@@ -166,7 +167,7 @@ def _topic_picks(
             masks.append(None)
             blocked.append(_NOTHING)
             revised.append(_NOTHING)
-    thresholds = [_threshold(r.subscriber, floor) for r in readers]
+    thresholds = [reader_threshold(r.subscriber, floor) for r in readers]
     found = best_many(rows, index, blocked, thresholds, [r.subscriber.max_items for r in readers])
     picks = []
     for reader, topics, best, mask, newer in zip(readers, rows, found, masks, revised, strict=True):
@@ -181,10 +182,6 @@ def _topic_picks(
 
 
 _NOTHING: set[int] = set()  # shared: never changed
-
-
-def _threshold(subscriber: Subscriber, floor: float) -> float:
-    return subscriber.min_score if subscriber.min_score is not None else floor
 
 
 def _scored_picks(

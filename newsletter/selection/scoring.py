@@ -117,6 +117,11 @@ def unwanted(
     return sent, excluded, revised
 
 
+def reader_threshold(subscriber: Subscriber, floor: float) -> float:
+    """The least score a paper needs for this reader: their own min_score, else the floor."""
+    return subscriber.min_score if subscriber.min_score is not None else floor
+
+
 def score_reader(
     subscriber: Subscriber,
     index: Index,
@@ -130,7 +135,7 @@ def score_reader(
     n = len(index.docs)
     prefs = subscriber.preferences
     topics = [scored_topic(index, t, cache_, profiles) for t in prefs.topics]
-    threshold = subscriber.min_score if subscriber.min_score is not None else floor
+    threshold = reader_threshold(subscriber, floor)
     sent, excluded, revised = unwanted(prefs, index, already_sent, cache_)
 
     reasons: dict[int, Why] = {}
