@@ -69,6 +69,16 @@ class Preferences:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """An address never to be mailed again, kept as its hash (addresses.address_hash), with why and since when."""
+
+    email_hash: str
+    reason: str
+    domain: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Consent:
     """The record of a web sign-up: when, from where, with which browser and which version of the form."""
 

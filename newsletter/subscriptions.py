@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -17,6 +15,7 @@ from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
 from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record, wrong_type
+from newsletter.table_files import csv_text, extra_values, read_rows, unknown
 
 # The record of consent travels with the reader (a move to another database must not lose who agreed, when,
 # from where), as the store keeps it; an import without it records the import as the source.
@@ -131,7 +130,7 @@ def resume(store: SubscriberStore, email: str, reader_asked: bool = False) -> Su
 
 def import_file(settings: Settings, store: SubscriberStore, path: str | Path) -> ImportReport:
     """Add or update every good row; each bad row is reported with its line (CSV) or index (JSON)."""
-    rows = _read_rows(Path(path))
+    rows = read_rows(Path(path), COLUMNS, "email", "subscribers")
     added = updated = 0
     errors: list[str] = []
     for where, row in rows:
@@ -149,44 +148,9 @@ def import_file(settings: Settings, store: SubscriberStore, path: str | Path) ->
     return ImportReport(added, updated, tuple(errors))
 
 
-def _read_rows(path: Path) -> list[tuple[int, Mapping[str | None, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(data, list):
-            raise InputError(f"{path}: expected a JSON array of subscribers")
-        return [(i, row if isinstance(row, dict) else {}) for i, row in enumerate(data, start=1)]
-    if path.suffix.lower() != ".csv":
-        raise InputError(f"{path}: expected a .csv or .json file")
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "email" not in reader.fieldnames:
-        raise InputError(f"{path}:1: the header row must name the columns, including 'email'")
-    if problem := _unknown(reader.fieldnames, "column"):
-        raise InputError(f"{path}:1: {problem}")
-    if twice := next((name for name in reader.fieldnames if reader.fieldnames.count(name) > 1), None):
-        raise InputError(f"{path}:1: the header names the column '{twice}' twice (which one holds the value?)")
-    # line_num is the physical line the row ended on, which is what an editor shows.
-    return [(reader.line_num, row) for row in reader]
-
-
-def _unknown(names: Iterable[str | None], noun: str) -> str | None:
-    """The first name that is no column of an export, said as a problem: a misspelt one would set nothing."""
-    unknown = [name for name in names if name not in COLUMNS]
-    return f"unknown {noun} '{unknown[0]}' (known: {', '.join(COLUMNS)})" if unknown else None
-
-
 def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]:
-    if None in row:  # csv.DictReader's key for values past the header's columns
-        raise InputError("more values than the header row has columns")
-    if problem := _unknown(row, "field"):
+    extra_values(row)
+    if problem := unknown(row, COLUMNS, "field"):
         raise InputError(problem)
     email = row.get("email")
     if email is not None and not isinstance(email, str):
@@ -205,12 +169,9 @@ def export(subscribers: Iterable[Subscriber], fmt: str) -> str:
             for s in subscribers
         ]
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for s in subscribers:
-        writer.writerow([s.email, *(f.kind.write(f.get(s)) for f in EXPORTED), *_consent_cells(s)])
-    return out.getvalue()
+    return csv_text(
+        COLUMNS, ([s.email, *(f.kind.write(f.get(s)) for f in EXPORTED), *_consent_cells(s)] for s in subscribers)
+    )
 
 
 def _consent_cells(subscriber: Subscriber) -> list[str]:

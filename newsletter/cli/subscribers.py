@@ -187,26 +187,52 @@ _feedback_command("like", True)
 _feedback_command("dislike", False)
 
 
+SUPPRESSIONS_HELP = (
+    "The suppression list instead: hashed addresses never mailed again (bounced, complained, forgotten). "
+    "Move it with the subscribers, before them."
+)
+
+
 @subscribers.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--suppressions", is_flag=True, help=SUPPRESSIONS_HELP + " An import may list plain addresses (email).")
 @pass_state
-def subscribers_import(state: State, path: str) -> None:
+def subscribers_import(state: State, path: str, suppressions: bool) -> None:
     """Add or update subscribers from a CSV (header row) or JSON file."""
-    from newsletter import subscriptions
+    if suppressions:
+        from newsletter import suppression_list
+        from newsletter.store import SuppressionStore
 
-    report = subscriptions.import_file(state.settings, state.subscribers, path)
-    for error in report.errors:
+        kept = suppression_list.import_file(SuppressionStore(state.db), path)
+        errors = kept.errors
+        line = f"imported {counted(kept.new, 'new suppression')}, {kept.known} already kept, {len(errors)} rejected"
+        if kept.stopped:
+            line += f"; stopped {counted(len(kept.stopped), 'subscriber')} they name: {', '.join(kept.stopped)}"
+    else:
+        from newsletter import subscriptions
+
+        report = subscriptions.import_file(state.settings, state.subscribers, path)
+        errors = report.errors
+        line = f"imported {report.added} new, {report.updated} updated, {len(report.errors)} rejected"
+    for error in errors:
         click.echo(error, err=True)
-    click.echo(f"imported {report.added} new, {report.updated} updated, {len(report.errors)} rejected")
-    if report.errors:
+    click.echo(line)
+    if errors:
         sys.exit(1)
 
 
 @subscribers.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--suppressions", is_flag=True, help=SUPPRESSIONS_HELP)
 @pass_state
-def subscribers_export(state: State, fmt: str) -> None:
-    """Write every subscriber to stdout as CSV or JSON."""
+def subscribers_export(state: State, fmt: str, suppressions: bool) -> None:
+    """Write every subscriber (or the suppression list) to stdout as CSV or JSON."""
+    if suppressions:
+        from newsletter import suppression_list
+        from newsletter.store import SuppressionStore
+
+        click.echo(suppression_list.export(SuppressionStore(state.db).kept(), fmt), nl=False)
+        return
     from newsletter import subscriptions
 
     click.echo(subscriptions.export(state.roster.list(), fmt), nl=False)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from newsletter.store.roster import Roster
     from newsletter.store.search import PaperSearch, SearchHit
     from newsletter.store.subscribers import SubscriberStore
+    from newsletter.store.suppressions import SuppressionStore
 
 _HOMES = {
     "Background": "background",
@@ -34,6 +35,7 @@ _HOMES = {
     "Roster": "roster",
     "SearchHit": "search",
     "SubscriberStore": "subscribers",
+    "SuppressionStore": "suppressions",
 }
 __all__ = [
     "Background",
@@ -48,6 +50,7 @@ __all__ = [
     "Roster",
     "SearchHit",
     "SubscriberStore",
+    "SuppressionStore",
 ]
 
 

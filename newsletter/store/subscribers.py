@@ -25,10 +25,11 @@ class SubscriberStore:
         self.roster = Roster(db)
 
     def add(self, subscriber: Subscriber) -> Subscriber:
-        """Insert a new subscriber; InputError if the address exists or is suppressed. A bounced one (from an
-        import) is suppressed at once, as if it had bounced here."""
+        """Insert a new subscriber; InputError if the address exists or is suppressed (unless the reader comes
+        in stopped, from an import: bounced or unsubscribed, not erased). A bounced one is suppressed at once,
+        as if it had bounced here."""
         with self.db.transaction() as session:
-            self._refuse_suppressed(session, subscriber.email)
+            self._refuse_suppressed(session, subscriber.email, subscriber.status)
             if session.scalar(select(SubscriberRow.id).where(SubscriberRow.email == subscriber.email)):
                 raise InputError(f"subscriber {subscriber.email} already exists (use `subscribers update`)")
             row = SubscriberRow(
@@ -221,9 +222,12 @@ class SubscriberStore:
         return row
 
     @staticmethod
-    def _refuse_suppressed(session: Session, email: str) -> None:
+    def _refuse_suppressed(session: Session, email: str, status: Status = Status.ACTIVE) -> None:
+        """InputError if the address is suppressed and the reader would be mailed (or was erased: nothing of
+        theirs comes back, not even a stopped record)."""
         found = session.get(SuppressionRow, address_hash(email))
-        if found is not None:
+        stopped = status in (Status.BOUNCED, Status.UNSUBSCRIBED) and found is not None and found.reason != "forget"
+        if found is not None and not stopped:
             raise InputError(f"address {email} is suppressed ({found.reason}) and will not be mailed again")
 
 

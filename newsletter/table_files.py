@@ -1,0 +1,65 @@
+"""An operator's CSV (header row) or JSON (array of objects) file as rows, each with its line or index."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from newsletter.errors import InputError
+
+Rows = list[tuple[int, Mapping[str | None, Any]]]
+
+
+def read_rows(path: Path, columns: Sequence[str], needs: str, what: str, also: str | None = None) -> Rows:
+    """Every row of the file; the header (CSV) must name `needs` (or `also` in its place) and only known
+    columns, once each. `what` names the rows in messages ("subscribers")."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(data, list):
+            raise InputError(f"{path}: expected a JSON array of {what}")
+        return [(i, row if isinstance(row, dict) else {}) for i, row in enumerate(data, start=1)]
+    if path.suffix.lower() != ".csv":
+        raise InputError(f"{path}: expected a .csv or .json file")
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {needs, also} & set(reader.fieldnames):
+        either = f"'{needs}'" + (f" or '{also}'" if also else "")
+        raise InputError(f"{path}:1: the header row must name the columns, including {either}")
+    if problem := unknown(reader.fieldnames, columns, "column"):
+        raise InputError(f"{path}:1: {problem}")
+    if twice := next((name for name in reader.fieldnames if reader.fieldnames.count(name) > 1), None):
+        raise InputError(f"{path}:1: the header names the column '{twice}' twice (which one holds the value?)")
+    # line_num is the physical line the row ended on, which is what an editor shows.
+    return [(reader.line_num, row) for row in reader]
+
+
+def unknown(names: Iterable[str | None], columns: Sequence[str], noun: str) -> str | None:
+    """The first name that is no column of an export, said as a problem: a misspelt one would set nothing."""
+    found = [name for name in names if name not in columns]
+    return f"unknown {noun} '{found[0]}' (known: {', '.join(columns)})" if found else None
+
+
+def extra_values(row: Mapping[str | None, Any]) -> None:
+    """csv.DictReader files values past the header's columns under None: a row that does not fit its header."""
+    if None in row:
+        raise InputError("more values than the header row has columns")
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return out.getvalue()
