@@ -510,3 +510,12 @@ def test_a_name_or_a_topic_past_200_characters_is_refused(cli) -> None:
     ok(cli("subscribers", "add", "a@example.com", "--name", "N" * 200))
     assert json.loads(ok(cli("subscribers", "show", "a@example.com", "--json")).stdout)["name"] == "N" * 200
     assert ok(cli("subscribers", "list")).stdout.rstrip().endswith("\n1 subscriber")
+
+
+def test_a_feed_file_may_come_on_standard_input(cli) -> None:
+    fed = ok(cli("ingest", "--file", "-", "--format", "hf", "--json", input=SAMPLE_FEED.read_text(encoding="utf-8")))
+    (run,) = json.loads(fed.stdout)
+    assert (run["source"], run["new"]) == ("file:hf", 34)
+    one_line_error(cli("ingest", "--file", "-", input='[{"paper": '), "standard input: not valid JSON", "line 1")
+    refused = cli("ingest", "--file", "-", "--format", "arxiv-metadata", input="{}")
+    assert refused.exit_code == 1 and "arxiv-metadata reads a file" in refused.output

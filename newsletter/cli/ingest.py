@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 @main.command()
 @click.option("--source", "sources", multiple=True, help="Only this source: hf or arxiv (repeatable).")
 @date_option("Announcement day to fetch (default: today).")
-@click.option("--file", "path", type=click.Path(dir_okay=False), help="Ingest a feed file instead of fetching.")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Ingest a feed file instead of fetching ('-': standard input).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -48,6 +53,8 @@ def ingest(
 
     if (start or end) and not backfill:  # else they were ignored, and today fetched
         raise click.UsageError("--from and --to go with --backfill (one day: --date)")
+    if path == "-" and fmt == "arxiv-metadata":
+        raise click.UsageError("--format arxiv-metadata reads a file (another process streams it): give its path")
     if path and fmt == "arxiv-metadata":
         results = [import_metadata(state, path)]
     elif path:

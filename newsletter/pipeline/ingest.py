@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -66,11 +67,12 @@ def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
     parse = parser_for(fmt)
 
     def read() -> ParsedFeed:
+        where = "standard input" if str(path) == "-" else str(path)
         try:
-            data = Path(path).read_bytes()
+            data = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
         except OSError as exc:
-            raise FeedError(f"cannot read feed file {path}: {exc.strerror}") from None
-        return parse(data, str(path))
+            raise FeedError(f"cannot read feed file {where}: {exc.strerror}") from None
+        return parse(data, where)
 
     result = _run(ctx, f"file:{fmt}", read)
     assert result is not None
