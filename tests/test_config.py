@@ -189,3 +189,18 @@ def test_a_relative_database_of_a_config_elsewhere_is_the_one_beside_it(tmp_path
     listed = CliRunner().invoke(main, ["--config", str(config), "subscribers", "list", "--json"])
     assert listed.exit_code == 0 and '"ada@example.com"' in listed.stdout
     assert not (tmp_path / "newsletter.db").exists()
+
+
+def test_a_bad_key_is_said_where_it_was_set(tmp_path: Path) -> None:
+    from newsletter.config import require_secret_key
+
+    path = write(tmp_path, '[web]\nsecret_key = "short"\n')
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: 'web.secret_key' is 5 characters"):
+        require_secret_key(load_settings(path, env={}))
+    # A variable wins over the file, and the message names the variable, not the file it did not come from.
+    settings = load_settings(path, env={"NEWSLETTER_WEB_SECRET_KEY": "tiny"})
+    assert settings.from_environment == {"web.secret_key"}
+    with pytest.raises(ConfigError, match=r"^NEWSLETTER_WEB_SECRET_KEY: 'web.secret_key' is 4 characters"):
+        require_secret_key(settings)
+    nested = load_settings(path, env={"NEWSLETTER_SOURCES_HF_URL": "http://127.0.0.1:1/x"})
+    assert nested.from_environment == {"sources.hf.url"} and nested.origin("web.secret_key") == str(path)

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from newsletter.config.merge import merge
-from newsletter.config.sections import Settings
+from newsletter.config.merge import PROVENANCE, merge
+from newsletter.config.sections import ENV_PREFIX, Settings
 from newsletter.config.validate import validate
 from newsletter.errors import ConfigError
 
-ENV_PREFIX = "NEWSLETTER_"
 log = logging.getLogger(__name__)
 CONFIG_VARIABLE = "NEWSLETTER_CONFIG"  # the file to read: the one variable that is no setting
 DEFAULT_CONFIG_FILE = "newsletter.toml"
@@ -31,7 +30,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     if chosen is not None:
         settings = merge(settings, _beside(_read_toml(chosen), chosen.resolve().parent), origin=str(chosen))
         settings = dataclasses.replace(settings, source_file=str(chosen))
-    settings = merge(settings, _env_overrides(settings, env), origin="environment")
+    overrides = _env_overrides(settings, env)
+    settings = merge(settings, overrides, origin="environment")
+    settings = dataclasses.replace(settings, from_environment=frozenset(_keys(overrides)))
     if not settings.paths.cache:
         base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
         settings = settings.replace(paths={"cache": str(base / "newsletter")})
@@ -104,7 +105,7 @@ def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]
 
     def walk(obj: Any, path: list[str], target: dict[str, Any]) -> None:
         for f in dataclasses.fields(obj):
-            if f.name == "source_file":
+            if f.name in PROVENANCE:
                 continue
             value = getattr(obj, f.name)
             if dataclasses.is_dataclass(value):
@@ -130,3 +131,11 @@ def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]
         # that name, and every command would stop.
         log.warning("environment: %s is no setting%s: ignored", name, hint)
     return overrides
+
+
+def _keys(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys of a nested mapping of settings ('sources.hf.url')."""
+    found = []
+    for name, value in tree.items():
+        found += _keys(value, f"{prefix}{name}.") if isinstance(value, dict) else [f"{prefix}{name}"]
+    return found

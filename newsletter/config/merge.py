@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from newsletter.errors import ConfigError
 
+# Fields of Settings that say where the settings came from: no file or variable sets them.
+PROVENANCE = ("source_file", "from_environment")
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -21,7 +24,7 @@ def merge(obj: _Settings, values: Mapping[str, Any], origin: str, prefix: str = 
     """Return obj (a settings dataclass) with values applied, checking every key and type."""
     if not isinstance(values, Mapping):
         raise ConfigError(f"{origin}: [{prefix.rstrip('.')}] must be a table")
-    known = {f.name: f for f in dataclasses.fields(obj) if f.name != "source_file"}
+    known = {f.name: f for f in dataclasses.fields(obj) if f.name not in PROVENANCE}
     hints = typing.get_type_hints(type(obj))
     changes: dict[str, Any] = {}
     for key, value in values.items():

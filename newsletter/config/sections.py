@@ -10,6 +10,8 @@ from newsletter.config.merge import merge
 from newsletter.config.values import rate_interval
 from newsletter.resources import bundled
 
+ENV_PREFIX = "NEWSLETTER_"
+
 USER_AGENT = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
 
 
@@ -197,6 +199,13 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     source_file: str | None = None
+    from_environment: frozenset[str] = frozenset()  # the keys ('web.secret_key') a NEWSLETTER_ variable set
+
+    def origin(self, key: str) -> str:
+        """Where a key's value came from, for a message about it: its variable, else the file, else the defaults."""
+        if key in self.from_environment:
+            return ENV_PREFIX + key.replace(".", "_").upper()
+        return self.source_file or "settings"
 
     def replace(self, **sections: Mapping[str, Any]) -> Settings:
         """Return a copy with some keys of some sections overridden (CLI flags, tests)."""

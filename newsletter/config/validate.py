@@ -133,7 +133,7 @@ def example_values(settings: Settings) -> list[str]:
 def require_secret_key(settings: Settings) -> None:
     """Refuse to sign links with a missing, empty or published key: anyone could mint any reader's links."""
     key = settings.web.secret_key.strip()
-    where = settings.source_file or "settings"
+    where = settings.origin("web.secret_key")
     if key in PLACEHOLDER_KEYS:
         state = "is not set" if not key else "is the published example value"
         raise ConfigError(
