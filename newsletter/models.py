@@ -284,6 +284,17 @@ class Delivery:
     last_reply: str | None
     sent_at: datetime | None
     created: bool = False  # opened by this very call of record_digests (not found there already)
+    next_attempt_at: datetime | None = None  # a transient failure's retry; None: it waits for `send --resend`
+
+    def next_step(self) -> str:
+        """What happens next to a failed row, said to an admin (`status`)."""
+        if self.state is DeliveryState.FAILED_PERMANENT:
+            return "not retried"
+        if self.state is not DeliveryState.FAILED_TRANSIENT:
+            return ""
+        if self.next_attempt_at is None:
+            return "held: sent again only by `send --resend`"
+        return f"retried from {self.next_attempt_at:%Y-%m-%d %H:%M} UTC (attempt {self.attempts + 1})"
 
 
 @dataclass(frozen=True)

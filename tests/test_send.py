@@ -96,6 +96,8 @@ def test_transient_failure_is_retried_on_the_next_run(world, smtp_server, code) 
     ada = world.subscribers.get("ada@example.com")
     assert ada.status is Status.ACTIVE
     assert world.ledger.get(ada.id, ISSUE).state is DeliveryState.FAILED_TRANSIENT
+    (shown,) = world.ledger.status(ISSUE)[0].last_errors
+    assert shown.next_step().startswith("retried from ") and shown.next_step().endswith("UTC (attempt 2)")
 
     del smtp_server.handler.refuse["ada@example.com"]
     retry = send(world)

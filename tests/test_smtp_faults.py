@@ -367,6 +367,9 @@ def test_a_local_part_that_is_not_ascii_to_a_server_without_smtputf8(app, smtp_s
     assert (summary.sent, summary.failed_permanent, summary.failed_transient) == (3, 0, 1)
     held = state(app, "dörte@exämple.org")
     assert (held.state, held.last_code) == (DeliveryState.FAILED_TRANSIENT, 553)
+    # `status` says it waits for an admin, not for a retry that will never come.
+    (shown,) = app.ledger.status(ISSUE)[0].last_errors
+    assert shown.next_step() == "held: sent again only by `send --resend`"
     assert sorted(m.recipients[0] for m in smtp_server.messages) == READERS
     # Our relay's limit, not the reader's address: not bounced, and sent once the relay takes it.
     assert app.subscribers.get("dörte@exämple.org").status is Status.ACTIVE

@@ -108,7 +108,14 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
                         "issue_date": i.issue_date,
                         "counts": i.counts,
                         "last_errors": [
-                            {"email": e.email, "state": e.state, "code": e.last_code, "reply": e.last_reply}
+                            {
+                                "email": e.email,
+                                "state": e.state,
+                                "code": e.last_code,
+                                "reply": e.last_reply,
+                                "attempts": e.attempts,
+                                "next_attempt_at": e.next_attempt_at,
+                            }
                             for e in i.last_errors
                         ],
                     }
@@ -141,7 +148,7 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
         counts = ", ".join(f"{n} {s}" for s, n in i.counts.items() if n)
         click.echo(f"issue {i.issue_date}: {counts or 'nothing'}")
         for e in i.last_errors:
-            click.echo(f"  {e.email}: {e.state} {e.last_code} {e.last_reply}")
+            click.echo(f"  {e.email}: {e.state} {e.last_code} {e.last_reply} ({e.next_step()})")
     for x in slots[:5]:
         weekly = f", weekly on {x.next:%a}" if x.weekday is not None else ""
         click.echo(

@@ -328,4 +328,5 @@ def to_delivery(row: DeliveryRow, email: str) -> Delivery:
         last_code=row.last_code,
         last_reply=row.last_reply,
         sent_at=row.sent_at,
+        next_attempt_at=row.next_attempt_at,
     )
