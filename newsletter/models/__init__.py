@@ -1,0 +1,38 @@
+"""Frozen values passed between the stages, a module per subject: papers, readers, digests, delivery."""
+
+from newsletter.models.delivery import Delivery, DeliveryState, Outcome, Outgoing, SendResult
+from newsletter.models.digests import Digest, Pick, Why
+from newsletter.models.papers import IngestResult, Paper, Validators, merge_papers
+from newsletter.models.readers import (
+    WEEKDAYS,
+    Consent,
+    Frequency,
+    Preferences,
+    Status,
+    Subscriber,
+    SubscriberChanges,
+    Suppression,
+)
+
+__all__ = [
+    "WEEKDAYS",
+    "Consent",
+    "Delivery",
+    "DeliveryState",
+    "Digest",
+    "Frequency",
+    "IngestResult",
+    "Outcome",
+    "Outgoing",
+    "Paper",
+    "Pick",
+    "Preferences",
+    "SendResult",
+    "Status",
+    "Subscriber",
+    "SubscriberChanges",
+    "Suppression",
+    "Validators",
+    "Why",
+    "merge_papers",
+]
