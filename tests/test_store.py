@@ -312,3 +312,43 @@ def test_sent_papers_are_read_back_only_from_the_window_that_can_hold_them(ctx) 
     window = ctx.archive.sent_versions_many([sub.id], since=ISSUE - timedelta(days=2))
     assert window == {sub.id: {revised.id: 1, recent.id: 1}}  # the old paper cannot be a candidate again
     assert ctx.archive.sent_versions_many([sub.id], since=ISSUE + timedelta(days=1)) == {}
+
+
+def test_migration_0012_fills_postgresql_search_by_trigger_for_old_new_and_changed_papers(pg_url) -> None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    from newsletter.query import parse
+    from newsletter.store import PaperSearch, PaperStore
+    from tests.conftest import PG_ADMIN_URL
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"  # a schema of its own: this test goes down and up again
+    admin = sa.create_engine(PG_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}", str(ROOT / "migrations"))
+    try:
+        db.upgrade()
+        papers = PaperStore(db)
+        old = make_paper(title="Sparse feature circuits", abstract="Dictionary learning of transformer features.")
+        papers.upsert([old])
+        search = PaperSearch(db)
+
+        def found(text: str) -> list[str]:
+            return [hit.paper.id for hit in search.search(parse(text))]
+
+        downgrade(db, "0011")  # the generated column of 0006, made again for the stored paper
+        assert found("dictionary features") == [old.id]
+        db.upgrade()  # the trigger's column, filled for the paper already stored
+        assert found("dictionary features") == [old.id]
+        new = make_paper(title="Quantum error correction codes", abstract="Surface codes below threshold.")
+        papers.upsert([new])
+        assert found("surface code") == [new.id]
+        papers.upsert([], [replace(old, title="Attribution graphs", version=(old.version or 1) + 1)], today=ISSUE)
+        assert found("attribution graphs") == [old.id] and found("sparse circuits") == []
+    finally:
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

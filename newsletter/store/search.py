@@ -1,7 +1,8 @@
 """Full-text search over stored papers with the database's own engine: SQLite FTS5 or PostgreSQL tsvector.
 
 Both index title, abstract and authors (migration 0006 made the index; on SQLite the store indexes new
-papers a batch at a time, migrations 0010 and 0011, and triggers follow updates and deletes).
+papers a batch at a time, migrations 0010 and 0011, and triggers follow updates and deletes; on PostgreSQL
+a trigger fills the column, migration 0012).
 Results come by relevance (title weighs most), then by trending score.
 """
 

@@ -81,8 +81,8 @@ class PaperRow(Base):
     # string comparison instead of a decode and a merge.
     fingerprints: Mapped[str | None] = mapped_column(Text)
     # newsletter.trending.trending_score, stored at ingest so lists and digests sort by it in the database.
-    # The full-text index is not mapped: an FTS5 table kept by triggers (SQLite) or a generated tsvector
-    # column (PostgreSQL), both made by migration 0006 and read by store/search.py.
+    # The full-text index is not mapped: an FTS5 table (SQLite, migrations 0006 and 0010) or a tsvector
+    # column filled by a trigger (PostgreSQL, migration 0012), read by store/search.py.
     trending: Mapped[float | None] = mapped_column(Float, index=True)
     background: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
