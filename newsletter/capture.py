@@ -24,6 +24,7 @@ REPLIES = {
     553: "553 5.1.3 Mailbox name not allowed",
     552: "552 5.2.2 Mailbox full",
     554: "554 5.7.1 Message rejected",
+    530: "530 5.7.0 Authentication required",
 }
 
 
@@ -47,7 +48,7 @@ class CaptureHandler:
     `refuse_data` rejects its message at DATA, `drop_data` closes the connection in the middle of DATA, and
     `data_delay` holds every DATA reply for that many seconds (a slow server), and `no_8bitmime` leaves
     8BITMIME out of the EHLO answer (an old server), `no_smtputf8` SMTPUTF8 (a server that takes ASCII addresses
-    only)."""
+    only); `refuse_sender` rejects every MAIL FROM with a code (a relay that wants a login, or not this sender)."""
 
     messages: list[Received] = field(default_factory=list)
     refuse: dict[str, int] = field(default_factory=dict)
@@ -56,6 +57,7 @@ class CaptureHandler:
     data_delay: float = 0.0
     no_8bitmime: bool = False
     no_smtputf8: bool = False
+    refuse_sender: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(
@@ -67,6 +69,14 @@ class CaptureHandler:
             for r in responses
             if not (self.no_8bitmime and r.endswith("8BITMIME")) and not (self.no_smtputf8 and r.endswith("SMTPUTF8"))
         ]
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if self.refuse_sender is not None:
+            return REPLIES.get(self.refuse_sender, f"{self.refuse_sender} refused by test rule")
+        envelope.mail_from, envelope.mail_options = address, list(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]

@@ -114,7 +114,8 @@ WRITTEN = (
 
 
 @pytest.mark.parametrize("url", WRITTEN)
-def test_urls_read_and_shown_as_database_reads_and_shows_them(url: str) -> None:
+def test_urls_read_and_shown_as_database_reads_and_shows_them(url: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative SQLite file is made where the test runs, not in the checkout
     parsed, database = parse_url(url), Database(url, "migrations")
     assert parsed is not None
     assert parsed.shown() == database.display_url and "pa" + "#ss" not in parsed.shown()

@@ -378,3 +378,22 @@ def test_a_local_part_that_is_not_ascii_to_a_server_without_smtputf8(app, smtp_s
     assert send(app).sent == 0  # held, not retried on its own
     options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False, resend=True)
     assert pipeline.send_issue(app, options).sent == 1
+
+
+@pytest.mark.parametrize(("code", "where"), [(530, "sender"), (550, "sender"), (451, "sender"), (530, "recipient")])
+def test_a_server_that_refuses_us_marks_no_reader(app, smtp_server, code, where) -> None:
+    """A relay that wants a login, or will not take our sender, says nothing of any reader's address: the run
+    stops with one line, and every row stays pending for the next send (none bounced, none suppressed)."""
+    if where == "sender":
+        smtp_server.handler.refuse_sender = code
+    else:
+        smtp_server.handler.refuse.update(dict.fromkeys(READERS, code))
+    with pytest.raises(DeliveryError, match=rf"the SMTP server refused mail from us \({code} .*no reader was marked"):
+        send(app)
+    assert smtp_server.messages == []
+    for email in READERS:
+        assert app.subscribers.get(email).status is Status.ACTIVE and not app.subscribers.is_suppressed(email)
+        assert state(app, email).state is DeliveryState.PENDING
+    smtp_server.handler.refuse_sender = None
+    smtp_server.handler.refuse.clear()
+    assert send(app).sent == len(READERS)  # the next run, with the server fixed, sends them all once

@@ -38,6 +38,7 @@ HEARTBEAT_SECONDS = 30.0
 MAX_CONNECTION_FAILURES = 3
 FLUSH_EVERY = 50  # outcomes per commit at most
 FLUSH_SECONDS = 0.2  # and at least this often
+CHECK = ": no reader was marked; check [smtp] username and password and [sender] from_address"
 
 
 def retry_delay(settings: SmtpSettings, attempt: int) -> float:
@@ -133,6 +134,9 @@ class Campaign:
                     continue
                 finally:
                     state["inflight"] -= 1
+                if result.refused_sender:  # the reader's row stays as it was, given back with the rest
+                    halt(DeliveryError(f"the SMTP server refused mail from us ({result.code} {result.reply}){CHECK}"))
+                    continue
                 unsent.discard(delivery.id)
                 outcome = self._outcome(delivery, outgoing, result, summary)
                 pending.append(outcome)

@@ -16,6 +16,8 @@ from newsletter.errors import DeliveryError
 from newsletter.message import seven_bit
 from newsletter.models import Outgoing, SendResult
 
+AUTHENTICATION_REQUIRED = 530  # RFC 4954: the server wants a login before it takes mail from us
+
 
 class SmtpMailer:
     name = "smtp"
@@ -83,11 +85,17 @@ class SmtpMailer:
             options.insert(0, f"size={len(data)}")
         try:
             # One recipient: MAIL, RCPT, DATA are sendmail() without its passes over the message.
-            await client.mail(outgoing.sender, options=options, encoding=encoding)
+            try:
+                await client.mail(outgoing.sender, options=options, encoding=encoding)
+            except aiosmtplib.SMTPResponseException as exc:
+                await self._reset()
+                return _refused_sender(outgoing, exc)
             await client.rcpt(outgoing.recipient, encoding=encoding)
             reply = await _data(client, data)
-        except aiosmtplib.SMTPResponseException as exc:  # MAIL, RCPT or DATA refused
+        except aiosmtplib.SMTPResponseException as exc:  # RCPT or DATA refused
             await self._reset()
+            if exc.code == AUTHENTICATION_REQUIRED:
+                return _refused_sender(outgoing, exc)
             return _failure(outgoing, exc.code, exc.message)
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self._drop()
@@ -147,6 +155,11 @@ async def _data(client: aiosmtplib.SMTP, data: bytes) -> str:
 
 # Lone CR or LF, and CRLF, as aiosmtplib's DATA normalises them.
 LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
+
+
+def _refused_sender(outgoing: Outgoing, exc: aiosmtplib.SMTPResponseException) -> SendResult:
+    reply = exc.message.strip()
+    return SendResult(outgoing.recipient, ok=False, code=exc.code, reply=reply, transient=True, refused_sender=True)
 
 
 def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:

@@ -41,6 +41,9 @@ class SendResult:
     transient: bool = False
     # Our relay cannot take it (not the reader's address): kept for `send --resend`, not retried or bounced.
     held: bool = False
+    # The server refused us, not the reader (our sender at MAIL FROM, or a login it wants): nothing of this
+    # message says anything about the reader's address, and the next one would fare the same.
+    refused_sender: bool = False
 
 
 @dataclass(frozen=True)
