@@ -204,3 +204,11 @@ def test_a_bad_key_is_said_where_it_was_set(tmp_path: Path) -> None:
         require_secret_key(settings)
     nested = load_settings(path, env={"NEWSLETTER_SOURCES_HF_URL": "http://127.0.0.1:1/x"})
     assert nested.from_environment == {"sources.hf.url"} and nested.origin("web.secret_key") == str(path)
+
+
+def test_a_file_without_a_database_means_the_default_one_beside_it(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # cron, systemd or a shell in another folder
+    path = write(tmp_path, '[web]\nbase_url = "https://papers.example.org"\n')
+    assert load_settings(path, env={}).database.url == f"sqlite:///{tmp_path}/newsletter.db"
+    assert load_settings(env={}).database.url == "sqlite:///newsletter.db"  # no file: here, as zero set-up says

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from newsletter.config.merge import PROVENANCE, merge
-from newsletter.config.sections import ENV_PREFIX, Settings
+from newsletter.config.sections import ENV_PREFIX, DatabaseSettings, Settings
 from newsletter.config.validate import validate
 from newsletter.errors import ConfigError
 
@@ -89,7 +89,12 @@ def _beside(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         value = table.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             table[key] = str(folder / value)
-    database = data.get("database")
+    if "database" not in data:
+        data["database"] = {}
+    database = data["database"]
+    if isinstance(database, dict) and "url" not in database:
+        # A file that names no database means the default one beside it, not one in every folder it is run from.
+        database["url"] = DatabaseSettings().url
     if isinstance(database, dict) and isinstance(database.get("url"), str) and database["url"].startswith(_SQLITE):
         path, _, query = database["url"][len(_SQLITE) :].partition("?")
         if path and path != ":memory:" and not path.startswith("/"):
