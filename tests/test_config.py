@@ -212,3 +212,14 @@ def test_a_file_without_a_database_means_the_default_one_beside_it(tmp_path: Pat
     path = write(tmp_path, '[web]\nbase_url = "https://papers.example.org"\n')
     assert load_settings(path, env={}).database.url == f"sqlite:///{tmp_path}/newsletter.db"
     assert load_settings(env={}).database.url == "sqlite:///newsletter.db"  # no file: here, as zero set-up says
+
+
+def test_a_migrations_folder_that_holds_none_is_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import main
+
+    env = {"NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "NEWSLETTER_PATHS_MIGRATIONS": str(tmp_path)}
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert f"'paths.migrations': {tmp_path} holds no migrations" in result.output

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
-from newsletter.errors import StoreError
+from newsletter.errors import ConfigError, StoreError
 from newsletter.store import heads
 from newsletter.store.direct import CONNECT_TIMEOUT, Query, first_line
 
@@ -135,8 +135,14 @@ class Database:
         from alembic.config import Config as AlembicConfig
 
         cfg = AlembicConfig()
-        cfg.set_main_option("script_location", self.migrations_dir)
+        cfg.set_main_option("script_location", self._scripts())
         return cfg
+
+    def _scripts(self) -> str:
+        """The migrations folder, or ConfigError when it holds no Alembic scripts (a wrong paths.migrations)."""
+        if not (Path(self.migrations_dir) / "env.py").is_file():
+            raise ConfigError(f"'paths.migrations': {self.migrations_dir} holds no migrations (no env.py there)")
+        return self.migrations_dir
 
     def _revisions(self) -> tuple[str | None, str | None, bool]:
         """(current revision, head revision, whether any table exists)."""
@@ -154,7 +160,7 @@ class Database:
     def _head(self) -> str | None:
         """The newest revision of the migration scripts, as Alembic reads it; kept in the cache folder for
         scripts of the same content."""
-        scripts = heads.fingerprint(self.migrations_dir)
+        scripts = heads.fingerprint(self._scripts())
         known = heads.remembered(self.cache_dir, scripts)
         if known is not None:
             return known
