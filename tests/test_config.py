@@ -223,3 +223,13 @@ def test_a_migrations_folder_that_holds_none_is_one_line(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert f"'paths.migrations': {tmp_path} holds no migrations" in result.output
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("from_address", "not an address"), ("from_address", "papers@"), ("reply_to", "a@b.org\r\nX-Evil: 1")],
+)
+def test_a_bad_sender_address_names_its_own_key(tmp_path: Path, key: str, value: str) -> None:
+    path = write(tmp_path, f'[sender]\n{key} = "{value.encode("unicode_escape").decode()}"\n')  # TOML escapes
+    with pytest.raises(ConfigError, match=rf"'sender.{key}' must be an email address"):
+        load_settings(path, env={})

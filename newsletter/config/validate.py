@@ -9,6 +9,7 @@ from newsletter.config.values import is_timezone, rate_interval
 from newsletter.errors import ConfigError
 
 _SMTP_TLS_MODES = ("none", "starttls", "implicit")
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 # The longest token newsletter.verp puts into a return path or unsubscribe address.
 TOKEN_LENGTH = 40
 
@@ -35,6 +36,13 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"{origin}: 'smtp.domain_limits' {domain!r}: {exc}") from None
         is_domain = re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) is not None
         need(is_domain, f"'smtp.domain_limits': {domain!r} is not a domain")
+    # Before the List-Id, which is made of the sender's domain: the key at fault is named, not the one made of it.
+    for key in ("from_address", "reply_to"):
+        address = getattr(settings.sender, key)
+        need(
+            (key == "reply_to" and not address) or _ADDRESS.fullmatch(address) is not None,
+            f"'sender.{key}' must be an email address such as papers@example.org, got {address[:80]!r}",
+        )
     need(
         re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", settings.sender.list_identifier) is not None,
         f"'sender.list_id' must be a dotted name such as digest.example.org, got {settings.sender.list_identifier!r}",
@@ -60,7 +68,6 @@ def validate(settings: Settings) -> None:
     )
     need(settings.digest.first_digest_days >= 1, "'digest.first_digest_days' must be at least 1")
     need(0 <= settings.digest.default_send_hour <= 23, "'digest.default_send_hour' must be 0..23")
-    need("@" in settings.sender.from_address, "'sender.from_address' must be an email address")
     for key in ("return_path", "unsubscribe_address"):
         template = getattr(settings.sender, key)
         local, _, domain = template.rpartition("@")
