@@ -33,6 +33,8 @@ def screenshot(html: Path, png: Path, width: int = 600, height: int = 2400, dark
     binary = browser()
     if binary is None:
         raise InputError("headless Chromium not found: install Debian's `chromium` for --png")
+    if not png.resolve().parent.is_dir():
+        raise InputError(f"cannot write {png}: its folder {png.resolve().parent} does not exist")
     with tempfile.TemporaryDirectory() as profile:
         args = [
             binary,
@@ -46,4 +48,7 @@ def screenshot(html: Path, png: Path, width: int = 600, height: int = 2400, dark
         done = subprocess.run([*args, html.resolve().as_uri()], capture_output=True, timeout=60)
     if done.returncode != 0 or not png.exists():
         raise InputError(f"Chromium could not render {html}: exit {done.returncode}")
+    if png.stat().st_size == 0:  # Chromium says nothing when the disk is full: it leaves an empty file
+        png.unlink()
+        raise InputError(f"cannot write {png}: Chromium wrote nothing (is the disk full?)")
     return png

@@ -349,6 +349,9 @@ def test_preview_png_light_and_dark(cli, tmp_path) -> None:
         width, height = struct.unpack(">II", data[16:24])
         assert width == 375 and height > 375
     assert light.read_bytes() != dark.read_bytes()
+    nowhere = tmp_path / "missing" / "q.png"
+    refused = cli("preview", "ada@example.com", "--date", "2026-11-24", "--png", str(nowhere))
+    one_line_error(refused, f"cannot write {nowhere}: its folder {nowhere.parent} does not exist")
 
 
 # -- secret key, init, config errors -------------------------------------------------------------------
