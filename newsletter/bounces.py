@@ -27,7 +27,10 @@ DSN, ARF, BOUNCE, MAIL = "dsn", "arf", "bounce", "mail"  # BOUNCE: a server's ow
 # Where a report names the address it was delivered to (a return path or the unsubscribe address).
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 # A mailbox full (X.2.2) is worth trying again later: like SMTP's 552, a soft bounce even when it says 5.
+# So is a security or policy refusal (X.7.X: a filter or a relay refused the message, which says nothing of
+# the address): soft, so that only repeated ones suppress the reader.
 SOFT_STATUSES = ("5.2.2",)
+POLICY_CLASS = "5.7."
 # "not-spam" (RFC 6650) reports that a message was wrongly filed as spam: no complaint.
 NOT_COMPLAINTS = ("not-spam",)
 _MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
@@ -174,7 +177,7 @@ def _dsn(message: Message) -> tuple[tuple[Bounce, ...], str | None]:
             continue  # delivered, relayed, expanded: nothing went wrong
         if action == "delayed":
             severity = "delayed"
-        elif status.startswith("5.") and status not in SOFT_STATUSES:
+        elif status.startswith("5.") and status not in SOFT_STATUSES and not status.startswith(POLICY_CLASS):
             severity = "hard"
         else:
             severity = "soft"

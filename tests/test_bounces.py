@@ -447,3 +447,14 @@ def test_cli_reports_problems_and_missing_paths(tmp_path) -> None:
     assert missing.exit_code == 1 and f"{tmp_path / 'no'}: no such file or folder" in missing.stderr
     poll = runner.invoke(main, ["--config", str(config), "bounces", "poll"])
     assert poll.exit_code == 1 and "'inbox.host' is not set" in poll.stderr
+
+
+def test_a_policy_block_in_a_report_is_soft() -> None:
+    """A DSN whose status is 5.7.x (a filter or relay refused the message) is soft: only repeated ones, like
+    other soft bounces, suppress the reader; 5.1.1 in the same report is hard."""
+    hard = fill("postfix-hard.eml", **PLACEHOLDERS)
+    blocked = hard.replace(b"Status: 5.1.1", b"Status: 5.7.1")
+    assert blocked != hard
+    report = bounces.parse(blocked, "blocked.eml")
+    assert (report.worst.severity, report.worst.status) == ("soft", "5.7.1")
+    assert bounces.parse(hard, "hard.eml").worst.severity == "hard"

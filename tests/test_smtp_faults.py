@@ -397,3 +397,22 @@ def test_a_server_that_refuses_us_marks_no_reader(app, smtp_server, code, where)
     smtp_server.handler.refuse_sender = None
     smtp_server.handler.refuse.clear()
     assert send(app).sent == len(READERS)  # the next run, with the server fixed, sends them all once
+
+
+def test_a_policy_refusal_is_held_not_bounced(app, smtp_server) -> None:
+    """A 5.7.x refusal (RFC 3463: security or policy, such as a relay that denies us or a filter that rejects
+    the message) says nothing of the address: the reader is not bounced or suppressed, and the row waits for
+    `send --resend`. A 5.1.1 (no such user) still bounces."""
+    smtp_server.handler.refuse["bob@example.com"] = 554  # 554 5.7.1 at RCPT
+    smtp_server.handler.refuse_data["cy@example.com"] = 554  # and at DATA
+    summary = send(app)
+    assert (summary.sent, summary.failed_transient, summary.failed_permanent) == (1, 2, 0)
+    for email in ("bob@example.com", "cy@example.com"):
+        row = state(app, email)
+        assert (row.state, row.last_code, row.next_attempt_at) == (DeliveryState.FAILED_TRANSIENT, 554, None)
+        assert app.subscribers.get(email).status is Status.ACTIVE and not app.subscribers.is_suppressed(email)
+    smtp_server.handler.refuse.clear()
+    smtp_server.handler.refuse_data.clear()
+    assert send(app).sent == 0  # held: not retried on its own
+    options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False, resend=True)
+    assert pipeline.send_issue(app, options).sent == 2

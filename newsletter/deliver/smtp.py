@@ -17,6 +17,7 @@ from newsletter.message import seven_bit
 from newsletter.models import Outgoing, SendResult
 
 AUTHENTICATION_REQUIRED = 530  # RFC 4954: the server wants a login before it takes mail from us
+POLICY = re.compile(r"5\.7\.\d{1,3}\b")
 
 
 class SmtpMailer:
@@ -163,7 +164,12 @@ def _refused_sender(outgoing: Outgoing, exc: aiosmtplib.SMTPResponseException) -
 
 
 def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
-    return SendResult(outgoing.recipient, ok=False, code=code, reply=reply.strip(), transient=is_transient(code))
+    reply = reply.strip()
+    if code >= 500 and POLICY.match(reply):
+        # RFC 3463 X.7.X (security or policy): our relay or a filter refused this message, which says nothing
+        # about whether the address takes mail. Not a bounce: held for `send --resend` once it is fixed.
+        return SendResult(outgoing.recipient, ok=False, code=code, reply=reply, transient=True, held=True)
+    return SendResult(outgoing.recipient, ok=False, code=code, reply=reply, transient=is_transient(code))
 
 
 _SSL_TEXT = re.compile(r"\]\s*(.*?)\s*\(_ssl\.c:\d+\)")
