@@ -131,6 +131,10 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
     html = tmp_path / "preview.html"
     ok(cli("preview", "ada@example.com", "--date", "2026-11-24", "--out", str(html)))
     assert "Sparse" in html.read_text() and smtp_server.messages == []
+    assert [p.name for p in tmp_path.glob(".preview.html.*")] == []  # written beside it, then put in its place
+    nowhere = tmp_path / "missing" / "p.html"
+    refused = cli("preview", "ada@example.com", "--date", "2026-11-24", "--out", str(nowhere))
+    one_line_error(refused, f"cannot write {nowhere}: No such file or directory")
     assert "https://arxiv.org/abs/" in ok(cli("preview", "ada@example.com", "--date", "2026-11-24", "--text")).stdout
 
     sent = ok(cli("send", "--date", "2026-11-24"))

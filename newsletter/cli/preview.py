@@ -19,6 +19,7 @@ from newsletter.cli.root import (
     normalized,
     pass_state,
     print_json,
+    write_file,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def preview(
         return
     body = message.text if text else message.html
     if out_path:
-        Path(out_path).write_text(body, encoding="utf-8")
+        write_file(out_path, body)
         click.echo(f"{message.subject}\nwrote {out_path} ({len(body.encode()) / 1024:.1f} KB)")
     else:
         click.echo(body)

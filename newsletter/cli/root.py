@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -195,6 +196,27 @@ def issue_day(state: State, day: datetime | None) -> date:
 def counted(n: int, noun: str) -> str:
     """'1 paper', '3 papers'."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def write_file(path: str, text: str) -> None:
+    """A file the user named, written whole or not at all: on failure (a full disk) one line naming it, and
+    the file as it was (a temporary file beside it takes the text, then takes its place)."""
+    import os
+    import tempfile
+
+    target = Path(path)
+    try:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def print_json(data: Any) -> None:

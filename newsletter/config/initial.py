@@ -37,5 +37,9 @@ def write_initial(path: Path) -> None:
         raise ConfigError(f"{path} exists already: not overwritten (choose another with --path)") from None
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:  # a full disk: no empty file left that a second try would refuse to overwrite
+        path.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
