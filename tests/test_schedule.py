@@ -78,6 +78,19 @@ def test_catch_up_after_downtime_and_never_twice(ctx, readers, smtp_server) -> N
     assert len(smtp_server.messages) == 1
 
 
+def test_slots_say_who_is_due_now_not_tomorrow(ctx, readers, smtp_server) -> None:
+    readers("a@example.com", "UTC", 7)
+    readers("b@example.com", "UTC", 7)
+    readers("later@example.com", "UTC", 20)
+    at = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # past 07:00: both are due now, until the send pass runs
+    due_now, later = pipeline.send_slots(ctx, at)
+    assert (due_now.send_hour, due_now.waiting, due_now.next) == (7, 2, datetime(2026, 3, 7, 7, 0, tzinfo=UTC))
+    assert due_now.when() == "due now (2 waiting), then 2026-03-07 07:00 UTC"
+    assert (later.waiting, later.when()) == (0, "2026-03-06 20:00 UTC")
+    pipeline.send_due(ctx, at)
+    assert [s.waiting for s in pipeline.send_slots(ctx, at)] == [0, 0]  # sent: next due tomorrow
+
+
 @pytest.mark.slow
 def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
     now = datetime.now(UTC)

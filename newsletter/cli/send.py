@@ -11,6 +11,7 @@ import click
 from newsletter.cli.root import (
     State,
     console,
+    counted,
     date_option,
     issue_day,
     json_option,
@@ -130,6 +131,7 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
                         "weekday": x.weekday,
                         "readers": x.readers,
                         "at": x.next,
+                        "waiting": x.waiting,
                     }
                     for x in slots
                 ],
@@ -151,9 +153,7 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
             click.echo(f"  {e.email}: {e.state} {e.last_code} {e.last_reply} ({e.next_step()})")
     for x in slots[:5]:
         weekly = f", weekly on {x.next:%a}" if x.weekday is not None else ""
-        click.echo(
-            f"next send {x.next:%Y-%m-%d %H:%M %Z}: {x.readers} readers ({x.timezone}, {x.send_hour:02d}:00{weekly})"
-        )
+        click.echo(f"next send {x.when()}: {counted(x.readers, 'reader')} ({x.timezone}, {x.send_hour:02d}:00{weekly})")
 
 
 def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
@@ -204,8 +204,8 @@ def jobs(state: State, as_json: bool) -> None:
     slots = pipeline.send_slots(state.app)
     for slot in slots:
         click.echo(
-            f"  {slot.readers:>6} readers at {slot.send_hour:02d}:00 {slot.timezone}"
-            f"{f' on {slot.next:%A}s' if slot.weekday is not None else ''}: next {slot.next:%Y-%m-%d %H:%M %Z}"
+            f"  {counted(slot.readers, 'reader'):>14} at {slot.send_hour:02d}:00 {slot.timezone}"
+            f"{f' on {slot.next:%A}s' if slot.weekday is not None else ''}: next {slot.when()}"
         )
     if not slots:
         click.echo("  no active readers")

@@ -41,11 +41,22 @@ class SendSlot:
     readers: int
     next: datetime
     weekday: int | None = None  # weekly readers: their day (0 = Monday)
+    waiting: int = 0  # readers whose hour has come without their issue yet: the next send pass takes them
+
+    def when(self) -> str:
+        """'due now (3 waiting), then 2026-12-01 07:00 UTC', or the next time alone."""
+        at = f"{self.next:%Y-%m-%d %H:%M %Z}"
+        return f"due now ({self.waiting} waiting), then {at}" if self.waiting else at
 
 
 def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:
     """When each (timezone, hour, weekday of weekly readers) bucket of readers is next due, soonest first."""
     now = now or datetime.now(UTC)
+    waiting: dict[tuple[str, int, int | None], int] = {}
+    for readers_due in due_now(ctx, now).values():
+        for reader in readers_due:
+            key = (reader.timezone, reader.send_hour, reader.weekday if reader.frequency is Frequency.WEEKLY else None)
+            waiting[key] = waiting.get(key, 0) + 1
     slots = []
     for timezone, hour, weekday, readers in ctx.subscribers.send_slots():
         local = now.astimezone(ZoneInfo(timezone))
@@ -55,5 +66,5 @@ def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:
         else:
             at += timedelta(days=(weekday - local.weekday()) % 7)
             at = at if at > local else at + timedelta(days=7)
-        slots.append(SendSlot(timezone, hour, readers, at, weekday))
-    return sorted(slots, key=lambda s: s.next)
+        slots.append(SendSlot(timezone, hour, readers, at, weekday, waiting.get((timezone, hour, weekday), 0)))
+    return sorted(slots, key=lambda s: (not s.waiting, s.next))
