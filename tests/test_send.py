@@ -285,3 +285,18 @@ def test_what_is_sent_is_what_is_archived_whether_kept_in_memory_or_read_back(wo
         archived = pipeline.preview(world, received.recipients[0], ISSUE)
         body = received.message.get_body(("html",)).get_content().replace("\r\n", "\n")
         assert body == archived.html and received.message["Message-ID"] == archived.message_id
+
+
+def test_a_long_skipped_list_ends_with_what_it_leaves_out(world, smtp_server) -> None:
+    from tests.factories import insert_readers
+
+    insert_readers(world, 60)
+    assert send(world).sent == 62
+    again = send(world)
+    assert (again.sent, again.skipped, len(again.outcomes)) == (0, 63, 50)  # and the world's reader with none
+    reasons = again.skip_reasons
+    assert reasons[f"already sent for {ISSUE}"] == 62 and sum(reasons.values()) == 63
+    prefix = "… and 13 more skipped: "
+    assert again.skipped_unnamed.startswith(prefix)
+    left = dict(part.split(" ", 1)[::-1] for part in again.skipped_unnamed.removeprefix(prefix).split(", "))
+    assert sum(map(int, left.values())) == 13 and f"already sent for {ISSUE}" in left

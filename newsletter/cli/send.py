@@ -56,6 +56,8 @@ def send(
     for email, outcome, detail in summary.outcomes:
         if outcome != "sent":
             click.echo(f"  {email}: {outcome} ({detail})")
+    if summary.skipped_unnamed:
+        click.echo(f"  {summary.skipped_unnamed}")
     click.echo(summary.line(f"issue {options.issue_date}" + (" (dry run)" if dry_run else "")))
     if summary.sent and not dry_run:
         state.warn_example_values()

@@ -61,6 +61,16 @@ class Summary:
         """The readers worth naming: every failure, and the first skipped ones."""
         return [*self.failures.values(), *self.skip_sample]
 
+    @property
+    def skipped_unnamed(self) -> str:
+        """'… and 531 more skipped: 520 already sent for 2026-11-30, 11 status is paused' (none: "")."""
+        left = self.skipped - len(self.skip_sample)
+        if left <= 0:
+            return ""
+        named = Counter(reason.split(" among ")[0] for _, _, reason in self.skip_sample)
+        rest = ", ".join(f"{n - named[r]} {r}" for r, n in self.skip_reasons.most_common() if n > named[r])
+        return f"… and {left} more skipped: {rest}"
+
     def add(self, other: Summary) -> None:
         self.counts.update(other.counts)
         self.failures.update(other.failures)
