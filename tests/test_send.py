@@ -300,3 +300,13 @@ def test_a_long_skipped_list_ends_with_what_it_leaves_out(world, smtp_server) ->
     assert again.skipped_unnamed.startswith(prefix)
     left = dict(part.split(" ", 1)[::-1] for part in again.skipped_unnamed.removeprefix(prefix).split(", "))
     assert sum(map(int, left.values())) == 13 and f"already sent for {ISSUE}" in left
+
+
+def test_a_worker_says_how_long_it_ran(world, smtp_server) -> None:
+    import threading
+
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    summary = pipeline.run_worker(world, stop, poll=0.05)
+    assert summary.sent == 0 and summary.elapsed >= 0.5  # waits included: it ran that long, sending nothing
+    assert "0 sent" in summary.line("worker") and " in 0.0s" not in summary.line("worker")

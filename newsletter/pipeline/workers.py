@@ -7,6 +7,7 @@ import asyncio
 import logging
 import multiprocessing
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 
@@ -74,6 +75,7 @@ def deliver_once(ctx: Context, issue_date: date | None, only: set[int] | None = 
 def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: bool = False) -> Summary:
     """`newsletter worker`: deliver ready rows of every issue until stopped (several may share PostgreSQL)."""
     total = Summary()
+    started = time.monotonic()
     while not stop.is_set():
         part = deliver_once(ctx, None)
         total.add(part)
@@ -82,4 +84,5 @@ def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: boo
         if once:
             break
         stop.wait(poll)
+    total.elapsed = time.monotonic() - started  # the worker's whole run, waits included, as its line says
     return total
