@@ -125,15 +125,16 @@ def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
             check=True,
             capture_output=True,
         )
-        proc = subprocess.Popen([*cli, "run"], stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([*cli, command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 30
             while not sink.messages and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert [m.recipients[0] for m in sink.messages] == ["now@example.com"]
             started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=10) == 0
+            proc.send_signal(signum)
+            _, stderr = proc.communicate(timeout=10)
+            assert proc.returncode == code and said in stderr, stderr
             assert time.monotonic() - started < 10
             assert proc.stderr is not None and "scheduler stopped" in proc.stderr.read()
         finally:
@@ -220,7 +221,14 @@ def test_jobs_are_stored_in_the_database(ctx) -> None:
 
 
 @pytest.mark.slow
-def test_sigterm_mid_send_exits_quickly_and_loses_nobody(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("command", "signum", "code", "said"),
+    [
+        ("run", signal.SIGTERM, 0, ""),  # the scheduler finishes cleanly
+        ("send", signal.SIGINT, 1, "interrupted after"),  # Ctrl-C: how far it got, and what to do
+    ],
+)
+def test_a_stop_mid_send_exits_quickly_and_loses_nobody(tmp_path, command, signum, code, said) -> None:
     from collections import Counter
 
     from newsletter.capture import CaptureHandler
@@ -239,14 +247,15 @@ def test_sigterm_mid_send_exits_quickly_and_loses_nobody(tmp_path) -> None:
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
-        proc = subprocess.Popen([*cli, "run"], stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([*cli, command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 60
             while len(sink.messages) < 20 and time.monotonic() < deadline:
                 time.sleep(0.02)
             started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=10) == 0
+            proc.send_signal(signum)
+            _, stderr = proc.communicate(timeout=10)
+            assert proc.returncode == code and said in stderr, stderr
             assert time.monotonic() - started < 10
         finally:
             proc.kill()

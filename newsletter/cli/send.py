@@ -19,6 +19,7 @@ from newsletter.cli.root import (
     normalized,
     pass_state,
     print_json,
+    stop_on_signals,
 )
 
 
@@ -52,6 +53,7 @@ def send(
         resend=resend,
         workers=workers,
     )
+    stop_on_signals(pipeline.SHUTDOWN.set)
     summary = pipeline.send_issue(state.app, options)
     for email, outcome, detail in summary.outcomes:
         if outcome != "sent":
@@ -61,6 +63,8 @@ def send(
     click.echo(summary.line(f"issue {options.issue_date}" + (" (dry run)" if dry_run else "")))
     if summary.sent and not dry_run:
         state.warn_example_values()
+    if pipeline.SHUTDOWN.is_set() and not dry_run:
+        raise click.ClickException(f"interrupted after {summary.sent} sent: the rest stays pending, run `send` again")
 
 
 @main.command()
@@ -71,19 +75,17 @@ def worker(state: State, once: bool, poll: float) -> None:
     """Claim and send ready deliveries of any issue; several may share one PostgreSQL database."""
     state.require_key()
     state.warn_example_values()
-    import signal
     import threading
 
     from newsletter import pipeline
 
     stop = threading.Event()
 
-    def halt(*_: object) -> None:
+    def halt() -> None:
         pipeline.SHUTDOWN.set()
         stop.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, halt)
+    stop_on_signals(halt)
     summary = pipeline.run_worker(state.app, stop, poll=poll, once=once)
     click.echo(summary.line("worker"))
 
