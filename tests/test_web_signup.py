@@ -148,6 +148,21 @@ def test_a_post_without_the_csrf_token_changes_nothing(ctx, client, smtp_server)
     assert ctx.subscribers.list() == [] and smtp_server.messages == []
 
 
+def test_a_refused_form_comes_back_with_what_was_typed_and_why(ctx, client, smtp_server) -> None:
+    typed = {"email": "kim@example.com", "topics": "sparse autoencoders & <circuits>"}
+    blocked = TestClient(create_app(ctx), base_url="https://testserver", cookies=None)  # cookies blocked
+    response = blocked.post("/subscribe", data={"csrf": csrf(client), **typed})
+    assert response.status_code == 403 and "allow cookies for this site" in response.text
+    assert 'value="kim@example.com"' in response.text and "sparse autoencoders &amp; &lt;circuits&gt;" in response.text
+    assert re.search(r'name="csrf" value="[^"]+"', response.text)  # and a fresh token to send it with
+    stale = client.post("/subscribe", data={"csrf": csrf(client) + "x", **typed})  # an old or tampered token
+    assert stale.status_code == 403 and "This form had expired. What you typed is below" in stale.text
+    assert 'value="kim@example.com"' in stale.text
+    again = client.post("/subscribe", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', stale.text)[1], **typed})
+    assert again.status_code == 200 and "Check your inbox" in again.text
+    assert [s.email for s in ctx.subscribers.list()] == ["kim@example.com"]
+
+
 def test_forged_and_expired_confirmation_links_are_404(ctx, client, smtp_server, monkeypatch) -> None:
     sign_up(client, "late@example.com", topics="x")
     [link] = links_in(smtp_server, "/confirm/")
@@ -270,6 +285,9 @@ def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> No
     too_far = client.post(prefs_path, data={**form, "min_score": "1.5"})
     assert too_far.status_code == 400 and "min score 1.5 must be between 0 and 1" in too_far.text
     assert ctx.subscribers.get("ada@example.com").min_score == 0.4
+    expired = client.post(prefs_path, data={**form, "csrf": "old", "topics": "a topic typed at length"})
+    assert expired.status_code == 403 and "This form had expired" in expired.text
+    assert "a topic typed at length" in expired.text and ctx.subscribers.get("ada@example.com").min_score == 0.4
 
 
 def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> None:
@@ -279,7 +297,8 @@ def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> 
     assert "Resume my digest" in client.get(prefs_path).text
     assert client.post(prefs_path, data={"csrf": token, "action": "resume"}).status_code == 303
     assert ctx.subscribers.get("ada@example.com").status is Status.ACTIVE
-    assert client.post(prefs_path, data={"csrf": token, "action": "explode"}).status_code == 400
+    unknown = client.post(prefs_path, data={"csrf": token, "action": "<b>x"})
+    assert unknown.status_code == 400 and "This form has no such button." in unknown.text
     # After a spam complaint the address is suppressed: the page cannot turn the digest back on.
     assert client.post(prefs_path, data={"csrf": token, "action": "pause"}).status_code == 303
     ctx.subscribers.suppress("ada@example.com", "complaint")

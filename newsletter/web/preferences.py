@@ -15,7 +15,7 @@ from newsletter.links import reader_links, reader_path
 from newsletter.models import Status, Subscriber
 from newsletter.paper_views import pick_views, window_label
 from newsletter.pipeline import sample_digest
-from newsletter.web.site import site
+from newsletter.web.site import Refused, site
 
 # What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).
 DONE = {
@@ -69,7 +69,11 @@ async def update_preferences(request: Request) -> Response:
     found = web.reader("preferences", request.path_params["token"])
     if found is None:
         return web.not_found()
-    values = await web.checked_form(request)
+    try:
+        values = await web.checked_form(request)
+    except Refused as refused:  # what was typed is shown again
+        refused.values.pop("action", None)
+        return await preferences_page(request, found, 403, error=refused.problem, values=refused.values or None)
     action = values.pop("action", "save")
     if action == "save":
         try:
@@ -82,7 +86,9 @@ async def update_preferences(request: Request) -> Response:
                 web.ctx.subscribers.set_status(found.email, SWITCHES[action][0])
             except InputError:  # suppressed after a bounce or a complaint: said without naming why
                 return await preferences_page(request, found, 400, error="This digest cannot be resumed.")
+    elif action in SWITCHES:
+        return await preferences_page(request, found, 400, error=f"This digest cannot be {action}d now.")
     else:
-        return await preferences_page(request, found, 400, error=f"This digest cannot be {action[:20]}d now.")
+        return await preferences_page(request, found, 400, error="This form has no such button.")
     done = {"save": "saved", "pause": "paused", "resume": "resumed"}[action]
     return RedirectResponse(f"{request.url.path}?done={done}", status_code=303)

@@ -14,7 +14,7 @@ from newsletter.forms import changes_from_form
 from newsletter.links import confirm_link, reader_links, reader_path
 from newsletter.models import Consent
 from newsletter.pipeline import mail_notice
-from newsletter.web.site import Site, site
+from newsletter.web.site import Refused, Site, site
 
 
 async def subscribe_page(request: Request) -> Response:
@@ -26,7 +26,12 @@ async def subscribe_page(request: Request) -> Response:
 
 async def subscribe(request: Request) -> Response:
     web = site(request)
-    values = await web.checked_form(request)
+    try:
+        values = await web.checked_form(request)
+    except Refused as refused:  # what was typed is shown again
+        return web.form_page(
+            request, "web/subscribe.html.j2", 403, title="Subscribe", error=refused.problem, values=refused.values
+        )
     email = values.get("email", "").strip()
     consent = Consent(
         at=datetime.now(UTC),

@@ -24,10 +24,13 @@ FORM_LIMITS = {"max_files": 0, "max_fields": 50, "max_part_size": 64 * 1024}
 
 
 class Refused(Exception):
-    """A posted form that cannot be used (expired CSRF token, a NUL byte): answered with `response`."""
+    """A posted form that cannot be used (expired CSRF token, a NUL byte): answered with `response`, unless
+    the page catches it to show its form again with what was typed (`values`) and why (`problem`)."""
 
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: Response, problem: str = "", values: dict[str, str] | None = None) -> None:
         self.response = response
+        self.problem = problem
+        self.values = values or {}
 
 
 async def refused(request: Request, exc: Exception) -> Response:
@@ -80,9 +83,12 @@ class Site:
         form = await request.form(**FORM_LIMITS)
         values = {key: value for key, value in form.items() if isinstance(value, str)}
         if not self.tokens.csrf_ok(request.cookies.get(CSRF_COOKIE), values.pop("csrf", None)):
-            raise Refused(
-                self.message("Please try again", "This form has expired. Reload the page and send it again.", 403)
-            )
+            if request.cookies.get(CSRF_COOKIE):
+                problem = "This form had expired. What you typed is below: send it again."
+            else:  # a browser that blocks cookies never sends one back: no reload would help
+                problem = "Your browser did not send back this site's cookie, which its forms need: allow cookies "
+                problem += "for this site, then send the form again."
+            raise Refused(self.message("Please try again", problem, 403), problem, values)
         bad = next((key for key, value in values.items() if "\x00" in key or "\x00" in value), None)
         if bad is not None:
             raise Refused(self.message("Please try again", f"The field {bad[:40]!r} holds a NUL character.", 400))
