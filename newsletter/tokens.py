@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from itsdangerous import BadSignature, Signer, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeSerializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode, want_bytes
 
 PURPOSES = ("unsubscribe", "preferences", "confirm", "feedback")
@@ -117,6 +117,19 @@ class Tokens:
         if not isinstance(subscriber_id, int) or isinstance(subscriber_id, bool) or not isinstance(link_key, str):
             return None
         return Claim(subscriber_id, link_key, issued.astimezone(UTC) if issued else None)
+
+    def expired(self, purpose: str, token: str) -> bool:
+        """Whether a token is genuine but past its time (a reader who comes back late is told so, not 404)."""
+        signer = self._signers[purpose]
+        if not isinstance(signer, URLSafeTimedSerializer):
+            return False
+        try:
+            signer.loads(token, max_age=EXPIRING[purpose])
+        except SignatureExpired:
+            return True
+        except (BadSignature, UnicodeError):
+            return False
+        return False
 
     def csrf_field(self, cookie: str) -> str:
         """The form's hidden field for a browser's CSRF cookie (signed double submit)."""

@@ -163,7 +163,7 @@ def test_a_refused_form_comes_back_with_what_was_typed_and_why(ctx, client, smtp
     assert [s.email for s in ctx.subscribers.list()] == ["kim@example.com"]
 
 
-def test_forged_and_expired_confirmation_links_are_404(ctx, client, smtp_server, monkeypatch) -> None:
+def test_forged_links_are_404_and_expired_ones_say_what_to_do(ctx, client, smtp_server, monkeypatch) -> None:
     sign_up(client, "late@example.com", topics="x")
     [link] = links_in(smtp_server, "/confirm/")
     path = link.replace(ctx.settings.web.base_url, "")
@@ -171,7 +171,11 @@ def test_forged_and_expired_confirmation_links_are_404(ctx, client, smtp_server,
     assert client.get("/confirm/" + "A" * 30).status_code == 404
     eight_days_later = time.time() + 8 * 24 * 3600
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: eight_days_later)
-    assert client.get(path).status_code == 404
+    late = client.get(path)
+    assert late.status_code == 410 and "Confirmation links work for 7 days" in late.text
+    assert f"Sign up again at {ctx.settings.web.base_url}/subscribe" in late.text
+    assert press_confirm(client, path).status_code == 410
+    assert client.get(path + "x").status_code == 404  # forged stays not found, however old
     assert ctx.subscribers.get("late@example.com").status is Status.PENDING
 
 

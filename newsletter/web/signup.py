@@ -14,6 +14,7 @@ from newsletter.forms import changes_from_form
 from newsletter.links import confirm_link, reader_links, reader_path
 from newsletter.models import Consent
 from newsletter.pipeline import mail_notice
+from newsletter.tokens import EXPIRING
 from newsletter.web.site import Refused, Site, site
 
 
@@ -66,12 +67,26 @@ async def send_notice(web: Site, outcome: signup.Outcome) -> None:
     await mail_notice(web.ctx, web.composer, subscriber, signup.notice(web.settings, kind, url))
 
 
+def gone_or_not_found(web: Site, token: str) -> Response:
+    """A confirmation link past its days says so and where to get a new one; any other is not found."""
+    if not web.tokens.expired("confirm", token):
+        return web.not_found()
+    days = EXPIRING["confirm"] // 86400
+    where = web.settings.web.base_url.rstrip("/") + "/subscribe"
+    return web.message(
+        "Link expired",
+        f"Confirmation links work for {days} days, and this one is older. Sign up again at {where}: a new link "
+        "is mailed to you.",
+        410,
+    )
+
+
 async def confirm_page(request: Request) -> Response:
     """GET shows the button and changes nothing: mail scanners and link previews fetch it."""
     web = site(request)
     found = web.claimed("confirm", request.path_params["token"])
     if found is None:
-        return web.not_found()
+        return gone_or_not_found(web, request.path_params["token"])
     claim, subscriber = found
     assert claim.issued_at is not None  # confirmation tokens are timed
     if not subscriber.confirmable(claim.issued_at):
@@ -88,7 +103,7 @@ async def confirm(request: Request) -> Response:
     web = site(request)
     found = web.claimed("confirm", request.path_params["token"])
     if found is None:
-        return web.not_found()
+        return gone_or_not_found(web, request.path_params["token"])
     await web.checked_form(request)
     claim, subscriber = found
     assert claim.issued_at is not None
