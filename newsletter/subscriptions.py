@@ -125,6 +125,8 @@ def resume(store: SubscriberStore, email: str, reader_asked: bool = False) -> Su
             f"{found.email} unsubscribed{when}: only they can subscribe again (the sign-up page), or pass "
             "--reader-asked if they asked you to"
         )
+    if found.status is Status.BOUNCED:
+        return store.unbounce(found.email)
     return store.set_status(found.email, Status.ACTIVE)
 
 

@@ -310,3 +310,18 @@ def test_a_worker_says_how_long_it_ran(world, smtp_server) -> None:
     summary = pipeline.run_worker(world, stop, poll=0.05)
     assert summary.sent == 0 and summary.elapsed >= 0.5  # waits included: it ran that long, sending nothing
     assert "0 sent" in summary.line("worker") and " in 0.0s" not in summary.line("worker")
+
+
+def test_an_operator_resumes_a_bounced_reader_but_not_one_who_complained(world, smtp_server) -> None:
+    smtp_server.handler.refuse["ada@example.com"] = 550
+    send(world)
+    assert world.subscribers.is_suppressed("ada@example.com") == "bounce"
+    del smtp_server.handler.refuse["ada@example.com"]
+    back = subscriptions.resume(world.subscribers, "ada@example.com")  # the mailbox works again
+    assert back.status is Status.ACTIVE and world.subscribers.is_suppressed("ada@example.com") is None
+    assert send(world, to=("ada@example.com",), resend=True).sent == 1
+
+    world.subscribers.suppress("grace@example.com", "complaint")
+    world.subscribers.set_status("grace@example.com", Status.UNSUBSCRIBED)
+    with pytest.raises(InputError, match=r"suppressed \(complaint\)"):
+        subscriptions.resume(world.subscribers, "grace@example.com", reader_asked=True)

@@ -172,7 +172,7 @@ def _would_send(state: DeliveryState, options: SendOptions) -> bool:
         return True
     if state is DeliveryState.FAILED_TRANSIENT:
         return options.resend
-    return state is DeliveryState.SENT and options.resend and bool(options.to)
+    return state in (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT) and options.resend and bool(options.to)
 
 
 def _held(delivery: Delivery | None) -> str:

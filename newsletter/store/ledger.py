@@ -229,8 +229,13 @@ class Ledger:
         self, issue_date: date | None, subscriber_ids: Collection[int] | None = None, sent_too: bool = False
     ) -> int:
         """`send --resend`: failed_transient rows (parked ones too) become pending again; with `sent_too`
-        (only with --to) the readers' sent rows as well, to re-send a digest on purpose."""
-        states = [str(DeliveryState.FAILED_TRANSIENT)] + ([str(DeliveryState.SENT)] if sent_too else [])
+        (only with --to) the readers' sent and refused rows as well, to re-send a digest on purpose (to a reader
+        resumed after a bounce, say; only an active reader's row is ever claimed)."""
+        again = [
+            DeliveryState.FAILED_TRANSIENT,
+            *((DeliveryState.SENT, DeliveryState.FAILED_PERMANENT) if sent_too else ()),
+        ]
+        states = [str(s) for s in again]
         query = update(DeliveryRow).where(DeliveryRow.state.in_(states))
         if issue_date is not None:
             query = query.where(DeliveryRow.issue_date == issue_date)

@@ -18,6 +18,9 @@ from newsletter.store.roster import KINDS, Roster, subscriber_from
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
 from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS
 
+# The suppression reasons a bounce leaves (store/mail_events.py and mark_bounced's callers).
+BOUNCE_REASONS = ("bounce", "soft bounces")
+
 
 class SubscriberStore:
     def __init__(self, db: Database) -> None:
@@ -191,6 +194,19 @@ class SubscriberStore:
         elif status is Status.ACTIVE:
             row.unsubscribed_at = None
             row.confirmed_at = row.confirmed_at or utcnow()
+
+    def unbounce(self, email: str) -> Subscriber:
+        """A bounced reader active again on an operator's word (the mailbox works again): the bounce's
+        suppression goes with it. One suppressed for another reason (a complaint) stays as it is."""
+        with self.db.transaction() as session:
+            row = self._require_row(session, email)
+            found = session.get(SuppressionRow, address_hash(row.email))
+            if found is not None and found.reason in BOUNCE_REASONS:
+                session.delete(found)
+                session.flush()
+            self._change_status(row, Status.ACTIVE, session)
+            session.flush()
+            return to_subscriber(row)
 
     def mark_bounced(self, row: SubscriberRow, reason: str, session: Session) -> None:
         """The reader's address does not take mail: never mailed again (a hard bounce, repeated soft ones)."""

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from newsletter.addresses import address_hash
 from newsletter.models import Status, Suppression
 from newsletter.store.db import Database
+from newsletter.store.subscribers import BOUNCE_REASONS
 from newsletter.store.tables import SubscriberRow, SuppressionRow, utcnow
 
-# What an address that bounced for good becomes; every other reason (a complaint, an erasure, a list of
+# An address that bounced makes its reader bounced; every other reason (a complaint, an erasure, a list of
 # addresses not to mail) stops the reader as an unsubscribe does.
-BOUNCES = ("bounce", "soft bounces")
 STILL_MAILED = (Status.ACTIVE, Status.PAUSED, Status.PENDING)
 
 
@@ -51,7 +51,7 @@ class SuppressionStore:
                 reason = wanted.get(address_hash(row.email))
                 if reason is None:
                     continue
-                if reason in BOUNCES:
+                if reason in BOUNCE_REASONS:
                     row.status = str(Status.BOUNCED)
                 else:
                     row.status, row.unsubscribed_at = str(Status.UNSUBSCRIBED), utcnow()
