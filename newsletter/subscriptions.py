@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from newsletter.errors import InputError
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
 from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record, wrong_type
-from newsletter.table_files import csv_text, extra_values, read_rows, unknown
+from newsletter.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 
 # The record of consent travels with the reader (a move to another database must not lose who agreed, when,
 # from where), as the store keeps it; an import without it records the import as the source.
@@ -185,22 +184,12 @@ def _consent_cells(subscriber: Subscriber) -> list[str]:
 
 def _consent_from(row: Mapping[str | None, Any]) -> tuple[str, Consent | None]:
     """The source and record of consent in an import's row (none given: the import is the source)."""
-    cells = {}
-    for name in CONSENT_COLUMNS:
-        value = row.get(name)
-        if value is not None and not isinstance(value, str):
-            raise wrong_type(name, value, "text")
-        cells[name] = (value or "").strip()
+    cells = text_cells(row, CONSENT_COLUMNS)
     source = cells["consent_source"] or "import"
     if len(source) > 16:
         raise InputError(f"consent_source: '{source[:40]}' is longer than 16 characters")
     if not cells["consent_at"]:
         return source, None
-    try:
-        at = datetime.fromisoformat(cells["consent_at"])
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
-        raise InputError(f"consent_at: '{cells['consent_at'][:40]}' is not a date and time with its offset (ISO 8601)")
+    at = moment("consent_at", cells["consent_at"])
     ip = cells["consent_ip"] or None
     return source, Consent(at, ip, cells["consent_user_agent"][:300], cells["consent_form"][:32])

@@ -15,8 +15,7 @@ from newsletter.addresses import address_hash, normalize_email
 from newsletter.errors import InputError
 from newsletter.models import Suppression
 from newsletter.store import SuppressionStore
-from newsletter.subscriber_fields import wrong_type
-from newsletter.table_files import csv_text, extra_values, read_rows, unknown
+from newsletter.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 
 COLUMNS = ("email_hash", "reason", "domain", "created_at")
 # An import may give the address itself instead of its hash (a list of addresses not to mail): it is hashed
@@ -61,12 +60,7 @@ def suppression(row: Mapping[str | None, Any], now: datetime) -> Suppression:
     extra_values(row)
     if problem := unknown(row, IMPORTED, "field"):
         raise InputError(problem)
-    cells = {}
-    for name in IMPORTED:
-        value = row.get(name)
-        if value is not None and not isinstance(value, str):
-            raise wrong_type(name, value, "text")
-        cells[name] = (value or "").strip()
+    cells = text_cells(row, IMPORTED)
     key, domain = cells["email_hash"].lower(), cells["domain"].lower() or None
     if cells["email"]:
         address = normalize_email(cells["email"])
@@ -82,16 +76,4 @@ def suppression(row: Mapping[str | None, Any], now: datetime) -> Suppression:
         raise InputError(f"reason '{reason[:40]}' is not one line of at most 32 characters")
     if domain is not None and (len(domain) > 255 or not domain.isprintable() or " " in domain):
         raise InputError(f"domain '{domain[:40]}' is not a domain name")
-    return Suppression(key, reason, domain, _when(cells["created_at"], now))
-
-
-def _when(text: str, now: datetime) -> datetime:
-    if not text:
-        return now
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
-        raise InputError(f"created_at '{text[:40]}' is not a date and time with its offset (ISO 8601)")
-    return at
+    return Suppression(key, reason, domain, moment("created_at", cells["created_at"]) if cells["created_at"] else now)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,31 @@ def extra_values(row: Mapping[str | None, Any]) -> None:
     """csv.DictReader files values past the header's columns under None: a row that does not fit its header."""
     if None in row:
         raise InputError("more values than the header row has columns")
+
+
+def text_cells(row: Mapping[str | None, Any], names: Sequence[str]) -> dict[str, str]:
+    """These fields of a row as stripped text ("" when not given); InputError for a JSON value not text."""
+    from newsletter.subscriber_fields import wrong_type
+
+    cells = {}
+    for name in names:
+        value = row.get(name)
+        if value is not None and not isinstance(value, str):
+            raise wrong_type(name, value, "text")
+        cells[name] = (value or "").strip()
+    return cells
+
+
+def moment(name: str, text: str) -> datetime:
+    """A cell's date and time, which must carry its offset (a time without one means a different instant in
+    each zone)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InputError(f"{name}: '{text[:40]}' is not a date and time with its offset (ISO 8601)")
+    return at
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

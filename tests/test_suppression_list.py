@@ -112,7 +112,7 @@ def test_each_bad_row_is_named_and_the_good_ones_still_go_in(tmp_path) -> None:
         (4, "email_hash is not the hash of ada@example.com"),
         (5, "email_hash 'abc' is not a SHA-256 hash"),
         (6, f"reason '{'r' * 33}' is not one line of at most 32 characters"),
-        (7, "created_at 'yesterday' is not a date and time with its offset"),
+        (7, "created_at: 'yesterday' is not a date and time with its offset"),
         (8, "missing email_hash (or email)"),
         (9, "domain 'ex ample.com' is not a domain name"),
     ]:
