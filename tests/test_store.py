@@ -314,41 +314,65 @@ def test_sent_papers_are_read_back_only_from_the_window_that_can_hold_them(ctx) 
     assert ctx.archive.sent_versions_many([sub.id], since=ISSUE + timedelta(days=1)) == {}
 
 
-def test_migration_0012_fills_postgresql_search_by_trigger_for_old_new_and_changed_papers(pg_url) -> None:
+@pytest.fixture
+def own_pg(pg_url):
+    """A new, empty PostgreSQL schema for one test (one that migrates down and up, or reads statistics)."""
     import uuid
 
     import sqlalchemy as sa
 
-    from newsletter.query import parse
-    from newsletter.store import PaperSearch, PaperStore
     from tests.conftest import PG_ADMIN_URL
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"  # a schema of its own: this test goes down and up again
+    schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     db = Database(f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}", str(ROOT / "migrations"))
-    try:
-        db.upgrade()
-        papers = PaperStore(db)
-        old = make_paper(title="Sparse feature circuits", abstract="Dictionary learning of transformer features.")
-        papers.upsert([old])
-        search = PaperSearch(db)
+    yield db
+    db.dispose()
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
-        def found(text: str) -> list[str]:
-            return [hit.paper.id for hit in search.search(parse(text))]
 
-        downgrade(db, "0011")  # the generated column of 0006, made again for the stored paper
-        assert found("dictionary features") == [old.id]
-        db.upgrade()  # the trigger's column, filled for the paper already stored
-        assert found("dictionary features") == [old.id]
-        new = make_paper(title="Quantum error correction codes", abstract="Surface codes below threshold.")
-        papers.upsert([new])
-        assert found("surface code") == [new.id]
-        papers.upsert([], [replace(old, title="Attribution graphs", version=(old.version or 1) + 1)], today=ISSUE)
-        assert found("attribution graphs") == [old.id] and found("sparse circuits") == []
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def test_migration_0012_fills_postgresql_search_by_trigger_for_old_new_and_changed_papers(own_pg) -> None:
+    from newsletter.query import parse
+    from newsletter.store import PaperSearch, PaperStore
+
+    db = own_pg
+    db.upgrade()
+    papers = PaperStore(db)
+    old = make_paper(title="Sparse feature circuits", abstract="Dictionary learning of transformer features.")
+    papers.upsert([old])
+    search = PaperSearch(db)
+
+    def found(text: str) -> list[str]:
+        return [hit.paper.id for hit in search.search(parse(text))]
+
+    downgrade(db, "0011")  # the generated column of 0006, made again for the stored paper
+    assert found("dictionary features") == [old.id]
+    db.upgrade()  # the trigger's column, filled for the paper already stored
+    assert found("dictionary features") == [old.id]
+    new = make_paper(title="Quantum error correction codes", abstract="Surface codes below threshold.")
+    papers.upsert([new])
+    assert found("surface code") == [new.id]
+    papers.upsert([], [replace(old, title="Attribution graphs", version=(old.version or 1) + 1)], today=ISSUE)
+    assert found("attribution graphs") == [old.id] and found("sparse circuits") == []
+
+
+def test_a_bulk_load_on_postgresql_analyzes_the_lookup_columns_only(own_pg) -> None:
+    import sqlalchemy as sa
+
+    from newsletter.store import PaperStore
+
+    db = own_pg
+    db.upgrade()
+    PaperStore(db).upsert([make_paper(title=f"Paper {i}", abstract="circuits in models") for i in range(1000)])
+    with db.engine.connect() as conn:
+        analyzed = set(
+            conn.execute(
+                sa.text("SELECT attname FROM pg_stats WHERE tablename = 'papers' AND schemaname = current_schema()")
+            ).scalars()
+        )
+    # Statistics for the next batch's lookups by id; none of the costly full-text column (autovacuum's).
+    assert {"arxiv_id", "announced", "background"} <= analyzed and "search" not in analyzed

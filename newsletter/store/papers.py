@@ -107,8 +107,10 @@ class PaperStore:
             if inserts:
                 self._insert(session, inserts)
                 if self.db.is_postgresql and len(inserts) >= _ANALYZE_AFTER:
-                    # Fresh statistics keep the next lookups on the index after a bulk load.
-                    session.execute(text("ANALYZE papers"))
+                    # Fresh statistics keep the next lookups on the index after a bulk load. Only the columns
+                    # they filter on: the full-text column's lexeme statistics were 0.47 of 0.53 s per batch
+                    # on 20,000 real papers, and autovacuum gathers them in its own time.
+                    session.execute(text(f"ANALYZE papers ({', '.join(_LOOKUP_COLUMNS)})"))
             if changes:
                 session.execute(update(PaperRow), changes)
         return UpsertCounts(new, updated, unchanged)
@@ -253,6 +255,7 @@ _FIELDS = (
 _TUPLES = frozenset({"authors", "categories", "sources"})
 _COLUMNS = (PaperRow.id, PaperRow.arxiv_id, PaperRow.fingerprints, *(getattr(PaperRow, f) for f in _FIELDS))
 _ANALYZE_AFTER = 1000
+_LOOKUP_COLUMNS = ("id", "arxiv_id", "announced", "revised_on", "background", "trending")
 _INDEX_NEW_PAPERS = text(
     "INSERT INTO papers_fts(rowid, title, abstract, authors) "
     "SELECT id, title, abstract, authors FROM papers WHERE id > :before"
