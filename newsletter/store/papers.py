@@ -131,6 +131,10 @@ class PaperStore:
             connection.exec_driver_sql(f"INSERT INTO papers ({names}) VALUES ({marks})", list(values))
             connection.execute(_INDEX_NEW_PAPERS, {"before": before})
             return
+        # The full-text index takes new rows into its pending list and merges them in work_mem: the default
+        # 4 MB made a 100,000-paper import merge in many small rounds (38 s against 34 s with 64 MB). For this
+        # transaction only.
+        connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         raw = connection.connection.dbapi_connection
         assert raw is not None  # the session's connection is checked out
         cursor = cast("psycopg.Cursor[Any]", raw.cursor())  # PostgreSQL is reached through psycopg 3
