@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from newsletter import bounces, pipeline, subscriptions
 from newsletter.cli import main
+from newsletter.errors import InputError
 from newsletter.models import DeliveryState, Status, SubscriberChanges
 from newsletter.verp import MailAddresses
 from tests.conftest import base_settings
@@ -211,6 +212,18 @@ def test_a_complaint_unsubscribes_and_suppresses(ctx, sent, tmp_path, name: str)
     with ctx.db.engine.connect() as conn:
         kind, report = conn.execute(sa.text("SELECT kind, report FROM mail_events")).one()
     assert kind == "complaint" and "Feedback-Type: abuse" in report
+
+
+def test_a_complaint_after_a_bounce_outranks_it_and_resume_keeps_it(ctx, sent, tmp_path) -> None:
+    email = "ada@example.com"
+    values = values_for(sent[email], email)
+    import_files(ctx, tmp_path, ("postfix-hard.eml", fill("postfix-hard.eml", **values)))
+    assert ctx.subscribers.is_suppressed(email) == "bounce"
+    import_files(ctx, tmp_path, ("arf-yahoo.eml", fill("arf-yahoo.eml", **values)))
+    assert ctx.subscribers.is_suppressed(email) == "complaint"
+    with pytest.raises(InputError, match=r"suppressed \(complaint\)"):
+        subscriptions.resume(ctx.subscribers, email)
+    assert ctx.subscribers.is_suppressed(email) == "complaint"
 
 
 def test_a_complaint_with_the_message_redacted_is_tied_by_original_mail_from(ctx, sent, tmp_path) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.models import Delivery, DeliveryState, Outcome, Status
 from newsletter.store.db import Database
-from newsletter.store.subscribers import SubscriberStore
+from newsletter.store.subscribers import HARD_BOUNCE, SubscriberStore
 from newsletter.store.tables import DeliveryRow, SubscriberRow, utcnow
 
 _CLAIMABLE = (DeliveryState.PENDING, DeliveryState.FAILED_TRANSIENT)
@@ -206,7 +206,7 @@ class Ledger:
             bounced = select(DeliveryRow.subscriber_id).where(DeliveryRow.id.in_(rejected))
             readers = SubscriberStore(self.db)
             for subscriber in session.scalars(select(SubscriberRow).where(SubscriberRow.id.in_(bounced))):
-                readers.mark_bounced(subscriber, "bounce", session)
+                readers.mark_bounced(subscriber, HARD_BOUNCE, session)
 
     def release(self, delivery_ids: Collection[int]) -> None:
         """Give back claimed rows never handed to the server (shutdown, a server that went away)."""

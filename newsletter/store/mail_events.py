@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.models import DeliveryState, Status
 from newsletter.store.db import Database
-from newsletter.store.subscribers import SubscriberStore
+from newsletter.store.subscribers import HARD_BOUNCE, SOFT_BOUNCES, SubscriberStore
 from newsletter.store.tables import DeliveryRow, MailEventRow, SubscriberRow, utcnow
 
 HARD, SOFT, COMPLAINT, UNSUBSCRIBE, UNATTRIBUTED = (
@@ -147,7 +147,7 @@ class MailEventStore:
         reason = f"{event.status} {event.detail}".strip()
         if event.kind == HARD or (event.kind == SOFT and self._soft_bounces(session, target) >= SOFT_LIMIT):
             SubscriberStore(self.db).mark_bounced(
-                subscriber, "bounce" if event.kind == HARD else "soft bounces", session
+                subscriber, HARD_BOUNCE if event.kind == HARD else SOFT_BOUNCES, session
             )
             if target.delivery_id is not None:
                 session.execute(

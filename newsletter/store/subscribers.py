@@ -18,8 +18,9 @@ from newsletter.store.roster import KINDS, Roster, subscriber_from
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
 from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS
 
-# The suppression reasons a bounce leaves (store/mail_events.py and mark_bounced's callers).
-BOUNCE_REASONS = ("bounce", "soft bounces")
+# The suppression reasons a bounce leaves: one hard bounce, or soft ones repeated (store/mail_events.py).
+HARD_BOUNCE, SOFT_BOUNCES = "bounce", "soft bounces"
+BOUNCE_REASONS = (HARD_BOUNCE, SOFT_BOUNCES)
 
 
 class SubscriberStore:
@@ -175,15 +176,21 @@ class SubscriberStore:
                 self.suppress(email, reason, own)
             return
         key = address_hash(email)
-        if session.get(SuppressionRow, key) is None:
+        found = session.get(SuppressionRow, key)
+        if found is None:
             # The domain feeds the deliverability counts; `forget` keeps nothing of the address but its hash.
             domain = None if reason == "forget" else email.rpartition("@")[2].lower()
             session.add(SuppressionRow(email_hash=key, reason=reason, domain=domain))
+        elif found.reason in BOUNCE_REASONS and reason not in BOUNCE_REASONS:
+            # A complaint or an erasure after a bounce outranks it: `resume` lifts a bounce, never those.
+            found.reason = reason
+            if reason == "forget":
+                found.domain = None
 
     def _change_status(self, row: SubscriberRow, status: Status, session: Session) -> None:
         """Set the status and what goes with it: a bounced address is suppressed as well."""
         if status is Status.BOUNCED:
-            self.mark_bounced(row, "bounce", session)
+            self.mark_bounced(row, HARD_BOUNCE, session)
             return
         if status is Status.ACTIVE:
             # A suppressed address (hard bounce, spam complaint) is never mailed again, whoever asks.
