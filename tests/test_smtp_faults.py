@@ -416,3 +416,14 @@ def test_a_policy_refusal_is_held_not_bounced(app, smtp_server) -> None:
     assert send(app).sent == 0  # held: not retried on its own
     options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False, resend=True)
     assert pipeline.send_issue(app, options).sent == 2
+
+
+def test_a_message_too_big_for_the_server_fails_alone(app, tmp_path) -> None:
+    """552 at MAIL FROM (SIZE, RFC 1870) is about that message, not about us: it fails (to be retried), the
+    run goes on to the next reader, and nobody is bounced."""
+    with CaptureServer(data_size_limit=1000) as small:  # every digest is bigger
+        summary = send(app, host="127.0.0.1", port=small.port, retry_base=0.001, retry_wait=0)
+    assert (summary.sent, summary.failed_transient, summary.failed_permanent) == (0, 3, 0)
+    for email in READERS:
+        assert (state(app, email).state, state(app, email).last_code) == (DeliveryState.FAILED_TRANSIENT, 552)
+        assert app.subscribers.get(email).status is Status.ACTIVE

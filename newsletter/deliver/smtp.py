@@ -17,6 +17,9 @@ from newsletter.message import seven_bit
 from newsletter.models import Outgoing, SendResult
 
 AUTHENTICATION_REQUIRED = 530  # RFC 4954: the server wants a login before it takes mail from us
+# MAIL FROM replies about this message, not about us: too big for the server's SIZE (552), parameters it does
+# not take (555, such as SMTPUTF8 for this one address). Any other refusal there is the sender's.
+THIS_MESSAGE = (552, 555)
 POLICY = re.compile(r"5\.7\.\d{1,3}\b")
 
 
@@ -90,6 +93,8 @@ class SmtpMailer:
                 await client.mail(outgoing.sender, options=options, encoding=encoding)
             except aiosmtplib.SMTPResponseException as exc:
                 await self._reset()
+                if exc.code in THIS_MESSAGE:
+                    return _failure(outgoing, exc.code, exc.message)
                 return _refused_sender(outgoing, exc)
             await client.rcpt(outgoing.recipient, encoding=encoding)
             reply = await _data(client, data)
@@ -165,9 +170,10 @@ def _refused_sender(outgoing: Outgoing, exc: aiosmtplib.SMTPResponseException) -
 
 def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
     reply = reply.strip()
-    if code >= 500 and POLICY.match(reply):
+    if code == 555 or (code >= 500 and POLICY.match(reply)):
         # RFC 3463 X.7.X (security or policy): our relay or a filter refused this message, which says nothing
-        # about whether the address takes mail. Not a bounce: held for `send --resend` once it is fixed.
+        # about whether the address takes mail; nor does 555 (a parameter the server does not take). Not a
+        # bounce: held for `send --resend` once it is fixed.
         return SendResult(outgoing.recipient, ok=False, code=code, reply=reply, transient=True, held=True)
     return SendResult(outgoing.recipient, ok=False, code=code, reply=reply, transient=is_transient(code))
 
