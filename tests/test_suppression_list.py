@@ -52,12 +52,12 @@ def test_a_move_to_another_database_keeps_every_suppression(old, tmp_path, db_ur
     erased = tmp_path / "erased.csv"
     erased.write_text("email,status\ncy@example.com,unsubscribed\n", encoding="utf-8")
     assert "address cy@example.com is suppressed (forget)" in new("subscribers", "import", str(erased), code=1).stderr
-    # Whoever was erased, bounced or complained there is never mailed here, whoever asks.
-    for email, reason in [("cy", "forget"), ("bob", "complaint"), ("ada", "bounce")]:
-        if email != "cy":
-            new("subscribers", "forget", f"{email}@example.com", "--yes")
-        refused = new("subscribers", "add", f"{email}@example.com", code=1)
-        assert f"address {email}@example.com is suppressed ({reason})" in refused.output
+    # Whoever was erased or complained there is never mailed here, whoever asks; a bounce stays a bounce.
+    assert "address cy@example.com is suppressed (forget)" in new("subscribers", "add", "cy@example.com", code=1).output
+    refused = new("subscribers", "resume", "bob@example.com", "--reader-asked", code=1)
+    assert "address bob@example.com is suppressed (complaint)" in refused.output
+    shown = {r["email"]: r["status"] for r in json.loads(new("subscribers", "list", "--json").stdout)}
+    assert shown == {"ada@example.com": "bounced", "bob@example.com": "unsubscribed", "dee@example.com": "active"}
 
 
 def test_an_import_stops_the_readers_it_names(tmp_path) -> None:
@@ -128,3 +128,24 @@ def test_each_bad_row_is_named_and_the_good_ones_still_go_in(tmp_path) -> None:
     header.write_text("name,reason\nx,y\n", encoding="utf-8")
     result = cli("subscribers", "import", "--suppressions", str(header), code=1)
     assert "header.csv:1: the header row must name the columns, including 'email_hash' or 'email'" in result.output
+
+
+def test_an_erasure_there_erases_here_and_keeps_no_domain(tmp_path) -> None:
+    cli = make_cli(tmp_path)
+    cli("subscribers", "add", "alice@example.org", "--topic", "graphs")
+    cli("subscribers", "unsubscribe", "alice@example.org")  # stopped already: her record would have stayed
+    cli("subscribers", "add", "bo@example.org")
+    listed = tmp_path / "erased.csv"
+    listed.write_text("email,reason\nalice@example.org,forget\nbo@example.org,bounce\n", encoding="utf-8")
+    result = cli("subscribers", "import", "--suppressions", str(listed))
+    assert "stopped 2 subscribers they name: alice@example.org (erased), bo@example.org" in result.stdout
+    assert [r["email"] for r in json.loads(cli("subscribers", "list", "--json").stdout)] == ["bo@example.org"]
+    kept = {
+        k["reason"]: k["domain"]
+        for k in json.loads(cli("subscribers", "export", "--suppressions", "--format", "json").stdout)
+    }
+    assert kept == {"forget": "", "bounce": "example.org"}  # an erasure keeps nothing of the address but its hash
+    # A complaint named later takes the bounce's place, so `resume` cannot lift it.
+    listed.write_text("email,reason\nbo@example.org,complaint\n", encoding="utf-8")
+    assert "0 new suppressions, 1 already kept" in cli("subscribers", "import", "--suppressions", str(listed)).stdout
+    assert "suppressed (complaint)" in cli("subscribers", "resume", "bo@example.org", code=1).output

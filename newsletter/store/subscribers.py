@@ -21,6 +21,13 @@ from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS
 # The suppression reasons a bounce leaves: one hard bounce, or soft ones repeated (store/mail_events.py).
 HARD_BOUNCE, SOFT_BOUNCES = "bounce", "soft bounces"
 BOUNCE_REASONS = (HARD_BOUNCE, SOFT_BOUNCES)
+FORGET = "forget"  # an erasure: nothing of the address is kept but its hash, and its reader is gone
+
+
+def outranks(reason: str, kept: str) -> bool:
+    """Whether a new suppression reason takes a kept one's place: a complaint or an erasure after a bounce
+    (`resume` lifts a bounce, never those)."""
+    return kept in BOUNCE_REASONS and reason not in BOUNCE_REASONS
 
 
 class SubscriberStore:
@@ -179,12 +186,11 @@ class SubscriberStore:
         found = session.get(SuppressionRow, key)
         if found is None:
             # The domain feeds the deliverability counts; `forget` keeps nothing of the address but its hash.
-            domain = None if reason == "forget" else email.rpartition("@")[2].lower()
+            domain = None if reason == FORGET else email.rpartition("@")[2].lower()
             session.add(SuppressionRow(email_hash=key, reason=reason, domain=domain))
-        elif found.reason in BOUNCE_REASONS and reason not in BOUNCE_REASONS:
-            # A complaint or an erasure after a bounce outranks it: `resume` lifts a bounce, never those.
+        elif outranks(reason, found.reason):
             found.reason = reason
-            if reason == "forget":
+            if reason == FORGET:
                 found.domain = None
 
     def _change_status(self, row: SubscriberRow, status: Status, session: Session) -> None:
@@ -224,7 +230,7 @@ class SubscriberStore:
         """Erase the subscriber and everything kept about them; only a hash stays, so they are never mailed."""
         with self.db.transaction() as session:
             row = self._require_row(session, email)
-            self.suppress(email, "forget", session)
+            self.suppress(email, FORGET, session)
             session.execute(delete(SubscriberRow).where(SubscriberRow.id == row.id))
 
     def is_suppressed(self, email: str) -> str | None:
@@ -249,7 +255,7 @@ class SubscriberStore:
         """InputError if the address is suppressed and the reader would be mailed (or was erased: nothing of
         theirs comes back, not even a stopped record)."""
         found = session.get(SuppressionRow, address_hash(email))
-        stopped = status in (Status.BOUNCED, Status.UNSUBSCRIBED) and found is not None and found.reason != "forget"
+        stopped = status in (Status.BOUNCED, Status.UNSUBSCRIBED) and found is not None and found.reason != FORGET
         if found is not None and not stopped:
             raise InputError(f"address {email} is suppressed ({found.reason}) and will not be mailed again")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from newsletter.addresses import address_hash
 from newsletter.models import Status, Suppression
 from newsletter.store.db import Database
-from newsletter.store.subscribers import BOUNCE_REASONS
+from newsletter.store.subscribers import BOUNCE_REASONS, FORGET, outranks
 from newsletter.store.tables import SubscriberRow, SuppressionRow, utcnow
 
 # An address that bounced makes its reader bounced; every other reason (a complaint, an erasure, a list of
@@ -30,30 +30,39 @@ class SuppressionStore:
             return [Suppression(r.email_hash, r.reason, r.domain, r.created_at) for r in rows]
 
     def add_many(self, items: Sequence[Suppression]) -> tuple[int, list[str]]:
-        """Keep every one not kept yet (a known address keeps its first reason), in one transaction; readers
-        still mailed whose address is among them are stopped. Returns how many were new and whom it stopped."""
+        """Keep every one not kept yet, in one transaction (a known address keeps its reason, unless the new one
+        outranks it); the readers they name are stopped, and those erased there are erased here. Returns how
+        many were new and whom it stopped."""
+        wanted: dict[str, Suppression] = {}
+        for item in items:
+            if item.email_hash not in wanted or outranks(item.reason, wanted[item.email_hash].reason):
+                wanted[item.email_hash] = item
         with self.db.transaction() as session:
-            known = set(session.scalars(select(SuppressionRow.email_hash)))
-            new = {}
-            for item in items:
-                if item.email_hash not in known and item.email_hash not in new:
-                    new[item.email_hash] = item
-            session.add_all(
-                SuppressionRow(email_hash=s.email_hash, reason=s.reason, domain=s.domain, created_at=s.created_at)
-                for s in new.values()
-            )
-            wanted = {s.email_hash: s.reason for s in items}
-            readers = session.scalars(
-                select(SubscriberRow).where(SubscriberRow.status.in_([str(s) for s in STILL_MAILED]))
-            )
+            kept = {row.email_hash: row for row in session.scalars(select(SuppressionRow))}
+            new = 0
+            for key, item in wanted.items():
+                if key not in kept:
+                    new += 1
+                    domain = None if item.reason == FORGET else item.domain
+                    session.add(
+                        SuppressionRow(email_hash=key, reason=item.reason, domain=domain, created_at=item.created_at)
+                    )
+                elif outranks(item.reason, kept[key].reason):
+                    kept[key].reason = item.reason
+                    if item.reason == FORGET:
+                        kept[key].domain = None
             stopped = []
-            for row in readers:
-                reason = wanted.get(address_hash(row.email))
-                if reason is None:
+            for row in session.scalars(select(SubscriberRow)):
+                found = wanted.get(address_hash(row.email))
+                if found is None:
                     continue
-                if reason in BOUNCE_REASONS:
-                    row.status = str(Status.BOUNCED)
-                else:
-                    row.status, row.unsubscribed_at = str(Status.UNSUBSCRIBED), utcnow()
-                stopped.append(row.email)
-            return len(new), stopped
+                if found.reason == FORGET:  # erased there: nothing of theirs stays here either
+                    session.execute(delete(SubscriberRow).where(SubscriberRow.id == row.id))
+                    stopped.append(f"{row.email} (erased)")
+                elif Status(row.status) in STILL_MAILED:
+                    if found.reason in BOUNCE_REASONS:
+                        row.status = str(Status.BOUNCED)
+                    else:
+                        row.status, row.unsubscribed_at = str(Status.UNSUBSCRIBED), utcnow()
+                    stopped.append(row.email)
+            return new, stopped
