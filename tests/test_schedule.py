@@ -1,6 +1,7 @@
 """Scheduling: each reader at their local hour (time zones, DST, weekly readers, catch-up), next run times,
 and `newsletter run` as a real process: the due reader mailed within seconds, SIGTERM ends it cleanly."""
 
+import os
 import pickle
 import signal
 import subprocess
@@ -223,8 +224,10 @@ def test_jobs_are_stored_in_the_database(ctx) -> None:
 @pytest.mark.parametrize(
     ("command", "signum", "code", "said"),
     [
-        ("run", signal.SIGTERM, 0, ""),  # the scheduler finishes cleanly
-        ("send", signal.SIGINT, 1, "interrupted after"),  # Ctrl-C: how far it got, and what to do
+        (["run"], signal.SIGTERM, 0, ""),  # the scheduler finishes cleanly
+        (["send"], signal.SIGINT, 1, "interrupted after"),  # Ctrl-C: how far it got, and what to do
+        # Ctrl-C in a terminal reaches every process of the group: the sending processes stop cleanly too.
+        (["send", "--workers", "3"], signal.SIGINT, 1, "interrupted after"),
     ],
 )
 def test_a_stop_mid_send_exits_quickly_and_loses_nobody(tmp_path, command, signum, code, said) -> None:
@@ -246,15 +249,17 @@ def test_a_stop_mid_send_exits_quickly_and_loses_nobody(tmp_path, command, signu
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
-        proc = subprocess.Popen([*cli, command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [*cli, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
         try:
             deadline = time.monotonic() + 60
             while len(sink.messages) < 20 and time.monotonic() < deadline:
                 time.sleep(0.02)
             started = time.monotonic()
-            proc.send_signal(signum)
+            os.killpg(proc.pid, signum)  # as a terminal does: the command and every process it started
             _, stderr = proc.communicate(timeout=10)
-            assert proc.returncode == code and said in stderr, stderr
+            assert proc.returncode == code and said in stderr and "Traceback" not in stderr, stderr
             assert time.monotonic() - started < 10
         finally:
             proc.kill()

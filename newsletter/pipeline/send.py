@@ -23,7 +23,7 @@ from newsletter.models import Delivery, DeliveryState, Digest, Subscriber
 from newsletter.pipeline.context import Context
 from newsletter.pipeline.due import due_now
 from newsletter.pipeline.prepare import prepare_issue
-from newsletter.pipeline.workers import SHUTDOWN, deliver_in_process, make_campaign
+from newsletter.pipeline.workers import SHUTDOWN, SendingProcess, make_campaign
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ async def _send(
         # through the GIL), and the other workers can take an empty claim to mean "done".
         await asyncio.to_thread(prepare)
         helpers = [
-            asyncio.to_thread(deliver_in_process, ctx.settings, options.issue_date, only)
+            asyncio.to_thread(SendingProcess(ctx.settings, options.issue_date, only).result)
             for _ in range(options.workers - 1)
         ]
         campaign = make_campaign(ctx, mailer, options.show_progress)

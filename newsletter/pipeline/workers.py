@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import date
+from multiprocessing.synchronize import Event as EventType
 
 from newsletter import owners
 from newsletter.config import Settings
@@ -17,6 +22,7 @@ from newsletter.deliver.campaign import Campaign
 from newsletter.deliver.mailer import Mailer
 from newsletter.deliver.smtp import SmtpPool
 from newsletter.deliver.summary import Summary
+from newsletter.errors import DeliveryError
 from newsletter.message import Composer
 from newsletter.pipeline.context import Context
 from newsletter.store.journal import Journal
@@ -44,10 +50,57 @@ def make_campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign
     )
 
 
-def deliver_in_process(settings: Settings, issue_date: date | None, only: set[int] | None) -> Summary:
-    """`send --workers N`: another process claiming rows of the same issue (disjoint, by the ledger)."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_deliver_with_own_context, settings, issue_date, only).result()
+class SendingProcess:
+    """`send --workers N`: another process claiming rows of the same issue (disjoint, by the ledger).
+
+    It starts with Ctrl-C ignored (a terminal signals the whole group, and a process still importing would
+    die with a traceback): it stops when SHUTDOWN is set here, or on its own SIGTERM, finishing cleanly."""
+
+    def __init__(self, settings: Settings, issue_date: date | None, only: set[int] | None) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self._stop = spawn.Event()
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=spawn, initializer=_stops_with, initargs=(self._stop,)
+        )
+        with _interrupts_ignored():  # the process is started here, and keeps the disposition it starts with
+            self._future = self._pool.submit(_deliver_with_own_context, settings, issue_date, only)
+
+    def result(self) -> Summary:
+        """Its summary, once it is done (blocking: run it in a thread)."""
+        try:
+            while True:
+                try:
+                    return self._future.result(timeout=0.2)
+                except TimeoutError:
+                    if SHUTDOWN.is_set():
+                        self._stop.set()
+        except BrokenProcessPool:
+            raise DeliveryError("a sending process died: its claimed rows come back, run `send` again") from None
+        finally:
+            self._pool.shutdown()
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _stops_with(stop: EventType) -> None:
+    """In a sending process: SIGTERM, or `stop` set by the process that started it, ends its campaign cleanly."""
+    signal.signal(signal.SIGTERM, lambda *_: SHUTDOWN.set())
+
+    def watch() -> None:
+        stop.wait()
+        SHUTDOWN.set()
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _deliver_with_own_context(settings: Settings, issue_date: date | None, only: set[int] | None) -> Summary:
