@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,10 @@ def moment(name: str, text: str) -> datetime:
         at = None
     if at is None or at.tzinfo is None:
         raise InputError(f"{name}: '{text[:40]}' is not a date and time with its offset (ISO 8601)")
+    try:
+        at.astimezone(UTC)  # as the store keeps it: 9999-12-31T23:59-05:00 is past the last year there is
+    except OverflowError:
+        raise InputError(f"{name}: '{text[:40]}' is out of range") from None
     return at
 
 

@@ -120,6 +120,10 @@ def test_each_bad_row_is_named_and_the_good_ones_still_go_in(tmp_path) -> None:
     (kept,) = json.loads(cli("subscribers", "export", "--suppressions", "--format", "json").stdout)
     assert kept["created_at"] == "2026-01-02T03:04:05+00:00"
 
+    far = tmp_path / "far.csv"
+    far.write_text("email,created_at\nzz@example.org,9999-12-31T23:59:59-23:59\n", encoding="utf-8")
+    result = cli("subscribers", "import", "--suppressions", str(far), code=1)
+    assert f"{far}:2: created_at: '9999-12-31T23:59:59-23:59' is out of range" in result.stderr
     typed = tmp_path / "typed.json"
     typed.write_text(json.dumps([{"email_hash": 5}, {"email": "t@example.com", "colour": "red"}]), encoding="utf-8")
     result = cli("subscribers", "import", "--suppressions", str(typed), code=1)
