@@ -88,8 +88,10 @@ def test_slots_say_who_is_due_now_not_tomorrow(ctx, readers, smtp_server) -> Non
     assert (due_now.send_hour, due_now.waiting, due_now.next) == (7, 2, datetime(2026, 3, 7, 7, 0, tzinfo=UTC))
     assert due_now.when() == "due now (2 waiting), then 2026-03-07 07:00 UTC"
     assert (later.waiting, later.when()) == (0, "2026-03-06 20:00 UTC")
+    smtp_server.handler.refuse["b@example.com"] = 554  # 5.7.1: held for `send --resend`, not for the pass
     pipeline.send_due(ctx, at)
-    assert [s.waiting for s in pipeline.send_slots(ctx, at)] == [0, 0]  # sent: next due tomorrow
+    assert [s.waiting for s in pipeline.send_slots(ctx, at)] == [0, 0]  # sent (or held): next due tomorrow
+    assert pipeline.send_due(ctx, at) == [] and due(ctx, at) == {}
 
 
 @pytest.mark.slow

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from newsletter.models import DeliveryState, Frequency, Subscriber
+from newsletter.models import Delivery, DeliveryState, Frequency, Subscriber
 from newsletter.pipeline.context import Context
 
 FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliveryState.SKIPPED)
 
 
 def due_now(ctx: Context, now: datetime) -> dict[date, list[Subscriber]]:
-    """Readers whose local send hour has come today (weekly ones on their weekday) and who have no final
-    delivery for their local date yet, grouped by that date (the issue they get)."""
+    """Readers whose local send hour has come today (weekly ones on their weekday) and whose issue for their
+    local date a send pass would take up now (none yet, pending, or a retry that has fallen due), grouped by
+    that date (the issue they get)."""
     groups: dict[date, list[Subscriber]] = {}
     for batch in ctx.subscribers.active():
         for reader in batch:
@@ -26,12 +27,22 @@ def due_now(ctx: Context, now: datetime) -> dict[date, list[Subscriber]]:
             groups.setdefault(local.date(), []).append(reader)
     for day, readers in list(groups.items()):
         existing = ctx.ledger.deliveries(day, [r.id for r in readers])
-        left = [r for r in readers if r.id not in existing or existing[r.id].state not in FINAL_STATES]
+        left = [r for r in readers if r.id not in existing or _ready(existing[r.id], now)]
         if left:
             groups[day] = left
         else:
             del groups[day]
     return groups
+
+
+def _ready(delivery: Delivery, now: datetime) -> bool:
+    """Whether a send pass would take this row up now: not final, not held for `send --resend`, and not
+    waiting for a later retry."""
+    if delivery.state in FINAL_STATES:
+        return False
+    if delivery.state is DeliveryState.FAILED_TRANSIENT:
+        return delivery.next_attempt_at is not None and delivery.next_attempt_at <= now
+    return True
 
 
 @dataclass(frozen=True)
