@@ -215,3 +215,17 @@ def test_a_reader_process_that_dies_is_one_error_not_a_wait(data_file, tmp_path)
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert multiprocessing.active_children() == []
+
+
+def test_the_reader_process_hands_over_each_paper_with_its_fingerprint(data_file) -> None:
+    """The hash by which the store knows an unchanged record is made on the reader's core, not the storer's."""
+    from dataclasses import replace
+
+    from newsletter.config import IngestSettings
+    from newsletter.sources.snapshot_reader import cleaned_batches
+
+    papers = [p for batch in cleaned_batches(data_file(SAMPLE), IngestSettings(), "test") for p in batch.papers]
+    assert papers and all("fingerprint" in vars(p) for p in papers)  # made there, carried over the pipe
+    paper = papers[0]
+    assert "fingerprint" not in vars(replace(paper))  # a changed copy works its own out when asked
+    assert replace(paper).fingerprint == paper.fingerprint != replace(paper, title="Another").fingerprint

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,13 @@ class Paper:
     sources: tuple[str, ...] = ()
     # Bulk-imported (or back-filled) knowledge: searchable and used by the ranker, never mailed as new.
     background: bool = False
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short hash of everything this record says: the store knows a source's unchanged record by it.
+        Kept once made (and carried with the paper when it is pickled), so the snapshot's reader process
+        works it out on its own core."""
+        return hashlib.blake2b(repr(self).encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ def _read(path: str, caps: IngestSettings, where: str, send: Connection) -> None
     try:
         for batch in arxiv_metadata.batches(path):
             cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), caps, where)
+            for paper in cleaned.papers:
+                paper.fingerprint  # noqa: B018 - made on this core, and pickled with the paper
             send.send(replace(batch, papers=cleaned.papers, problems=cleaned.problems))
         send.send(None)
     except KeyboardInterrupt:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -283,8 +282,7 @@ def _encoded(rows: list[dict[str, Any]], columns: list[str], dialect: Dialect) -
 
 def _fingerprint(paper: Paper) -> tuple[str, str]:
     """(source key, short hash of everything this record says)."""
-    key = "+".join(paper.sources) or "unknown"
-    return key, hashlib.blake2b(repr(paper).encode(), digest_size=8).hexdigest()
+    return "+".join(paper.sources) or "unknown", paper.fingerprint
 
 
 def _stamped(stamps: str | None, paper: Paper) -> bool:
