@@ -193,16 +193,20 @@ def test_bad_usage_is_one_line_and_status_1(cli) -> None:
 
 
 def test_a_database_made_without_a_config_is_said_and_private(tmp_path, monkeypatch) -> None:
-    """Zero set-up makes ./newsletter.db where the command runs: said on stderr (a command run from the wrong
-    folder answered "0 subscribers" from a new, empty database) and readable by its owner alone."""
+    """Zero set-up makes ./newsletter.db where a command that stores something runs: said on stderr, and
+    readable by its owner alone. A command that only reads makes none: run from the wrong folder, it answered
+    "0 subscribers" from a new, empty database."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NEWSLETTER_CONFIG", raising=False)
-    first = CliRunner().invoke(main, ["subscribers", "list"])
-    assert first.exit_code == 0 and "0 subscribers" in first.stdout
-    assert "no config file here; made a new database newsletter.db" in first.stderr
+    for reading in (["subscribers", "list"], ["papers", "list"], ["status"], ["preview", "a@example.com"]):
+        refused = CliRunner().invoke(main, reading)
+        assert refused.exit_code == 1 and "no database at newsletter.db (no config file here)" in refused.output
+    assert not (tmp_path / "newsletter.db").exists()
+    first = CliRunner().invoke(main, ["subscribers", "add", "a@example.com"])
+    assert first.exit_code == 0 and "no config file here; made a new database newsletter.db" in first.stderr
     assert (tmp_path / "newsletter.db").stat().st_mode & 0o777 == 0o600
     again = CliRunner().invoke(main, ["subscribers", "list"])
-    assert again.exit_code == 0 and again.stderr == ""
+    assert again.exit_code == 0 and again.stderr == "" and "1 subscriber" in again.stdout
 
 
 def test_an_operator_cannot_skip_a_readers_double_opt_in(cli, tmp_path) -> None:

@@ -116,7 +116,7 @@ def test_a_web_readers_record_of_consent_survives_a_move_to_another_database(tmp
     (an import recorded itself as the source and lost the sign-up's record)."""
     (tmp_path / "a").mkdir()
     before = make_cli(tmp_path / "a")
-    before("subscribers", "list")  # the schema
+    before("db", "upgrade")  # the schema
     agreed = Consent(datetime(2026, 11, 2, 9, 30, tzinfo=UTC), "203.0.113.7", "Mozilla/5.0 (X11)", "signup-v2")
     store = SubscriberStore(Database(f"sqlite:///{tmp_path / 'a'}/n.db", str(ROOT / "migrations")))
     store.add(Subscriber(id=0, email="web@example.com", consent_source="web", consent=agreed))

@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.root import Group, State, console, counted, date_option, json_option, main, pass_state, print_json
+from newsletter.cli.root import (
+    Group,
+    State,
+    console,
+    counted,
+    date_option,
+    json_option,
+    main,
+    pass_state,
+    print_json,
+    reads_only,
+)
 
 if TYPE_CHECKING:
     from newsletter.models import Paper
@@ -24,6 +35,7 @@ def papers() -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many papers.")
 @json_option
 @pass_state
+@reads_only
 def papers_list(state: State, day: datetime | None, trending: bool, limit: int | None, as_json: bool) -> None:
     """List stored papers, newest first (or trending first); background papers are searched, not listed."""
     show_papers(state.papers.list(on=day.date() if day else None, limit=limit, trending=trending), as_json)
@@ -38,6 +50,7 @@ def papers_list(state: State, day: datetime | None, trending: bool, limit: int |
 @click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True, help="At most this many.")
 @json_option
 @pass_state
+@reads_only
 def papers_search(state: State, words: tuple[str, ...], since: datetime | None, limit: int, as_json: bool) -> None:
     """Full-text search of titles, abstracts and authors: words, "a phrase", -exclusion, a OR b.
 

@@ -19,6 +19,7 @@ from newsletter.cli.root import (
     normalized,
     pass_state,
     print_json,
+    reads_only,
     write_file,
 )
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 @click.option("--top", type=click.IntRange(1, 500), default=15, show_default=True, help="Candidates --explain lists.")
 @json_option
 @pass_state
+@reads_only
 def preview(
     state: State,
     email: str,

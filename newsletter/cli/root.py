@@ -83,6 +83,7 @@ class State:
 
     def __init__(self, config: str | None) -> None:
         self.config = config
+        self.reads_only = False  # set by @reads_only: such a command never makes a database
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -111,6 +112,13 @@ class State:
         from newsletter.store.db import new_sqlite_file
 
         new = new_sqlite_file(self.settings.database.url)
+        if new is not None and self.reads_only:
+            # An empty database made here would answer "nothing" for the one the user meant (another folder).
+            where = self.settings.source_file or "no config file here"
+            raise NewsletterError(
+                f"no database at {new} ({where}): nothing is stored there yet; give --config, or "
+                "run `newsletter db upgrade` to start one"
+            )
         db = Database.open(self.settings)
         if new is not None and self.settings.source_file is None:
             # Zero set-up makes one where the command runs; said, so a command run from the wrong folder is seen.
@@ -149,6 +157,18 @@ def pass_state(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(click.get_current_context().find_object(State), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def reads_only(func: F) -> F:
+    """Under @pass_state: a command that only reads the store says where no database is yet, instead of
+    making an empty one and answering from it."""
+
+    @functools.wraps(func)
+    def wrapper(state: State, *args: Any, **kwargs: Any) -> Any:
+        state.reads_only = True
+        return func(state, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

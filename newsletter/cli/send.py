@@ -19,6 +19,7 @@ from newsletter.cli.root import (
     normalized,
     pass_state,
     print_json,
+    reads_only,
     stop_on_signals,
 )
 
@@ -95,6 +96,7 @@ def worker(state: State, once: bool, poll: float) -> None:
 @click.option("--deliverability", is_flag=True, help="Per recipient domain: sent, bounces, complaints, unsubscribes.")
 @json_option
 @pass_state
+@reads_only
 def status(state: State, day: datetime | None, deliverability: bool, as_json: bool) -> None:
     """Deliveries per issue by state, the last errors, the last ingests and the next sends."""
     if deliverability:
@@ -191,6 +193,7 @@ def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
 @main.command()
 @json_option
 @pass_state
+@reads_only
 def jobs(state: State, as_json: bool) -> None:
     """List the scheduled jobs and their next run times."""
     from newsletter import pipeline, schedule

@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsletter.cli.root import F, Group, State, console, counted, json_option, main, normalized, pass_state, print_json
+from newsletter.cli.root import (
+    F,
+    Group,
+    State,
+    console,
+    counted,
+    json_option,
+    main,
+    normalized,
+    pass_state,
+    print_json,
+    reads_only,
+)
 from newsletter.errors import InputError
 from newsletter.models import Status
 from newsletter.subscriber_fields import FIELDS, Choice, read_all
@@ -86,6 +98,7 @@ def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> No
 @click.option("--status", type=click.Choice([s.value for s in Status]), help="Only subscribers in this state.")
 @json_option
 @pass_state
+@reads_only
 def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
     """List subscribers."""
     from rich.table import Table
@@ -116,6 +129,7 @@ def subscribers_list(state: State, status: str | None, as_json: bool) -> None:
 @click.argument("email")
 @json_option
 @pass_state
+@reads_only
 def subscribers_show(state: State, email: str, as_json: bool) -> None:
     """Show one subscriber."""
     show_subscriber(state.subscribers.require(normalized(email)).to_dict(), as_json)
@@ -225,6 +239,7 @@ def subscribers_import(state: State, path: str, suppressions: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--suppressions", is_flag=True, help=SUPPRESSIONS_HELP)
 @pass_state
+@reads_only
 def subscribers_export(state: State, fmt: str, suppressions: bool) -> None:
     """Write every subscriber (or the suppression list) to stdout as CSV or JSON."""
     if suppressions:
