@@ -11,7 +11,7 @@ from typing import Any
 from newsletter.addresses import normalize_email
 from newsletter.config import Settings
 from newsletter.errors import InputError
-from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.models import STOPPED, Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
 from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record, wrong_type
 from newsletter.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
@@ -22,10 +22,6 @@ CONSENT_COLUMNS = ("consent_source", "consent_at", "consent_ip", "consent_user_a
 # The columns of a CSV export and import, the keys of a JSON one: the address, every preference, the status
 # and feedback, then the record of consent.
 COLUMNS = ("email", *(f.name for f in EXPORTED), *CONSENT_COLUMNS)
-# Readers who must not be mailed. Only the reader's own confirmation (or an operator's `resume`: of one who
-# unsubscribed, only with --reader-asked) brings one back; a file, perhaps an export older than their
-# unsubscribe, never does.
-STOPPED = (Status.UNSUBSCRIBED, Status.BOUNCED)
 
 
 def validate_changes(changes: SubscriberChanges) -> SubscriberChanges:
@@ -82,6 +78,7 @@ def add(
 def update(store: SubscriberStore, email: str, changes: SubscriberChanges) -> Subscriber:
     address = normalize_email(email)
     current = store.require(address)
+    # A file (perhaps an export older than their unsubscribe) never brings back a reader who was stopped.
     if current.status in STOPPED and changes.status not in (None, current.status, Status.BOUNCED):
         raise InputError(f"{address} is {current.status}; an import does not make them {changes.status}")
     if changes.frequency is Frequency.WEEKLY and changes.weekday is None:

@@ -14,7 +14,7 @@ from typing import Any
 from newsletter.addresses import address_hash, normalize_email
 from newsletter.errors import InputError
 from newsletter.models import Suppression
-from newsletter.store import SuppressionStore
+from newsletter.store import SubscriberStore
 from newsletter.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 
 COLUMNS = ("email_hash", "reason", "domain", "created_at")
@@ -40,7 +40,7 @@ def export(items: Iterable[Suppression], fmt: str) -> str:
     return csv_text(COLUMNS, rows)
 
 
-def import_file(store: SuppressionStore, path: str | Path) -> SuppressionReport:
+def import_file(store: SubscriberStore, path: str | Path) -> SuppressionReport:
     """Keep every good row (each bad one is reported with its line or index, and the rest still go in) and
     stop the readers they name."""
     items: list[Suppression] = []
@@ -51,7 +51,7 @@ def import_file(store: SuppressionStore, path: str | Path) -> SuppressionReport:
             items.append(suppression(row, now))
         except InputError as exc:
             errors.append(f"{path}:{where}: {exc}")
-    new, stopped = store.add_many(items)
+    new, stopped = store.add_suppressions(items)
     return SuppressionReport(new, len({s.email_hash for s in items}) - new, tuple(stopped), tuple(errors))
 
 

@@ -215,9 +215,8 @@ def subscribers_import(state: State, path: str, suppressions: bool) -> None:
     """Add or update subscribers from a CSV (header row) or JSON file."""
     if suppressions:
         from newsletter import suppression_list
-        from newsletter.store import SuppressionStore
 
-        kept = suppression_list.import_file(SuppressionStore(state.db), path)
+        kept = suppression_list.import_file(state.subscribers, path)
         errors = kept.errors
         line = f"imported {counted(kept.new, 'new suppression')}, {kept.known} already kept, {len(errors)} rejected"
         if kept.stopped:
@@ -244,9 +243,8 @@ def subscribers_export(state: State, fmt: str, suppressions: bool) -> None:
     """Write every subscriber (or the suppression list) to stdout as CSV or JSON."""
     if suppressions:
         from newsletter import suppression_list
-        from newsletter.store import SuppressionStore
 
-        click.echo(suppression_list.export(SuppressionStore(state.db).kept(), fmt), nl=False)
+        click.echo(suppression_list.export(state.subscribers.suppressions(), fmt), nl=False)
         return
     from newsletter import subscriptions
 

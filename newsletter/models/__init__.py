@@ -4,6 +4,7 @@ from newsletter.models.delivery import Delivery, DeliveryState, Outcome, Outgoin
 from newsletter.models.digests import Digest, Pick, Why
 from newsletter.models.papers import IngestResult, Paper, Validators, merge_papers
 from newsletter.models.readers import (
+    STOPPED,
     WEEKDAYS,
     Consent,
     Frequency,
@@ -15,6 +16,7 @@ from newsletter.models.readers import (
 )
 
 __all__ = [
+    "STOPPED",
     "WEEKDAYS",
     "Consent",
     "Delivery",

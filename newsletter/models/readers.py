@@ -20,6 +20,10 @@ class Frequency(StrEnum):
     WEEKLY = "weekly"
 
 
+# Readers who are not mailed, whatever asks: only the reader's own confirmation (or an operator's `resume`)
+# brings one back.
+STOPPED = (Status.UNSUBSCRIBED, Status.BOUNCED)
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from newsletter.store.roster import Roster
     from newsletter.store.search import PaperSearch, SearchHit
     from newsletter.store.subscribers import SubscriberStore
-    from newsletter.store.suppressions import SuppressionStore
 
 _HOMES = {
     "Background": "background",
@@ -35,7 +34,6 @@ _HOMES = {
     "Roster": "roster",
     "SearchHit": "search",
     "SubscriberStore": "subscribers",
-    "SuppressionStore": "suppressions",
 }
 __all__ = [
     "Background",
@@ -50,7 +48,6 @@ __all__ = [
     "Roster",
     "SearchHit",
     "SubscriberStore",
-    "SuppressionStore",
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from newsletter.addresses import address_hash
 from newsletter.errors import InputError
-from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.models import (
+    STOPPED,
+    Consent,
+    Frequency,
+    Preferences,
+    Status,
+    Subscriber,
+    SubscriberChanges,
+    Suppression,
+)
 from newsletter.store.db import Database
 from newsletter.store.roster import KINDS, Roster, subscriber_from
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
@@ -183,15 +192,44 @@ class SubscriberStore:
                 self.suppress(email, reason, own)
             return
         key = address_hash(email)
-        found = session.get(SuppressionRow, key)
-        if found is None:
-            # The domain feeds the deliverability counts; `forget` keeps nothing of the address but its hash.
-            domain = None if reason == FORGET else email.rpartition("@")[2].lower()
-            session.add(SuppressionRow(email_hash=key, reason=reason, domain=domain))
-        elif outranks(reason, found.reason):
-            found.reason = reason
-            if reason == FORGET:
-                found.domain = None
+        # The domain feeds the deliverability counts.
+        _keep(
+            session,
+            Suppression(key, reason, email.rpartition("@")[2].lower(), utcnow()),
+            session.get(SuppressionRow, key),
+        )
+
+    def suppressions(self) -> builtins.list[Suppression]:
+        """Every suppressed address, oldest first."""
+        query = select(SuppressionRow).order_by(SuppressionRow.created_at, SuppressionRow.email_hash)
+        with self.db.transaction() as session:
+            return [Suppression(r.email_hash, r.reason, r.domain, r.created_at) for r in session.scalars(query)]
+
+    def add_suppressions(self, items: Sequence[Suppression]) -> tuple[int, builtins.list[str]]:
+        """A suppression list from elsewhere (another database, addresses not to mail), in one transaction:
+        each kept as `suppress` keeps one, and the readers it names stopped (erased for an erasure). Returns how
+        many were new and whom it stopped."""
+        wanted: dict[str, Suppression] = {}
+        for item in items:
+            if item.email_hash not in wanted or outranks(item.reason, wanted[item.email_hash].reason):
+                wanted[item.email_hash] = item
+        with self.db.transaction() as session:
+            kept = {row.email_hash: row for row in session.scalars(select(SuppressionRow))}  # one query, not one each
+            new = sum(_keep(session, item, kept.get(key)) for key, item in wanted.items())
+            stopped = []
+            for row in session.scalars(select(SubscriberRow)):
+                found = wanted.get(address_hash(row.email))
+                if found is None:
+                    continue
+                if found.reason == FORGET:  # erased there: nothing of theirs stays here either
+                    session.execute(delete(SubscriberRow).where(SubscriberRow.id == row.id))
+                    stopped.append(f"{row.email} (erased)")
+                elif Status(row.status) not in STOPPED:
+                    self._change_status(
+                        row, Status.BOUNCED if found.reason in BOUNCE_REASONS else Status.UNSUBSCRIBED, session
+                    )
+                    stopped.append(row.email)
+            return new, stopped
 
     def _change_status(self, row: SubscriberRow, status: Status, session: Session) -> None:
         """Set the status and what goes with it: a bounced address is suppressed as well."""
@@ -255,7 +293,7 @@ class SubscriberStore:
         """InputError if the address is suppressed and the reader would be mailed (or was erased: nothing of
         theirs comes back, not even a stopped record)."""
         found = session.get(SuppressionRow, address_hash(email))
-        stopped = status in (Status.BOUNCED, Status.UNSUBSCRIBED) and found is not None and found.reason != FORGET
+        stopped = status in STOPPED and found is not None and found.reason != FORGET
         if found is not None and not stopped:
             raise InputError(f"address {email} is suppressed ({found.reason}) and will not be mailed again")
 
@@ -280,3 +318,19 @@ def _set_consent(row: SubscriberRow, consent: Consent | None) -> None:
     if consent is not None:
         row.consent_at, row.consent_ip = consent.at, consent.ip
         row.consent_user_agent, row.consent_form = consent.user_agent[:300], consent.form
+
+
+def _keep(session: Session, item: Suppression, found: SuppressionRow | None) -> bool:
+    """Keep a suppression (`found`: the one kept for its address, if any), which stays unless this one outranks
+    it; an erasure keeps nothing of the address but its hash. True when it is new."""
+    domain = None if item.reason == FORGET else item.domain
+    if found is None:
+        session.add(
+            SuppressionRow(email_hash=item.email_hash, reason=item.reason, domain=domain, created_at=item.created_at)
+        )
+        return True
+    if outranks(item.reason, found.reason):
+        found.reason = item.reason
+        if item.reason == FORGET:
+            found.domain = None
+    return False
