@@ -13,7 +13,7 @@ from newsletter.config import Settings
 from newsletter.errors import InputError
 from newsletter.models import STOPPED, Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
 from newsletter.store import SubscriberStore
-from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record, wrong_type
+from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record
 from newsletter.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 
 # The record of consent travels with the reader (a move to another database must not lose who agreed, when,
@@ -150,10 +150,8 @@ def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]
     extra_values(row)
     if problem := unknown(row, COLUMNS, "field"):
         raise InputError(problem)
-    email = row.get("email")
-    if email is not None and not isinstance(email, str):
-        raise wrong_type("email", email, "text")
-    if not email or not email.strip():
+    email = text_cells(row, ("email",))["email"]
+    if not email:
         raise InputError("missing email")
     return email, SubscriberChanges(**read_all(lambda field: row.get(field.name), EXPORTED))
 

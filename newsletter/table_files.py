@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import InputError
+from newsletter.subscriber_fields import wrong_type
 
 Rows = list[tuple[int, Mapping[str | None, Any]]]
 
@@ -60,8 +61,6 @@ def extra_values(row: Mapping[str | None, Any]) -> None:
 
 def text_cells(row: Mapping[str | None, Any], names: Sequence[str]) -> dict[str, str]:
     """These fields of a row as stripped text ("" when not given); InputError for a JSON value not text."""
-    from newsletter.subscriber_fields import wrong_type
-
     cells = {}
     for name in names:
         value = row.get(name)
