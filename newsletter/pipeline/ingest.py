@@ -67,9 +67,10 @@ def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
     parse = parser_for(fmt)
 
     def read() -> ParsedFeed:
-        where = "standard input" if str(path) == "-" else str(path)
+        stdin = str(path) == "-"
+        where = "standard input" if stdin else str(path)
         try:
-            data = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
+            data = sys.stdin.buffer.read() if stdin else Path(path).read_bytes()
         except OSError as exc:
             raise FeedError(f"cannot read feed file {where}: {exc.strerror}") from None
         return parse(data, where)
