@@ -2,7 +2,8 @@
 
 In one run: plain BM25 (title twice + abstract, the baseline) and the ranker, cold (a fresh install) and with
 the shared corpus imported as background through the product's own import (dev-set papers left out), on
-the three splits. Each split's papers are one batch, given as Hugging Face JSON (no categories) through the real
+the three splits. Either way the batch is stored before ranking, as `ingest` stores it before a `send`: with
+the background, in a copy of it, after it. Each split's papers are one batch, given as Hugging Face JSON (no categories) through the real
 parser; with --per-word each word's papers are also scored as a batch of their own, as the outside check does
 (one batch of 46-137 papers per word). Per persona: precision of the first five picks and how many of them
 belong to another field of the persona's word (off-field); per split: mean, worst and off-field total. The
@@ -98,15 +99,6 @@ def ranker(papers: Sequence[Paper], background: Background) -> Ranker:
     return run
 
 
-def cold(papers: Sequence[Paper], folder: Path) -> Background:
-    """A fresh install: a new database that holds only the batch, stored as the daily ingest stores it."""
-    # numbered by the databases alone: SQLite's -wal and -shm files come and go, and counting them reused names
-    path = folder / f"cold-{len(list(folder.glob('cold-*.db')))}.db"
-    background = open_background(f"sqlite:///{path}")
-    PaperStore(background.db).upsert(papers, today=DAY)
-    return background
-
-
 @dataclass(frozen=True)
 class Row:
     persona: str
@@ -151,7 +143,19 @@ class Batch:
     results: dict[str, list[Row]]
 
 
-def run_batch(words: Sequence[str], data: dict, background: Background | None, scratch: Path) -> Batch:
+def stored(papers: Sequence[Paper], folder: Path, background: Path | None = None) -> Background:
+    """The store as a send finds it: the batch stored as the daily ingest stores it, in a new database (a fresh
+    install) or in a copy of the imported background (the batch's papers come after it, as the newest)."""
+    # numbered by the databases alone: SQLite's -wal and -shm files come and go, and counting them reused names
+    path = folder / f"store-{len(list(folder.glob('store-*.db')))}.db"
+    if background is not None:
+        shutil.copyfile(background, path)
+    store = open_background(f"sqlite:///{path}")
+    PaperStore(store.db).upsert(papers, today=DAY)
+    return store
+
+
+def run_batch(words: Sequence[str], data: dict, background: Path | None, scratch: Path) -> Batch:
     """Score every system on the papers of these words, given together as one feed's batch."""
     papers = [p for p in data["papers"] if p["word"] in words]
     personas = [p for p in data["personas"] if p["word"] in words]
@@ -161,12 +165,15 @@ def run_batch(words: Sequence[str], data: dict, background: Background | None, s
         if p["field"] != "other":
             fields_of_word.setdefault(p["word"], set()).add(p["field"])
     batch = hf_daily.parse(as_hf_json(papers), "dev set").papers
-    systems: dict[str, Ranker | None] = {
-        "plain BM25": PlainBM25(batch),
-        "ranker, cold": ranker(batch, cold(batch, scratch)),
-        "ranker, background": ranker(batch, background) if background else None,
-    }
-    results = {name: score(personas, field_of, fields_of_word, run) for name, run in systems.items() if run}
+    stores = {"ranker, cold": stored(batch, scratch)}
+    if background is not None:
+        stores["ranker, background"] = stored(batch, scratch, background)
+    systems: dict[str, Ranker] = {"plain BM25": PlainBM25(batch)} | {n: ranker(batch, s) for n, s in stores.items()}
+    results = {name: score(personas, field_of, fields_of_word, run) for name, run in systems.items()}
+    for store in stores.values():
+        store.db.dispose()
+    for leftover in scratch.glob("store-*"):
+        leftover.unlink()  # a copy of the background is 300 MB
     return Batch(len(papers), personas, results)
 
 
@@ -209,16 +216,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--background-db", help="an already imported background (a database URL)")
+    parser.add_argument("--background-db", type=Path, help="an already imported background (a SQLite file)")
     parser.add_argument("--split", choices=SPLITS, action="append", help="only this split (tuning looks at tune only)")
     parser.add_argument("--per-word", action="store_true", help="also score each word's papers as a batch of their own")
     args = parser.parse_args()
     data = json.loads(args.data.read_text(encoding="utf-8"))
-    if args.background_db:
-        background: Background | None = open_background(args.background_db)
-    else:
-        path = background_db({p["id"] for p in data["papers"]}, args.corpus)
-        background = open_background(f"sqlite:///{path}") if path else None
+    background = args.background_db or background_db({p["id"] for p in data["papers"]}, args.corpus)
     failed = False
     scratch = Path(tempfile.mkdtemp(prefix="eval-"))
     for split in args.split or SPLITS:
