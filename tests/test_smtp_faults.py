@@ -399,6 +399,53 @@ def test_a_server_that_refuses_us_marks_no_reader(app, smtp_server, code, where)
     assert send(app).sent == len(READERS)  # the next run, with the server fixed, sends them all once
 
 
+def add_readers(ctx, emails) -> None:
+    for email in emails:
+        subscriptions.add(ctx.settings, ctx.subscribers, email, SubscriberChanges(topics=("transformer circuits",)))
+
+
+def test_a_relay_that_refuses_every_recipient_alike_marks_no_reader(app, smtp_server) -> None:
+    """A relay that denies every recipient with a plain 550 (no 5.7.x to tell it by) refuses us, not the
+    readers: the first ten refusals, alike and at several domains, with nothing accepted, stop the run with one
+    line and every row stays pending (none bounced, none suppressed); fixed, the next run sends each once."""
+    others = [f"reader{i}@{domain}" for i, domain in enumerate(["a.org", "b.net", "c.io"] * 4)]
+    add_readers(app, others)
+    everyone = READERS + others
+    smtp_server.handler.refuse.update(dict.fromkeys(everyone, 550))
+    with pytest.raises(DeliveryError, match=r"refused the first 10 readers alike \(550 .*no reader was marked"):
+        send(app)
+    for email in everyone:
+        assert app.subscribers.get(email).status is Status.ACTIVE and not app.subscribers.is_suppressed(email)
+        assert state(app, email).state is DeliveryState.PENDING
+    smtp_server.handler.refuse.clear()
+    assert send(app).sent == len(everyone)
+    assert sorted(m.recipients[0] for m in smtp_server.messages) == sorted(everyone)
+
+
+def test_readers_refused_alike_at_one_domain_are_their_own_bounces(app, smtp_server) -> None:
+    """Twelve readers of one domain that is gone, refused in the same words: their addresses, not us (a
+    relay refusing us refuses every domain). Each is bounced, with nothing accepted before them (the other
+    readers deferred), and no error."""
+    gone = [f"old{i}@gone.example" for i in range(12)]
+    add_readers(app, gone)
+    smtp_server.handler.refuse.update(dict.fromkeys(gone, 550) | dict.fromkeys(READERS, 450))
+    summary = send(app)
+    assert (summary.sent, summary.failed_permanent, summary.failed_transient) == (0, len(gone), len(READERS))
+    for email in gone:
+        assert app.subscribers.get(email).status is Status.BOUNCED
+        assert state(app, email).state is DeliveryState.FAILED_PERMANENT
+
+
+def test_refusals_before_the_first_acceptance_are_recorded_once_it_comes(app, smtp_server) -> None:
+    """A few readers refused before the server has taken anything are kept back, not lost: once another
+    reader's message is taken, each is recorded as the refusal it was (journal and ledger alike)."""
+    smtp_server.handler.refuse.update({"ada@example.com": 550, "bob@example.com": 553})
+    summary = send(app, pool_size=1)
+    assert (summary.sent, summary.failed_permanent) == (1, 2)
+    assert [state(app, e).last_code for e in READERS] == [550, 553, 250]
+    assert app.subscribers.get("ada@example.com").status is Status.BOUNCED
+
+
 def test_a_policy_refusal_is_held_not_bounced(app, smtp_server) -> None:
     """A 5.7.x refusal (RFC 3463: security or policy, such as a relay that denies us or a filter that rejects
     the message) says nothing of the address: the reader is not bounced or suppressed, and the row waits for

@@ -38,7 +38,22 @@ HEARTBEAT_SECONDS = 30.0
 MAX_CONNECTION_FAILURES = 3
 FLUSH_EVERY = 50  # outcomes per commit at most
 FLUSH_SECONDS = 0.2  # and at least this often
+# Readers refused alike, at several domains, before the server took any message: the server refusing us (a
+# relay that denies every recipient), not their addresses.
+SAME_REFUSALS = 10
+SAME_REFUSAL_DOMAINS = 3
 CHECK = ": no reader was marked; check [smtp] username and password and [sender] from_address"
+
+
+def refuses_us(refused: list[tuple[Delivery, Outgoing, SendResult]]) -> bool:
+    """Whether these refusals, the first of a run, are the server refusing us: SAME_REFUSALS of them in the
+    same words, for readers at SAME_REFUSAL_DOMAINS domains or more (one domain's readers refused alike may
+    all be gone with their domain)."""
+    return (
+        len(refused) == SAME_REFUSALS
+        and len({(r.code, r.reply) for _, _, r in refused}) == 1
+        and len({d.email.rpartition("@")[2].lower() for d, _, _ in refused}) >= SAME_REFUSAL_DOMAINS
+    )
 
 
 def retry_delay(settings: SmtpSettings, attempt: int) -> float:
@@ -91,7 +106,8 @@ class Campaign:
         started = time.monotonic()
         pending: list[Outcome] = []
         unsent: set[int] = set()
-        state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
+        state = {"lost": 0, "inflight": 0, "judged": 0, "blamed": 0, "last_flush": time.monotonic()}
+        doubtful: list[tuple[Delivery, Outgoing, SendResult]] = []
         stop = asyncio.Event()
         faults: list[Exception] = []  # the first one is what the run reports
         pacer: Pacer[tuple[Delivery, Outgoing]] = Pacer(
@@ -123,6 +139,18 @@ class Campaign:
                     pending[:0] = batch  # still in the journal; one more try when the run ends
                     halt(exc)
 
+        def settle(delivery: Delivery, outgoing: Outgoing, result: SendResult, task_id: Any) -> None:
+            """One message's outcome: journaled at once (crash-safe), recorded with the next batch."""
+            unsent.discard(delivery.id)
+            outcome = self._outcome(delivery, outgoing, result, summary)
+            pending.append(outcome)
+            try:
+                self.journal.append(outcome)
+            except StoreError as exc:  # no longer crash-safe: record what is known and stop
+                halt(exc)
+            elapsed = time.monotonic() - started
+            progress.update(task_id, advance=1, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed)
+
         async def sender(task_id: Any) -> None:
             while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
                 delivery, outgoing = item
@@ -137,20 +165,36 @@ class Campaign:
                 if result.refused_sender:  # the reader's row stays as it was, given back with the rest
                     halt(DeliveryError(f"the SMTP server refused mail from us ({result.code} {result.reply}){CHECK}"))
                     continue
-                unsent.discard(delivery.id)
-                outcome = self._outcome(delivery, outgoing, result, summary)
-                pending.append(outcome)
-                try:
-                    self.journal.append(outcome)
-                except StoreError as exc:  # no longer crash-safe: record what is known and stop
-                    halt(exc)
+                outcomes = [(delivery, outgoing, result)]
+                if not result.ok and not result.transient and not state["judged"]:
+                    # Refused before the server has taken any message: perhaps the server refusing us (a relay
+                    # denying every recipient) rather than this reader. Kept back until the server takes one
+                    # or refuses another reader differently; SAME_REFUSALS alike at several domains stop the run.
+                    doubtful.append((delivery, outgoing, result))
+                    alike = len({(r.code, r.reply) for _, _, r in doubtful}) == 1
+                    if state["blamed"] or (alike and len(doubtful) < SAME_REFUSALS):
+                        continue
+                    if refuses_us(doubtful):
+                        state["blamed"] = 1  # these readers' rows are given back unmarked, with the rest
+                        halt(
+                            DeliveryError(
+                                f"the SMTP server refused the first {len(doubtful)} readers alike ({result.code} "
+                                f"{result.reply}): it refuses our mail, not their addresses{CHECK}"
+                            )
+                        )
+                        continue
+                    outcomes = doubtful[:]
+                    doubtful.clear()
+                    state["judged"] = int(len(outcomes) >= SAME_REFUSALS)  # one dead domain: those readers' own
+                elif result.ok and not state["blamed"]:
+                    state["judged"] = 1
+                    outcomes[:0] = doubtful
+                    doubtful.clear()
+                for one in outcomes:
+                    settle(*one, task_id)
                 state["lost"] = state["lost"] + 1 if result.code == CONNECTION_LOST else 0
                 if state["lost"] >= MAX_CONNECTION_FAILURES:
                     halt(DeliveryError(f"{self.mailer.name}: connection lost {MAX_CONNECTION_FAILURES} times in a row"))
-                elapsed = time.monotonic() - started
-                progress.update(
-                    task_id, advance=1, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed
-                )
                 await flush()
 
         async def produce() -> None:
@@ -219,6 +263,9 @@ class Campaign:
                 finally:
                     pacer.close()
                     await asyncio.gather(*senders)
+                    if not state["blamed"]:  # too few alike to blame the server: each reader's own refusal
+                        for one in doubtful:
+                            settle(*one, task_id)
                     await flush(force=True)
                     self.journal.close(recorded=not pending)
                     if not pending:  # the database answers: give back what was claimed and not sent
