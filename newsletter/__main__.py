@@ -1,5 +1,5 @@
 """Allows `python -m newsletter`."""
 
-from newsletter.cli import main
+from newsletter.cli import run
 
-main()
+run()

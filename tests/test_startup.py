@@ -90,3 +90,23 @@ def test_schema_check_remembers_alembic_head_per_script_content(tmp_path: Path) 
     db.ensure_schema()
     assert json.loads((cache / HEAD_CACHE).read_text()) == remembered
     db.dispose()
+
+
+@pytest.mark.parametrize(
+    "command", [("subscribers", "add", "ada@example.org", "--topic", "qubits"), ("status",), ("subscribers", "list")]
+)
+def test_a_command_closes_the_database_it_opened(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """The program's exit leaves the heap uncollected (cli.run): each command closes its connections itself,
+    so SQLite folds its write-ahead log back into the database file (a copy of newsletter.db alone is whole)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "NEWSLETTER_WEB_SECRET_KEY": "k" * 32,
+        "NEWSLETTER_PATHS_CACHE": str(tmp_path / "c"),
+    }
+    for args in (("subscribers", "add", "first@example.org"), command):
+        result = subprocess.run(
+            [sys.executable, "-m", "newsletter", *args], capture_output=True, text=True, env=env, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "newsletter.db").exists()
+        assert not (tmp_path / "newsletter.db-wal").exists()

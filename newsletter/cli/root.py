@@ -85,6 +85,13 @@ class State:
         self.config = config
         self.reads_only = False  # set by @reads_only: such a command never makes a database
 
+    def close(self) -> None:
+        """Closes the connections the command opened: the exit does not collect them (cli.run), and a
+        SQLite connection closed folds its write-ahead log back into the database file."""
+        opened = [self.__dict__.get("db"), getattr(self.__dict__.get("roster"), "db", None)]
+        for source in {id(s): s for s in opened if s is not None}.values():
+            source.dispose()
+
     @functools.cached_property
     def settings(self) -> Settings:
         from newsletter.config import load_settings
@@ -282,6 +289,7 @@ def main(ctx: click.Context, config: str | None, verbose: bool, log_format: str)
     # is reported as the command's one line, so the warning would only be a second line saying the same.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
     ctx.obj = State(config)
+    ctx.call_on_close(ctx.obj.close)
 
 
 class JsonFormatter(logging.Formatter):

@@ -61,6 +61,9 @@ class Direct:
         finally:
             cursor.close()
 
+    def dispose(self) -> None:
+        self.connection.close()
+
     def revision(self) -> str | None:
         with self.driver_reading() as query:
             try:
@@ -87,7 +90,7 @@ def open_direct(settings: Settings) -> Direct | None:
     except StoreError:
         current = None
     if current != head:
-        direct.connection.close()
+        direct.dispose()
         return None
     return direct
 

@@ -32,6 +32,8 @@ class Rows(Protocol):
 
     def driver_reading(self) -> AbstractContextManager[Query]: ...
 
+    def dispose(self) -> None: ...
+
 
 class Roster:
     def __init__(self, db: Rows) -> None:
