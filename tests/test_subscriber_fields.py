@@ -225,7 +225,23 @@ def test_categories_are_kept_in_arxivs_spelling() -> None:
     with pytest.raises(InputError, match="'math' needs its subject, such as math.PR"):
         BY_NAME["categories"].check(["math"])
     assert BY_NAME["categories"].check(["gr-qc", "astro-ph", "solv-int"]) == ("gr-qc", "astro-ph", "solv-int")
-    assert BY_NAME["categories"].check(["cs.SEC"]) == ("cs.SEC",)  # as the corpus files a few papers
+    assert BY_NAME["categories"].check(["cs.SEC", "cs.sec"]) == ("cs.SEC",)  # as the corpus files a few papers
+
+
+def test_a_subject_arxiv_does_not_have_is_refused_with_the_ones_it_has() -> None:
+    """'cs.Al' (a lower-case L for cs.AI) would match no paper, silently: refused, with the subjects of cs;
+    a longer subject misspelt is said as the one meant."""
+    from newsletter.subscriber_fields import BY_NAME
+
+    with pytest.raises(InputError, match=r"^categories: 'cs.Al' is not an arXiv category: cs has AI, AR, .*, SY$"):
+        BY_NAME["categories"].check(["cs.LG", "cs.Al"])
+    with pytest.raises(
+        InputError, match=r"'cond-mat.stat-mec' is not an arXiv category: did you mean cond-mat.stat-mech"
+    ):
+        BY_NAME["categories"].check(["cond-mat.stat-mec"])
+    for archive in ("math", "physics", "q-bio", "q-fin", "stat", "econ", "eess", "nlin", "astro-ph"):
+        with pytest.raises(InputError, match=rf"'{archive}.XYZ' is not an arXiv category: {archive} has "):
+            BY_NAME["categories"].check([f"{archive}.XYZ"])
 
 
 def test_an_operators_weekday_for_a_daily_reader_is_an_error_not_dropped(tmp_path) -> None:
