@@ -123,11 +123,11 @@ async def _send(
         # Archive everything first, then send: overlapping the two measured slower (they share one core
         # through the GIL), and the other workers can take an empty claim to mean "done".
         await asyncio.to_thread(prepare)
+        campaign = make_campaign(ctx, mailer, options.show_progress)  # before any sending process is started
         helpers = [
             asyncio.to_thread(SendingProcess(ctx.settings, options.issue_date, only).result)
             for _ in range(options.workers - 1)
         ]
-        campaign = make_campaign(ctx, mailer, options.show_progress)
         own, *others = await asyncio.gather(
             campaign.run(options.issue_date, only, total=total - summary.skipped, fresh=fresh), *helpers
         )
