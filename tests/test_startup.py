@@ -93,7 +93,13 @@ def test_schema_check_remembers_alembic_head_per_script_content(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    "command", [("subscribers", "add", "ada@example.org", "--topic", "qubits"), ("status",), ("subscribers", "list")]
+    "command",
+    [
+        ("subscribers", "add", "ada@example.org", "--topic", "qubits"),
+        ("status",),
+        ("subscribers", "list"),
+        ("db", "upgrade"),
+    ],
 )
 def test_a_command_closes_the_database_it_opened(tmp_path: Path, command: tuple[str, ...]) -> None:
     """The program's exit leaves the heap uncollected (cli.run): each command closes its connections itself,
@@ -103,10 +109,25 @@ def test_a_command_closes_the_database_it_opened(tmp_path: Path, command: tuple[
         "NEWSLETTER_WEB_SECRET_KEY": "k" * 32,
         "NEWSLETTER_PATHS_CACHE": str(tmp_path / "c"),
     }
-    for args in (("subscribers", "add", "first@example.org"), command):
+    for args in (("db", "upgrade"), ("subscribers", "add", "first@example.org"), command):
         result = subprocess.run(
             [sys.executable, "-m", "newsletter", *args], capture_output=True, text=True, env=env, cwd=tmp_path
         )
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "newsletter.db").exists()
         assert not (tmp_path / "newsletter.db-wal").exists()
+
+
+def test_a_command_refused_by_a_database_behind_closes_it_too(tmp_path: Path) -> None:
+    """A database behind the code is refused in one line; the connection opened to find it out is closed."""
+    import sqlite3
+
+    env = {"PATH": "/usr/bin:/bin", "NEWSLETTER_WEB_SECRET_KEY": "k" * 32}
+    run = [sys.executable, "-m", "newsletter"]
+    assert subprocess.run([*run, "db", "upgrade"], env=env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "newsletter.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0011'")
+    db.close()
+    result = subprocess.run([*run, "status"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "is at revision 0011" in result.stderr, result.stderr
+    assert not (tmp_path / "newsletter.db-wal").exists()

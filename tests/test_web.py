@@ -131,6 +131,9 @@ def test_serve_runs_as_a_real_server_and_its_log_holds_no_token(tmp_path) -> Non
     finally:
         server.terminate()
         log = server.communicate(timeout=10)[1]
+    # SIGTERM (systemd's stop) ends it cleanly: its database closed, SQLite's log folded into the file.
+    assert server.returncode == 0, log
+    assert not (tmp_path / "web.db-wal").exists()
     assert token not in log and token.split(".")[0] not in log and token.split(".")[-1] not in log
     forged = [line for line in log.splitlines() if "/forged" in line]
     assert len(forged) == 1 and '"GET /forged' not in log, forged  # one line, its quote escaped

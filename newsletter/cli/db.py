@@ -19,7 +19,10 @@ def db_upgrade(state: State) -> None:
     from newsletter.store import Database
 
     database = Database.open(state.settings, migrate=False)
-    before, after = database.upgrade()
+    try:
+        before, after = database.upgrade()
+    finally:
+        database.dispose()  # the exit does not collect it (cli.run): closed, SQLite folds its log into the file
     if before == after:
         click.echo(f"database {database.display_url} is up to date (revision {after})")
     else:

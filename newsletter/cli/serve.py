@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from pathlib import Path
 
 import click
@@ -63,6 +64,9 @@ def serve(state: State, host: str | None, port: int | None) -> None:
     logging.getLogger("newsletter.web.access").setLevel(logging.INFO)
     config = uvicorn.Config(create_app(state.app), log_level="info", access_log=False)
     click.echo(f"Serving on http://{listener.place(host, port)} (Ctrl+C stops)", err=True)
+    # uvicorn shuts down cleanly on SIGTERM, then raises it again to end the process, which would skip every
+    # clean-up after it (the database left open): it ends the command as Ctrl+C does instead.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C once it has shut down cleanly
         uvicorn.Server(config).run(sockets=sockets)
 

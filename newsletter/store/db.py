@@ -47,7 +47,11 @@ class Database:
         """The configured database; with `migrate`, its schema created when empty and refused when behind."""
         db = cls(settings.database.url, settings.paths.migrations, settings.paths.cache or None)
         if migrate:
-            db.ensure_schema()
+            try:
+                db.ensure_schema()
+            except BaseException:
+                db.dispose()  # nobody else holds it to close it
+                raise
         return db
 
     @property
