@@ -54,6 +54,6 @@ def arxiv_category(name: str) -> str:
     if subject.lower() in subjects:
         return f"{archive}.{subjects[subject.lower()]}"
     # A longer subject misspelt is said as the one meant; a two-letter one has too many neighbours to guess.
-    near = difflib.get_close_matches(subject.lower(), subjects, n=1, cutoff=0.75)
+    near = difflib.get_close_matches(subject.lower(), subjects, n=1, cutoff=0.75) if len(subject) > 2 else []
     hint = f"did you mean {archive}.{subjects[near[0]]}?" if near else f"{archive} has {', '.join(subjects.values())}"
     raise ValueError(f"'{name[:40]}' is not an arXiv category: {hint}")

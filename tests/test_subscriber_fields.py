@@ -235,6 +235,8 @@ def test_a_subject_arxiv_does_not_have_is_refused_with_the_ones_it_has() -> None
 
     with pytest.raises(InputError, match=r"^categories: 'cs.Al' is not an arXiv category: cs has AI, AR, .*, SY$"):
         BY_NAME["categories"].check(["cs.LG", "cs.Al"])
+    with pytest.raises(InputError, match=r"'cs.EC' is not an arXiv category: cs has AI"):
+        BY_NAME["categories"].check(["cs.EC"])  # not "did you mean cs.SEC?": one letter off two is a guess
     with pytest.raises(
         InputError, match=r"'cond-mat.stat-mec' is not an arXiv category: did you mean cond-mat.stat-mech"
     ):
