@@ -9,6 +9,7 @@ decides whether it does. Reads .eml files, folders of them, maildirs and mbox fi
 from __future__ import annotations
 
 import hashlib
+import logging
 import mailbox
 import re
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,10 @@ from pathlib import Path
 from flufl.bounce import all_failures
 
 from newsletter.errors import InputError
+
+# flufl.bounce logs each heuristic that falls over on odd mail (no From:, not mail at all) as an ERROR with a
+# traceback, a screenful per message of a maildir: such mail is read as no bounce here (see parse).
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 DSN, ARF, BOUNCE, MAIL = "dsn", "arf", "bounce", "mail"  # BOUNCE: a server's own format; MAIL: anything else
 # Where a report names the address it was delivered to (a return path or the unsubscribe address).

@@ -452,10 +452,19 @@ def test_cli_reports_problems_and_missing_paths(tmp_path) -> None:
         assert unkeyed.exit_code == 1 and "'web.secret_key' is not set" in unkeyed.stderr
     with config.open("a", encoding="utf-8") as out:
         out.write(f'[web]\nsecret_key = "{"k" * 40}"\n')
+    assert runner.invoke(main, ["--config", str(config), "db", "upgrade"]).exit_code == 0
     result = runner.invoke(main, ["--config", str(config), "bounces", "import", str(SAMPLES)])
     assert result.exit_code == 0, result.output
     assert re.search(r"read 13 messages: .* unattributed", result.stdout)
     assert "forged-dsn.eml: unattributed dsn naming @@recipient@@" in result.stderr
+    # Mail with no From: (and a file that is no mail at all) is no bounce, said without a library's traceback.
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "nofrom.eml").write_bytes(b"To: bounces+abc@example.org\nSubject: hello\n\nbody\n")
+    (odd / "binary.eml").write_bytes(bytes(range(256)) * 4)
+    quiet = runner.invoke(main, ["--config", str(config), "bounces", "import", str(odd)])
+    assert quiet.exit_code == 0 and "read 2 messages" in quiet.stdout, quiet.output
+    assert "Traceback" not in quiet.stderr and "ERROR" not in quiet.stderr, quiet.stderr
     missing = runner.invoke(main, ["--config", str(config), "bounces", "import", str(SAMPLES), str(tmp_path / "no")])
     assert missing.exit_code == 1 and f"{tmp_path / 'no'}: no such file or folder" in missing.stderr
     poll = runner.invoke(main, ["--config", str(config), "bounces", "poll"])

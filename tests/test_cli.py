@@ -29,6 +29,7 @@ def cli(tmp_path, smtp_server):
     def run(*args: str, input: str | None = None) -> Result:
         return CliRunner().invoke(main, ["--config", str(config), *args], input=input, catch_exceptions=False)
 
+    assert run("db", "upgrade").exit_code == 0  # a configured database is made by `db upgrade`, as deployed
     return run
 
 
@@ -93,8 +94,7 @@ def test_design_commands_exist() -> None:
 
 
 def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
-    assert f"upgraded from empty to {MIGRATIONS_HEAD}" in ok(cli("db", "upgrade")).output
-    assert "up to date" in ok(cli("db", "upgrade")).output
+    assert f"is up to date (revision {MIGRATIONS_HEAD})" in ok(cli("db", "upgrade")).output  # the fixture made it
     assert "34 new" in ok(cli("ingest", "--file", str(SAMPLE_FEED), "--format", "hf")).output
 
     papers = json.loads(ok(cli("papers", "list", "--json", "--limit", "3")).stdout)
@@ -498,6 +498,7 @@ def test_mailing_readers_with_the_example_values_is_said_in_one_warning_line(tmp
     )
     example = tmp_path / "example.toml"
     example.write_text(base, encoding="utf-8")
+    ok(CliRunner().invoke(main, ["--config", str(example), "db", "upgrade"]))
     ok(CliRunner().invoke(main, ["--config", str(example), "ingest", "--file", str(SAMPLE_FEED)]))
     ok(CliRunner().invoke(main, ["--config", str(example), "subscribers", "add", "ada@lab.org", "--topic", "sparse"]))
     result = CliRunner().invoke(main, ["--config", str(example), "send", "--date", "2026-11-24"])
@@ -532,3 +533,20 @@ def test_a_feed_file_may_come_on_standard_input(cli) -> None:
     one_line_error(cli("ingest", "--file", "-", input='[{"paper": '), "standard input: not valid JSON", "line 1")
     refused = cli("ingest", "--file", "-", "--format", "arxiv-metadata", input="{}")
     assert refused.exit_code == 1 and "arxiv-metadata reads a file" in refused.output
+
+
+def test_a_configured_database_that_is_not_there_is_not_made_by_a_command(tmp_path) -> None:
+    """A config file names its database: a command run where it is missing (its URL in the environment of
+    another shell, a relative path from another folder) refuses in one line instead of keeping readers and
+    papers in a new empty one beside the config; `db upgrade` makes it."""
+    config = tmp_path / "newsletter.toml"
+    config.write_text('[web]\nsecret_key = "a-key-of-the-tests-long-enough"\n', encoding="utf-8")
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, ["--config", str(config), *args])
+
+    for args in (("subscribers", "add", "ada@example.org"), ("ingest", "--file", str(SAMPLE_FEED)), ("send",)):
+        one_line_error(run(*args), f"no database at {tmp_path / 'newsletter.db'}", "`newsletter db upgrade`")
+    assert not (tmp_path / "newsletter.db").exists()
+    ok(run("db", "upgrade"))
+    ok(run("subscribers", "add", "ada@example.org"))

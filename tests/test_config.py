@@ -184,6 +184,7 @@ def test_a_relative_database_of_a_config_elsewhere_is_the_one_beside_it(tmp_path
     config = site / "newsletter.toml"
     config.write_text('[database]\nurl = "sqlite:///newsletter.db"\n', encoding="utf-8")
     monkeypatch.chdir(site)
+    assert CliRunner().invoke(main, ["--config", str(config), "db", "upgrade"]).exit_code == 0
     assert CliRunner().invoke(main, ["--config", str(config), "subscribers", "add", "ada@example.com"]).exit_code == 0
     monkeypatch.chdir(tmp_path)
     listed = CliRunner().invoke(main, ["--config", str(config), "subscribers", "list", "--json"])

@@ -167,21 +167,33 @@ def test_ctrl_c_stops_an_import_with_one_line_and_a_rerun_finishes_it(data_file,
     was stored is kept and the next run adds the rest."""
     import os
     import signal
+    import sqlite3
     import subprocess
     import sys
     import time
 
-    big = snapshot_of(data_file, tmp_path, batches=6)
+    batches = 20
+    big = snapshot_of(data_file, tmp_path, batches=batches)
     env = {**os.environ, "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
     command = [sys.executable, "-m", "newsletter", "ingest", "--file", str(big), "--format", "arxiv-metadata"]
     running = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(2.5)  # the schema made, a batch or two stored
+
+    def stored() -> int:
+        try:
+            with sqlite3.connect(tmp_path / "n.db", timeout=5) as db:
+                return db.execute("SELECT count(*) FROM papers").fetchone()[0]
+        except sqlite3.OperationalError:  # not made yet
+            return 0
+
+    deadline = time.monotonic() + 60
+    while not stored() and running.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # a batch stored: the import is under way, most of it still to come
     os.killpg(running.pid, signal.SIGINT)
     _, err = running.communicate(timeout=60)
     assert running.returncode == 1 and "Traceback" not in err and err.strip().splitlines()[-1] == "Aborted!", err
     again = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=120)
     (run,) = json.loads(again.stdout)
-    assert run["new"] + run["unchanged"] == arxiv_metadata.BATCH * 6 and run["errors"] == 0, again.stderr
+    assert run["new"] + run["unchanged"] == arxiv_metadata.BATCH * batches and run["errors"] == 0, again.stderr
 
 
 def test_a_reader_process_that_dies_is_one_error_not_a_wait(data_file, tmp_path) -> None:

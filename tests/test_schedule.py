@@ -106,6 +106,7 @@ def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
+        subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True)
         subprocess.run([*cli, "ingest", "--file", str(SAMPLE_FEED)], check=True, capture_output=True)
         subprocess.run(
             [*cli, "subscribers", "add", "now@example.com", "--topic", "sparse autoencoders", "--send-hour", "0"],

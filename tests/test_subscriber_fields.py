@@ -55,6 +55,7 @@ def make_cli(folder: Path, url: str = ""):
         assert result.exit_code == code, result.output
         return result
 
+    run("db", "upgrade")  # a configured database is made by `db upgrade`, as deployed
     return run
 
 

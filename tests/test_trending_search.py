@@ -222,6 +222,7 @@ def test_cli_search_and_trending_list(tmp_path) -> None:
     def run(*args: str):
         return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
 
+    assert run("db", "upgrade").exit_code == 0
     assert run("ingest", "--file", str(feed), "--format", "hf").exit_code == 0
     listed = json.loads(run("papers", "list", "--trending", "--json").stdout)
     assert [p["upvotes"] for p in listed] == [40, 12, 3]

@@ -119,12 +119,14 @@ class State:
         from newsletter.store.db import new_sqlite_file
 
         new = new_sqlite_file(self.settings.database.url)
-        if new is not None and self.reads_only:
-            # An empty database made here would answer "nothing" for the one the user meant (another folder).
+        if new is not None and (self.reads_only or self.settings.source_file is not None):
+            # An empty database made here would answer "nothing" for the one the user meant (another folder,
+            # a URL that came from the environment of another shell), or keep what it is given apart from it.
+            # Only zero set-up (no config file) makes one on first use; a configured one is made by `db upgrade`.
             where = self.settings.source_file or "no config file here"
             raise NewsletterError(
-                f"no database at {new} ({where}): nothing is stored there yet; give --config, or "
-                "run `newsletter db upgrade` to start one"
+                f"no database at {new} ({where}): nothing is stored there yet; give --config or check "
+                "[database] url, or run `newsletter db upgrade` to start one"
             )
         db = Database.open(self.settings)
         if new is not None and self.settings.source_file is None:
