@@ -550,3 +550,16 @@ def test_a_configured_database_that_is_not_there_is_not_made_by_a_command(tmp_pa
     assert not (tmp_path / "newsletter.db").exists()
     ok(run("db", "upgrade"))
     ok(run("subscribers", "add", "ada@example.org"))
+
+
+def test_a_listing_read_by_a_program_keeps_each_row_on_one_line(cli) -> None:
+    """Piped or redirected (`| grep`), rows are not folded at 80 columns: a long address stays whole."""
+    email = "a-much-longer-address.name@university.example.edu"
+    topics = ["mechanistic interpretability", "sparse autoencoders", "circuits in language models"]
+    ok(cli("subscribers", "add", email, "--timezone", "America/Los_Angeles", *[f"--topic={t}" for t in topics]))
+    ok(cli("subscribers", "add", "short@example.org"))
+    ok(cli("subscribers", "unsubscribe", "short@example.org"))
+    lines = ok(cli("subscribers", "list")).stdout.splitlines()
+    [row] = [line for line in lines if email in line]
+    assert "America/Los_Angeles" in row and "; ".join(topics) in row
+    assert len(lines) == 4  # the header, two readers and the count

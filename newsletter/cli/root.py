@@ -31,7 +31,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 def console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # Piped or redirected, a listing is read by programs (grep, awk, a file): its rows are never folded at
+    # the 80 columns rich assumes there, or an address would be cut in two. A terminal gets its own width.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else UNFOLDED)
+
+
+UNFOLDED = 10_000  # columns: wider than any row of a listing
 
 
 def _one_line(exc: click.UsageError) -> click.ClickException:

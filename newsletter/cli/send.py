@@ -163,7 +163,7 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
 
 
 def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from newsletter import pipeline
 
@@ -173,7 +173,8 @@ def _deliverability(state: State, day: datetime | None, as_json: bool) -> None:
     if as_json:
         print_json(report.to_dict())
         return
-    table = Table("domain", "sent 7d/30d", "hard", "soft", "complaints", "unsubscribes", "suppressed")
+    domain = Column("domain", overflow="fold")  # folded when it must be, never cut short with '…'
+    table = Table(domain, "sent 7d/30d", "hard", "soft", "complaints", "unsubscribes", "suppressed")
     for row in report.domains:
         table.add_row(
             row["domain"],
