@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -92,6 +93,23 @@ def test_slots_say_who_is_due_now_not_tomorrow(ctx, readers, smtp_server) -> Non
     pipeline.send_due(ctx, at)
     assert [s.waiting for s in pipeline.send_slots(ctx, at)] == [0, 0]  # sent (or held): next due tomorrow
     assert pipeline.send_due(ctx, at) == [] and due(ctx, at) == {}
+
+
+def test_a_slot_does_not_count_readers_already_sent_that_days_issue(ctx, readers, smtp_server) -> None:
+    """A send by hand at 00:25 UTC mails the Berlin reader her issue of 1 December before her 07:00: the slot
+    then says her next mail is on 2 December, and a second reader of the slot still counts on the 1st."""
+    readers("ada@example.com", "Europe/Berlin", 7)
+    at = datetime(2026, 12, 1, 0, 25, tzinfo=UTC)
+    options = pipeline.SendOptions(issue_date=date(2026, 12, 1), show_progress=False, to=("ada@example.com",))
+    assert pipeline.send_issue(ctx, options).sent == 1
+    berlin = ZoneInfo("Europe/Berlin")
+    [slot] = pipeline.send_slots(ctx, at)
+    assert (slot.readers, slot.next) == (1, datetime(2026, 12, 2, 7, 0, tzinfo=berlin))
+    readers("bob@example.com", "Europe/Berlin", 7)
+    [slot] = pipeline.send_slots(ctx, at)
+    assert (slot.readers, slot.next) == (1, datetime(2026, 12, 1, 7, 0, tzinfo=berlin))
+    assert pipeline.send_due(ctx, datetime(2026, 12, 1, 6, 0, tzinfo=UTC))[0][1].sent == 1  # bob only
+    assert [m.recipients[0] for m in smtp_server.messages] == ["ada@example.com", "bob@example.com"]
 
 
 @pytest.mark.slow

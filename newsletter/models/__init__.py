@@ -1,6 +1,6 @@
 """Frozen values passed between the stages, a module per subject: papers, readers, digests, delivery."""
 
-from newsletter.models.delivery import Delivery, DeliveryState, Outcome, Outgoing, SendResult
+from newsletter.models.delivery import FINAL_STATES, Delivery, DeliveryState, Outcome, Outgoing, SendResult
 from newsletter.models.digests import Digest, Pick, Why
 from newsletter.models.papers import IngestResult, Paper, Validators, merge_papers
 from newsletter.models.readers import (
@@ -16,6 +16,7 @@ from newsletter.models.readers import (
 )
 
 __all__ = [
+    "FINAL_STATES",
     "STOPPED",
     "WEEKDAYS",
     "Consent",

@@ -16,6 +16,10 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"
 
 
+# A reader's issue in one of these is done with: no send pass takes it up again on its own.
+FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliveryState.SKIPPED)
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A rendered message ready for a Mailer: the envelope and the MIME bytes."""

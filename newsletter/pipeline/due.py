@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from newsletter.models import Delivery, DeliveryState, Frequency, Subscriber
+from newsletter.models import FINAL_STATES, Delivery, DeliveryState, Frequency, Subscriber
 from newsletter.pipeline.context import Context
-
-FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED_PERMANENT, DeliveryState.SKIPPED)
 
 
 def due_now(ctx: Context, now: datetime) -> dict[date, list[Subscriber]]:
@@ -77,5 +75,11 @@ def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:
         else:
             at += timedelta(days=(weekday - local.weekday()) % 7)
             at = at if at > local else at + timedelta(days=7)
+        # Readers whose issue of that day is done with already (sent by hand before their hour) get none then.
+        served = ctx.ledger.served(at.date(), timezone, hour, weekday)
+        if served >= readers:
+            at += timedelta(days=1 if weekday is None else 7)
+        else:
+            readers -= served
         slots.append(SendSlot(timezone, hour, readers, at, weekday, waiting.get((timezone, hour, weekday), 0)))
     return sorted(slots, key=lambda s: (not s.waiting, s.next))

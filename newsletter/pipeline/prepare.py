@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from newsletter.models import Delivery, DeliveryState, Digest, Status, Subscriber
+from newsletter.models import FINAL_STATES, Delivery, DeliveryState, Digest, Status, Subscriber
 from newsletter.pipeline.context import Context
 from newsletter.pipeline.digests import DigestBuilder
-from newsletter.pipeline.due import FINAL_STATES
 
 if TYPE_CHECKING:
     from newsletter.pipeline.send import SendOptions  # send runs prepare: only its type is needed here

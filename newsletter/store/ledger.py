@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.models import Delivery, DeliveryState, Outcome, Status
+from newsletter.models import FINAL_STATES, Delivery, DeliveryState, Frequency, Outcome, Status
 from newsletter.store.db import Database
 from newsletter.store.subscribers import HARD_BOUNCE, SubscriberStore
 from newsletter.store.tables import DeliveryRow, SubscriberRow, utcnow
@@ -278,6 +278,28 @@ class Ledger:
         )
         with self.db.transaction() as session:
             return {row.subscriber_id: to_delivery(row, email) for row, email in session.execute(query)}
+
+    def served(self, issue_date: date, timezone: str, send_hour: int, weekday: int | None) -> int:
+        """Active readers of one send slot (weekday: of weekly readers; None: daily ones) whose issue of this
+        date is done with (sent, refused for good or skipped): a send by hand before their hour."""
+        frequency = Frequency.DAILY if weekday is None else Frequency.WEEKLY
+        query = (
+            select(func.count())
+            .select_from(DeliveryRow)
+            .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+            .where(
+                DeliveryRow.issue_date == issue_date,
+                DeliveryRow.state.in_([str(s) for s in FINAL_STATES]),
+                SubscriberRow.status == str(Status.ACTIVE),
+                SubscriberRow.timezone == timezone,
+                SubscriberRow.send_hour == send_hour,
+                SubscriberRow.frequency == str(frequency),
+            )
+        )
+        if weekday is not None:
+            query = query.where(SubscriberRow.weekday == weekday)
+        with self.db.transaction() as session:
+            return int(session.scalar(query) or 0)
 
     def status(self, issue_date: date | None = None, issues: int = 7, errors: int = 5) -> list[IssueStatus]:
         """Counts by state and the latest failures, for one issue or the most recent ones."""
