@@ -92,3 +92,27 @@ def test_hugging_face_paging_stops_at_the_page_cap(ctx, feed_server, data_file) 
     assert len(route.calls) == 3 and [c.query["p"] for c in route.calls] == [["0"], ["1"], ["2"]]
     assert result.status == "partial" and "stopped after 3 pages of 100 ('sources.hf.max_pages')" in result.error
     assert ctx.papers.count() == 100
+
+
+def test_a_field_of_the_wrong_kind_is_named_not_a_python_error(data_file) -> None:
+    """An entry whose field holds the wrong kind of JSON value is skipped with the field's name and what it
+    held ("summary is a number, not text"), never a Python message ("'int' object has no attribute")."""
+    from newsletter.sources import hf_daily
+
+    feed = entries(data_file, 7)
+    feed[0]["paper"]["summary"] = 42
+    feed[1]["paper"]["submittedOnDailyAt"] = "not a date"
+    feed[2]["paper"]["authors"] = "Ada Lovelace"
+    feed[3]["paper"]["title"] = ["a", "list"]
+    feed[4] = 7
+    feed[5]["paper"]["authors"] = [{"name": {"first": "Ada"}}]
+    parsed = hf_daily.parse(json.dumps(feed).encode(), "feed.json")
+    assert [p.id for p in parsed.papers] == ["2406.10007"]
+    assert list(parsed.problems) == [
+        "feed.json: entry 1: summary is a number, not text",
+        "feed.json: entry 2: submittedOnDailyAt 'not a date' is not a date and time",
+        "feed.json: entry 3: authors is text, not an array of objects with a name",
+        "feed.json: entry 4: title is an array, not text",
+        "feed.json: entry 5: expected an object whose 'paper' is an object",
+        "feed.json: entry 6: an author's name is an object, not text",
+    ]

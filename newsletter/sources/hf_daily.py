@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from newsletter.config import HfSourceSettings
@@ -40,6 +40,8 @@ def parse(data: bytes, where: str, day: date | None = None) -> ParsedFeed:
     problems: list[str] = []
     for index, entry in enumerate(entries, start=1):
         try:
+            if not isinstance(entry, dict) or not isinstance(entry.get("paper", {}), dict):
+                raise FeedError("expected an object whose 'paper' is an object")
             papers.append(_paper(entry["paper"], entry, day))
         except (FeedError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             problems.append(f"{where}: entry {index}: {_describe(exc)}")
@@ -50,6 +52,8 @@ def parse_paper(data: bytes, where: str) -> Paper:
     """One `/api/papers/{id}` answer (flat: the paper's keys at the top level)."""
     entry = _load_json(data, where)
     try:
+        if not isinstance(entry, dict):
+            raise FeedError(f"expected a JSON object, got {_kind(entry)}")
         return _paper(entry, {}, None)
     except (FeedError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise FeedError(f"{where}: {_describe(exc)}") from None
@@ -57,25 +61,62 @@ def parse_paper(data: bytes, where: str) -> Paper:
 
 def _paper(paper: dict[str, Any], entry: dict[str, Any], day: date | None) -> Paper:
     arxiv_id, version = split_arxiv_id(str(paper["id"]))
-    title = squash(paper.get("title") or entry.get("title"))
+    title = _text(paper.get("title") or entry.get("title"), "title")
     if not title:
         raise FeedError("no title")
-    featured = parse_timestamp(paper.get("submittedOnDailyAt"))
+    featured = _when(paper.get("submittedOnDailyAt"), "submittedOnDailyAt")
     return Paper(
         id=arxiv_id,
         version=version,
         title=title,
-        abstract=squash(paper.get("summary") or entry.get("summary")),
-        authors=tuple(squash(a["name"]) for a in paper.get("authors", []) if a.get("name")),
-        published=parse_timestamp(paper.get("publishedAt")),
+        abstract=_text(paper.get("summary") or entry.get("summary"), "summary"),
+        authors=_authors(paper.get("authors")),
+        published=_when(paper.get("publishedAt"), "publishedAt"),
         announced=featured.date() if featured else day,
         upvotes=_int(paper.get("upvotes"), "upvotes"),
         num_comments=_int(entry.get("numComments", paper.get("numComments")), "numComments"),
-        github_url=paper.get("githubRepo") or None,
-        project_url=paper.get("projectPage") or None,
-        ai_summary=squash(paper.get("ai_summary")) or None,
+        github_url=_text(paper.get("githubRepo"), "githubRepo") or None,
+        project_url=_text(paper.get("projectPage"), "projectPage") or None,
+        ai_summary=_text(paper.get("ai_summary"), "ai_summary") or None,
         sources=("hf",),
     )
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's kind, as the feed's author would say it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    return "an array" if isinstance(value, list) else "text"
+
+
+def _text(value: Any, name: str) -> str:
+    """A text field, squashed ("" when absent); a FeedError naming it when it holds anything but text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FeedError(f"{name} is {_kind(value)}, not text")
+    return squash(value)
+
+
+def _when(value: Any, name: str) -> datetime | None:
+    try:
+        return parse_timestamp(_text(value, name))
+    except ValueError:
+        raise FeedError(f"{name} {value[:40]!r} is not a date and time") from None
+
+
+def _authors(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
+        raise FeedError(f"authors is {_kind(value)}, not an array of objects with a name")
+    return tuple(name for a in value if (name := _text(a.get("name"), "an author's name")))
 
 
 def _int(value: Any, name: str) -> int | None:
