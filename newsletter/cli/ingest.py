@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.root import State, date_option, issue_day, json_option, main, pass_state, print_json
+from newsletter.cli.root import (
+    State,
+    date_option,
+    issue_day,
+    json_option,
+    main,
+    pass_state,
+    print_json,
+    stop_on_signals,
+)
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -101,6 +110,7 @@ def import_metadata(state: State, path: str) -> IngestResult:
         disable=not sys.stderr.isatty(),
     )
     read = 0
+    stop_on_signals(pipeline.SHUTDOWN.set)  # a first Ctrl-C ends the import after the batch it is storing
     with progress:
         task = progress.add_task("import", total=None, papers=0, rate=0.0)
         started = time.monotonic()

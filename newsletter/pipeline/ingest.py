@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from newsletter.errors import FeedError, InputError, StoreError
 from newsletter.models import IngestResult
 from newsletter.pipeline.context import Context, today
+from newsletter.pipeline.workers import SHUTDOWN
 
 if TYPE_CHECKING:
     from newsletter.sources import ParsedFeed
@@ -100,6 +101,12 @@ def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], 
             problems.extend(batch.problems[: PROBLEMS_KEPT - len(problems)])
             if progress is not None:
                 progress(batch)
+            if SHUTDOWN.is_set():  # Ctrl-C or SIGTERM: the batch just stored is the last
+                stored = new + updated + unchanged
+                raise FeedError(
+                    f"interrupted after {stored:,} papers of {path}: what is stored is kept; run the same "
+                    "command again to import the rest"
+                )
     except (FeedError, StoreError) as exc:
         result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(str(exc)))
     else:

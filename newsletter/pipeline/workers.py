@@ -9,10 +9,8 @@ import multiprocessing
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from datetime import date
 from multiprocessing.synchronize import Event as EventType
 
@@ -23,6 +21,7 @@ from newsletter.deliver.mailer import Mailer
 from newsletter.deliver.smtp import SmtpPool
 from newsletter.deliver.summary import Summary
 from newsletter.errors import DeliveryError
+from newsletter.interrupts import interrupts_ignored
 from newsletter.message import Composer
 from newsletter.pipeline.context import Context
 from newsletter.store.journal import Journal
@@ -31,8 +30,8 @@ from newsletter.store.journal import folder as journal_folder
 log = logging.getLogger(__name__)
 
 
-# Set by the scheduler's and the worker's signal handlers: every send stops taking work, lets the messages
-# in flight finish and gives the rest of its claimed deliveries back.
+# Set by the commands' signal handlers: every send stops taking work, lets the messages in flight finish and
+# gives the rest of its claimed deliveries back; a snapshot import stops after the batch it is storing.
 SHUTDOWN = threading.Event()
 
 
@@ -62,7 +61,7 @@ class SendingProcess:
         self._pool = ProcessPoolExecutor(
             max_workers=1, mp_context=spawn, initializer=_stops_with, initargs=(self._stop,)
         )
-        with _interrupts_ignored():  # the process is started here, and keeps the disposition it starts with
+        with interrupts_ignored():  # the process is started here, and keeps the disposition it starts with
             self._future = self._pool.submit(_deliver_with_own_context, settings, issue_date, only)
 
     def result(self) -> Summary:
@@ -78,18 +77,6 @@ class SendingProcess:
             raise DeliveryError("a sending process died: its claimed rows come back, run `send` again") from None
         finally:
             self._pool.shutdown()
-
-
-@contextmanager
-def _interrupts_ignored() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
-        yield
-        return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, before)
 
 
 def _stops_with(stop: EventType) -> None:

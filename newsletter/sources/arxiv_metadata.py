@@ -21,7 +21,7 @@ from typing import Any
 from newsletter.errors import FeedError
 from newsletter.models import Paper
 from newsletter.sources.ids import split_arxiv_id
-from newsletter.sources.text import squash
+from newsletter.sources.text import json_text, squash
 
 SOURCE = "arxiv-metadata"
 BATCH = 5000
@@ -125,9 +125,4 @@ def _authors(text: str) -> tuple[str, ...]:
 
 
 def _text(record: dict[str, Any], key: str, where: str) -> str:
-    value = record.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise FeedError(f"{where}: '{key}' should be a string, got {type(value).__name__}")
-    return value
+    return json_text(record.get(key), f"{where}: '{key}'")

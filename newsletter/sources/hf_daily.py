@@ -15,7 +15,7 @@ from newsletter.models import Paper, Validators
 from newsletter.sources.base import ParsedFeed
 from newsletter.sources.fetch import Fetcher
 from newsletter.sources.ids import split_arxiv_id
-from newsletter.sources.text import parse_timestamp, squash
+from newsletter.sources.text import json_kind, json_text, parse_timestamp, squash
 
 PAGE_SIZE = 100  # the API's maximum `limit`
 
@@ -53,7 +53,7 @@ def parse_paper(data: bytes, where: str) -> Paper:
     entry = _load_json(data, where)
     try:
         if not isinstance(entry, dict):
-            raise FeedError(f"expected a JSON object, got {_kind(entry)}")
+            raise FeedError(f"expected a JSON object, got {json_kind(entry)}")
         return _paper(entry, {}, None)
     except (FeedError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise FeedError(f"{where}: {_describe(exc)}") from None
@@ -82,26 +82,8 @@ def _paper(paper: dict[str, Any], entry: dict[str, Any], day: date | None) -> Pa
     )
 
 
-def _kind(value: Any) -> str:
-    """A JSON value's kind, as the feed's author would say it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, dict):
-        return "an object"
-    return "an array" if isinstance(value, list) else "text"
-
-
 def _text(value: Any, name: str) -> str:
-    """A text field, squashed ("" when absent); a FeedError naming it when it holds anything but text."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise FeedError(f"{name} is {_kind(value)}, not text")
-    return squash(value)
+    return squash(json_text(value, name))
 
 
 def _when(value: Any, name: str) -> datetime | None:
@@ -115,7 +97,7 @@ def _authors(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
-        raise FeedError(f"authors is {_kind(value)}, not an array of objects with a name")
+        raise FeedError(f"authors is {json_kind(value)}, not an array of objects with a name")
     return tuple(name for a in value if (name := _text(a.get("name"), "an author's name")))
 
 

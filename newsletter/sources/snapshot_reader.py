@@ -16,6 +16,7 @@ from pathlib import Path
 
 from newsletter.config import IngestSettings
 from newsletter.errors import FeedError, NewsletterError
+from newsletter.interrupts import interrupts_ignored
 from newsletter.sources import ParsedFeed, arxiv_metadata
 from newsletter.sources.clean import clean_feed
 
@@ -29,7 +30,8 @@ def cleaned_batches(path: str | Path, caps: IngestSettings, where: str) -> Itera
     context = multiprocessing.get_context("spawn")  # no copy of this process's open database connections
     receive, send = context.Pipe(duplex=False)
     reader = context.Process(target=_read, args=(str(path), caps, where, send), name="snapshot-reader", daemon=True)
-    reader.start()
+    with interrupts_ignored():  # Ctrl-C is the importing process's to handle: it stops the reader itself
+        reader.start()
     send.close()  # the reader's copy is the only one left: its end is an end of file here
     try:
         while True:
@@ -58,8 +60,6 @@ def _read(path: str, caps: IngestSettings, where: str, send: Connection) -> None
                 paper.fingerprint  # noqa: B018 - made on this core, and pickled with the paper
             send.send(replace(batch, papers=cleaned.papers, problems=cleaned.problems))
         send.send(None)
-    except KeyboardInterrupt:
-        return  # Ctrl-C reaches the whole process group: the parent says it, once
     except NewsletterError as exc:
         send.send(exc)
     except Exception as exc:  # a bug: said in one line by the parent rather than a traceback nobody sees

@@ -1,8 +1,33 @@
-"""Small text clean-ups shared by the parsers: collapse whitespace, parse feed timestamps."""
+"""Small text clean-ups shared by the parsers: collapse whitespace, read JSON text, parse feed timestamps."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from newsletter.errors import FeedError
+
+
+def json_kind(value: Any) -> str:
+    """A JSON value's kind, as the feed's author would say it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    return "an array" if isinstance(value, list) else "text"
+
+
+def json_text(value: Any, name: str) -> str:
+    """A JSON field that must be text ("" when absent); a FeedError naming it when it holds anything else."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FeedError(f"{name} is {json_kind(value)}, not text")
+    return value
 
 
 def squash(text: str | None) -> str:
