@@ -150,8 +150,12 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
     listed = json.loads(ok(cli("subscribers", "list", "--json")).stdout)
     assert [s["status"] for s in listed] == ["paused"]
     ok(cli("subscribers", "resume", "ada@example.com"))
-    ok(cli("subscribers", "like", "ada@example.com", "arXiv:2611.17001v2"))
-    assert json.loads(ok(cli("subscribers", "show", "ada@example.com", "--json")).stdout)["liked"] == ["2611.17001"]
+    liked = ok(cli("subscribers", "like", "ada@example.com", "arXiv:2611.17001v2"))
+    assert "note: no paper 2611.17001 is stored here" not in liked.stderr  # the sample feed's paper
+    typo = ok(cli("subscribers", "like", "ada@example.com", "2611.99999"))  # kept, and said
+    assert "note: no paper 2611.99999 is stored here: it counts once one is" in typo.stderr
+    shown = json.loads(ok(cli("subscribers", "show", "ada@example.com", "--json")).stdout)
+    assert shown["liked"] == ["2611.17001", "2611.99999"]
     ok(cli("subscribers", "unsubscribe", "ada@example.com"))
     # An opt-out is the reader's to undo: resume refuses it unless the operator says the reader asked.
     one_line_error(cli("subscribers", "resume", "ada@example.com"), "ada@example.com unsubscribed on", "--reader-asked")

@@ -194,6 +194,8 @@ def _feedback_command(name: str, liked: bool) -> None:
         bare, _ = split_arxiv_id(paper_id)
         address = normalized(email)
         state.subscribers.add_feedback(address, bare, liked)
+        if state.papers.get(bare) is None:  # kept (a paper of another instance, or one still to come); a typo is seen
+            click.echo(f"note: no paper {bare} is stored here: it counts once one is", err=True)
         click.echo(f"{address} {name}s {bare}")
 
 
