@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -567,3 +567,14 @@ def test_a_listing_read_by_a_program_keeps_each_row_on_one_line(cli) -> None:
     [row] = [line for line in lines if email in line]
     assert "America/Los_Angeles" in row and "; ".join(topics) in row
     assert len(lines) == 4  # the header, two readers and the count
+
+
+def test_an_issue_whose_day_has_not_come_is_not_sent(cli) -> None:
+    """`send --date 2062-11-24` (a typo for 2026) would date digests decades ahead: refused in one line; a day
+    ahead of the schedule's zone is allowed (readers east of it are there already)."""
+    from newsletter import pipeline
+    from newsletter.config import load_settings
+
+    one_line_error(cli("send", "--date", "2062-11-24"), "--date 2062-11-24: that issue's day has not come yet")
+    tomorrow = pipeline.today(load_settings(env={})) + timedelta(days=1)
+    ok(cli("send", "--date", str(tomorrow), "--dry-run"))
