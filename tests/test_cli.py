@@ -578,3 +578,35 @@ def test_an_issue_whose_day_has_not_come_is_not_sent(cli) -> None:
     one_line_error(cli("send", "--date", "2062-11-24"), "--date 2062-11-24: that issue's day has not come yet")
     tomorrow = pipeline.today(load_settings(env={})) + timedelta(days=1)
     ok(cli("send", "--date", str(tomorrow), "--dry-run"))
+
+
+def test_a_configured_postgresql_database_without_a_schema_is_not_made_by_a_command(tmp_path, pg_url) -> None:
+    """An empty PostgreSQL database named by a config file gets its schema from `db upgrade`, not from the
+    first command that happens to run (a `status` would have said "0 papers" of the wrong database). The
+    pg_url fixture is asked for the PostgreSQL it proves answers; this test makes a schema of its own."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tests.conftest import PG_ADMIN_URL
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_ADMIN_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    config = tmp_path / "newsletter.toml"
+    url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    config.write_text(f'[database]\nurl = "{url}"\n[web]\nsecret_key = "a-key-of-the-tests-long-enough"\n')
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, ["--config", str(config), *args])
+
+    try:
+        for args in (("status",), ("subscribers", "add", "ada@example.org")):
+            one_line_error(run(*args), "is empty: run `newsletter db upgrade` to make it")
+        ok(run("db", "upgrade"))
+        ok(run("subscribers", "add", "ada@example.org"))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

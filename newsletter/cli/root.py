@@ -133,7 +133,8 @@ class State:
                 f"no database at {new} ({where}): nothing is stored there yet; give --config or check "
                 "[database] url, or run `newsletter db upgrade` to start one"
             )
-        db = Database.open(self.settings)
+        # Zero set-up alone makes a schema on first use; a configured database is made by `db upgrade`.
+        db = Database.open(self.settings, create=self.settings.source_file is None and not self.reads_only)
         if new is not None and self.settings.source_file is None:
             # Zero set-up makes one where the command runs; said, so a command run from the wrong folder is seen.
             click.echo(f"note: no config file here; made a new database {new} (see 'newsletter init')", err=True)

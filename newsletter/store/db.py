@@ -43,12 +43,13 @@ class Database:
         self.engine = self._create_engine()
 
     @classmethod
-    def open(cls, settings: Settings, migrate: bool = True) -> Database:
-        """The configured database; with `migrate`, its schema created when empty and refused when behind."""
+    def open(cls, settings: Settings, migrate: bool = True, create: bool = True) -> Database:
+        """The configured database; with `migrate`, its schema refused when behind, and made when it is empty
+        if `create`."""
         db = cls(settings.database.url, settings.paths.migrations, settings.paths.cache or None)
         if migrate:
             try:
-                db.ensure_schema()
+                db.ensure_schema(create)
             except BaseException:
                 db.dispose()  # nobody else holds it to close it
                 raise
@@ -202,12 +203,17 @@ class Database:
                 raise self._connect_error(exc) from None
         return before, head
 
-    def ensure_schema(self) -> None:
-        """Create the schema in an empty database (zero set-up); refuse one that is behind."""
+    def ensure_schema(self, create: bool = True) -> None:
+        """Create the schema in an empty database (zero set-up; with `create` False, refuse to); refuse one
+        that is behind."""
         current, head, has_tables = self._revisions()
         if current == head:
             return
         if current is None and not has_tables:
+            if not create:
+                raise StoreError(
+                    f"database {self.display_url} is empty: run `newsletter db upgrade` to make its schema"
+                )
             self.upgrade()
             return
         raise StoreError(
