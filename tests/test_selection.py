@@ -153,9 +153,11 @@ def test_the_background_asks_for_the_phrase_with_its_inner_function_words(ctx) -
 
 
 def test_a_profile_tighter_than_any_paper_still_tells_papers_apart() -> None:
-    """A profile learned from a few papers fits them closer than any paper of the day can be: the day's
-    closest paper then counts as a full match, instead of every paper counting as none."""
-    near = make_paper(title="Netlist sizing of operational amplifiers", abstract="Transistor sizing for amplifiers.")
+    """A profile learned from a few papers fits them closer than any paper of the day can be: among the
+    papers holding the phrase's words, the day's closest then counts as a full match, instead of every paper
+    counting as none. A paper holding none of its words counts only as close as the profile's own papers
+    are: the day's closest paper of a day without the topic is no match."""
+    near = make_paper(title="Analog netlist sizing of operational amplifiers", abstract="Transistor sizing.")
     far = make_paper(title="Qubit gates on a chip", abstract="Superconducting qubit gates and their fidelity.")
     filler = [make_paper(title=f"Topic {n} of galaxies", abstract="Stars and gas in galaxies.") for n in range(3)]
     index = Index([near, far, *filler])
@@ -164,6 +166,9 @@ def test_a_profile_tighter_than_any_paper_still_tells_papers_apart() -> None:
     scores = score_topic(index, "analog design", profile)
     assert scores.background[0] == 1.0 and scores.background[1] == 0.0
     assert scores.scores[0] > scores.scores[1]
+    wordless = replace(near, title="Netlist sizing of operational amplifiers")  # neither "analog" nor "design"
+    alone = score_topic(Index([wordless, far, *filler]), "analog design", profile)
+    assert 0.0 < alone.background[0] < 1.0 and alone.lexical[0] == 0.0  # as close as it is, not lifted to 1
 
 
 def test_a_paper_with_some_of_the_phrase_counts_its_words_as_far_as_the_profile_agrees() -> None:
@@ -200,6 +205,18 @@ def test_background_finds_papers_that_never_say_the_phrase(ctx, tmp_path, real) 
     assert set(picked(picks)) == set(JAILBREAK)
     assert "safety" not in picks[0].why.words  # the background, not the word, is the reason
     assert "papers on cs." in picks[0].why.evidence
+
+
+def test_a_day_without_the_topic_is_not_filled_with_the_nearest_papers(ctx, tmp_path, real) -> None:
+    """The background knows what "AI safety" is about, but the day's papers are diffusion models and social
+    networks: none is close to it, so none is picked for it (the day's closest paper used to count as a full
+    match, and filled the digest with whatever came nearest)."""
+    import_background(ctx, tmp_path, real, SAFETY_BACKGROUND + GENERATIVE_BACKGROUND + SOCIAL_BACKGROUND)
+    batch = candidates(real, GENERATIVE + SOCIAL)
+    profiles = ctx.background.profiles(["AI safety"], ISSUE)
+    reader = make_subscriber(topics=("AI safety",), max_items=10)
+    picks = rank(reader, Index(batch, ctx.background.vocabulary()), profiles=profiles)
+    assert [p for p in picks if not p.why.words] == []  # nothing picked for the background alone
 
 
 def test_feedback_moves_papers(real) -> None:

@@ -76,13 +76,14 @@ class TopicScores:
         return self._whys[i]
 
 
-def closeness(cosine: np.ndarray, cohesion: float) -> np.ndarray:
+def closeness(cosine: np.ndarray, cohesion: float, anchored: bool = True) -> np.ndarray:
     """Cosine to a profile as 0 for a typical paper of the batch (the median: most papers are about
-    something else) to 1 for one as close as the profile's own papers are to it, or as the day's closest
-    paper when none gets that close (a profile of a few papers fits them so tightly that no other paper
-    could, and every paper would look equally far)."""
+    something else) to 1 for one as close as the profile's own papers are to it, or, `anchored`, as the
+    day's closest paper when none gets that close (a profile of a few papers fits them so tightly that no
+    other paper could, and every paper would look equally far)."""
     typical = median(cosine) if len(cosine) else 0.0
-    cohesion = min(cohesion, float(np.max(cosine, initial=0.0)))
+    if anchored:
+        cohesion = min(cohesion, float(np.max(cosine, initial=0.0)))
     if cohesion <= typical:
         return np.zeros_like(cosine)
     return np.clip((cosine - typical) / (cohesion - typical), 0.0, 1.0)
@@ -104,7 +105,13 @@ def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) 
     background = np.zeros(n)
     categories = np.zeros(n)
     if profile is not None and profile.terms:
-        background = closeness(index.similarity(profile.terms), profile.cohesion)
+        cosine = index.similarity(profile.terms)
+        # A paper holding none of the phrase's words counts only as close as the profile's own papers are:
+        # against the day's closest paper, a day without the topic ("black holes" among machine-learning
+        # papers) filled the digest with whatever came nearest.
+        background = np.where(
+            lexical > 0, closeness(cosine, profile.cohesion), closeness(cosine, profile.cohesion, anchored=False)
+        )
         if profile.categories:
             share = np.array([profile.categories.get(c, 0.0) for c in index.primary_names])
             categories = share[index.primary]
