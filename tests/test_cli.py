@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -455,8 +457,6 @@ def test_a_malformed_database_url_never_prints_its_password(tmp_path, url) -> No
 
 @pytest.mark.slow
 def test_serve_without_a_key_exits_at_once_as_a_real_process(tmp_path) -> None:
-    import subprocess
-    import sys
 
     done = subprocess.run(
         [sys.executable, "-m", "newsletter", "serve", "--port", "1"],
@@ -474,8 +474,6 @@ def test_serve_without_a_key_exits_at_once_as_a_real_process(tmp_path) -> None:
 @pytest.mark.slow
 def test_serve_on_a_busy_port_is_one_line_and_exit_1_as_a_real_process(tmp_path) -> None:
     import socket
-    import subprocess
-    import sys
 
     config = tmp_path / "busy.toml"
     config.write_text(
@@ -610,3 +608,26 @@ def test_a_configured_postgresql_database_without_a_schema_is_not_made_by_a_comm
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+def test_a_database_in_a_read_only_folder_is_said_to_be_there(tmp_path) -> None:
+    """SQLite writes its journal beside the file: in a read-only folder even `status` fails, and "unable to
+    open database file" alone sends the operator looking for a file that is there. Said, on a real read-only
+    mount (skipped where this user may not mount)."""
+    site, mounted = tmp_path / "site", tmp_path / "ro"
+    site.mkdir()
+    mounted.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "NEWSLETTER_WEB_SECRET_KEY": "k" * 32}
+    newsletter = [sys.executable, "-m", "newsletter"]
+    subprocess.run([*newsletter, "subscribers", "add", "ada@example.org"], env=env, cwd=site, check=True)
+    bind = subprocess.run(["mount", "--bind", str(site), str(mounted)], capture_output=True)
+    if bind.returncode:
+        pytest.skip(f"no bind mount here: {bind.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)], check=True, capture_output=True)
+        result = subprocess.run([*newsletter, "status"], env=env, cwd=mounted, capture_output=True, text=True)
+    finally:
+        subprocess.run(["umount", str(mounted)], check=True)
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert f"the folder {mounted} is read-only to this user" in line and "unable to open database file" in line

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from newsletter.errors import ConfigError, StoreError
 from newsletter.store import heads
-from newsletter.store.direct import CONNECT_TIMEOUT, Query, first_line
+from newsletter.store.direct import CONNECT_TIMEOUT, Query, first_line, unwritable
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -134,7 +134,8 @@ class Database:
 
     def _connect_error(self, exc: DBAPIError) -> StoreError:
         reason = first_line(exc.orig) if exc.orig else str(exc)
-        return StoreError(f"database {self.display_url}: {reason}")
+        hint = unwritable(self.url.database) if self.is_sqlite else ""
+        return StoreError(f"database {self.display_url}: {reason}{hint}")
 
     def _alembic(self) -> AlembicConfig:
         from alembic.config import Config as AlembicConfig

@@ -8,6 +8,7 @@ creates, migrates, refuses and explains.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -32,11 +33,14 @@ Query = Callable[[str, Sequence[Any]], list[Any]]
 class Direct:
     """A DB-API connection with what Roster needs: its placeholder and read transactions."""
 
-    def __init__(self, connection: Any, placeholder: str, display_url: str, errors: type[Exception]) -> None:
+    def __init__(
+        self, connection: Any, placeholder: str, display_url: str, errors: type[Exception], file: str | None = None
+    ) -> None:
         self.connection = connection
         self.placeholder = placeholder
         self.display_url = display_url
         self.errors = errors
+        self.file = file  # SQLite's
 
     @contextmanager
     def driver_reading(self) -> Iterator[Query]:
@@ -57,7 +61,7 @@ class Direct:
                 raise
             cursor.execute("COMMIT")
         except self.errors as exc:
-            raise StoreError(f"database {self.display_url}: {first_line(exc)}") from None
+            raise StoreError(f"database {self.display_url}: {first_line(exc)}{unwritable(self.file)}") from None
         finally:
             cursor.close()
 
@@ -158,7 +162,7 @@ def _sqlite(url: DatabaseURL) -> Direct | None:
 
     # isolation_level=None: the transactions are the explicit BEGIN/COMMIT of driver_reading.
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-    return Direct(connection, "?", url.shown(), sqlite3.Error)
+    return Direct(connection, "?", url.shown(), sqlite3.Error, path)
 
 
 def _postgresql(url: DatabaseURL) -> Direct | None:
@@ -179,6 +183,17 @@ def _postgresql(url: DatabaseURL) -> Direct | None:
     except psycopg.Error:
         return None  # a URL libpq takes otherwise than SQLAlchemy: Database connects and explains
     return Direct(connection, "%s", url.shown(), psycopg.Error)
+
+
+def unwritable(file: str | None) -> str:
+    """Why SQLite cannot open this database file, when the file system says no ("" otherwise): it writes its
+    journal beside the file, so a read-only folder stops even a read, with only "unable to open"."""
+    if not file or file == ":memory:" or not Path(file).exists():
+        return ""
+    folder = Path(file).resolve().parent
+    if not os.access(folder, os.W_OK):
+        return f" (SQLite writes its journal beside the file, and the folder {folder} is read-only to this user)"
+    return "" if os.access(file, os.W_OK) else f" (the file {file} is read-only to this user)"
 
 
 def first_line(exc: BaseException) -> str:
