@@ -1,14 +1,14 @@
 """`make eval`: ranking quality on the development set of real papers (benchmarks/data/relevance_dev.json).
 
 In one run: plain BM25 (title twice + abstract, the baseline) and the ranker, cold (a fresh install) and with
-the shared corpus imported as background through the product's own import (dev-set papers left out), on
-the three splits. Either way the batch is stored before ranking, as `ingest` stores it before a `send`: with
-the background, in a copy of it, after it. Each split's papers are one batch, given as Hugging Face JSON (no categories) through the real
-parser; with --per-word each word's papers are also scored as a batch of their own, as the outside check does
-(one batch of 46-137 papers per word). Per persona: precision of the first five picks and how many of them
-belong to another field of the persona's word (off-field); per split: mean, worst and off-field total. The
-held-out and fresh splits are the headline and are never tuned on. Exits 1 when the ranker is below BM25 on a
-split.
+the shared corpus imported as background through the product's own import (dev-set papers left out), on the
+three splits. Either way the batch is stored before ranking, as `ingest` stores it before a `send`: with the
+background, in a copy of it, after it. Each split's papers are one batch, given as Hugging Face JSON (no
+categories) through the real parser; with --per-word each word's papers are also scored as a batch of their
+own, as the outside check does (one batch of 46-137 papers per word). Per persona: precision of the first five
+picks and how many of them belong to another field of the persona's word (off-field); per split: mean, worst
+and off-field total. The held-out and fresh splits are the headline and are never tuned on. Exits 1 when the
+ranker is below BM25 on a split.
 """
 
 from __future__ import annotations
