@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import Connection, and_, func, insert, or_, select
 from sqlalchemy.orm import selectinload
 
 from newsletter.models import Delivery, DeliveryState, Digest, Paper, Pick, Subscriber, Why
@@ -99,8 +100,9 @@ class DigestArchive:
                 # costs about 1 ms per reader here, more than building and sending the message.
                 conn = session.connection()
                 now = utcnow()
-                digest_ids = conn.scalars(
-                    insert(DigestRow).returning(DigestRow.id, sort_by_parameter_order=True),
+                digest_ids = self._numbered(
+                    conn,
+                    DigestRow,
                     [
                         {
                             "subscriber_id": d.subscriber.id,
@@ -113,15 +115,18 @@ class DigestArchive:
                         }
                         for d, _, _ in fresh
                     ],
-                ).all()
-                whys: dict[Why, str] = {}  # readers share their picks' reasons: each one serialized once
+                )
+                # Readers share their picks' reasons (the same objects): each serialized once, found by identity
+                # (hashing a reason's fields for every pick was half of archiving an issue). The picks hold
+                # them for the whole loop, so no identity is reused.
+                whys: dict[int, str] = {}
                 items = [
                     (
                         digest_id,
                         paper_pks[pick.paper.id],
                         rank,
                         float(pick.score),
-                        whys.get(pick.why) or whys.setdefault(pick.why, pick.why.to_json()),
+                        whys.get(id(pick.why)) or whys.setdefault(id(pick.why), pick.why.to_json()),
                         pick.paper.version,
                         bool(pick.updated),  # sqlite3 would keep a numpy bool as a blob, which reads back true
                         bool(pick.trending),
@@ -135,8 +140,9 @@ class DigestArchive:
                     columns = "digest_id, paper_id, rank, score, why, version, updated, trending"
                     marks = ", ".join([self.db.placeholder] * 8)
                     conn.exec_driver_sql(f"INSERT INTO digest_items ({columns}) VALUES ({marks})", items)
-                rows = conn.execute(
-                    insert(DeliveryRow).returning(DeliveryRow.id, sort_by_parameter_order=True),
+                delivery_ids = self._numbered(
+                    conn,
+                    DeliveryRow,
                     [
                         {
                             "subscriber_id": d.subscriber.id,
@@ -150,8 +156,8 @@ class DigestArchive:
                         }
                         for digest_id, (d, state, reason) in zip(digest_ids, fresh, strict=True)
                     ],
-                ).all()
-                for (delivery_id,), (d, state, reason) in zip(rows, fresh, strict=True):
+                )
+                for delivery_id, (d, state, reason) in zip(delivery_ids, fresh, strict=True):
                     deliveries[d.subscriber.id] = Delivery(
                         delivery_id,
                         d.subscriber.id,
@@ -171,6 +177,20 @@ class DigestArchive:
                 else deliveries[d.subscriber.id]
                 for d, _, _ in entries
             ]
+
+    def _numbered(
+        self, conn: Connection, table: type[DigestRow | DeliveryRow], rows: list[dict[str, Any]]
+    ) -> list[int]:
+        """Inserts rows and gives their ids, in the rows' order. PostgreSQL: RETURNING in parameter order. SQLite
+        answers that with a statement per row (most of archiving an issue): the first row's insert takes the
+        write lock and its id is the largest, so the others take the ids after it, given here."""
+        if not self.db.is_sqlite:
+            return list(conn.scalars(insert(table).returning(table.id, sort_by_parameter_order=True), rows))
+        first = conn.scalar(insert(table).returning(table.id), rows[0])
+        assert first is not None
+        if rows[1:]:
+            conn.execute(insert(table), [{**row, "id": first + n} for n, row in enumerate(rows[1:], start=1)])
+        return list(range(first, first + len(rows)))
 
     def load_digest(self, subscriber: Subscriber, issue_date: date) -> Digest | None:
         query = (
