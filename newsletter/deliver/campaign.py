@@ -25,6 +25,7 @@ from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ports import ArchivedDigests, DeliveryLedger, Readers, SendJournal
 from newsletter.deliver.progress import progress_view
 from newsletter.deliver.ratelimit import RateLimiter
+from newsletter.deliver.refusals import FirstRefusals
 from newsletter.deliver.summary import Summary
 from newsletter.errors import DeliveryError, NewsletterError, StoreError
 from newsletter.models import Delivery, Digest, Outcome, Outgoing, Paper, SendResult
@@ -38,36 +39,9 @@ HEARTBEAT_SECONDS = 30.0
 MAX_CONNECTION_FAILURES = 3
 FLUSH_EVERY = 50  # outcomes per commit at most
 FLUSH_SECONDS = 0.2  # and at least this often
-# Readers refused in the same words at several domains before the server took any message: the server
-# refusing us (a relay that denies every recipient), not their addresses. At most SAME_REFUSALS of one domain
-# are kept back at once.
-SAME_REFUSALS = 10
-SAME_REFUSAL_DOMAINS = 3
 ADVICE = "check [smtp] username and password and [sender] from_address"
 CHECK = f": no reader was marked; {ADVICE}"
 NOT_MARKED = f"; none of them was marked: {ADVICE}"
-
-
-def alike(refused: list[tuple[Delivery, Outgoing, SendResult]]) -> bool:
-    return len({(r.code, r.reply) for _, _, r in refused}) == 1
-
-
-def refuses_us(refused: list[tuple[Delivery, Outgoing, SendResult]]) -> bool:
-    """Whether these refusals, before the server took any message, are the server refusing us: in the same
-    words for readers at SAME_REFUSAL_DOMAINS domains or more. A relay that refuses a reader's address
-    refuses it in words of its own (the address, the domain's server); one domain's readers refused alike may
-    all be gone with their domain."""
-    domains = {d.email.rpartition("@")[2].lower() for d, _, _ in refused}
-    return alike(refused) and len(domains) >= SAME_REFUSAL_DOMAINS
-
-
-def refused_alike(refused: list[tuple[Delivery, Outgoing, SendResult]]) -> str:
-    _, _, result = refused[-1]
-    domains = len({d.email.rpartition("@")[2].lower() for d, _, _ in refused})
-    return (
-        f"refused {len(refused)} readers at {domains} domains alike ({result.code} {result.reply}) and took no "
-        "message: it refuses our mail, not their addresses"
-    )
 
 
 def retry_delay(settings: SmtpSettings, attempt: int) -> float:
@@ -120,8 +94,8 @@ class Campaign:
         started = time.monotonic()
         pending: list[Outcome] = []
         unsent: set[int] = set()
-        state = {"lost": 0, "inflight": 0, "accepted": 0, "blamed": 0, "last_flush": time.monotonic()}
-        doubtful: list[tuple[Delivery, Outgoing, SendResult]] = []
+        state = {"lost": 0, "inflight": 0, "last_flush": time.monotonic()}
+        first = FirstRefusals()  # refusals before the server takes a message: whose they are
         stop = asyncio.Event()
         faults: list[Exception] = []  # the first one is what the run reports
         pacer: Pacer[tuple[Delivery, Outgoing]] = Pacer(
@@ -182,26 +156,10 @@ class Campaign:
                 state["lost"] = state["lost"] + 1 if result.code == CONNECTION_LOST else 0
                 if state["lost"] >= MAX_CONNECTION_FAILURES:
                     halt(DeliveryError(f"{self.mailer.name}: connection lost {MAX_CONNECTION_FAILURES} times in a row"))
-                outcomes = [(delivery, outgoing, result)]
-                if not result.ok and not result.transient and not state["accepted"]:
-                    # Refused before the server has taken any message: perhaps the server refusing us (a relay
-                    # denying every recipient) rather than this reader. Kept back until the server takes one or
-                    # refuses another reader differently; alike at SAME_REFUSAL_DOMAINS domains, they stop the run.
-                    doubtful.append((delivery, outgoing, result))
-                    if state["blamed"]:
-                        continue
-                    if refuses_us(doubtful):
-                        state["blamed"] = 1  # these readers' rows are given back unmarked, with the rest
-                        halt(DeliveryError(f"the SMTP server {refused_alike(doubtful)}{NOT_MARKED}"))
-                        continue
-                    if alike(doubtful) and len(doubtful) < SAME_REFUSALS:
-                        continue
-                    outcomes = doubtful[:]  # told apart, or one domain's readers alike: their own addresses
-                    doubtful.clear()
-                elif result.ok and not state["blamed"]:
-                    state["accepted"] = 1
-                    outcomes[:0] = doubtful
-                    doubtful.clear()
+                outcomes, blame = first.judge((delivery, outgoing, result))
+                if blame:  # the rows held back are given back unmarked, with the rest
+                    halt(DeliveryError(f"the SMTP server {blame}{NOT_MARKED}"))
+                    continue
                 for one in outcomes:
                     settle(*one, task_id)
                 await flush()
@@ -272,9 +230,8 @@ class Campaign:
                 finally:
                     pacer.close()
                     await asyncio.gather(*senders)
-                    if not stop.is_set() and not self.shutdown.is_set():  # the run went to its end unhalted:
-                        for one in doubtful:  # too few domains alike to blame the server, each reader's own
-                            settle(*one, task_id)
+                    for one in first.at_end(stopped=stop.is_set() or self.shutdown.is_set()):
+                        settle(*one, task_id)
                     await flush(force=True)
                     self.journal.close(recorded=not pending)
                     if not pending:  # the database answers: give back what was claimed and not sent
