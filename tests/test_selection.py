@@ -169,6 +169,10 @@ def test_a_profile_tighter_than_any_paper_still_tells_papers_apart() -> None:
     wordless = replace(near, title="Netlist sizing of operational amplifiers")  # neither "analog" nor "design"
     alone = score_topic(Index([wordless, far, *filler]), "analog design", profile)
     assert 0.0 < alone.background[0] < 1.0 and alone.lexical[0] == 0.0  # as close as it is, not lifted to 1
+    # Learned from one paper, a profile alone is no reason to pick any paper (a reader of "single string" got
+    # ten papers holding neither word).
+    thin = replace(profile, support=1)
+    assert score_topic(Index([wordless, far, *filler]), "analog design", thin).scores.max() < DEFAULT_FLOOR
 
 
 def test_a_paper_with_some_of_the_phrase_counts_its_words_as_far_as_the_profile_agrees() -> None:

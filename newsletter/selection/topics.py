@@ -16,6 +16,7 @@ from newsletter.words import analyse, phrase_terms
 BACKGROUND_WEIGHT = 0.6
 CATEGORY_WEIGHT = 0.3
 PARTIAL_SHARE = 0.6  # of a partial match's words, with a profile that does not agree with the paper at all
+SOLID_SUPPORT = 10  # papers a profile is learned from before it alone can pick a paper outright
 SHORTLIST = 32  # a topics-only reader's picks come from their topics' best papers, when that is provably exact
 
 
@@ -106,12 +107,17 @@ def score_topic(index: Index, topic: str, profile: PhraseProfile | None = None) 
     categories = np.zeros(n)
     if profile is not None and profile.terms:
         cosine = index.similarity(profile.terms)
-        # A paper holding none of the phrase's words counts only as close as the profile's own papers are:
-        # against the day's closest paper, a day without the topic ("black holes" among machine-learning
-        # papers) filled the digest with whatever came nearest.
-        background = np.where(
-            lexical > 0, closeness(cosine, profile.cohesion), closeness(cosine, profile.cohesion, anchored=False)
-        )
+        anchored = closeness(cosine, profile.cohesion)
+        # A paper holding none of the phrase's words has only the profile to go on. Against the day's closest
+        # paper, a day without the topic ("black holes" among machine-learning papers) filled the digest with
+        # whatever came nearest: it counts as close as the profile's own papers are to it; or, for a profile
+        # of fewer papers than SOLID_SUPPORT (which fits them closer than any other paper can be), in
+        # proportion to how many papers it was learned from.
+        if profile.support >= SOLID_SUPPORT:
+            wordless = closeness(cosine, profile.cohesion, anchored=False)
+        else:
+            wordless = anchored * (profile.support / SOLID_SUPPORT)
+        background = np.where(lexical > 0, anchored, wordless)
         if profile.categories:
             share = np.array([profile.categories.get(c, 0.0) for c in index.primary_names])
             categories = share[index.primary]
