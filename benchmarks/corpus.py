@@ -57,8 +57,8 @@ def import_file(url: str, path: Path) -> None:
     """The product's own import, as a user runs it."""
     from newsletter.cli import main
 
-    result = CliRunner().invoke(
-        main, ["ingest", "--file", str(path), "--format", "arxiv-metadata"], env={"NEWSLETTER_DATABASE_URL": url}
-    )
-    if result.exit_code:
-        raise SystemExit(f"importing the background failed: {result.output}")
+    env = {"NEWSLETTER_DATABASE_URL": url}
+    for args in (["db", "upgrade"], ["ingest", "--file", str(path), "--format", "arxiv-metadata"]):
+        result = CliRunner().invoke(main, args, env=env)
+        if result.exit_code:
+            raise SystemExit(f"importing the background failed: {result.output}")

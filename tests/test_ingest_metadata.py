@@ -162,10 +162,11 @@ def snapshot_of(data_file, folder, batches: int):
     return path
 
 
-def test_ctrl_c_stops_an_import_with_one_line_and_a_rerun_finishes_it(data_file, tmp_path) -> None:
-    """Ctrl-C reaches the command and its reader process alike: the import ends after the batch it is
-    storing, in one line (no traceback from either process, wherever the signal lands), what was stored is
-    kept and the next run adds the rest."""
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_an_import_with_one_line_and_a_rerun_finishes_it(data_file, tmp_path, signum) -> None:
+    """Ctrl-C (or systemd's SIGTERM) reaches the command and its reader process alike: the import ends after
+    the batch it is storing, in one line (no traceback from either process, wherever the signal lands), what
+    was stored is kept and the next run adds the rest."""
     import os
     import signal
     import sqlite3
@@ -177,6 +178,7 @@ def test_ctrl_c_stops_an_import_with_one_line_and_a_rerun_finishes_it(data_file,
     big = snapshot_of(data_file, tmp_path, batches=batches)
     env = {**os.environ, "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
     command = [sys.executable, "-m", "newsletter", "ingest", "--file", str(big), "--format", "arxiv-metadata"]
+    subprocess.run([sys.executable, "-m", "newsletter", "db", "upgrade"], env=env, check=True, capture_output=True)
     running = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
     def stored() -> int:
@@ -189,11 +191,11 @@ def test_ctrl_c_stops_an_import_with_one_line_and_a_rerun_finishes_it(data_file,
     deadline = time.monotonic() + 60
     while not stored() and running.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # a batch stored: the import is under way, most of it still to come
-    os.killpg(running.pid, signal.SIGINT)
+    os.killpg(running.pid, getattr(signal, signum))
     _, err = running.communicate(timeout=60)
     assert running.returncode == 1 and "Traceback" not in err, err
     [line] = err.strip().splitlines()
-    assert "interrupted after" in line and "run the same command again to import the rest" in line
+    assert "interrupted after" in line and "what is stored is kept; run the same command again" in line
     again = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=120)
     (run,) = json.loads(again.stdout)
     assert run["new"] + run["unchanged"] == arxiv_metadata.BATCH * batches and run["errors"] == 0, again.stderr

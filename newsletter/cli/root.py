@@ -123,18 +123,19 @@ class State:
         from newsletter.store import Database
         from newsletter.store.db import new_sqlite_file
 
+        # Zero set-up (no config file, no database URL in the environment) makes ./newsletter.db on first use;
+        # a database named by a config file or a variable is made by `db upgrade`. One made here would answer
+        # "nothing" for the one the user meant (another folder, another shell's environment), or keep what
+        # it is given apart from it.
+        zero_setup = self.settings.source_file is None and "database.url" not in self.settings.from_environment
         new = new_sqlite_file(self.settings.database.url)
-        if new is not None and (self.reads_only or self.settings.source_file is not None):
-            # An empty database made here would answer "nothing" for the one the user meant (another folder,
-            # a URL that came from the environment of another shell), or keep what it is given apart from it.
-            # Only zero set-up (no config file) makes one on first use; a configured one is made by `db upgrade`.
+        if new is not None and (self.reads_only or not zero_setup):
             where = self.settings.source_file or "no config file here"
             raise NewsletterError(
                 f"no database at {new} ({where}): nothing is stored there yet; give --config or check "
                 "[database] url, or run `newsletter db upgrade` to start one"
             )
-        # Zero set-up alone makes a schema on first use; a configured database is made by `db upgrade`.
-        db = Database.open(self.settings, create=self.settings.source_file is None and not self.reads_only)
+        db = Database.open(self.settings, create=zero_setup and not self.reads_only)
         if new is not None and self.settings.source_file is None:
             # Zero set-up makes one where the command runs; said, so a command run from the wrong folder is seen.
             click.echo(f"note: no config file here; made a new database {new} (see 'newsletter init')", err=True)

@@ -6,6 +6,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -93,21 +94,29 @@ def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], 
     new = updated = unchanged = errors = 0
     problems: list[str] = []
     try:
-        # Read, parsed and cleaned by another process while this one stores the batch before.
-        for batch in cleaned_batches(path, ctx.settings.ingest, name):
-            counts = ctx.papers.upsert(batch.papers)
-            new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
-            errors += len(batch.problems)
-            problems.extend(batch.problems[: PROBLEMS_KEPT - len(problems)])
-            if progress is not None:
-                progress(batch)
-            if SHUTDOWN.is_set():  # Ctrl-C or SIGTERM: the batch just stored is the last
-                stored = new + updated + unchanged
-                raise FeedError(
-                    f"interrupted after {stored:,} papers of {path}: what is stored is kept; run the same "
-                    "command again to import the rest"
-                )
-    except (FeedError, StoreError) as exc:
+        # Read, parsed and cleaned by another process while this one stores the batch before; closed here,
+        # its reader stopped, whatever ends the loop.
+        with closing(cleaned_batches(path, ctx.settings.ingest, name)) as read:
+            for batch in read:
+                counts = ctx.papers.upsert(batch.papers)
+                new, updated, unchanged = new + counts.new, updated + counts.updated, unchanged + counts.unchanged
+                errors += len(batch.problems)
+                problems.extend(batch.problems[: PROBLEMS_KEPT - len(problems)])
+                if progress is not None:
+                    progress(batch)
+                if SHUTDOWN.is_set():  # Ctrl-C or SIGTERM: the batch just stored is the last
+                    break
+        if SHUTDOWN.is_set():
+            raise FeedError("interrupted")
+    except FeedError as exc:
+        # Stopped by Ctrl-C or SIGTERM (one to the whole process group, from systemd or `timeout`, ends the
+        # reader as well): said as the stop it is.
+        error = str(exc)
+        if SHUTDOWN.is_set():
+            stored = new + updated + unchanged
+            error = f"interrupted after {stored:,} papers of {path}: what is stored is kept; run the same command again"
+        result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(error))
+    except StoreError as exc:
         result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(str(exc)))
     else:
         status = "partial" if errors else "ok"

@@ -9,7 +9,7 @@ waits between the two and memory stays flat.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -21,7 +21,7 @@ from newsletter.sources import ParsedFeed, arxiv_metadata
 from newsletter.sources.clean import clean_feed
 
 
-def cleaned_batches(path: str | Path, caps: IngestSettings, where: str) -> Iterator[arxiv_metadata.Batch]:
+def cleaned_batches(path: str | Path, caps: IngestSettings, where: str) -> Generator[arxiv_metadata.Batch, None, None]:
     """Each batch of the snapshot with its papers cleaned (the ones that cannot be moved to its problems).
 
     The reader's FeedError is raised here as it is; a reader that dies (killed, out of memory), even in the
