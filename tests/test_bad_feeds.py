@@ -106,8 +106,11 @@ def test_a_field_of_the_wrong_kind_is_named_not_a_python_error(data_file) -> Non
     feed[3]["paper"]["title"] = ["a", "list"]
     feed[4] = 7
     feed[5]["paper"]["authors"] = [{"name": {"first": "Ada"}}]
+    feed[6]["paper"]["githubRepo"] = {"url": "https://github.com/x/y"}  # optional: left out, the paper kept
+    feed.append(entries(data_file, 8)[7])
+    feed[7]["paper"]["publishedAt"] = "0001-01-01T00:00:00+01:00"  # before year 1 in UTC
     parsed = hf_daily.parse(json.dumps(feed).encode(), "feed.json")
-    assert [p.id for p in parsed.papers] == ["2406.10007"]
+    assert [p.id for p in parsed.papers] == ["2406.10007"] and parsed.papers[0].github_url is None
     assert list(parsed.problems) == [
         "feed.json: entry 1: summary is a number, not text",
         "feed.json: entry 2: submittedOnDailyAt 'not a date' is not a date and time",
@@ -115,4 +118,5 @@ def test_a_field_of_the_wrong_kind_is_named_not_a_python_error(data_file) -> Non
         "feed.json: entry 4: title is an array, not text",
         "feed.json: entry 5: expected an object whose 'paper' is an object",
         "feed.json: entry 6: an author's name is an object, not text",
+        "feed.json: entry 8: publishedAt '0001-01-01T00:00:00+01:00' is not a date and time",
     ]

@@ -626,8 +626,11 @@ def test_a_database_in_a_read_only_folder_is_said_to_be_there(tmp_path) -> None:
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)], check=True, capture_output=True)
         result = subprocess.run([*newsletter, "status"], env=env, cwd=mounted, capture_output=True, text=True)
+        other = {**env, "NEWSLETTER_DATABASE_URL": f"sqlite:///{mounted / 'other.db'}"}  # not there yet
+        upgrade = subprocess.run([*newsletter, "db", "upgrade"], env=other, capture_output=True, text=True)
     finally:
         subprocess.run(["umount", str(mounted)], check=True)
     assert result.returncode == 1, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert f"the folder {mounted} is read-only to this user" in line and "unable to open database file" in line
+    assert upgrade.returncode == 1 and f"the folder {mounted} is read-only to this user" in upgrade.stderr

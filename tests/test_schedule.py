@@ -105,6 +105,13 @@ def test_a_slot_does_not_count_readers_already_sent_that_days_issue(ctx, readers
     berlin = ZoneInfo("Europe/Berlin")
     [slot] = pipeline.send_slots(ctx, at)
     assert (slot.readers, slot.next) == (1, datetime(2026, 12, 2, 7, 0, tzinfo=berlin))
+    # One held for `send --resend` (a 5.7.1 refusal: no retry of its own) is not mailed at the hour either.
+    readers("cy@example.com", "Europe/Berlin", 7)
+    smtp_server.handler.refuse["cy@example.com"] = 554
+    held = pipeline.SendOptions(issue_date=date(2026, 12, 1), show_progress=False, to=("cy@example.com",))
+    assert pipeline.send_issue(ctx, held).failed_transient == 1
+    [slot] = pipeline.send_slots(ctx, at)
+    assert (slot.readers, slot.next) == (2, datetime(2026, 12, 2, 7, 0, tzinfo=berlin))
     readers("bob@example.com", "Europe/Berlin", 7)
     [slot] = pipeline.send_slots(ctx, at)
     assert (slot.readers, slot.next) == (1, datetime(2026, 12, 1, 7, 0, tzinfo=berlin))

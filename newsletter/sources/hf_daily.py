@@ -75,9 +75,9 @@ def _paper(paper: dict[str, Any], entry: dict[str, Any], day: date | None) -> Pa
         announced=featured.date() if featured else day,
         upvotes=_int(paper.get("upvotes"), "upvotes"),
         num_comments=_int(entry.get("numComments", paper.get("numComments")), "numComments"),
-        github_url=_text(paper.get("githubRepo"), "githubRepo") or None,
-        project_url=_text(paper.get("projectPage"), "projectPage") or None,
-        ai_summary=_text(paper.get("ai_summary"), "ai_summary") or None,
+        github_url=_optional(paper.get("githubRepo")),
+        project_url=_optional(paper.get("projectPage")),
+        ai_summary=_optional(paper.get("ai_summary")),
         sources=("hf",),
     )
 
@@ -89,8 +89,13 @@ def _text(value: Any, name: str) -> str:
 def _when(value: Any, name: str) -> datetime | None:
     try:
         return parse_timestamp(_text(value, name))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date; or one that UTC cannot hold (year 1 at +01:00)
         raise FeedError(f"{name} {value[:40]!r} is not a date and time") from None
+
+
+def _optional(value: Any) -> str | None:
+    """An optional field (a link, the AI summary): left out when it holds anything but text, the paper kept."""
+    return squash(value) or None if isinstance(value, str) else None
 
 
 def _authors(value: Any) -> tuple[str, ...]:

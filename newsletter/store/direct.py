@@ -188,12 +188,14 @@ def _postgresql(url: DatabaseURL) -> Direct | None:
 def unwritable(file: str | None) -> str:
     """Why SQLite cannot open this database file, when the file system says no ("" otherwise): it writes its
     journal beside the file, so a read-only folder stops even a read, with only "unable to open"."""
-    if not file or file == ":memory:" or not Path(file).exists():
+    if not file or file == ":memory:" or file.startswith("file:"):
         return ""
     folder = Path(file).resolve().parent
-    if not os.access(folder, os.W_OK):
+    if folder.is_dir() and not os.access(folder, os.W_OK):
         return f" (SQLite writes its journal beside the file, and the folder {folder} is read-only to this user)"
-    return "" if os.access(file, os.W_OK) else f" (the file {file} is read-only to this user)"
+    if Path(file).exists() and not os.access(file, os.W_OK):
+        return f" (the file {file} is read-only to this user)"
+    return ""
 
 
 def first_line(exc: BaseException) -> str:

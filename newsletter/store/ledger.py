@@ -281,7 +281,8 @@ class Ledger:
 
     def served(self, issue_date: date, timezone: str, send_hour: int, weekday: int | None) -> int:
         """Active readers of one send slot (weekday: of weekly readers; None: daily ones) whose issue of this
-        date is done with (sent, refused for good or skipped): a send by hand before their hour."""
+        date no send pass takes up (sent, refused for good, skipped, or held for `send --resend`): a send by
+        hand before their hour."""
         frequency = Frequency.DAILY if weekday is None else Frequency.WEEKLY
         query = (
             select(func.count())
@@ -289,7 +290,12 @@ class Ledger:
             .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
             .where(
                 DeliveryRow.issue_date == issue_date,
-                DeliveryRow.state.in_([str(s) for s in FINAL_STATES]),
+                or_(
+                    DeliveryRow.state.in_([str(s) for s in FINAL_STATES]),
+                    and_(
+                        DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT), DeliveryRow.next_attempt_at.is_(None)
+                    ),
+                ),
                 SubscriberRow.status == str(Status.ACTIVE),
                 SubscriberRow.timezone == timezone,
                 SubscriberRow.send_hour == send_hour,
