@@ -13,6 +13,10 @@ class StoreError(NewsletterError):
     """The database cannot be reached, is not migrated, or refused a change."""
 
 
+class Conflict(StoreError):
+    """Another writer made a row first (a unique key taken): read again, it is there."""
+
+
 class FeedError(NewsletterError):
     """A feed (file or URL) could not be read or parsed."""
 

@@ -133,6 +133,32 @@ def _pending(ctx, email="ada@example.com"):
     return sub, paper, ctx.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
 
 
+def test_a_row_another_process_opens_meanwhile_is_kept_not_an_error(ctx, monkeypatch) -> None:
+    """`run` and a `send` by hand prepare the same reader at once: the one that inserts second finds the
+    reader's row taken between its look and its insert, looks again and keeps the other's row."""
+    from newsletter import pipeline
+    from newsletter.store.archive import DigestArchive
+
+    sub = add(ctx)
+    paper = make_paper()
+    ctx.papers.upsert([paper])
+    other = pipeline.Context.open(ctx.settings)  # the other process's own connection
+    theirs = []
+    numbered = DigestArchive._numbered
+
+    def racing(self, conn, table, rows):
+        if self is ctx.archive and not theirs:  # the other writer opens the row and commits, just before us
+            theirs.append(other.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING))
+        return numbered(self, conn, table, rows)
+
+    monkeypatch.setattr(DigestArchive, "_numbered", racing)
+    try:
+        ours = ctx.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
+    finally:
+        other.close()
+    assert theirs[0].created and (ours.id, ours.created) == (theirs[0].id, False)
+
+
 def test_ledger_transitions(ctx) -> None:
     sub, paper, delivery = _pending(ctx)
     assert ctx.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING).id == delivery.id

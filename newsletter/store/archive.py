@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select
 from sqlalchemy.orm import selectinload
 
+from newsletter.errors import Conflict
 from newsletter.models import Delivery, DeliveryState, Digest, Paper, Pick, Subscriber, Why
 from newsletter.store.db import Database
 from newsletter.store.ledger import to_delivery
@@ -75,6 +76,14 @@ class DigestArchive:
         issue exists already keeps it (returned as is)."""
         if not entries:
             return []
+        try:
+            return self._record_digests(entries)
+        except Conflict:
+            # Another process opened some of these rows between our look and our insert (`run` and a `send`
+            # by hand at once): looked at again, they exist and are kept.
+            return self._record_digests(entries)
+
+    def _record_digests(self, entries: Sequence[tuple[Digest, DeliveryState, str | None]]) -> list[Delivery]:
         with self.db.transaction() as session:
             wanted_ids = {pick.paper.id for digest, _, _ in entries for pick in digest.picks}
             paper_pks: dict[str, int] = {

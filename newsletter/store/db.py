@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 
-from newsletter.errors import ConfigError, StoreError
+from newsletter.errors import ConfigError, Conflict, StoreError
 from newsletter.store import heads
 from newsletter.store.direct import CONNECT_TIMEOUT, Query, first_line, unwritable
 
@@ -125,6 +125,9 @@ class Database:
             try:
                 yield session
                 session.commit()
+            except IntegrityError as exc:  # a unique key another writer took first
+                session.rollback()
+                raise Conflict(str(self._connect_error(exc))) from None
             except DBAPIError as exc:  # a lost connection, or a value the database refused
                 session.rollback()
                 raise self._connect_error(exc) from None
