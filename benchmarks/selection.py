@@ -77,7 +77,7 @@ def their_mail(background: Background, batch: list[Paper], people: list[Subscrib
 def choose(background: Background, batch: list[Paper], people: list[Subscriber]) -> tuple[float, float]:
     """Seconds for what a day costs once (word rarity, the batch, every profile; a fresh process keeps
     nothing yet) and for the readers themselves, per reader."""
-    learned.model.cache_clear()  # a new process reads the shipped model (word rarity, profiles) once
+    learned.forget()  # a new process reads the shipped model (word rarity, profiles) once
     for kept in (words.paper_stems, words.paper_terms, words.paper_words):
         kept.cache_clear()  # and analyses each paper it meets once
     started = time.perf_counter()

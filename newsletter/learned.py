@@ -72,14 +72,28 @@ class Model:
 
 
 @cache
-def model() -> Model:
-    """The shipped model, read once per process."""
+def _terms() -> tuple[int, list[str], np.ndarray]:
+    """The papers the model was learned from, its terms and their document frequencies."""
     with np.load(MODEL) as data:
-        terms = _unpack(data["terms"])
-        docs, df = int(data["docs"][0]), data["df"]
-        idf = np.log(1 + (docs - df + 0.5) / (df + 0.5))  # words.idf, for every term at once
+        return int(data["docs"][0]), _unpack(data["terms"]), data["df"]
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    """Word rarity in arXiv, read once per process: every ranking needs it, unlike the phrase profiles (a
+    third of the file, read only when a phrase asks the model)."""
+    docs, terms, df = _terms()
+    idf = np.log(1 + (docs - df + 0.5) / (df + 0.5))  # words.idf, for every term at once
+    return Vocabulary(docs, dict(zip(terms, df.tolist(), strict=True)), dict(zip(terms, idf.tolist(), strict=True)))
+
+
+@cache
+def model() -> Model:
+    """The shipped model with its phrase profiles, read once per process."""
+    _, terms, _ = _terms()
+    with np.load(MODEL) as data:
         return Model(
-            Vocabulary(docs, dict(zip(terms, df.tolist(), strict=True)), dict(zip(terms, idf.tolist(), strict=True))),
+            vocabulary(),
             {terms[k]: row for row, k in enumerate(data["keys"].tolist())},
             terms,
             data["top_terms"],
@@ -90,3 +104,9 @@ def model() -> Model:
             data["top_categories"],
             data["category_shares"],
         )
+
+
+def forget() -> None:
+    """Read the model again on next use, as a new process does (benchmarks)."""
+    for cached in (_terms, vocabulary, model):
+        cached.cache_clear()

@@ -89,7 +89,7 @@ class Background:
         """Word rarity: how rare a word is in arXiv, learned once from ~100,000 real papers and shipped (a
         sample of the store would say the same of a large store and much less of a young one, and costs a
         second a day to read)."""
-        return learned.model().vocabulary
+        return learned.vocabulary()
 
     def profiles(self, phrases: Iterable[str], day: date) -> dict[str, PhraseProfile]:
         """Profiles of these phrases, cached per phrase and day: from the stored papers (the phrase as written,
