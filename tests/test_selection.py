@@ -504,3 +504,20 @@ def test_median_is_numpys_to_the_bit() -> None:
             -np.where(rng.random(n) < 0.5, 0.0, rng.random(n)),  # -0.0 among them
         ):
             assert repr(median(values)) == repr(float(np.median(values))), (n, values)
+
+
+def test_a_word_shared_with_another_field_does_not_pad_the_digest(ctx) -> None:
+    """The demo's analog designer gets her field's papers, which match her phrases whole, and not the
+    interpretability papers that share only "circuits" with them: those scored a tenth of hers and filled
+    her digest, each said to match her topic."""
+    from newsletter import pipeline
+    from newsletter.demo import SAMPLE_FEED
+
+    pipeline.ingest_file(ctx, SAMPLE_FEED, "hf")
+    papers = ctx.papers.list()
+    topics = ("analog circuit design", "low-dropout regulator", "mixed-signal ADC")
+    reader = make_subscriber(topics=topics, max_items=10)
+    picks = rank(reader, Index(papers, ctx.background.vocabulary()), profiles=ctx.background.profiles(topics, ISSUE))
+    titles = [p.paper.title for p in picks]
+    assert any("Low-Dropout Regulator" in t for t in titles) and any("Analog Circuits" in t for t in titles)
+    assert not [t for t in titles if "Language Models" in t or "Grokking" in t]

@@ -14,6 +14,7 @@ from newsletter.models import Paper, Pick, Subscriber, Why
 from newsletter.selection.index import Index
 from newsletter.selection.scoring import (
     DEFAULT_FLOOR,
+    RELATIVE_FLOOR,
     AlreadySent,
     Cache,
     Scored,
@@ -216,6 +217,9 @@ def _trending_section(
 
 def _chosen(scored: Scored, k: int, index: Index) -> list[int]:
     open_ = scored.eligible & ~scored.blocked
+    top = float(scored.score[open_].max()) if open_.any() else 0.0
+    if top > 0:
+        open_ &= scored.score >= RELATIVE_FLOOR * top
     score = np.where(open_, scored.score, -np.inf)
     if int(open_.sum()) > k:
         # Only the best k (and any tied with the k-th) need the full ordering.

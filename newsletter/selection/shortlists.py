@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from newsletter.selection.index import Index
-from newsletter.selection.scoring import OTHER_TOPICS_SHARE
+from newsletter.selection.scoring import OTHER_TOPICS_SHARE, RELATIVE_FLOOR
 from newsletter.selection.topics import TopicScores
 
 # A bound computed in floats may round below a score it bounds by an ulp: a paper outside the shortlists
@@ -57,6 +57,10 @@ def best_many(
         if off:
             open_[r] &= ~np.isin(candidates[r], list(off))
     key = np.where(open_, score, -np.inf)
+    # A paper far weaker than the reader's best is not theirs (scoring.RELATIVE_FLOOR), as _chosen has it.
+    top = key.max(axis=1)
+    cut = np.where(top > 0, RELATIVE_FLOOR * top, -np.inf)
+    key = np.where(key >= cut[:, None], key, -np.inf)
     k = np.asarray(ks)
     # The best few of each row (as many as the most any reader takes, and one more to see ties past the
     # last), then those alone in full order: best first, more votes first among equals, then paper order.
@@ -76,7 +80,8 @@ def best_many(
         edge = edges[topic]
         highest = edge.max(axis=1)
         outside = highest + OTHER_TOPICS_SHARE * (edge.sum(axis=1) - highest) if many else highest
-        exact &= np.where(count == k, kth > outside + SLACK, highest < threshold)
+        # With fewer than k taken, no paper outside may pass: below the floor, or far weaker than the best.
+        exact &= np.where(count == k, kth > outside + SLACK, (highest < threshold) | (outside < cut - SLACK))
     which = np.take_along_axis(parts, few[:, None, :], axis=2).argmax(axis=1)
     scores, papers, topics = np.minimum(ranked[taken], 1.0).tolist(), ids[taken].tolist(), which[taken].tolist()
     found: list[Best | None] = []
