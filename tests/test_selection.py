@@ -521,3 +521,5 @@ def test_a_word_shared_with_another_field_does_not_pad_the_digest(ctx) -> None:
     titles = [p.paper.title for p in picks]
     assert any("Low-Dropout Regulator" in t for t in titles) and any("Analog Circuits" in t for t in titles)
     assert not [t for t in titles if "Language Models" in t or "Grokking" in t]
+    # A profile of one stored paper is no evidence to show a reader ("like 1 paper" was on every pick).
+    assert not [p for p in picks if p.why.evidence.startswith("like 1 paper")]
