@@ -284,7 +284,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("authors", Phrases("author"), "Author to follow (repeatable).", option="--author"),
     Field("excluded", Phrases("exclude"), "Phrase that removes a paper (repeatable).", option="--exclude"),
-    Field("max_items", Number(int, 1, 100), "At most this many papers per digest.", label="max items"),
+    Field("max_items", Number(int, 1, 100), "At most this many papers per digest.", label="papers per digest"),
     Field("timezone", Timezone(), "IANA timezone, e.g. Europe/Berlin."),
     Field("send_hour", Number(int, 0, 23), "Local hour to send, 0..23.", label="send hour"),
     Field("frequency", Choice(Frequency), "daily or weekly."),

@@ -174,7 +174,7 @@ def test_the_web_form_shows_and_reads_back_every_field() -> None:
         ({"min_score": "high"}, "min score: 'high' is not a number"),
         ({"trending_items": "50"}, "trending 50 must be 0..20"),
         ({"send_hour": "x"}, "send hour: 'x' is not a whole number"),
-        ({"max_items": "0"}, "max items 0 must be 1..100"),
+        ({"max_items": "0"}, "papers per digest 0 must be 1..100"),
         ({"timezone": "Mars/Base"}, "timezone 'Mars/Base' is not an IANA timezone"),
         ({"topics": "a" * 201}, "topics: 'aaaa"),
         ({"status": "gone"}, "status 'gone': expected pending, active, paused, unsubscribed or bounced"),
@@ -200,8 +200,9 @@ def test_json_values_must_have_the_field_type() -> None:
     from newsletter.subscriber_fields import BY_NAME
 
     assert BY_NAME["max_items"].check(BY_NAME["max_items"].read(5.0)) == 5
-    for name, bad in (("max_items", True), ("send_hour", [7]), ("topics", 3), ("timezone", 1)):
-        with pytest.raises(InputError, match=name.replace("_", " ")):
+    named = (("max_items", True, "papers per digest"), ("send_hour", [7], "send hour"), ("topics", 3, "topics"))
+    for name, bad, said in (*named, ("timezone", 1, "timezone")):
+        with pytest.raises(InputError, match=f"^{said}: "):
             BY_NAME[name].check(BY_NAME[name].read(bad))
     with pytest.raises(InputError, match="separates phrases"):
         BY_NAME["topics"].check(BY_NAME["topics"].read(["a;b"]))
@@ -209,7 +210,7 @@ def test_json_values_must_have_the_field_type() -> None:
         with pytest.raises(InputError, match=r"^topics: .* is not a list of text$"):
             BY_NAME["topics"].read(bad)
     # Said as the JSON file writes it, not as Python would.
-    with pytest.raises(InputError, match=r"^max items: true is not a number$"):
+    with pytest.raises(InputError, match=r"^papers per digest: true is not a number$"):
         BY_NAME["max_items"].read(True)
     with pytest.raises(InputError, match=r'^timezone: \{"zone": null\} is not text$'):
         BY_NAME["timezone"].read({"zone": None})
