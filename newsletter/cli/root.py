@@ -136,7 +136,7 @@ class State:
                 "[database] url, or run `newsletter db upgrade` to start one"
             )
         db = Database.open(self.settings, create=zero_setup and not self.reads_only)
-        if new is not None and self.settings.source_file is None:
+        if new is not None:
             # Zero set-up makes one where the command runs; said, so a command run from the wrong folder is seen.
             click.echo(f"note: no config file here; made a new database {new} (see 'newsletter init')", err=True)
         return db

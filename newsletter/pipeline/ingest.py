@@ -93,6 +93,7 @@ def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], 
     started = datetime.now(UTC)
     new = updated = unchanged = errors = 0
     problems: list[str] = []
+    error: str | None = None
     try:
         # Read, parsed and cleaned by another process while this one stores the batch before; closed here,
         # its reader stopped, whatever ends the loop.
@@ -106,18 +107,16 @@ def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], 
                     progress(batch)
                 if SHUTDOWN.is_set():  # Ctrl-C or SIGTERM: the batch just stored is the last
                     break
-        if SHUTDOWN.is_set():
-            raise FeedError("interrupted")
     except FeedError as exc:
-        # Stopped by Ctrl-C or SIGTERM (one to the whole process group, from systemd or `timeout`, ends the
-        # reader as well): said as the stop it is.
-        error = str(exc)
-        if SHUTDOWN.is_set():
-            stored = new + updated + unchanged
-            error = f"interrupted after {stored:,} papers of {path}: what is stored is kept; run the same command again"
-        result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(error))
+        # A SIGTERM to the whole process group (systemd, `timeout`) ends the reader as well: a stop, said below.
+        error = None if SHUTDOWN.is_set() else str(exc)
     except StoreError as exc:
-        result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(str(exc)))
+        error = str(exc)
+    if error is None and SHUTDOWN.is_set():
+        stored = new + updated + unchanged
+        error = f"interrupted after {stored:,} papers of {path}: what is stored is kept; run the same command again"
+    if error is not None:
+        result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(error))
     else:
         status = "partial" if errors else "ok"
         result = IngestResult(

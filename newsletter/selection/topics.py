@@ -74,9 +74,9 @@ class TopicScores:
             words = tuple(dict.fromkeys(w for w in (doc.surface(s) for s in self.stems) if w))
             # What the phrase means, when learned from enough papers to say it: "like 1 paper" tells a reader
             # nothing (and was often the digest's own first paper).
-            profile = self.profile
-            solid = profile is not None and profile.support >= SOLID_SUPPORT and self.background[i] > 0
-            evidence = f"like {profile.evidence()}" if solid and profile is not None else ""
+            evidence = ""
+            if self.profile is not None and self.profile.support >= SOLID_SUPPORT and self.background[i] > 0:
+                evidence = f"like {self.profile.evidence()}"
             self._whys[i] = Why("topic", self.topic, words, evidence)
         return self._whys[i]
 

@@ -127,7 +127,7 @@ class Database:
                 session.commit()
             except IntegrityError as exc:  # a unique key another writer took first
                 session.rollback()
-                raise Conflict(str(self._connect_error(exc))) from None
+                raise self._connect_error(exc, Conflict) from None
             except DBAPIError as exc:  # a lost connection, or a value the database refused
                 session.rollback()
                 raise self._connect_error(exc) from None
@@ -135,10 +135,10 @@ class Database:
                 session.rollback()
                 raise
 
-    def _connect_error(self, exc: DBAPIError) -> StoreError:
+    def _connect_error(self, exc: DBAPIError, kind: type[StoreError] = StoreError) -> StoreError:
         reason = first_line(exc.orig) if exc.orig else str(exc)
         hint = unwritable(self.url.database) if self.is_sqlite else ""
-        return StoreError(f"database {self.display_url}: {reason}{hint}")
+        return kind(f"database {self.display_url}: {reason}{hint}")
 
     def _alembic(self) -> AlembicConfig:
         from alembic.config import Config as AlembicConfig
