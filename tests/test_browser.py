@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from newsletter import pipeline, subscriptions
 from newsletter.message import Composer
@@ -178,7 +179,7 @@ def test_sign_up_confirm_edit_then_one_click_unsubscribe(browser, live_server, s
         page.fill("#email", "lin@example.com")
         page.fill("#topics", "surface codes")
         page.get_by_role("button", name="Subscribe").click()
-        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()  # waits for the page to load
 
         wait_for_mail(smtp_server, 1)
         text = smtp_server.messages[0].message.get_body(("plain",)).get_content()
@@ -187,13 +188,13 @@ def test_sign_up_confirm_edit_then_one_click_unsubscribe(browser, live_server, s
         page.goto(confirm)  # what a mail scanner also does: nothing changes
         assert ctx.subscribers.get("lin@example.com").status is Status.PENDING
         page.get_by_role("button", name="Confirm my subscription").click()
-        assert page.get_by_text("You are subscribed").is_visible()
+        expect(page.get_by_text("You are subscribed")).to_be_visible()
         preview = page.locator(".paper")
         assert preview.count() == 1 and "Surface codes at scale" in preview.first.inner_text()
 
         page.fill("#topics", "protein structure prediction")
         page.get_by_role("button", name="Save").click()
-        assert page.get_by_text("Your preferences are saved.").is_visible()
+        expect(page.get_by_text("Your preferences are saved.")).to_be_visible()
         assert "Protein folding with diffusion" in page.locator(".paper").first.inner_text()
         assert "Surface codes" not in page.locator("#preview ~ .paper").all_inner_texts()[0]
         assert ctx.subscribers.get("lin@example.com").preferences.topics == ("protein structure prediction",)
@@ -250,7 +251,7 @@ def test_search_from_the_daily_papers_page_then_subscribe_to_it(browser, live_se
         assert overflow(page) == 0
         page.get_by_label("Email address").fill("searcher@example.com")
         page.get_by_role("button", name="Subscribe").click()
-        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     finally:
         context.close()
     wait_for_mail(smtp_server, 1)
@@ -273,7 +274,7 @@ def test_a_feedback_link_opens_a_page_and_only_its_button_records(browser, live_
         assert ctx.subscribers.get("fb@example.com").preferences.disliked == ()
         assert overflow(page) == 0 and low_contrast(page) == []
         page.get_by_role("button", name="Show me fewer like this").click()
-        assert page.get_by_role("heading", name="Thanks — noted").is_visible()
+        expect(page.get_by_role("heading", name="Thanks — noted")).to_be_visible()
         assert ctx.subscribers.get("fb@example.com").preferences.disliked == ("2611.40001",)
     finally:
         context.close()
