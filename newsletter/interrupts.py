@@ -1,11 +1,12 @@
-"""Child processes started deaf to Ctrl-C: the terminal signals the whole process group, and the parent alone
-decides how its work stops (cleanly, saying how far it got)."""
+"""How long work stops on Ctrl-C and SIGTERM: cleanly on the first, at once on a second Ctrl-C; and child
+processes started deaf to Ctrl-C (the terminal signals the whole process group, and the parent alone decides
+how its work stops, saying how far it got)."""
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -20,3 +21,15 @@ def interrupts_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """SIGTERM and a first Ctrl-C call `stop` (the work ends cleanly: messages in flight finish, the rest is
+    given back); a second Ctrl-C stops at once."""
+
+    def handler(signum: int, frame: object) -> None:
+        stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)

@@ -9,10 +9,8 @@ the SMTP password and the secret key); it finds this process's Context, settings
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from datetime import datetime, timedelta
-from types import FrameType
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -20,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from newsletter import pipeline
+from newsletter import interrupts, pipeline
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 
@@ -159,16 +157,16 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
 
 
 def run_forever(ctx: pipeline.Context) -> None:
-    """Run the jobs in a background thread until SIGTERM or SIGINT, then let the running job finish."""
+    """Run the jobs in a background thread until SIGTERM or Ctrl-C, then let the running job finish (a second
+    Ctrl-C stops at once)."""
     stopping = threading.Event()
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: finishing what is in flight, then stopping", signal.Signals(signum).name)
+    def stop() -> None:
+        log.info("asked to stop: finishing what is in flight, then stopping")
         pipeline.SHUTDOWN.set()
         stopping.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    interrupts.stop_on_signals(stop)
     _running["context"] = ctx
     scheduler = build(ctx)
     _running["scheduler"] = scheduler

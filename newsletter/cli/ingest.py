@@ -16,9 +16,9 @@ from newsletter.cli.root import (
     main,
     pass_state,
     print_json,
-    stop_on_signals,
 )
 from newsletter.errors import NewsletterError
+from newsletter.interrupts import stop_on_signals
 
 if TYPE_CHECKING:
     from newsletter.models import IngestResult

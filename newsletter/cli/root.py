@@ -234,19 +234,6 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def stop_on_signals(stop: Callable[[], None]) -> None:
-    """SIGTERM and a first Ctrl-C call `stop` (the work ends cleanly: messages in flight finish, the rest is
-    given back); a second Ctrl-C stops at once."""
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, handler)
-
-
 def write_file(path: str, text: str) -> None:
     """A file the user named, written whole or not at all: on failure (a full disk) one line naming it, and
     the file as it was (a temporary file beside it takes the text, then takes its place)."""

@@ -20,9 +20,9 @@ from newsletter.cli.root import (
     pass_state,
     print_json,
     reads_only,
-    stop_on_signals,
 )
 from newsletter.errors import InputError
+from newsletter.interrupts import stop_on_signals
 
 
 @main.command()
