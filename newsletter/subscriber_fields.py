@@ -171,7 +171,8 @@ class Number(Kind):
         value = self.type(value) + self.type(0)  # -0.0 is 0.0
         if not self.low <= value <= self.high:
             span = f"{self.low}..{self.high}" if self.type is int else f"between {self.low:g} and {self.high:g}"
-            raise InputError(f"{label} {value} must be {span}{self.note}")
+            shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:20]}…"
+            raise InputError(f"{label} {shown} must be {span}{self.note}")
         return value
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import InputError
+from newsletter.sources.text import json_integer
 from newsletter.subscriber_fields import wrong_type
 
 Rows = list[tuple[int, Mapping[str | None, Any]]]
@@ -27,7 +28,7 @@ def read_rows(path: Path, columns: Sequence[str], needs: str, what: str, also: s
         raise InputError(f"{path}: not UTF-8 text") from None
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_int=json_integer)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(data, list):

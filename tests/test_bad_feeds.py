@@ -28,8 +28,10 @@ def entries(data_file, count: int) -> list[dict]:
 
 
 def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server, data_file) -> None:
-    feed = entries(data_file, 11)
+    feed = entries(data_file, 13)
     feed[1]["paper"]["upvotes"] = "UPVOTES"  # replaced by a number no float holds
+    feed[11]["paper"]["upvotes"] = "DIGITS"  # replaced by more digits than Python reads as an int
+    feed[12]["paper"]["upvotes"] = 10**30  # past any integer column
     feed[2]["paper"]["title"] = "Nul\x00 in the title"  # stripped: PostgreSQL text cannot hold NUL
     feed[3]["paper"]["summary"] = "Bell\x07 and escape\x1b[31m codes"  # stripped
     feed[4]["paper"]["title"] = "x" * 5000
@@ -38,13 +40,15 @@ def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server
     feed[7]["numComments"] = -4
     feed[8]["paper"]["githubRepo"] = "javascript:alert(1)"  # an optional link: dropped, the paper kept
     feed[9]["paper"]["title"] = "Lone \ud800 surrogate"
-    body = json.dumps(feed).replace('"UPVOTES"', "1e999").encode()
+    body = json.dumps(feed).replace('"UPVOTES"', "1e999").replace('"DIGITS"', "9" * 5000).encode()
     feed_server.route("/api/daily_papers", Answer(body=body))
     [result] = pipeline.ingest(local(ctx, feed_server), DAY, ["hf"])
 
-    assert result.status == "partial" and result.new == 6 and result.errors == 5
+    assert result.status == "partial" and result.new == 6 and result.errors == 7
     problems = "\n".join(result.problems)
     assert "entry 2: upvotes out of range: inf" in problems
+    assert "entry 12: upvotes out of range: inf" in problems
+    assert "entry 13: upvotes out of range: 10000000000000000000…" in problems
     assert "skipped '2406.10005': title longer than 1000 characters ('ingest.max_title_chars')" in problems
     assert "skipped '2406.10006': an author name longer than 300 characters" in problems
     assert "entry 7: missing key 'paper'" in problems
@@ -55,7 +59,7 @@ def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server
     assert ctx.papers.get("2406.10010").title == "Lone surrogate"
     assert ctx.papers.get("2406.10011").upvotes == 12
     run = ctx.ingest_runs.latest()[0]
-    assert (run.source, run.status, run.new, run.errors) == ("hf", "partial", 6, 5)
+    assert (run.source, run.status, run.new, run.errors) == ("hf", "partial", 6, 7)
 
 
 def test_a_server_trickling_bytes_is_cut_off_at_the_deadline(ctx, feed_server, data_file) -> None:

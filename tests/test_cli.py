@@ -273,6 +273,11 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     numbered.write_text('[{"email": 5}]', encoding="utf-8")
     result = cli("subscribers", "import", str(numbered))
     assert result.exit_code == 1 and f"{numbered}:1: email: 5 is not text" in result.stderr
+    huge = tmp_path / "huge.json"  # more digits than Python reads as an int: that row's error, not a crash
+    huge.write_text(f'[{{"email": "hal@example.com", "max_items": {"9" * 5000}}}, {{"email": "ida@example.com"}}]')
+    result = cli("subscribers", "import", str(huge))
+    assert result.exit_code == 1 and f"{huge}:1: " in result.stderr and "Traceback" not in result.stderr
+    assert "imported 1 new, 0 updated, 1 rejected" in result.stdout
 
 
 def test_bad_inputs_are_one_line_with_exit_1(cli, tmp_path) -> None:

@@ -73,19 +73,20 @@ def test_plain_json_lines_and_bad_lines_are_skipped_with_their_line_number(cli, 
         json.dumps([1, 2]),
         json.dumps(good[1]),
         json.dumps({**good[2], "title": "  "}),
+        json.dumps({**good[2], "comments": "DIGITS"}).replace('"DIGITS"', "9" * 5000),  # a key not read: kept
     ]
     path = tmp_path / "snapshot.json"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = cli("ingest", "--file", str(path), "--format", "arxiv-metadata")
     assert result.exit_code == 1
-    assert "2 new" in result.stdout
+    assert "3 new" in result.stdout
     for number, problem in ((2, "not valid JSON"), (3, "not an arXiv id"), (4, "'title' is a number, not text")):
         assert f"{path}: line {number}: {problem}" in result.stderr
     assert f"{path}: line 6: expected a JSON object" in result.stderr
     assert f"{path}: line 8: paper {good[2]['id']} has no title" in result.stderr
-    assert {p.id for p in ctx.papers.get_many([g["id"] for g in good])} == {good[0]["id"], good[1]["id"]}
+    assert {p.id for p in ctx.papers.get_many([g["id"] for g in good])} == {g["id"] for g in good}
     (run,) = ctx.ingest_runs.latest(1)
-    assert (run.source, run.status, run.new, run.errors) == ("file:arxiv-metadata", "partial", 2, 5)
+    assert (run.source, run.status, run.new, run.errors) == ("file:arxiv-metadata", "partial", 3, 5)
 
 
 def test_a_missing_file_is_one_line_and_exit_1(cli, tmp_path) -> None:

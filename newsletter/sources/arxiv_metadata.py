@@ -21,7 +21,7 @@ from typing import Any
 from newsletter.errors import FeedError
 from newsletter.models import Paper
 from newsletter.sources.ids import split_arxiv_id
-from newsletter.sources.text import json_text, squash
+from newsletter.sources.text import json_integer, json_text, squash
 
 SOURCE = "arxiv-metadata"
 BATCH = 5000
@@ -85,7 +85,7 @@ def parse_record(line: bytes, where: str) -> Paper:
     if len(line) > MAX_LINE:
         raise FeedError(f"{where}: line of {len(line)} bytes is too long for a record")
     try:
-        record: Any = json.loads(line)
+        record: Any = json.loads(line, parse_int=json_integer)
     except UnicodeDecodeError as exc:
         raise FeedError(f"{where}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -15,14 +14,15 @@ from newsletter.models import Paper, Validators
 from newsletter.sources.base import ParsedFeed
 from newsletter.sources.fetch import Fetcher
 from newsletter.sources.ids import split_arxiv_id
-from newsletter.sources.text import json_kind, json_text, parse_timestamp, squash
+from newsletter.sources.text import json_integer, json_kind, json_text, parse_timestamp, squash
 
 PAGE_SIZE = 100  # the API's maximum `limit`
+MAX_COUNT = 2**31 - 1  # upvotes and comments: an integer column on every backend
 
 
 def _load_json(data: bytes, where: str) -> Any:
     try:
-        return json.loads(data)
+        return json.loads(data, parse_int=json_integer)
     except RecursionError:
         raise FeedError(f"{where}: JSON nested too deeply") from None
     except UnicodeDecodeError as exc:
@@ -107,11 +107,13 @@ def _authors(value: Any) -> tuple[str, ...]:
 
 
 def _int(value: Any, name: str) -> int | None:
-    """A count: None when absent or not a number; a FeedError when not finite (`1e999` reads as infinity)."""
+    """A count: None when absent or not a number; a FeedError past what a database column holds (`1e999`
+    reads as infinity; a negative count is the cleaner's to refuse)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise FeedError(f"{name} out of range: {value}")
+    if not abs(value) <= MAX_COUNT:
+        shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:20]}…"
+        raise FeedError(f"{name} out of range: {shown}")
     return int(value)
 
 

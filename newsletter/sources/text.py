@@ -8,6 +8,16 @@ from typing import Any
 from newsletter.errors import FeedError
 
 
+def json_integer(digits: str) -> int | float:
+    """A JSON integer (json.loads' parse_int): past Python's limit on digits (4,300) a float, infinite,
+    which the field's own check refuses: one entry's absurd number is that entry's error, not a crash of the
+    whole document."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
+
+
 def json_kind(value: Any) -> str:
     """A JSON value's kind, as the feed's author would say it."""
     if value is None:
