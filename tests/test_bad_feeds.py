@@ -5,6 +5,7 @@ stops at a cap, and every run leaves its ingest_runs row."""
 import copy
 import gzip
 import json
+import re
 import time
 from datetime import date
 
@@ -124,3 +125,26 @@ def test_a_field_of_the_wrong_kind_is_named_not_a_python_error(data_file) -> Non
         "feed.json: entry 6: an author's name is an object, not text",
         "feed.json: entry 8: publishedAt '0001-01-01T00:00:00+01:00' is not a date and time",
     ]
+
+
+def test_a_byte_that_is_not_utf8_spoils_only_itself_and_is_said(data_file) -> None:
+    """feedparser reads a UTF-8 feed holding one stray byte in another encoding altogether ("Zoë" became
+    "Zo√´" in every entry, silently): the stray byte alone is replaced, and the run says where it was."""
+    from newsletter.sources import arxiv_api, arxiv_feed
+
+    for name, parse in (("arxiv_rss.xml", arxiv_feed.parse), ("arxiv_api.xml", arxiv_api.parse)):
+        text = data_file(name).read_text(encoding="utf-8")
+        first, second = (m.start() for m in re.finditer(r"<title>(?!cs\.|arXiv)", text))
+        text = (
+            text[:first]
+            + "<title>Zoë Müller’s "
+            + text[first + 7 : second]
+            + "<title>Stray STRAY "
+            + text[second + 7 :]
+        )
+        data = text.encode("utf-8").replace(b"STRAY", b"\xff")
+        parsed = parse(data, "feed.xml")
+        titles = [p.title for p in (*parsed.papers, *parsed.updates)]  # the RSS's second entry is a replacement
+        assert titles[0].startswith("Zoë Müller’s ") and titles[1].startswith("Stray \ufffd "), titles
+        stray = data.index(b"\xff")
+        assert list(parsed.problems) == [f"feed.xml: byte {stray} is not UTF-8 (invalid start byte): shown as '\ufffd'"]

@@ -28,12 +28,11 @@ EMPTY_PAGE_RETRIES = 3
 
 def parse(data: bytes, where: str, day: date | None = None) -> ParsedFeed:
     """Parse one API answer; an arXiv error feed (one entry titled Error) is a FeedError with its message."""
-    feed = xmlfeed.load(data, where)
+    feed, problems = xmlfeed.load(data, where)
     entries = feed.entries
     if len(entries) == 1 and entries[0].get("title") == "Error" and "/api/errors" in entries[0].get("id", ""):
         raise FeedError(f"{where}: arXiv API error: {squash(entries[0].get('summary'))}")
     papers: list[Paper] = []
-    problems: list[str] = []
     for index, entry in enumerate(entries, start=1):
         try:
             papers.append(_paper(entry, day))

@@ -68,14 +68,13 @@ def _announced(entry: Any, feed: Any) -> date | None:
 
 
 def parse(data: bytes, where: str, day: date | None = None, include_cross_lists: bool = False) -> ParsedFeed:
-    feed = xmlfeed.load(data, where)
+    feed, problems = xmlfeed.load(data, where)
     title = feed.feed.get("title", "")
     if title.startswith("Feed error"):
         raise FeedError(f"{where}: {title}")
     keep = NEW_TYPES | (CROSS_TYPES if include_cross_lists else frozenset())
     papers: list[Paper] = []
     updates: list[Paper] = []
-    problems: list[str] = []
     for index, entry in enumerate(feed.entries, start=1):
         try:
             kind = (entry.get("arxiv_announce_type") or "new").strip().lower()
