@@ -93,7 +93,7 @@ class Composer:
         unsubscribe_mail = header_safe(self.addresses.unsubscribe_address(subscriber.id))
         list_headers = [
             ("List-Id", _mailbox(header_safe(sender.from_name), sender.list_identifier)),
-            ("List-Unsubscribe", list_unsubscribe(links, unsubscribe_mail)),
+            ("List-Unsubscribe", header_safe(list_unsubscribe(links, unsubscribe_mail))),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ("Feedback-ID", feedback_id(settings, digest)),
         ]

@@ -131,6 +131,9 @@ def test_example_config_is_complete_and_loads() -> None:
         ("SMTP_DOMAIN_LIMITS", "gmail.com=0/s"),
         ("SMTP_DOMAIN_LIMITS", "gmail=20/s"),
         ("SMTP_DOMAIN_LIMITS", "gmail.com"),
+        ("WEB_BASE_URL", "https://papers.example.org\n"),  # a secrets file's last newline: in every link's header
+        ("WEB_BASE_URL", "https://papers.example.org/>\r\nX-Evil: 1"),
+        ("WEB_BASE_URL", "https://papers example.org"),
     ],
 )
 def test_header_and_pace_settings_that_would_break_something_are_refused(key, value) -> None:

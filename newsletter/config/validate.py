@@ -94,6 +94,12 @@ def validate(settings: Settings) -> None:
         )
     need(settings.schedule.ingest_retry_minutes >= 1, "'schedule.ingest_retry_minutes' must be at least 1")
     need(settings.web.base_url.startswith(("http://", "https://")), "'web.base_url' must start with http(s)://")
+    # It goes into every link and the List-Unsubscribe header: a line break (a secrets file's last newline)
+    # would end that header and start another.
+    need(
+        re.fullmatch(r"https?://[^\s<>\"\x00-\x1f\x7f]+", settings.web.base_url) is not None,
+        "'web.base_url' must be one address, without spaces, line breaks or quotes",
+    )
     for key, zone in (
         ("digest.default_timezone", settings.digest.default_timezone),
         ("schedule.timezone", settings.schedule.timezone),
