@@ -75,6 +75,7 @@ def test_long_words_fit_a_phone_without_css_that_mail_clients_ignore(browser, se
         title="Scaling " + "W" * 60 + " models",  # the widest letter, 60 times, no place to break
         authors=("Hubert Wolfeschlegelsteinhausenbergerdorff", "Ada Example"),
         abstract="Code: https://github.com/an-organisation/an-exceptionally-long-repository-name?ref=main&x=1 ok.",
+        categories=("cs.LG", "x" * 100),  # what a feed's <category> may hold
     )
     html = WRAP_CSS.sub("", Composer(settings).compose(make_digest([paper], make_subscriber(id=5))).html)
     assert not re.search(r"overflow-wrap|word-break", html)

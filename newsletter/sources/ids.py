@@ -9,7 +9,7 @@ from newsletter.errors import FeedError
 _ID = re.compile(
     r"^(?:arxiv:|https?://arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:)?"
     r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?(?:\.pdf)?$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # "２６１１.００００１" is not an id: \d would take any script's digits
 )
 
 
