@@ -25,7 +25,9 @@ def test_split(raw: str, expected: tuple[str, int | None]) -> None:
 
 
 # Other scripts' digits would store a second copy of 2611.00001 under a link arXiv does not know.
-@pytest.mark.parametrize("raw", ["", "hello", "2406", "2406.11944x", "２６１１.００００１", "٢٦١١.٠٠٠٠١", "2406.11944v٣"])
+@pytest.mark.parametrize(
+    "raw", ["", "hello", "2406", "2406.11944x", "２６１１.００００１", "٢٦١١.٠٠٠٠١", "2406.11944v٣"]
+)
 def test_rejects_non_ids(raw: str) -> None:
     with pytest.raises(FeedError, match="not an arXiv id"):
         split_arxiv_id(raw)
