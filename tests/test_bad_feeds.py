@@ -33,6 +33,7 @@ def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server
     feed[1]["paper"]["upvotes"] = "UPVOTES"  # replaced by a number no float holds
     feed[11]["paper"]["upvotes"] = "DIGITS"  # replaced by more digits than Python reads as an int
     feed[12]["paper"]["upvotes"] = 10**30  # past any integer column
+    feed[10]["paper"]["title"] = "RTL \u202egnp.exe\u202c circuit \u2066isolate\u2069"  # stripped: shows as exe.png
     feed[2]["paper"]["title"] = "Nul\x00 in the title"  # stripped: PostgreSQL text cannot hold NUL
     feed[3]["paper"]["summary"] = "Bell\x07 and escape\x1b[31m codes"  # stripped
     feed[4]["paper"]["title"] = "x" * 5000
@@ -59,6 +60,7 @@ def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server
     assert ctx.papers.get("2406.10009").github_url is None and ctx.papers.get("2406.10009").upvotes == 12
     assert ctx.papers.get("2406.10010").title == "Lone surrogate"
     assert ctx.papers.get("2406.10011").upvotes == 12
+    assert ctx.papers.get("2406.10011").title == "RTL gnp.exe circuit isolate"
     run = ctx.ingest_runs.latest()[0]
     assert (run.source, run.status, run.new, run.errors) == ("hf", "partial", 6, 7)
 

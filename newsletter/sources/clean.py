@@ -14,9 +14,11 @@ from newsletter.models import Paper
 from newsletter.sources.base import ParsedFeed
 from newsletter.sources.text import squash
 
-# C0 controls but tab/newline/return (whitespace, squashed by the parsers), DEL, C1 controls, and lone
-# surrogates (JSON's "\ud800" decodes to one; no database can store it). NUL is among them.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 controls but tab/newline/return (whitespace, squashed by the parsers), DEL, C1 controls, the bidi
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069: "\u202egnp.exe" shows as "exe.png", in
+# a title as in an author's name), and lone surrogates (JSON's "\ud800" decodes to one; no database can store
+# it). NUL is among them. Right-to-left text needs none of them: each letter carries its own direction.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 MAX_COUNT = 2**31 - 1  # upvotes and comments are INTEGER columns
 MAX_VERSION = 10_000
 MAX_URL = 2000

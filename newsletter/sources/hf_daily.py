@@ -12,12 +12,12 @@ from newsletter.config import HfSourceSettings
 from newsletter.errors import FeedError
 from newsletter.models import Paper, Validators
 from newsletter.sources.base import ParsedFeed
+from newsletter.sources.clean import MAX_COUNT
 from newsletter.sources.fetch import Fetcher
 from newsletter.sources.ids import split_arxiv_id
 from newsletter.sources.text import json_integer, json_kind, json_text, parse_timestamp, squash
 
 PAGE_SIZE = 100  # the API's maximum `limit`
-MAX_COUNT = 2**31 - 1  # upvotes and comments: an integer column on every backend
 
 
 def _load_json(data: bytes, where: str) -> Any:
