@@ -159,9 +159,12 @@ class SubscriberStore:
             session.flush()
             return to_subscriber(row)
 
-    def set_consent(self, email: str, consent: Consent) -> None:
+    def set_consent(self, email: str, consent: Consent, source: str) -> None:
+        """A new record of consent, from `source` ("web"): the form the reader is about to confirm."""
         with self.db.transaction() as session:
-            _set_consent(self._require_row(session, email), consent)
+            row = self._require_row(session, email)
+            row.consent_source = source
+            _set_consent(row, consent)
 
     def signup_counts(self, email: str, ip: str | None, since: datetime) -> tuple[int, int]:
         """Confirmation mails asked for since `since`: for this address, and from this client IP."""
