@@ -72,6 +72,9 @@ def _quiet_note(digest: Digest) -> str:
 _NONCE = os.urandom(6).hex()
 _SLOT = re.compile(f"\x00{_NONCE}:(name|unsubscribe|preferences|feedback)\x00")
 SHARED_RENDERS = 256  # distinct digests kept rendered (about 40 KB each)
+# Gmail clips an HTML part past about 102 KB, footer (unsubscribe, postal address) and all: the papers that
+# would go past this are listed by title only.
+HTML_BUDGET = 96_000
 
 
 def _stand_in(slot: str) -> str:
@@ -144,6 +147,7 @@ class Renderer:
             "sender": self.settings.sender,
             "css": self.css,
             "preheader": "; ".join(p.title for p in papers[:3]),
+            "full": len(views),  # shown whole; the rest by title
         }
 
     def render(self, digest: Digest, links: Links) -> Rendered:
@@ -166,18 +170,6 @@ class Renderer:
             prefs.authors,
             bool(digest.subscriber.name),  # the footer says "as NAME" only when there is one
         )
-        shared = self._shared.get(key)
-        if shared is None:
-            context = self.context(digest, _STAND_IN_LINKS, name=_stand_in("name") if digest.subscriber.name else "")
-            shared = (
-                context["subject"],
-                _SLOT.split(self.inlined_template.render(context)),
-                _SLOT.split(self.text_template.render(context)),
-            )
-            if len(self._shared) >= SHARED_RENDERS:
-                self._shared.pop(next(iter(self._shared)))  # the oldest: readers come grouped by issue
-            self._shared[key] = shared
-        subject, html_parts, text_parts = shared
         values = {
             "name": digest.subscriber.name,
             "unsubscribe": links.unsubscribe,
@@ -186,7 +178,43 @@ class Renderer:
         }
         escaped = {slot: str(escape(value)) for slot, value in values.items()}
         escaped["name"] = str(breakable(digest.subscriber.name))  # as `name|breakable` in the template
+        shared = self._shared.get(key)
+        if shared is None:
+            context = self.context(digest, _STAND_IN_LINKS, name=_stand_in("name") if digest.subscriber.name else "")
+            shared = (
+                context["subject"],
+                self._fitting(context, escaped),
+                _SLOT.split(self.text_template.render(context)),
+            )
+            if len(self._shared) >= SHARED_RENDERS:
+                self._shared.pop(next(iter(self._shared)))  # the oldest: readers come grouped by issue
+            self._shared[key] = shared
+        subject, html_parts, text_parts = shared
         return Rendered(subject=subject, html=_fill(html_parts, escaped), text=_fill(text_parts, values))
+
+    def _fitting(self, context: dict[str, Any], escaped: dict[str, str]) -> list[str]:
+        """The HTML, split at the stand-ins, with as many papers shown whole as fit HTML_BUDGET once filled in
+        (readers who share it differ by a few bytes of name and tokens); the rest by title."""
+
+        def split(full: int) -> list[str]:
+            return _SLOT.split(self.inlined_template.render({**context, "full": full}))
+
+        def size(parts: list[str]) -> int:
+            return len(_fill(parts, escaped).encode())
+
+        parts = split(context["full"])
+        if size(parts) <= HTML_BUDGET:
+            return parts
+        low, high = 0, context["full"] - 1  # the most shown whole that fit lies in low..high
+        best = split(0)
+        while low < high:
+            middle = (low + high + 1) // 2
+            tried = split(middle)
+            if size(tried) <= HTML_BUDGET:
+                low, best = middle, tried
+            else:
+                high = middle - 1
+        return best  # by title alone, should even that not fit
 
     def render_notice(self, notice: Notice) -> Rendered:
         """A notice is rare, so its email is inlined as it is rendered."""

@@ -65,6 +65,25 @@ def test_the_digest_fits_and_reads_well(browser, settings, width, scheme) -> Non
         context.close()
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_digest_cut_to_titles_fits_and_reads_well(browser, settings, scheme) -> None:
+    """Past Gmail's size the last papers are listed by title: that part too fits a phone and reads well."""
+    papers = [
+        make_paper(title=f"Sparse circuits, part {n}", abstract="A long sentence about circuits. " * 40, upvotes=n)
+        for n in range(70)
+    ]
+    outgoing = Composer(settings).compose(make_digest(papers, make_subscriber(id=5, name="Dana")))
+    assert "In short" in outgoing.html
+    context = browser.new_context(viewport={"width": 375, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.set_content(outgoing.html)
+    try:
+        assert 0 < page.locator(".brief").count() < len(papers)
+        assert overflow(page) == 0 and low_contrast(page) == []
+    finally:
+        context.close()
+
+
 WRAP_CSS = re.compile(r"(?:overflow-wrap|word-wrap|word-break)\s*:\s*[^;\"}]*;?\s*")
 
 

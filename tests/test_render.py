@@ -159,7 +159,35 @@ def test_non_ascii_names_are_encoded() -> None:
 def test_thirty_papers_stay_under_100_kb() -> None:
     papers = [make_paper(abstract="A long abstract sentence about circuits. " * 30) for _ in range(30)]
     out = compose(make_digest(papers))
-    assert len(out.html.encode()) < 100_000
+    assert len(out.html.encode()) < 100_000 and "In short" not in out.html and out.html.count("More like this") == 30
+
+
+def test_a_digest_too_big_for_gmail_lists_the_last_papers_by_title() -> None:
+    """100 papers and 20 trending (the most a reader may ask for), real ones: Gmail clips an HTML part past
+    about 102 KB, the unsubscribe link and the postal address with it. The first papers are shown whole, the
+    rest by linked title; the text part keeps every paper whole."""
+    import gzip
+
+    from newsletter.sources.arxiv_metadata import parse_record
+
+    with gzip.open(Path(__file__).parent / "data" / "ranking_real.jsonl.gz", "rb") as lines:
+        real = [parse_record(line, "real") for line in lines]
+    papers = [
+        replace(real[i % len(real)], id=f"2612.{i:05d}", upvotes=40 + i, github_url="https://github.com/an-org/a-repo")
+        for i in range(120)
+    ]
+    digest = make_digest(papers)
+    digest = replace(digest, picks=digest.picks[:100] + tuple(replace(p, trending=True) for p in digest.picks[100:]))
+    reader = make_subscriber(name="Dana Example")
+    out = compose(replace(digest, subscriber=reader))
+    assert len(out.html.encode()) <= 96_000
+    whole = out.html.count("More like this")
+    assert 10 < whole < 120 and f"The next {120 - whole} papers by title only" in out.html
+    assert "Unsubscribe</a>" in out.html and "Edit your topics and preferences" in out.html
+    for paper in papers:  # every paper is in both parts, linked to its abstract
+        assert f'href="https://arxiv.org/abs/{paper.id}"' in out.html
+        assert f"Abstract: https://arxiv.org/abs/{paper.id}" in out.text
+    assert out.text.count("More like this:") == 120
 
 
 def test_text_part_wraps_at_78() -> None:
