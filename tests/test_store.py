@@ -402,3 +402,35 @@ def test_a_bulk_load_on_postgresql_analyzes_the_lookup_columns_only(own_pg) -> N
         )
     # Statistics for the next batch's lookups by id; none of the costly full-text column (autovacuum's).
     assert {"arxiv_id", "announced", "background"} <= analyzed and "search" not in analyzed
+
+
+def test_author_names_outside_ascii_are_found_and_migration_0013_rewrites_the_old_rows(db_url) -> None:
+    """Names are stored as written ("Zoë", not "Zo\\u00eb"), which both full-text indexes read: a search for
+    an accented or a Chinese name finds the paper, stored now or stored before 0013 with the escapes."""
+    import sqlalchemy as sa
+
+    from newsletter.query import parse
+    from newsletter.store import PaperSearch, PaperStore
+
+    db = Database(db_url, str(ROOT / "migrations"))
+    db.upgrade()
+    new = make_paper(title="Circuits", authors=("Zoë Ünal", "李小龙"))
+    PaperStore(db).upsert([new])
+    search = PaperSearch(db)
+
+    def found(text: str) -> list[str]:
+        return sorted(hit.paper.id for hit in search.search(parse(text)))
+
+    assert found("Zoë") == [new.id] and found("李小龙") == [new.id]
+    downgrade(db, "0012")
+    old = make_paper(title="Codes", authors=("José Núñez",))
+    PaperStore(db).upsert([old])
+    escaped = '["Jos\\u00e9 N\\u00fa\\u00f1ez"]'  # as json.dumps wrote it before 0013
+    cast = "CAST(:a AS json)" if db.is_postgresql else ":a"
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE papers SET authors = {cast} WHERE arxiv_id = :id"), {"a": escaped, "id": old.id})
+    assert found("Núñez") == []
+    db.upgrade()
+    assert found("Núñez") == [old.id] and found("Zoë") == [new.id]
+    assert PaperStore(db).get(old.id).authors == ("José Núñez",)
+    db.dispose()

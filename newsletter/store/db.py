@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -72,7 +73,8 @@ class Database:
         return self.url.get_backend_name() == "postgresql"
 
     def _create_engine(self) -> Engine:
-        kwargs: dict[str, Any] = {"future": True}
+        # JSON as written ("Zoë", not an escape per letter): the full-text indexes read author names from that text.
+        kwargs: dict[str, Any] = {"future": True, "json_serializer": functools.partial(json.dumps, ensure_ascii=False)}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
             if (new := new_sqlite_file(self.url)) is not None and new.parent.is_dir():
