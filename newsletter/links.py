@@ -33,7 +33,7 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    return url if re.fullmatch(r"https?://[^\s<>\"']+", url) else None
+    return url if re.fullmatch(r"https?://[^\s<>\"']+", url, re.IGNORECASE) else None  # "HTTPS://" too
 
 
 def day_url(day: date) -> str:

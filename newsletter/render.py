@@ -332,13 +332,15 @@ def inline_css(html: str) -> str:
 
 
 @lru_cache(maxsize=262144)
-def _wrap(text: str, indent: str = "") -> str:
+def _wrap(text: str, indent: str = "", hang: str | None = None) -> str:
+    """Lines of at most TEXT_WIDTH, each after `indent`, but the first when `hang` is given ("1. A title"
+    whose next lines start under its first word)."""
     return "\n".join(
         textwrap.wrap(
             text,
             width=TEXT_WIDTH,
-            initial_indent=indent,
-            subsequent_indent=indent,
+            initial_indent=indent if hang is None else "",
+            subsequent_indent=indent if hang is None else hang,
             break_long_words=False,
             break_on_hyphens=False,
         )

@@ -262,6 +262,11 @@ def test_only_http_links_from_feeds(url) -> None:
     assert "javascript:" not in out.html and "data:text" not in out.html and "onmouseover" not in out.html
 
 
+def test_a_link_in_capitals_is_a_link() -> None:
+    out = compose(make_digest([make_paper(github_url="HTTPS://GitHub.com/Org/Repo")]))
+    assert "Code: HTTPS://GitHub.com/Org/Repo" in out.text and 'href="HTTPS://GitHub.com/Org/Repo"' in out.html
+
+
 def test_hostile_title_and_name_show_as_text() -> None:
     paper = make_paper(title='<img src=x onerror="alert(1)"> Circuits', abstract="<script>alert(2)</script>")
     out = compose(make_digest([paper], make_subscriber(name="<b>Eve</b>\r\nX-Injected: yes")))
