@@ -3,6 +3,7 @@ server killed and the database taken away mid-send, each followed by a send that
 workers on PostgreSQL sharing 2,000 rows."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,12 +50,13 @@ def config_file(tmp_path, settings, port: int, **smtp) -> str:
     return str(path)
 
 
-def newsletter(config: str, *args: str) -> subprocess.Popen:
+def newsletter(config: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "newsletter", "--config", config, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
@@ -153,6 +155,35 @@ def test_a_send_killed_and_not_yet_reaped_is_taken_over_at_once(tmp_path, sqlite
         run.wait()
         assert again.returncode == 0, err
         assert "took back" in err
+        everyone_once(captured(sink), readers, max_repeats=4)
+    assert states(settings.database.url) == {"sent": readers}
+
+
+def test_a_send_with_another_state_folder_leaves_a_dead_senders_rows_to_its_journal(tmp_path, sqlite_template) -> None:
+    """A send killed mid-way kept in its journal whom the server accepted. A send by hand with another
+    paths.state (beside the service, whose units set it in the environment) cannot see that journal: it says
+    so and leaves those rows alone instead of mailing them again. With the service's paths.state the journal
+    is recorded and the rest is sent, everyone once."""
+    settings = sqlite_copy(tmp_path, sqlite_template)
+    readers = 200
+    populate(settings, readers)
+    service = {**os.environ, "NEWSLETTER_PATHS_STATE": str(tmp_path / "service")}
+    by_hand = {**os.environ, "NEWSLETTER_PATHS_STATE": str(tmp_path / "by-hand")}
+    with CaptureServer(handler=CaptureHandler(data_delay=0.01)) as sink:
+        config = config_file(tmp_path, settings, sink.port, pool_size=4)
+        run = newsletter(config, "send", "--date", str(ISSUE), env=service)
+        wait_for(lambda: len(sink.messages), 40, run)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        assert len(sink.messages) < readers, "the kill came too late to test anything"
+        other = newsletter(config, "send", "--date", str(ISSUE), env=by_hand)
+        out, err = other.communicate(timeout=120)
+        assert "its send journal is not in" in err and "took back" not in err, err
+        assert re.search(r"skipped, [1-9]\d* held by another sender in", out), out
+        everyone_once(captured(sink), len({r for r, _ in captured(sink)}), max_repeats=0)
+        again = newsletter(config, "send", "--date", str(ISSUE), env=service)
+        _out, err = again.communicate(timeout=120)
+        assert again.returncode == 0 and "took back" in err, err
         everyone_once(captured(sink), readers, max_repeats=4)
     assert states(settings.database.url) == {"sent": readers}
 

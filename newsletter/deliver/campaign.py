@@ -189,6 +189,7 @@ class Campaign:
                     await asyncio.sleep(wait)
                     continue
                 unsent.update(d.id for d in claimed)
+                await asyncio.to_thread(self.journal.open)  # before a message goes: see _reclaim_dead_local_senders
                 digests = {d.id: fresh.pop(d.subscriber_id) for d in claimed if d.subscriber_id in fresh}
                 archived = [d for d in claimed if d.id not in digests]
                 if archived:
@@ -201,9 +202,9 @@ class Campaign:
 
         # What senders that are gone had acknowledged goes in first, then their rows become claimable.
         recovered = await asyncio.to_thread(self.journal.recover, self.ledger)
-        if recovered:
-            log.warning("recorded %d outcomes a stopped sender had kept in its journal", recovered)
-        reclaimed = await asyncio.to_thread(self._reclaim_dead_local_senders)
+        if sum(recovered.values()):
+            log.warning("recorded %d outcomes a stopped sender had kept in its journal", sum(recovered.values()))
+        reclaimed = await asyncio.to_thread(self._reclaim_dead_local_senders, set(recovered))
         if reclaimed:
             log.warning("took back %d deliveries of a sender on this machine that died mid-send", reclaimed)
 
@@ -254,10 +255,21 @@ class Campaign:
             summary.retry_later = await asyncio.to_thread(self.ledger.retries_scheduled, issue_date)
         return summary
 
-    def _reclaim_dead_local_senders(self) -> int:
+    def _reclaim_dead_local_senders(self, journaled: set[str]) -> int:
         """Rows leased by a process of this machine that no longer exists (kill -9, power loss of a
-        container) are claimable at once instead of when their lease runs out."""
-        return self.ledger.expire_leases({owner for owner in self.ledger.lease_owners() if owners.gone(owner)})
+        container) are claimable at once instead of when their lease runs out, once its journal (who the
+        server accepted) is recorded. A dead sender whose journal is not in this folder ran with another
+        `paths.state` (a send by hand beside the service): taken back now, its readers would be mailed twice."""
+        dead = {owner for owner in self.ledger.lease_owners() if owners.gone(owner)}
+        if dead - journaled:
+            log.warning(
+                "a sender of this machine that died (%s) holds deliveries and its send journal is not in %s: it "
+                "ran with another paths.state, whose journal says whom the server accepted. Run `send` with that "
+                "paths.state to record them; else they are sent again when its lease runs out",
+                ", ".join(sorted(dead - journaled)),
+                self.journal.directory,
+            )
+        return self.ledger.expire_leases(dead & journaled)
 
     async def _next_retry_wait(self, issue_date: date | None) -> float | None:
         """Seconds until the next retry falls due, if within `retry_wait`; None when nothing is left to do."""

@@ -20,6 +20,7 @@ class Summary:
     skip_reasons: Counter[str] = field(default_factory=Counter)
     skip_sample: list[tuple[str, str, str]] = field(default_factory=list)
     retry_later: int = 0
+    held: int = 0  # rows another sender holds as this send ends
     elapsed: float = 0.0
 
     def set(self, key: int, email: str, state: str, detail: str) -> None:
@@ -82,8 +83,9 @@ class Summary:
     def line(self, label: str) -> str:
         rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
         later = f", {self.retry_later} to retry later" if self.retry_later else ""
+        held = f", {self.held} held by another sender" if self.held else ""
         return (
             f"{label}: {self.sent} sent, {self.failed} failed "
-            f"({self.failed_permanent} permanent, {self.failed_transient} transient{later}), {self.skipped} skipped "
-            f"in {self.elapsed:.1f}s ({rate:.1f} msg/s)"
+            f"({self.failed_permanent} permanent, {self.failed_transient} transient{later}), {self.skipped} skipped"
+            f"{held} in {self.elapsed:.1f}s ({rate:.1f} msg/s)"
         )

@@ -76,14 +76,24 @@ class Journal:
             },
             ensure_ascii=False,
         )
+        self.open()
+        assert self._fd is not None
         try:
-            if self._fd is None:
-                self._open()
-            assert self._fd is not None
             _write_all(self._fd, (line + "\n").encode())
         except OSError as exc:
             raise StoreError(f"cannot write the send journal {self.path}: {exc.strerror}") from None
         self._dirty.set()
+
+    def open(self) -> None:
+        """Make the journal (once), as soon as this sender holds rows: a sender of this machine that dies
+        holding rows has left one, so a missing journal means it lies in another folder (another
+        `paths.state`), never that there was nothing to record."""
+        if self._fd is not None:
+            return
+        try:
+            self._open()
+        except OSError as exc:
+            raise StoreError(f"cannot write the send journal {self.path}: {exc.strerror}") from None
 
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -133,12 +143,12 @@ class Journal:
         if recorded:
             self.path.unlink(missing_ok=True)
 
-    def recover(self, ledger: JournalTarget) -> int:
+    def recover(self, ledger: JournalTarget) -> dict[str, int]:
         """Apply the journals of this database's senders that are gone (and of this process's earlier
-        runs), then remove them; how many outcomes that recorded."""
+        runs), then remove them; by owner, how many outcomes that recorded."""
+        applied: dict[str, int] = {}
         if not self.directory.is_dir():
-            return 0
-        applied = 0
+            return applied
         for path in sorted(self.directory.glob("*.journal")):
             with _OPEN_LOCK:
                 if path in _OPEN:
@@ -148,8 +158,7 @@ class Journal:
                 continue
             if not (owners.gone(owner) or owners.pid_of(owner) == os.getpid()):
                 continue
-            if outcomes:
-                applied += ledger.apply_journal(owner, outcomes)
+            applied[owner] = applied.get(owner, 0) + (ledger.apply_journal(owner, outcomes) if outcomes else 0)
             path.unlink(missing_ok=True)
         return applied
 

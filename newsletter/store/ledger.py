@@ -260,6 +260,15 @@ class Ledger:
         with self.db.transaction() as session:
             return session.scalar(query)
 
+    def being_sent(self, issue_date: date) -> int:
+        """Rows of an issue in `sending`: once a send's own senders are done, held by another (a send running
+        beside it, or one that died)."""
+        query = select(func.count()).where(
+            DeliveryRow.state == str(DeliveryState.SENDING), DeliveryRow.issue_date == issue_date
+        )
+        with self.db.transaction() as session:
+            return session.scalar(query) or 0
+
     def retries_scheduled(self, issue_date: date | None) -> int:
         query = select(func.count()).where(
             DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT), DeliveryRow.next_attempt_at.is_not(None)
