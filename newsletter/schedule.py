@@ -66,6 +66,19 @@ def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str
     return found
 
 
+def missed_ingest(ctx: pipeline.Context, now: datetime | None = None) -> bool:
+    """Whether today's ingest time has passed without a fetch of the sources since (the daemon was down then:
+    a deploy, a reboot): the ingest is due now, not tomorrow. A file imported by hand is not that fetch."""
+    tz = ZoneInfo(ctx.settings.schedule.timezone)
+    local = (now or datetime.now(tz)).astimezone(tz)
+    hour, minute = (int(part) for part in ctx.settings.schedule.ingest_at.split(":"))
+    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if local < due:
+        return False
+    runs = ctx.ingest_runs.latest(50)
+    return not any(run.started_at >= due and not run.source.startswith("file:") for run in runs)
+
+
 def _context() -> pipeline.Context:
     found = _running.get("context")
     assert isinstance(found, pipeline.Context), "scheduled jobs run inside `newsletter run`"
@@ -134,8 +147,17 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.db.engine, tablename=JOB_TABLE)}, timezone=tz
     )
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
+    # Replacing the stored job works its next run out from now: a start just after today's ingest time
+    # would skip today's ingest altogether.
+    catch_up = {"next_run_time": datetime.now(tz)} if missed_ingest(ctx) else {}
     scheduler.add_job(
-        scheduled_ingest, daily_trigger(ctx.settings), id="ingest", name=DAILY_JOB, misfire_grace_time=3600, **common
+        scheduled_ingest,
+        daily_trigger(ctx.settings),
+        id="ingest",
+        name=DAILY_JOB,
+        misfire_grace_time=3600,
+        **catch_up,
+        **common,
     )
     # Also right away on start: readers whose hour passed while the daemon was down get today's issue now.
     scheduler.add_job(
@@ -171,8 +193,8 @@ def run_forever(ctx: pipeline.Context) -> None:
     scheduler = build(ctx)
     _running["scheduler"] = scheduler
     scheduler.start()
-    for name, when in next_runs(ctx.settings):
-        log.info("scheduler started: %s next at %s", name, when.isoformat())
+    for job in scheduler.get_jobs():
+        log.info("scheduler started: %s next at %s", job.name, job.next_run_time.isoformat())
     stopping.wait()
     scheduler.shutdown(wait=True)
     log.info("scheduler stopped")

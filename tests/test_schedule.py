@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,7 +127,7 @@ def test_run_mails_the_due_reader_and_stops_on_sigterm(tmp_path) -> None:
         config = tmp_path / "newsletter.toml"
         config.write_text(
             f'[database]\nurl = "sqlite:///{tmp_path}/run.db"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\n'
-            '[web]\nsecret_key = "test-secret-of-the-tests"\n',
+            '[web]\nsecret_key = "test-secret-of-the-tests"\n[sources.hf]\nenabled = false\n',  # run's catch-up ingest
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
@@ -248,6 +248,37 @@ def test_jobs_are_stored_in_the_database(ctx) -> None:
         scheduler.shutdown(wait=False)
 
 
+def test_a_scheduler_started_after_the_ingest_time_ingests_at_once(ctx) -> None:
+    """Started after today's ingest time with no fetch since (a deploy, a reboot), `run` ingests now: the
+    stored job, replaced, said tomorrow (admin trial). A file imported by hand is not the day's fetch."""
+    from newsletter import schedule
+    from newsletter.models import IngestResult
+
+    tz = ZoneInfo(ctx.settings.schedule.timezone)
+    hour, minute = (int(p) for p in ctx.settings.schedule.ingest_at.split(":"))
+    due = datetime.now(tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    assert not schedule.missed_ingest(ctx, due - timedelta(minutes=1))
+    assert schedule.missed_ingest(ctx, due + timedelta(minutes=1))
+    ctx.ingest_runs.record(IngestResult("file:arxiv-metadata", "ok", 5), due + timedelta(minutes=2))
+    assert schedule.missed_ingest(ctx, due + timedelta(minutes=3))
+    ctx.ingest_runs.record(IngestResult("hf", "ok", 5), due + timedelta(minutes=4))
+    assert not schedule.missed_ingest(ctx, due + timedelta(minutes=5))
+
+
+def test_the_stored_ingest_job_runs_now_when_the_days_ingest_was_missed(ctx) -> None:
+    from newsletter import schedule
+
+    settings = ctx.settings.replace(schedule={"ingest_at": "00:00", "timezone": "UTC"})  # passed, bar midnight
+    started = datetime.now(UTC)
+    scheduler = schedule.build(pipeline.Context(settings, ctx.db))
+    scheduler.start(paused=True)
+    try:
+        assert scheduler.get_job("ingest").next_run_time <= datetime.now(UTC)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert started.date() == datetime.now(UTC).date(), "run across midnight: nothing was missed yet"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "signum", "code", "said"),
@@ -273,7 +304,7 @@ def test_a_stop_mid_send_exits_quickly_and_loses_nobody(tmp_path, command, signu
         config = tmp_path / "newsletter.toml"
         config.write_text(
             f'[database]\nurl = "{url}"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nretry_wait = 0\n'
-            '[web]\nsecret_key = "test-secret-of-the-tests"\n',
+            '[web]\nsecret_key = "test-secret-of-the-tests"\n[sources.hf]\nenabled = false\n',  # run's catch-up ingest
             encoding="utf-8",
         )
         cli = [sys.executable, "-m", "newsletter", "--config", str(config)]
