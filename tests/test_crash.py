@@ -188,6 +188,52 @@ def test_a_send_with_another_state_folder_leaves_a_dead_senders_rows_to_its_jour
     assert states(settings.database.url) == {"sent": readers}
 
 
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for PID 1, which may not reap it here)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_sending_processes_of_a_killed_send_finish_and_exit(tmp_path, sqlite_template) -> None:
+    """`send --workers 3` killed with kill -9: its sending processes, left without the process that started
+    them, end their campaigns cleanly and exit (they waited for work for ever), and a re-run sends the rest."""
+    settings = sqlite_copy(tmp_path, sqlite_template)
+    readers = 300
+    populate(settings, readers)
+    with CaptureServer(handler=CaptureHandler(data_delay=0.01)) as sink:
+        config = config_file(tmp_path, settings, sink.port, pool_size=2, batch_size=10)
+        run = newsletter(config, "send", "--date", str(ISSUE), "--workers", "3")
+        wait_for(lambda: len(sink.messages), 60, run)
+        helpers = children_of(run.pid)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        assert helpers and len(sink.messages) < readers, "the kill came too late to test anything"
+        deadline = time.monotonic() + 30
+        while any(running(pid) for pid in helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in helpers if running(pid)]
+        assert not left, f"{len(left)} sending processes outlived the send"
+        again = newsletter(config, "send", "--date", str(ISSUE))
+        _out, err = again.communicate(timeout=120)
+        assert again.returncode == 0, err
+        everyone_once(captured(sink), readers, max_repeats=3 * 2)
+    assert states(settings.database.url) == {"sent": readers}
+
+
 def test_outbox_on_a_full_disk_ends_the_send_and_loses_nothing(tmp_path, sqlite_template) -> None:
     small = tmp_path / "small"
     small.mkdir()

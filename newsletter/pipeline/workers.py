@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 # Set by the commands' signal handlers: every send stops taking work, lets the messages in flight finish and
 # gives the rest of its claimed deliveries back; a snapshot import stops after the batch it is storing.
 SHUTDOWN = threading.Event()
+ORPHAN_CHECK = 1.0  # seconds between a sending process's looks at whether the process that started it lives
 
 
 def make_campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
@@ -59,7 +61,7 @@ class SendingProcess:
         spawn = multiprocessing.get_context("spawn")
         self._stop = spawn.Event()
         self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=spawn, initializer=_stops_with, initargs=(self._stop,)
+            max_workers=1, mp_context=spawn, initializer=_stops_with, initargs=(self._stop, os.getpid())
         )
         with interrupts_ignored():  # the process is started here, and keeps the disposition it starts with
             self._future = self._pool.submit(_deliver_with_own_context, settings, issue_date, only)
@@ -79,23 +81,40 @@ class SendingProcess:
             self._pool.shutdown()
 
 
-def _stops_with(stop: EventType) -> None:
-    """In a sending process: SIGTERM, or `stop` set by the process that started it, ends its campaign cleanly."""
+# In a sending process: set while no campaign runs in it.
+_IDLE = threading.Event()
+
+
+def _stops_with(stop: EventType, parent: int) -> None:
+    """In a sending process: SIGTERM, or `stop` set by the process that started it, ends its campaign cleanly.
+    When that process is gone (kill -9), nobody reads its result nor gives it work, and it would wait for
+    work for ever: it ends its campaign cleanly and exits (`parent` is that process: it may be gone already
+    when this one has imported what it needs)."""
     signal.signal(signal.SIGTERM, lambda *_: SHUTDOWN.set())
+    _IDLE.set()
 
     def watch() -> None:
-        stop.wait()
+        while os.getppid() == parent:
+            if stop.wait(ORPHAN_CHECK):
+                SHUTDOWN.set()
+                return
         SHUTDOWN.set()
+        _IDLE.wait()
+        os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
 
 
 def _deliver_with_own_context(settings: Settings, issue_date: date | None, only: set[int] | None) -> Summary:
-    ctx = Context.open(settings)
+    _IDLE.clear()
     try:
-        return deliver_once(ctx, issue_date, only)
+        ctx = Context.open(settings)
+        try:
+            return deliver_once(ctx, issue_date, only)
+        finally:
+            ctx.close()
     finally:
-        ctx.close()
+        _IDLE.set()
 
 
 def deliver_once(ctx: Context, issue_date: date | None, only: set[int] | None = None) -> Summary:
