@@ -124,7 +124,13 @@ def scheduled_ingest() -> None:
 
 
 def scheduled_send() -> None:
-    pipeline.send_due(_context())
+    """The send pass; a failure (the SMTP server down) is one logged line with its cause, and the readers it
+    did not reach are due again at the next pass. APScheduler's own report was a traceback in text logs and,
+    in JSON logs, a line without the cause."""
+    try:
+        pipeline.send_due(_context())
+    except NewsletterError as exc:
+        log.error("send: %s", exc)
 
 
 def scheduled_inbox() -> None:

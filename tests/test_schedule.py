@@ -248,6 +248,22 @@ def test_jobs_are_stored_in_the_database(ctx) -> None:
         scheduler.shutdown(wait=False)
 
 
+def test_a_send_pass_whose_smtp_server_is_down_logs_one_line_with_the_cause(ctx, readers, caplog, monkeypatch) -> None:
+    from newsletter import schedule
+
+    with CaptureServer() as gone:
+        port = gone.port
+    down = pipeline.Context(ctx.settings.replace(smtp={"port": port}), ctx.db)
+    monkeypatch.setitem(schedule._running, "context", down)
+    readers("utc@example.com", "UTC", 7)
+    from newsletter.pipeline import send as send_module  # the pass's own name for due_now
+
+    monkeypatch.setattr(send_module, "due_now", lambda *_: {date(2026, 3, 2): ctx.subscribers.list()})
+    schedule.scheduled_send()  # no exception for APScheduler to print as a traceback
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert line.startswith("send: cannot connect to SMTP server 127.0.0.1") and "\n" not in line
+
+
 def test_a_scheduler_started_after_the_ingest_time_ingests_at_once(ctx) -> None:
     """Started after today's ingest time with no fetch since (a deploy, a reboot), `run` ingests now: the
     stored job, replaced, said tomorrow (admin trial). A file imported by hand is not the day's fetch."""

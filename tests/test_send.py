@@ -336,6 +336,30 @@ def test_a_worker_says_how_long_it_ran(world, smtp_server) -> None:
     assert "0 sent" in summary.line("worker") and " in 0.0s" not in summary.line("worker")
 
 
+def test_a_worker_outlives_an_smtp_server_that_is_down_and_sends_once_it_is_back(world, caplog) -> None:
+    """A worker whose SMTP server is down logs one line per try and goes on polling (a service that exited
+    on it would soon be given up by systemd); once the server answers, the ready rows go."""
+    import threading
+
+    list(pipeline.prepare_issue(world, world.subscribers.due(ISSUE), pipeline.SendOptions(issue_date=ISSUE)))
+    with CaptureServer() as later:
+        port = later.port
+    down = pipeline.Context(world.settings.replace(smtp={"port": port, "retry_wait": 0}), world.db)
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    summary = pipeline.run_worker(down, stop, poll=0.1)
+    assert summary.sent == 0
+    tries = [r.getMessage() for r in caplog.records if "cannot connect to SMTP server" in r.getMessage()]
+    assert len(tries) >= 2 and all(t.endswith("trying again in 0.1s") for t in tries)
+    with pytest.raises(DeliveryError, match="cannot connect"):
+        pipeline.run_worker(down, threading.Event(), once=True)  # by hand: one line and exit 1
+    with CaptureServer(port=port) as back:
+        stop = threading.Event()
+        threading.Timer(1.5, stop.set).start()
+        summary = pipeline.run_worker(pipeline.Context(down.settings, world.db), stop, poll=0.1)
+    assert summary.sent == 2 and len(back.messages) == 2
+
+
 def test_an_operator_resumes_a_bounced_reader_but_not_one_who_complained(world, smtp_server) -> None:
     smtp_server.handler.refuse["ada@example.com"] = 550
     send(world)

@@ -132,11 +132,20 @@ def deliver_once(ctx: Context, issue_date: date | None, only: set[int] | None = 
 
 
 def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: bool = False) -> Summary:
-    """`newsletter worker`: deliver ready rows of every issue until stopped (several may share PostgreSQL)."""
+    """`newsletter worker`: deliver ready rows of every issue until stopped (several may share PostgreSQL). An
+    SMTP server that is down or goes away is one logged line and another try at the next poll: a service
+    that exits on it is soon given up by its supervisor, and readers wait for a human."""
     total = Summary()
     started = time.monotonic()
     while not stop.is_set():
-        part = deliver_once(ctx, None)
+        try:
+            part = deliver_once(ctx, None)
+        except DeliveryError as exc:
+            if once:
+                raise
+            log.error("%s; trying again in %gs", exc, poll)
+            stop.wait(poll)
+            continue
         total.add(part)
         if part.counts:
             log.info("%s", part.line("worker"))
