@@ -37,6 +37,8 @@ def read_rows(path: Path, columns: Sequence[str], needs: str, what: str, also: s
     if path.suffix.lower() != ".csv":
         raise InputError(f"{path}: expected a .csv or .json file")
     reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames:  # "Email", " name ": a spreadsheet's header, read as the export writes it
+        reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
     if not reader.fieldnames or not {needs, also} & set(reader.fieldnames):
         either = f"'{needs}'" + (f" or '{also}'" if also else "")
         raise InputError(f"{path}:1: the header row must name the columns, including {either}")

@@ -265,6 +265,9 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     extra.write_text("email,name\nfay@example.com,Fay,surplus\n", encoding="utf-8")
     result = cli("subscribers", "import", str(extra))
     assert result.exit_code == 1 and f"{extra}:2: more values than the header row has columns" in result.stderr
+    spreadsheet = tmp_path / "spreadsheet.csv"  # a header as a spreadsheet writes it
+    spreadsheet.write_text("Email, Name\nkim@example.com,Kim\n", encoding="utf-8")
+    assert "imported 1 new" in ok(cli("subscribers", "import", str(spreadsheet))).stdout
     twice = tmp_path / "twice.csv"
     twice.write_text("email,email\nfay@example.com,gus@example.com\n", encoding="utf-8")
     result = cli("subscribers", "import", str(twice))

@@ -10,6 +10,7 @@ import click
 
 from newsletter.cli.root import (
     State,
+    counted,
     date_option,
     issue_day,
     json_option,
@@ -79,7 +80,7 @@ def ingest(
     else:
         for r in results:
             click.echo(f"{r.source}: {r.status} — {r.new} new, {r.updated} updated, {r.unchanged} unchanged")
-        click.echo(f"ingested {sum(r.new for r in results)} new papers ({state.app.papers.count()} stored)")
+        click.echo(f"ingested {counted(sum(r.new for r in results), 'new paper')} ({state.app.papers.count()} stored)")
     for r in results:
         for problem in r.problems:
             click.echo(problem, err=True)

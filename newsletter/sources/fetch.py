@@ -122,7 +122,7 @@ class Fetcher:
                 delay = _retry_after(response) or self.backoff_delay(attempt)
             if attempt + 1 < self.attempts:
                 self.sleep(delay)
-        raise FeedError(f"{url}: {problem} (gave up after {self.attempts} attempts)")
+        raise FeedError(f"{url}: {problem} (gave up after {self.attempts} attempt{'' if self.attempts == 1 else 's'})")
 
     def _request_paced(
         self, url: str, params: Mapping[str, str | int] | None, headers: dict[str, str]
