@@ -94,7 +94,7 @@ def test_a_misspelt_environment_variable_is_said(caplog) -> None:
 
 
 def test_bad_environment_value_names_the_variable() -> None:
-    with pytest.raises(ConfigError, match=r"environment: 'smtp\.pool_size' must be a whole number"):
+    with pytest.raises(ConfigError, match=r"NEWSLETTER_SMTP_POOL_SIZE: 'smtp\.pool_size' must be a whole number"):
         load_settings(env={"NEWSLETTER_SMTP_POOL_SIZE": "many"})
 
 
@@ -143,6 +143,7 @@ def test_header_and_pace_settings_that_would_break_something_are_refused(key, va
     with pytest.raises(ConfigError, match=re.escape(name)) as info:
         load_settings(env={f"NEWSLETTER_{key}": value})
     assert "\n" not in str(info.value)
+    assert str(info.value).startswith(f"NEWSLETTER_{key}: "), "the variable that set it, not the config file"
 
 
 def test_domain_limits_from_the_file_and_from_the_environment(tmp_path: Path) -> None:

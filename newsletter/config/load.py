@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from newsletter.config.merge import PROVENANCE, merge
-from newsletter.config.sections import ENV_PREFIX, DatabaseSettings, Settings
+from newsletter.config.merge import ENV_PREFIX, ENVIRONMENT, PROVENANCE, merge
+from newsletter.config.sections import DatabaseSettings, Settings
 from newsletter.config.validate import validate
 from newsletter.errors import ConfigError
 
@@ -31,7 +31,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         settings = merge(settings, _beside(_read_toml(chosen), chosen.resolve().parent), origin=str(chosen))
         settings = dataclasses.replace(settings, source_file=str(chosen))
     overrides = _env_overrides(settings, env)
-    settings = merge(settings, overrides, origin="environment")
+    settings = merge(settings, overrides, origin=ENVIRONMENT)
     settings = dataclasses.replace(settings, from_environment=frozenset(_keys(overrides)))
     if not settings.paths.cache:
         base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 _Settings = TypeVar("_Settings", bound="DataclassInstance")
+ENV_PREFIX = "NEWSLETTER_"
+ENVIRONMENT = "environment"  # the origin of values from NEWSLETTER_ variables: a message names the variable
 
 
 def merge(obj: _Settings, values: Mapping[str, Any], origin: str, prefix: str = "") -> _Settings:
@@ -43,7 +45,8 @@ def coerce(value: Any, kind: Any, origin: str, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
         # A database URL may hold a password too.
         shown = "(hidden)" if any(word in where for word in ("password", "secret", "database.url")) else repr(value)
-        return ConfigError(f"{origin}: '{where}' must be {expected}, got {shown}")
+        named = ENV_PREFIX + where.replace(".", "_").upper() if origin == ENVIRONMENT else origin
+        return ConfigError(f"{named}: '{where}' must be {expected}, got {shown}")
 
     if kind is bool:
         if isinstance(value, bool):

@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsletter.config.merge import merge
+from newsletter.config.merge import ENV_PREFIX, merge
 from newsletter.config.values import rate_interval
 from newsletter.resources import bundled
-
-ENV_PREFIX = "NEWSLETTER_"
 
 USER_AGENT = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
 

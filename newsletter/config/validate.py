@@ -15,11 +15,11 @@ TOKEN_LENGTH = 40
 
 
 def validate(settings: Settings) -> None:
-    origin = settings.source_file or "settings"
-
     def need(ok: bool, message: str) -> None:
+        """A ConfigError naming where the key the message names ('smtp.tls') was set: its variable or the file."""
         if not ok:
-            raise ConfigError(f"{origin}: {message}")
+            named = re.search(r"'([a-z_]+\.[a-z_.]+)'", message)
+            raise ConfigError(f"{settings.origin(named.group(1)) if named else settings.origin('')}: {message}")
 
     need(settings.smtp.tls in _SMTP_TLS_MODES, f"'smtp.tls' must be one of {', '.join(_SMTP_TLS_MODES)}")
     need(1 <= settings.smtp.port <= 65535, "'smtp.port' must be between 1 and 65535")
@@ -33,7 +33,7 @@ def validate(settings: Settings) -> None:
         try:
             rate_interval(rate)
         except ValueError as exc:
-            raise ConfigError(f"{origin}: 'smtp.domain_limits' {domain!r}: {exc}") from None
+            need(False, f"'smtp.domain_limits' {domain!r}: {exc}")
         is_domain = re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) is not None
         need(is_domain, f"'smtp.domain_limits': {domain!r} is not a domain")
     # Before the List-Id, which is made of the sender's domain: the key at fault is named, not the one made of it.
@@ -108,9 +108,7 @@ def validate(settings: Settings) -> None:
     try:
         settings.digest.subject.format(count=1, papers="x", topics="x", date="x")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(
-            f"{origin}: 'digest.subject' may use only {{count}}, {{papers}}, {{topics}} and {{date}} ({exc})"
-        ) from None
+        need(False, f"'digest.subject' may use only {{count}}, {{papers}}, {{topics}} and {{date}} ({exc})")
 
 
 # Keys that were ever shipped in this repository (the example config, the docs): anyone can read them, so
