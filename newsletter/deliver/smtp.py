@@ -195,7 +195,13 @@ def _reason(exc: BaseException) -> str:
         why = found.group(1) if found else (root.reason or type(root).__name__)
         hint = " (does the server speak TLS on this port? see 'smtp.tls')" if "WRONG_VERSION" in str(root) else ""
         return f"TLS failed: {why}{hint}"
-    if isinstance(root, aiosmtplib.SMTPException) and "STARTTLS" in str(root):
+    if isinstance(root, aiosmtplib.SMTPException) and "AUTH extension is not supported" in str(root):
+        # aiosmtplib's text suggests STARTTLS whatever the connection: say what is known.
+        return (
+            "the server offers no login (SMTP AUTH) here: leave 'smtp.username' empty for a relay that needs "
+            "none, or set 'smtp.tls' for one that offers it over TLS only"
+        )
+    if isinstance(root, aiosmtplib.SMTPException) and "STARTTLS extension not supported" in str(root):
         return "TLS failed: the server does not offer STARTTLS (see 'smtp.tls')"
     if isinstance(root, socket.gaierror):  # its errno is the resolver's, which os.strerror calls 'Unknown error'
         return f"host not found ({root.strerror})"
