@@ -120,10 +120,13 @@ class Renderer:
 
     def subject(self, digest: Digest) -> str:
         count = sum(not p.trending for p in digest.picks)
+        topics = _topics_label(digest)
+        if not count and digest.picks:  # only the trending section: "0 new papers on analog circuits" it is not
+            count, topics = len(digest.picks), "trending research"
         return self.settings.digest.subject.format(
             count=count,
             papers="paper" if count == 1 else "papers",
-            topics=_topics_label(digest),
+            topics=topics,
             date=format_day(digest.issue_date),
         )
 

@@ -98,6 +98,8 @@ def test_mime_structure_and_headers() -> None:
     one = golden_digest()
     one = replace(one, picks=one.picks[:1])
     assert compose(one).subject == "1 new paper on mechanistic interpretability, circuits — Tue 24 Nov 2026"
+    only_trending = replace(one, picks=tuple(replace(p, trending=True) for p in golden_digest().picks))
+    assert compose(only_trending).subject == "2 new papers on trending research — Tue 24 Nov 2026"  # not "0 new"
     assert msg["Message-ID"] == out.message_id and out.message_id.endswith("@example.com>")
     assert msg["List-Id"] == "Daily Papers <digest.example.com>"
     unsub = msg["List-Unsubscribe"].strip()  # folded at 78 columns: the value starts on a continuation line
