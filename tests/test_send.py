@@ -326,6 +326,17 @@ def test_a_long_skipped_list_ends_with_what_it_leaves_out(world, smtp_server) ->
     assert sum(map(int, left.values())) == 13 and f"already sent for {ISSUE}" in left
 
 
+def test_status_shows_an_old_issue_with_readers_still_to_send(world, smtp_server) -> None:
+    """Past the seven latest issues, an issue with pending rows (a back-dated send interrupted) is still shown."""
+    list(pipeline.prepare_issue(world, world.subscribers.due(ISSUE), pipeline.SendOptions(issue_date=ISSUE)))
+    for n in range(1, 9):  # eight later issues, sent
+        later = ISSUE + timedelta(days=n)
+        pipeline.send_issue(world, pipeline.SendOptions(issue_date=later, show_progress=False))
+    shown = world.ledger.status()
+    assert [s.issue_date for s in shown] == [ISSUE + timedelta(days=n) for n in range(8, 1, -1)] + [ISSUE]
+    assert shown[-1].counts["pending"] == 2
+
+
 def test_a_worker_says_how_long_it_ran(world, smtp_server) -> None:
     import threading
 

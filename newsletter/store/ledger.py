@@ -317,10 +317,18 @@ class Ledger:
             return int(session.scalar(query) or 0)
 
     def status(self, issue_date: date | None = None, issues: int = 7, errors: int = 5) -> list[IssueStatus]:
-        """Counts by state and the latest failures, for one issue or the most recent ones."""
+        """Counts by state and the latest failures, for one issue or the most recent ones, and any older issue
+        with rows still to send (pending or being sent): a back-dated send interrupted must not hide."""
         with self.db.transaction() as session:
             dates_query = select(DeliveryRow.issue_date).distinct().order_by(DeliveryRow.issue_date.desc())
-            dates = [issue_date] if issue_date else list(session.scalars(dates_query.limit(issues)))
+            if issue_date:
+                dates = [issue_date]
+            else:
+                dates = list(session.scalars(dates_query.limit(issues)))
+                unfinished = dates_query.where(
+                    DeliveryRow.state.in_([str(DeliveryState.PENDING), str(DeliveryState.SENDING)])
+                )
+                dates += [day for day in session.scalars(unfinished) if day not in dates]
             result = []
             for day in dates:
                 counts: Counter[str] = Counter()
