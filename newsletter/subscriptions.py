@@ -94,6 +94,7 @@ class ImportReport:
     added: int
     updated: int
     errors: tuple[str, ...]
+    unchanged: int = 0  # rows that said what was stored already
 
 
 def pause(store: SubscriberStore, email: str) -> Subscriber:
@@ -129,21 +130,23 @@ def resume(store: SubscriberStore, email: str, reader_asked: bool = False) -> Su
 def import_file(settings: Settings, store: SubscriberStore, path: str | Path) -> ImportReport:
     """Add or update every good row; each bad row is reported with its line (CSV) or index (JSON)."""
     rows = read_rows(Path(path), COLUMNS, "email", "subscribers")
-    added = updated = 0
+    added = updated = unchanged = 0
     errors: list[str] = []
     for where, row in rows:
         try:
             email, changes = _row_changes(row)
-            if store.get(normalize_email(email)) is None:
+            before = store.get(normalize_email(email))
+            if before is None:
                 source, consent = _consent_from(row)
                 add(settings, store, email, changes, source=source, consent=consent)
                 added += 1
+            elif update(store, email, changes) == before:
+                unchanged += 1
             else:
-                update(store, email, changes)
                 updated += 1
         except InputError as exc:
             errors.append(f"{path}:{where}: {exc}")
-    return ImportReport(added, updated, tuple(errors))
+    return ImportReport(added, updated, tuple(errors), unchanged)
 
 
 def _row_changes(row: Mapping[str | None, Any]) -> tuple[str, SubscriberChanges]:

@@ -238,7 +238,7 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     assert result.exit_code == 1
     assert f"{csv}:3: invalid address 'not-an-address'" in result.stderr
     assert f"{csv}:4: timezone 'Mars/Base'" in result.stderr
-    assert "imported 2 new, 0 updated, 2 rejected" in result.stdout
+    assert "imported 2 new, 0 updated, 0 unchanged, 2 rejected" in result.stdout
     exported = ok(cli("subscribers", "export")).stdout.splitlines()
     assert exported[0] == (
         "email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,"
@@ -253,14 +253,14 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     # Export then import is a round trip.
     back = tmp_path / "back.json"
     back.write_text(ok(cli("subscribers", "export", "--format", "json")).stdout, encoding="utf-8")
-    assert "imported 0 new, 2 updated, 0 rejected" in ok(cli("subscribers", "import", str(back))).stdout
+    assert "imported 0 new, 0 updated, 2 unchanged, 0 rejected" in ok(cli("subscribers", "import", str(back))).stdout
 
     # A misspelt field is that row's error, in JSON as in CSV, not a reader without what it meant to set.
     typo = tmp_path / "typo.json"
     typo.write_text('[{"email": "dan@example.com", "topic": ["robot grasping"]}, {"email": "eve@example.com"}]')
     result = cli("subscribers", "import", str(typo))
     assert result.exit_code == 1 and f"{typo}:1: unknown field 'topic' (known: email, name, topics," in result.stderr
-    assert "imported 1 new, 0 updated, 1 rejected" in result.stdout
+    assert "imported 1 new, 0 updated, 0 unchanged, 1 rejected" in result.stdout
     extra = tmp_path / "extra.csv"
     extra.write_text("email,name\nfay@example.com,Fay,surplus\n", encoding="utf-8")
     result = cli("subscribers", "import", str(extra))
@@ -280,7 +280,7 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path) -> None:
     huge.write_text(f'[{{"email": "hal@example.com", "max_items": {"9" * 5000}}}, {{"email": "ida@example.com"}}]')
     result = cli("subscribers", "import", str(huge))
     assert result.exit_code == 1 and f"{huge}:1: " in result.stderr and "Traceback" not in result.stderr
-    assert "imported 1 new, 0 updated, 1 rejected" in result.stdout
+    assert "imported 1 new, 0 updated, 0 unchanged, 1 rejected" in result.stdout
 
 
 def test_bad_inputs_are_one_line_with_exit_1(cli, tmp_path) -> None:

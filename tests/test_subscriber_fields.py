@@ -69,7 +69,7 @@ def filled(tmp_path: Path):
         cli("subscribers", *act)
     others = tmp_path / "a" / "others.csv"
     others.write_text(OTHERS, encoding="utf-8")
-    assert "imported 2 new, 0 updated, 0 rejected" in cli("subscribers", "import", str(others)).stdout
+    assert "imported 2 new, 0 updated, 0 unchanged, 0 rejected" in cli("subscribers", "import", str(others)).stdout
     return cli
 
 
@@ -80,10 +80,11 @@ def test_export_then_import_into_an_empty_database_exports_the_same_bytes(filled
     path.write_text(exported, encoding="utf-8")
     (tmp_path / "b").mkdir()
     empty = make_cli(tmp_path / "b", db_url)
-    assert f"imported {EVERYONE} new, 0 updated, 0 rejected" in empty("subscribers", "import", str(path)).stdout
+    imported = empty("subscribers", "import", str(path)).stdout
+    assert f"imported {EVERYONE} new, 0 updated, 0 unchanged, 0 rejected" in imported
     assert empty("subscribers", "export", "--format", fmt).stdout == exported
     # Importing it again over the same readers changes nothing either.
-    assert f"0 new, {EVERYONE} updated" in empty("subscribers", "import", str(path)).stdout
+    assert f"0 new, 0 updated, {EVERYONE} unchanged" in empty("subscribers", "import", str(path)).stdout
     assert empty("subscribers", "export", "--format", fmt).stdout == exported
     # The bounced address is suppressed in the new database too, as it was in the old one.
     kept = json.loads(empty("subscribers", "export", "--suppressions", "--format", "json").stdout)
@@ -273,7 +274,7 @@ def test_the_qa_trial_readers_keep_their_status_and_likes_in_a_new_database(tmp_
 
     (tmp_path / "b").mkdir()
     new = make_cli(tmp_path / "b", db_url)
-    assert "imported 4 new, 0 updated, 0 rejected" in new("subscribers", "import", str(path)).stdout
+    assert "imported 4 new, 0 updated, 0 unchanged, 0 rejected" in new("subscribers", "import", str(path)).stdout
     readers = {r["email"]: r for r in json.loads(new("subscribers", "list", "--json").stdout)}
     assert {email: r["status"] for email, r in readers.items()} == {
         "ada@example.com": "active",
@@ -300,7 +301,7 @@ def test_an_import_never_brings_back_a_reader_who_left(tmp_path) -> None:
     result = cli("subscribers", "import", str(old), code=1)
     assert f"{old}:2: ada@example.com is unsubscribed; an import does not make them active" in result.stderr
     assert f"{old}:3: address bob@example.com is suppressed (forget)" in result.stderr
-    assert "imported 0 new, 1 updated, 2 rejected" in result.stdout
+    assert "imported 0 new, 1 updated, 0 unchanged, 2 rejected" in result.stdout
     ada = json.loads(cli("subscribers", "show", "ada@example.com", "--json").stdout)
     assert (ada["status"], ada["name"]) == ("unsubscribed", "Ada")  # the rejected row changed nothing
     assert [r["email"] for r in json.loads(cli("subscribers", "list", "--json").stdout)] == [
@@ -311,7 +312,7 @@ def test_an_import_never_brings_back_a_reader_who_left(tmp_path) -> None:
     # A bounced reader stays bounced; a file without the status column changes everything but the status.
     again = tmp_path / "again.csv"
     again.write_text("email,name\nada@example.com,Ada Again\ncy@example.com,Cy\n", encoding="utf-8")
-    assert "0 new, 2 updated, 0 rejected" in cli("subscribers", "import", str(again)).stdout
+    assert "0 new, 1 updated, 1 unchanged, 0 rejected" in cli("subscribers", "import", str(again)).stdout
     readers = json.loads(cli("subscribers", "list", "--json").stdout)
     assert [(r["name"], r["status"]) for r in readers] == [("Ada Again", "unsubscribed"), ("Cy", "bounced")]
     back = tmp_path / "back.csv"

@@ -47,7 +47,7 @@ def test_a_move_to_another_database_keeps_every_suppression(old, tmp_path, db_ur
     assert "imported 3 new suppressions, 0 already kept, 0 rejected" in result.stdout
     assert new("subscribers", "export", "--suppressions", "--format", fmt).stdout == exported
     assert "0 new suppressions, 3 already kept" in new("subscribers", "import", "--suppressions", str(path)).stdout
-    assert "imported 3 new, 0 updated, 0 rejected" in new("subscribers", "import", str(readers)).stdout
+    assert "imported 3 new, 0 updated, 0 unchanged, 0 rejected" in new("subscribers", "import", str(readers)).stdout
     # An erased reader's record never comes back, not even as one who left.
     erased = tmp_path / "erased.csv"
     erased.write_text("email,status\ncy@example.com,unsubscribed\n", encoding="utf-8")

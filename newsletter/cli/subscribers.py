@@ -228,7 +228,10 @@ def subscribers_import(state: State, path: str, suppressions: bool) -> None:
 
         report = subscriptions.import_file(state.settings, state.subscribers, path)
         errors = report.errors
-        line = f"imported {report.added} new, {report.updated} updated, {len(report.errors)} rejected"
+        line = (
+            f"imported {report.added} new, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{len(report.errors)} rejected"
+        )
     for error in errors:
         click.echo(error, err=True)
     click.echo(line)
