@@ -21,10 +21,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from newsletter import pipeline
 from newsletter.cli import main
 from newsletter.meaning import PhraseProfile, profile_from
 from newsletter.message import Composer
-from newsletter.models import Paper, Preferences, Why
+from newsletter.models import DeliveryState, Paper, Preferences, Why
 from newsletter.selection import DEFAULT_FLOOR, PARTIAL_SHARE, Index, Reader, explain, rank, rank_many, score_topic
 from newsletter.selection.ranking import _chosen, _why
 from newsletter.selection.scoring import score_reader
@@ -288,6 +289,12 @@ def test_preview_explain_prints_a_table_and_json(ctx, tmp_path, real) -> None:
     assert len(rows) == 5 and {r["id"] for r in rows if r["picked"]} == set(GENERATIVE)
     assert all(r["background"] > 0 for r in rows[:4])
     assert rows[0]["why"]["kind"] == "topic" and rows[0]["why"]["subject"] == "diffusion"
+    assert "already made" not in table.output
+    # Once the issue is made for the reader, --explain (today's scores) says so beside `preview` (as made).
+    ada = ctx.subscribers.get("ada@example.com")
+    ctx.archive.record_digest(pipeline.build_digest(ctx, ada, ISSUE), DeliveryState.PENDING)
+    made = run("--date", str(ISSUE), "--explain")
+    assert f"issue {ISSUE} is already made for ada@example.com (pending)" in made.output
 
 
 def test_why_is_escaped_and_marks_the_words_in_the_title() -> None:

@@ -57,7 +57,15 @@ def preview(
     from newsletter import pipeline
 
     if explain:
-        show_explained(pipeline.explain(state.app, normalized(email), issue_day(state, day), top), as_json)
+        reader, issue = state.app.subscribers.require(normalized(email)), issue_day(state, day)
+        show_explained(pipeline.explain(state.app, reader.email, issue, top), as_json)
+        archived = state.app.ledger.get(reader.id, issue)
+        if archived is not None and not as_json:
+            # The archived digest stays as it was made; these scores are today's, with its papers sent.
+            click.echo(
+                f"issue {issue} is already made for {reader.email} ({archived.state}): these are today's scores, "
+                "its papers counted as sent; `preview` shows that digest as it was made"
+            )
         return
     if as_json and (out_path or png or text):
         raise click.UsageError("--json prints the whole message: it does not go with --out, --png or --text")
