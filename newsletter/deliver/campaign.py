@@ -137,7 +137,11 @@ class Campaign:
             except StoreError as exc:  # no longer crash-safe: record what is known and stop
                 halt(exc)
             elapsed = time.monotonic() - started
-            progress.update(task_id, advance=1, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed)
+            # Readers with an outcome, each once: a reader deferred then sent is one step, not two (117/115).
+            done = sum(summary.counts.values())
+            progress.update(
+                task_id, completed=done, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed
+            )
 
         async def sender(task_id: Any) -> None:
             while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
