@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from newsletter.config import Settings
 from newsletter.store import (
-    Background,
     Database,
     DeliverabilityStats,
     DigestArchive,
@@ -19,6 +20,9 @@ from newsletter.store import (
     PaperStore,
     SubscriberStore,
 )
+
+if TYPE_CHECKING:
+    from newsletter.store import Background
 
 
 @dataclass
@@ -35,18 +39,24 @@ class Context:
     search: PaperSearch = field(init=False)
     mail_events: MailEventStore = field(init=False)
     mail_stats: DeliverabilityStats = field(init=False)
-    background: Background = field(init=False)
 
     def __post_init__(self) -> None:
         self.papers = PaperStore(self.db)
         self.ingest_runs = IngestRuns(self.db)
         self.search = PaperSearch(self.db)
-        self.background = Background(self.db)
         self.subscribers = SubscriberStore(self.db)
         self.archive = DigestArchive(self.db)
         self.ledger = Ledger(self.db)
         self.mail_events = MailEventStore(self.db)
         self.mail_stats = DeliverabilityStats(self.db)
+
+    @cached_property
+    def background(self) -> Background:
+        """The stored papers as the ranker reads them; made on first use: it brings numpy and the shipped
+        model, which a command that only reads the ledger (`status`, `jobs`) does without."""
+        from newsletter.store import Background
+
+        return Background(self.db)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Context:
