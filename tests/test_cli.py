@@ -513,10 +513,13 @@ def test_mailing_readers_with_the_example_values_is_said_in_one_warning_line(tmp
     ok(CliRunner().invoke(main, ["--config", str(example), "subscribers", "add", "ada@lab.org", "--topic", "sparse"]))
     result = CliRunner().invoke(main, ["--config", str(example), "send", "--date", "2026-11-24"])
     assert result.exit_code == 0 and "1 sent" in result.stdout
-    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("WARNING ")]
     for part in ("sender.from_address is papers@example.com", "example street", "http://localhost:8000"):
         assert part in warning
     assert str(example) in warning
+    as_json = CliRunner().invoke(main, ["--config", str(example), "--log-format", "json", "worker", "--once"])
+    logged = [json.loads(line) for line in as_json.stderr.splitlines()]  # JSON lines only: the collectors' format
+    assert [r["level"] for r in logged] == ["warning"] and "sender.from_address" in logged[0]["message"]
     real = tmp_path / "real.toml"
     real.write_text(
         base.replace("[web]\n", '[web]\nbase_url = "https://papers.lab.org"\n')

@@ -114,9 +114,11 @@ class State:
         from newsletter.config import example_values
 
         found = example_values(self.settings)
-        if found:
+        if found:  # a log line: with --log-format json, the collectors' format too
             where = self.settings.source_file or "the settings"
-            click.echo(f"warning: {'; '.join(found)}: set them in {where} before mailing real readers", err=True)
+            logging.getLogger("newsletter").warning(
+                "%s: set them in %s before mailing real readers", "; ".join(found), where
+            )
 
     @functools.cached_property
     def db(self) -> Database:
