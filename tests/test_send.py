@@ -252,6 +252,32 @@ def test_greylisted_reader_is_retried_within_the_run(world, smtp_server) -> None
     assert world.ledger.get(ada.id, ISSUE).attempts == 2
 
 
+def test_send_with_workers_shares_an_issue_smaller_than_a_claim(world) -> None:
+    """`send --workers 3` of 60 readers: every sending process takes part (each claimed 100 rows at once,
+    so the first took the whole issue and the others had nothing: no faster than one process)."""
+
+    @dataclass
+    class Peers(CaptureHandler):
+        """Records the client end of the connection each message came over."""
+
+        peers: set[tuple[str, int]] = field(default_factory=set)
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            self.peers.add(session.peer)
+            return await super().handle_DATA(server, session, envelope)
+
+    from tests.factories import insert_readers
+
+    insert_readers(world, 60, topics=("mechanistic interpretability",))
+    with CaptureServer(handler=Peers(data_delay=0.1)) as sink:  # slow enough for the processes to start
+        settings = world.settings.replace(smtp={"port": sink.port, "pool_size": 1})
+        summary = pipeline.send_issue(
+            pipeline.Context(settings, world.db), pipeline.SendOptions(issue_date=ISSUE, show_progress=False, workers=3)
+        )
+        assert summary.sent == len(sink.messages) == 62
+        assert len(sink.handler.peers) == 3, "one connection per process, and every process sent"
+
+
 def test_max_attempts_parks_the_row_and_resend_reopens_it(world, smtp_server) -> None:
     smtp_server.handler.refuse["ada@example.com"] = 450
     ctx = pipeline.Context(world.settings.replace(smtp={"max_attempts": 2}), world.db)

@@ -123,6 +123,12 @@ async def _send(
         # Archive everything first, then send: overlapping the two measured slower (they share one core
         # through the GIL), and the other workers can take an empty claim to mean "done".
         await asyncio.to_thread(prepare)
+        if options.workers > 1:
+            # A claim of `smtp.batch_size` rows (100) let the first process take a smaller issue alone: each
+            # process claims a few shares of it instead.
+            share = max(1, -(-(total - summary.skipped) // (4 * options.workers)))
+            if share < ctx.settings.smtp.batch_size:
+                ctx = Context(ctx.settings.replace(smtp={"batch_size": share}), ctx.db)
         campaign = make_campaign(ctx, mailer, options.show_progress)  # before any sending process is started
         helpers = [
             asyncio.to_thread(SendingProcess(ctx.settings, options.issue_date, only).result)
