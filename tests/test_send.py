@@ -292,30 +292,6 @@ def test_max_attempts_parks_the_row_and_resend_reopens_it(world, smtp_server) ->
     assert resent.sent == 1
 
 
-def test_an_issue_sent_before_an_earlier_one_still_on_its_way_never_repeats_a_paper(world, smtp_server) -> None:
-    """The earlier issue's row parked (or waiting for its retry) when the next issue is made: that issue leaves
-    out the papers the earlier digest holds, so sending it later (`--resend`, the retry) repeats nothing
-    (admin trial: the same papers came in both)."""
-    smtp_server.handler.refuse["ada@example.com"] = 450
-    ctx = pipeline.Context(world.settings.replace(smtp={"max_attempts": 1}), world.db)
-    send(ctx)  # parked: held for --resend
-    del smtp_server.handler.refuse["ada@example.com"]
-    later = ISSUE + timedelta(days=1)
-    world.papers.upsert(
-        [make_paper(title="More circuits in transformers", abstract="mechanistic interpretability", announced=later)]
-    )
-    pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=later, show_progress=False, to=("ada@example.com",)))
-    pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False, resend=True))
-    ada = [
-        m.message.get_body(("plain",)).get_content()
-        for m in smtp_server.messages
-        if m.recipients == ("ada@example.com",)
-    ]
-    assert len(ada) == 2
-    assert sum("Circuits in transformer language models" in text for text in ada) == 1
-    assert "More circuits in transformers" in ada[0]
-
-
 def test_resend_to_one_reader_sends_their_digest_again(world, smtp_server) -> None:
     send(world)
     again = pipeline.send_issue(

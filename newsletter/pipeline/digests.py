@@ -29,7 +29,7 @@ class DigestBuilder:
         self._last_sent = self.ctx.archive.last_sent_many(ids, issue_date)
         starts = [w[0] for w in (self.window(self._last_sent.get(i), issue_date) for i in ids) if w]
         # What was sent before the earliest window of the batch cannot come up again: not read.
-        self._sent = self.ctx.archive.sent_versions_many(ids, since=min(starts), before=issue_date) if starts else {}
+        self._sent = self.ctx.archive.sent_versions_many(ids, since=min(starts)) if starts else {}
         self._preloaded = set(ids)
 
     def _lookups(self, subscriber: Subscriber, issue_date: date) -> tuple[date | None, dict[str, int | None]]:
@@ -37,7 +37,7 @@ class DigestBuilder:
             return self._last_sent.get(subscriber.id), self._sent.get(subscriber.id, {})
         return (
             self.ctx.archive.last_sent_issue(subscriber.id, before=issue_date),
-            self.ctx.archive.sent_versions(subscriber.id, before=issue_date),
+            self.ctx.archive.sent_versions(subscriber.id),
         )
 
     def window(self, last_sent: date | None, issue_date: date) -> tuple[date, date] | None:

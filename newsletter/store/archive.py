@@ -21,30 +21,24 @@ class DigestArchive:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def sent_versions(self, subscriber_id: int, before: date | None = None) -> dict[str, int | None]:
-        """Every paper already accepted by the server for this reader, with the highest version sent (see
-        sent_versions_many for `before`)."""
-        return self.sent_versions_many([subscriber_id], before=before).get(subscriber_id, {})
+    def sent_versions(self, subscriber_id: int) -> dict[str, int | None]:
+        """Every paper already accepted by the server for this reader, with the highest version sent."""
+        return self.sent_versions_many([subscriber_id]).get(subscriber_id, {})
 
     def sent_versions_many(
-        self, subscriber_ids: Collection[int], since: date | None = None, before: date | None = None
+        self, subscriber_ids: Collection[int], since: date | None = None
     ) -> dict[int, dict[str, int | None]]:
         """sent_versions for a batch of readers in one query; with `since`, only of papers announced or
         revised on or after it (the only ones a digest of a window starting then can hold: a reader's
-        whole history would be read every day otherwise, ten rows a day more each day). With `before`, the
-        digests of earlier issues still on their way count too (pending, being sent, to be retried or held
-        for `send --resend`): mailed after this one, they would bring the same paper twice."""
-        given = DeliveryRow.state == str(DeliveryState.SENT)
-        if before is not None:
-            on_the_way = [
-                str(s) for s in (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.FAILED_TRANSIENT)
-            ]
-            given = or_(given, and_(DeliveryRow.state.in_(on_the_way), DeliveryRow.issue_date < before))
+        whole history would be read every day otherwise, ten rows a day more each day)."""
         query = (
             select(DigestRow.subscriber_id, PaperRow.arxiv_id, func.max(DigestItemRow.version))
             .join(DigestItemRow, DigestItemRow.paper_id == PaperRow.id)
             .join(DigestRow, DigestRow.id == DigestItemRow.digest_id)
-            .join(DeliveryRow, and_(DeliveryRow.digest_id == DigestRow.id, given))
+            .join(
+                DeliveryRow,
+                and_(DeliveryRow.digest_id == DigestRow.id, DeliveryRow.state == str(DeliveryState.SENT)),
+            )
             .where(DigestRow.subscriber_id.in_(list(subscriber_ids)))
             .group_by(DigestRow.subscriber_id, PaperRow.arxiv_id)
         )
