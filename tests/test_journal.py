@@ -57,3 +57,19 @@ def test_a_run_that_recorded_everything_leaves_no_journal(ctx, tmp_path) -> None
     assert journal.path.stat().st_mode & 0o777 == 0o600
     journal.close(recorded=True)
     assert not journal.path.exists()
+
+
+def test_a_dead_senders_rows_taken_back_are_no_longer_its_own(ctx) -> None:
+    """Rows of a dead sender, once its journal is recorded, go back to pending with no owner: a later run that
+    does not claim them (a reader who left meanwhile) does not see that sender again, nor warn of it."""
+    ctx.papers.upsert([make_paper(title="Sparse circuits in transformer language models", abstract="circuits")])
+    insert_readers(ctx, 2, max_items=5)
+    options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False)
+    list(pipeline.prepare_issue(ctx, ctx.subscribers.due(ISSUE), options))
+    gone = dead_owner()
+    held = ctx.ledger.claim(gone, timedelta(minutes=2), 2)
+    assert ctx.ledger.lease_owners() == {gone}
+    assert ctx.ledger.expire_leases({gone}) == 2
+    assert ctx.ledger.lease_owners() == set()
+    rows = ctx.ledger.deliveries(ISSUE, [d.subscriber_id for d in held])
+    assert {row.state for row in rows.values()} == {DeliveryState.PENDING}

@@ -292,6 +292,33 @@ def test_max_attempts_parks_the_row_and_resend_reopens_it(world, smtp_server) ->
     assert resent.sent == 1
 
 
+def test_an_issue_parked_then_overtaken_by_a_later_one_is_skipped_not_sent_twice(world, smtp_server, caplog) -> None:
+    """The earlier issue's row parked when the next issue is sent: that issue, made from the papers since the
+    last one sent, brings the parked issue's papers (none lost); the parked row resent later is skipped, not
+    mailed with the same papers again (admin trial; a first fix had left them out of the next issue, and a
+    reader of `run` alone never got them)."""
+    smtp_server.handler.refuse["ada@example.com"] = 450
+    ctx = pipeline.Context(world.settings.replace(smtp={"max_attempts": 1}), world.db)
+    send(ctx)  # parked: held for --resend
+    del smtp_server.handler.refuse["ada@example.com"]
+    later = ISSUE + timedelta(days=1)
+    world.papers.upsert(
+        [make_paper(title="More circuits in transformers", abstract="mechanistic interpretability", announced=later)]
+    )
+    pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=later, show_progress=False, to=("ada@example.com",)))
+    again = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False, resend=True))
+    ada = [
+        m.message.get_body(("plain",)).get_content()
+        for m in smtp_server.messages
+        if m.recipients == ("ada@example.com",)
+    ]
+    assert len(ada) == 1 and again.sent == 0
+    assert "Circuits in transformer language models" in ada[0] and "More circuits in transformers" in ada[0]
+    parked = world.ledger.get(world.subscribers.get("ada@example.com").id, ISSUE)
+    assert parked.state is DeliveryState.SKIPPED and "a later issue reached this reader first" in parked.last_reply
+    assert any("skipped 1 deliveries of readers a later issue has reached" in r.getMessage() for r in caplog.records)
+
+
 def test_resend_to_one_reader_sends_their_digest_again(world, smtp_server) -> None:
     send(world)
     again = pipeline.send_issue(

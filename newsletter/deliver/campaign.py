@@ -172,6 +172,9 @@ class Campaign:
             """Claim ready rows batch by batch (not those of domains whose pace is full: their rows wait in the
             ledger while the others move on), load and compose their digests and hand the messages to the
             pacer; wait for due retries when nothing is ready."""
+            # Made before the first claim: a sender of this machine that dies holding rows has left a journal,
+            # so one not found means another paths.state (see _reclaim_dead_local_senders).
+            await asyncio.to_thread(self.journal.open)
             while not stop.is_set() and not self.shutdown.is_set():
                 full = pacer.full_domains()
                 claimed = await asyncio.to_thread(
@@ -193,7 +196,6 @@ class Campaign:
                     await asyncio.sleep(wait)
                     continue
                 unsent.update(d.id for d in claimed)
-                await asyncio.to_thread(self.journal.open)  # before a message goes: see _reclaim_dead_local_senders
                 digests = {d.id: fresh.pop(d.subscriber_id) for d in claimed if d.subscriber_id in fresh}
                 archived = [d for d in claimed if d.id not in digests]
                 if archived:
@@ -211,6 +213,11 @@ class Campaign:
         reclaimed = await asyncio.to_thread(self._reclaim_dead_local_senders, set(recovered))
         if reclaimed:
             log.warning("took back %d deliveries of a sender on this machine that died mid-send", reclaimed)
+        superseded = await asyncio.to_thread(self.ledger.supersede, issue_date)
+        if superseded:
+            log.warning(
+                "skipped %d deliveries of readers a later issue has reached since, with their papers", superseded
+            )
 
         async def heartbeat() -> None:
             while True:
@@ -238,12 +245,13 @@ class Campaign:
                     for one in first.at_end(stopped=stop.is_set() or self.shutdown.is_set()):
                         settle(*one, task_id)
                     await flush(force=True)
-                    self.journal.close(recorded=not pending)
                     if not pending:  # the database answers: give back what was claimed and not sent
                         try:
                             await asyncio.to_thread(self.ledger.release, unsent)
                         except StoreError:
                             log.info("claimed deliveries not sent are left for their lease to run out")
+                    # After the rows are given back: a stop in between leaves the journal for the next run.
+                    self.journal.close(recorded=not pending)
         finally:
             beat.cancel()
             summary.elapsed = time.monotonic() - started

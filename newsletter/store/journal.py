@@ -85,9 +85,9 @@ class Journal:
         self._dirty.set()
 
     def open(self) -> None:
-        """Make the journal (once), as soon as this sender holds rows: a sender of this machine that dies
-        holding rows has left one, so a missing journal means it lies in another folder (another
-        `paths.state`), never that there was nothing to record."""
+        """Make the journal (once), before this sender claims rows: a sender of this machine that dies holding
+        rows has left one, so a missing journal means it lies in another folder (another `paths.state`),
+        never that there was nothing to record."""
         if self._fd is not None:
             return
         try:

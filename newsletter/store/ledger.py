@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from newsletter.models import FINAL_STATES, Delivery, DeliveryState, Frequency, Outcome, Status
 from newsletter.store.db import Database
@@ -25,6 +25,9 @@ class IssueStatus:
     issue_date: date
     counts: dict[str, int]
     last_errors: list[Delivery]
+
+
+SUPERSEDED = "a later issue reached this reader first, with these papers"
 
 
 class Ledger:
@@ -127,15 +130,46 @@ class Ledger:
                 .execution_options(synchronize_session=False)
             )
 
+    def supersede(self, issue_date: date | None) -> int:
+        """Skip the rows still to send (pending, to be retried, parked) of readers sent a later issue since:
+        that issue's window began after their last sent one and covered this one, so sent now it would bring
+        the same papers twice (a parked row resent, a retry taken up by a worker after midnight)."""
+        later = aliased(DeliveryRow)
+        sent_since = exists().where(
+            later.subscriber_id == DeliveryRow.subscriber_id,
+            later.state == str(DeliveryState.SENT),
+            later.issue_date > DeliveryRow.issue_date,
+        )
+        query = (
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.state.in_([str(DeliveryState.PENDING), str(DeliveryState.FAILED_TRANSIENT)]),
+                sent_since,
+            )
+            .values(
+                state=str(DeliveryState.SKIPPED),
+                last_reply=SUPERSEDED,
+                next_attempt_at=None,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if issue_date is not None:
+            query = query.where(DeliveryRow.issue_date == issue_date)
+        with self.db.transaction() as session:
+            return int(cast(CursorResult[Any], session.execute(query)).rowcount or 0)
+
     def expire_leases(self, owners: Collection[str]) -> int:
-        """Make the rows of senders known to be dead claimable at once."""
+        """Give the rows of senders known to be dead back to pending, claimable at once (their journals are
+        recorded: what is left was never acknowledged). No longer theirs, the next run does not see those
+        senders again, whoever claims the rows and whenever."""
         if not owners:
             return 0
         with self.db.transaction() as session:
             result = session.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.lease_owner.in_(list(owners)), DeliveryRow.state == str(DeliveryState.SENDING))
-                .values(lease_expires=utcnow() - timedelta(seconds=1))
+                .values(state=str(DeliveryState.PENDING), lease_owner=None, lease_expires=None)
                 .execution_options(synchronize_session=False)
             )
             # An UPDATE answers with a CursorResult (typed as a plain Result): its rowcount is the rows changed.
