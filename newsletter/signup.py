@@ -15,6 +15,7 @@ from newsletter.render import Notice
 from newsletter.store import SubscriberStore
 
 FORM_VERSION = "subscribe-1"
+CONFIRM_FORM = "confirm-1"  # the consent of a reader coming back: their click on the confirmation link
 LIMIT_WINDOW = timedelta(days=1)
 
 
@@ -56,11 +57,14 @@ def request(
         except InputError:  # the same address sent twice at once: the first request mails it
             return NOTHING
         return Outcome(added, MailKind.CONFIRM)
-    if existing.status in (Status.PENDING, Status.UNSUBSCRIBED):
-        # Unconfirmed, or coming back: the latest form wins, with its record of consent (a re-subscription
-        # kept the old topics and a record that said "cli"); nothing is sent until the link is opened.
+    if existing.status is Status.PENDING:
+        # Still unconfirmed: the latest form wins; nothing is sent to this reader until the link is opened.
         store.set_consent(address, consent, source="web")
         return Outcome(subscriptions.update(store, address, changes), MailKind.CONFIRM)
+    if existing.status is Status.UNSUBSCRIBED:
+        # Their preferences stay as they were until the owner of the address confirms (anyone may send this
+        # form for any address); the confirmation records their consent, and they land on their preferences.
+        return Outcome(existing, MailKind.CONFIRM)
     if existing.status in (Status.ACTIVE, Status.PAUSED):
         return Outcome(existing, MailKind.MANAGE)
     return NOTHING

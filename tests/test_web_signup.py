@@ -215,19 +215,22 @@ def test_a_confirmation_never_undoes_an_unsubscribe_but_a_new_sign_up_can(ctx, c
     assert ctx.subscribers.get("undo@example.com").status is Status.ACTIVE
 
 
-def test_coming_back_on_the_web_takes_the_new_form_and_its_consent(ctx, client, smtp_server) -> None:
-    """A reader added from the CLI who unsubscribed, then signs up again on the web: the new form's topics and
-    its record of consent are what the confirmation activates (the old topics and "cli" were kept)."""
+def test_coming_back_on_the_web_keeps_the_readers_data_until_they_confirm(ctx, client, smtp_server) -> None:
+    """A reader added from the CLI who unsubscribed, then the sign-up form sent for their address: anyone may
+    send it, so nothing of theirs changes until the owner of the address opens the link; that click is their
+    consent (source web), and they land on their preferences."""
     subscriptions.add(ctx.settings, ctx.subscribers, "back@example.com", SubscriberChanges(topics=("circuits",)))
     ctx.subscribers.set_status("back@example.com", Status.UNSUBSCRIBED)
     time.sleep(1.1)  # tokens carry whole seconds: the link is made after the unsubscribe
-    sign_up(client, "back@example.com", topics="brand new topic", max_items="3")
+    sign_up(client, "back@example.com", topics="crypto scams", name="Mallory was here")
     waiting = ctx.subscribers.get("back@example.com")
-    assert waiting.status is Status.UNSUBSCRIBED  # nothing is sent before the link is opened
-    assert press_confirm(client, confirm_path(ctx, smtp_server)).status_code == 303
+    assert waiting.status is Status.UNSUBSCRIBED and waiting.preferences.topics == ("circuits",)
+    assert waiting.name == "" and waiting.consent_source == "cli"
+    done = press_confirm(client, confirm_path(ctx, smtp_server))
+    assert done.status_code == 303 and "/preferences/" in done.headers["location"]
     back = ctx.subscribers.get("back@example.com")
-    assert back.status is Status.ACTIVE and back.preferences.topics == ("brand new topic",) and back.max_items == 3
-    assert back.consent_source == "web" and back.consent.form == "subscribe-1" and back.consent.ip == "testclient"
+    assert back.status is Status.ACTIVE and back.preferences.topics == ("circuits",)
+    assert back.consent_source == "web" and back.consent.form == "confirm-1" and back.consent.ip == "testclient"
 
 
 def test_a_confirmation_never_undoes_a_suppression(ctx, client, smtp_server) -> None:

@@ -12,7 +12,7 @@ from newsletter import signup
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form
 from newsletter.links import confirm_link, reader_links, reader_path
-from newsletter.models import Consent
+from newsletter.models import Consent, Status
 from newsletter.pipeline import mail_notice
 from newsletter.tokens import EXPIRING
 from newsletter.web.site import Refused, Site, site
@@ -34,12 +34,7 @@ async def subscribe(request: Request) -> Response:
             request, "web/subscribe.html.j2", 403, title="Subscribe", error=refused.problem, values=refused.values
         )
     email = values.get("email", "").strip()
-    consent = Consent(
-        at=datetime.now(UTC),
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent", "")[:300],
-        form=signup.FORM_VERSION,
-    )
+    consent = consent_of(request, signup.FORM_VERSION)
     fields = {k: v for k, v in values.items() if k != "email"}
     try:
         outcome = signup.request(
@@ -110,4 +105,16 @@ async def confirm(request: Request) -> Response:
     confirmed = web.ctx.subscribers.confirm(subscriber.id, claim.issued_at)
     if confirmed is None:
         return web.message("Link already used", "This confirmation link was used already.", 410)
+    if subscriber.status is Status.UNSUBSCRIBED:  # coming back: the consent is this click's
+        web.ctx.subscribers.set_consent(confirmed.email, consent_of(request, signup.CONFIRM_FORM), source="web")
     return RedirectResponse(reader_path("preferences", web.tokens, confirmed) + "?done=confirmed", status_code=303)
+
+
+def consent_of(request: Request, form: str) -> Consent:
+    """A reader's consent as given by this request: when, from where, with what, on which form."""
+    return Consent(
+        at=datetime.now(UTC),
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent", "")[:300],
+        form=form,
+    )
