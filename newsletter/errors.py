@@ -29,6 +29,11 @@ class DeliveryError(NewsletterError):
     """The SMTP server could not be reached or refused the session as a whole."""
 
 
+class SmtpUnreachable(DeliveryError):
+    """No connection to the SMTP server (down, restarting, the network): unlike a refused login or a TLS
+    setting that does not fit, it may pass by itself."""
+
+
 class InboxError(NewsletterError):
     """The IMAP mailbox of returned mail could not be read (connection, TLS, login, folders)."""
 

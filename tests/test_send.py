@@ -390,9 +390,13 @@ def test_a_worker_outlives_an_smtp_server_that_is_down_and_sends_once_it_is_back
     summary = pipeline.run_worker(down, stop, poll=0.1)
     assert summary.sent == 0
     tries = [r.getMessage() for r in caplog.records if "cannot connect to SMTP server" in r.getMessage()]
-    assert len(tries) >= 2 and all(t.endswith("trying again in 0.1s") for t in tries)
+    assert len(tries) >= 2 and tries[0].endswith("trying again in 0.1s") and tries[1].endswith("in 0.2s")
     with pytest.raises(DeliveryError, match="cannot connect"):
         pipeline.run_worker(down, threading.Event(), once=True)  # by hand: one line and exit 1
+    # Settings that cannot work end the worker at once, whatever the poll: no login tried every few seconds.
+    plain = pipeline.Context(down.settings.replace(smtp={"username": "u", "password": "pw"}), world.db)
+    with pytest.raises(DeliveryError, match="refusing to send the password"):
+        pipeline.run_worker(plain, threading.Event(), poll=0.01)
     with CaptureServer(port=port) as back:
         stop = threading.Event()
         threading.Timer(1.5, stop.set).start()

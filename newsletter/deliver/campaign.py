@@ -27,7 +27,7 @@ from newsletter.deliver.progress import progress_view
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.deliver.refusals import FirstRefusals
 from newsletter.deliver.summary import Summary
-from newsletter.errors import DeliveryError, NewsletterError, StoreError
+from newsletter.errors import DeliveryError, NewsletterError, SmtpUnreachable, StoreError
 from newsletter.models import Delivery, Digest, Outcome, Outgoing, Paper, SendResult
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,8 @@ class Campaign:
                     continue
                 state["lost"] = state["lost"] + 1 if result.code == CONNECTION_LOST else 0
                 if state["lost"] >= MAX_CONNECTION_FAILURES:
-                    halt(DeliveryError(f"{self.mailer.name}: connection lost {MAX_CONNECTION_FAILURES} times in a row"))
+                    lost = f"{self.mailer.name}: connection lost {MAX_CONNECTION_FAILURES} times in a row"
+                    halt(SmtpUnreachable(lost))
                 outcomes, blame = first.judge((delivery, outgoing, result))
                 if blame:  # the rows held back are given back unmarked, with the rest
                     halt(DeliveryError(f"the SMTP server {blame}{NOT_MARKED}"))

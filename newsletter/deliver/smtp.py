@@ -12,7 +12,7 @@ import aiosmtplib
 
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, is_transient
-from newsletter.errors import DeliveryError
+from newsletter.errors import DeliveryError, SmtpUnreachable
 from newsletter.message import seven_bit
 from newsletter.models import Outgoing, SendResult
 
@@ -60,7 +60,9 @@ class SmtpMailer:
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP server {self.where} refused the login for '{s.username}': {exc.code}") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"cannot connect to SMTP server {self.where}: {_reason(exc)}") from None
+            unreachable = isinstance(exc, _UNREACHABLE) and not isinstance(exc, ssl.SSLError)
+            kind = SmtpUnreachable if unreachable else DeliveryError
+            raise kind(f"cannot connect to SMTP server {self.where}: {_reason(exc)}") from None
         self._client = client
 
     async def send(self, outgoing: Outgoing) -> SendResult:
@@ -178,6 +180,15 @@ def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
     return SendResult(outgoing.recipient, ok=False, code=code, reply=reply, transient=is_transient(code))
 
 
+# Failures to reach the server at all (refused, reset, timed out, dropped before the greeting); a TLS or login
+# failure is the settings' and stays a plain DeliveryError.
+_UNREACHABLE = (
+    OSError,
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPConnectTimeoutError,
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPTimeoutError,
+)
 _SSL_TEXT = re.compile(r"\]\s*(.*?)\s*\(_ssl\.c:\d+\)")
 
 

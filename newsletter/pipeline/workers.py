@@ -21,7 +21,7 @@ from newsletter.deliver.campaign import Campaign
 from newsletter.deliver.mailer import Mailer
 from newsletter.deliver.smtp import SmtpPool
 from newsletter.deliver.summary import Summary
-from newsletter.errors import DeliveryError
+from newsletter.errors import DeliveryError, SmtpUnreachable
 from newsletter.interrupts import interrupts_ignored
 from newsletter.message import Composer
 from newsletter.pipeline.context import Context
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Set by the commands' signal handlers: every send stops taking work, lets the messages in flight finish and
 # gives the rest of its claimed deliveries back; a snapshot import stops after the batch it is storing.
 SHUTDOWN = threading.Event()
+MAX_UNREACHABLE_WAIT = 300.0  # seconds between a worker's tries of an SMTP server that stays down
 ORPHAN_CHECK = 1.0  # seconds between a sending process's looks at whether the process that started it lives
 
 
@@ -133,19 +134,25 @@ def deliver_once(ctx: Context, issue_date: date | None, only: set[int] | None = 
 
 def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: bool = False) -> Summary:
     """`newsletter worker`: deliver ready rows of every issue until stopped (several may share PostgreSQL). An
-    SMTP server that is down or goes away is one logged line and another try at the next poll: a service
-    that exits on it is soon given up by its supervisor, and readers wait for a human."""
+    SMTP server that cannot be reached (down, going away mid-send) is one logged line and another try, later
+    each time up to MAX_UNREACHABLE_WAIT: a service that exits on it is soon given up by its supervisor, and
+    readers wait for a human. A refused login or a TLS setting that does not fit ends the worker: trying
+    again changes nothing, and failed logins get an account locked."""
     total = Summary()
     started = time.monotonic()
+    failures = 0
     while not stop.is_set():
         try:
             part = deliver_once(ctx, None)
-        except DeliveryError as exc:
+        except SmtpUnreachable as exc:  # a refused login or a TLS setting that does not fit ends the worker
             if once:
                 raise
-            log.error("%s; trying again in %gs", exc, poll)
-            stop.wait(poll)
+            wait = min(poll * 2**failures, MAX_UNREACHABLE_WAIT)
+            failures += 1
+            log.error("%s; trying again in %gs", exc, wait)
+            stop.wait(wait)
             continue
+        failures = 0
         total.add(part)
         if part.counts:
             log.info("%s", part.line("worker"))
