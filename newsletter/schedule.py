@@ -79,6 +79,15 @@ def missed_ingest(ctx: pipeline.Context, now: datetime | None = None) -> bool:
     return not any(run.started_at >= due and not run.source.startswith("file:") for run in runs)
 
 
+def catch_up_ingest(ctx: pipeline.Context) -> None:
+    """Today's ingest, when its time passed while no scheduler ran (a deploy, a reboot): before the scheduler
+    starts, so that the send pass it starts with mails today's papers. Replacing the stored job works its
+    next run out from now, and would have skipped today's ingest altogether."""
+    if missed_ingest(ctx):
+        log.info("today's ingest time passed with no scheduler running: ingesting now")
+        scheduled_ingest()
+
+
 def _context() -> pipeline.Context:
     found = _running.get("context")
     assert isinstance(found, pipeline.Context), "scheduled jobs run inside `newsletter run`"
@@ -153,17 +162,8 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.db.engine, tablename=JOB_TABLE)}, timezone=tz
     )
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
-    # Replacing the stored job works its next run out from now: a start just after today's ingest time
-    # would skip today's ingest altogether.
-    catch_up = {"next_run_time": datetime.now(tz)} if missed_ingest(ctx) else {}
     scheduler.add_job(
-        scheduled_ingest,
-        daily_trigger(ctx.settings),
-        id="ingest",
-        name=DAILY_JOB,
-        misfire_grace_time=3600,
-        **catch_up,
-        **common,
+        scheduled_ingest, daily_trigger(ctx.settings), id="ingest", name=DAILY_JOB, misfire_grace_time=3600, **common
     )
     # Also right away on start: readers whose hour passed while the daemon was down get today's issue now.
     scheduler.add_job(
@@ -198,6 +198,7 @@ def run_forever(ctx: pipeline.Context) -> None:
     _running["context"] = ctx
     scheduler = build(ctx)
     _running["scheduler"] = scheduler
+    catch_up_ingest(ctx)
     scheduler.start()
     for job in scheduler.get_jobs():
         log.info("scheduler started: %s next at %s", job.name, job.next_run_time.isoformat())

@@ -281,18 +281,27 @@ def test_a_scheduler_started_after_the_ingest_time_ingests_at_once(ctx) -> None:
     assert not schedule.missed_ingest(ctx, due + timedelta(minutes=5))
 
 
-def test_the_stored_ingest_job_runs_now_when_the_days_ingest_was_missed(ctx) -> None:
+def test_a_missed_ingest_is_caught_up_before_the_scheduler_starts(ctx, feed_server, monkeypatch) -> None:
+    """`run` started after today's ingest time with no fetch since ingests first, then starts its jobs: the
+    send pass it starts with (readers whose hour passed meanwhile) finds today's papers stored. At the same
+    time as the pass, the ingest came too late for those readers (review)."""
     from newsletter import schedule
+    from tests.conftest import Answer
 
-    settings = ctx.settings.replace(schedule={"ingest_at": "00:00", "timezone": "UTC"})  # passed, bar midnight
-    started = datetime.now(UTC)
-    scheduler = schedule.build(pipeline.Context(settings, ctx.db))
-    scheduler.start(paused=True)
-    try:
-        assert scheduler.get_job("ingest").next_run_time <= datetime.now(UTC)
-    finally:
-        scheduler.shutdown(wait=False)
-    assert started.date() == datetime.now(UTC).date(), "run across midnight: nothing was missed yet"
+    feed_server.route("/api/daily_papers", Answer(body=SAMPLE_FEED.read_bytes()))
+    settings = ctx.settings.replace(
+        sources={"hf": {"url": f"{feed_server.base}/api/daily_papers"}},
+        schedule={"ingest_at": "00:00", "timezone": "UTC"},  # passed today, bar the minute after midnight
+    )
+    started = pipeline.Context(settings, ctx.db)
+    monkeypatch.setitem(schedule._running, "context", started)
+    monkeypatch.setitem(schedule._running, "scheduler", Recorder())
+    assert schedule.missed_ingest(started) or datetime.now(UTC).hour == 0
+    schedule.catch_up_ingest(started)
+    assert started.papers.count() > 0 and not schedule.missed_ingest(started)
+    calls = len(feed_server.routes["/api/daily_papers"].calls)
+    schedule.catch_up_ingest(started)  # the day's fetch is done: a second start fetches nothing
+    assert len(feed_server.routes["/api/daily_papers"].calls) == calls
 
 
 @pytest.mark.slow
