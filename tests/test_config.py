@@ -134,6 +134,9 @@ def test_example_config_is_complete_and_loads() -> None:
         ("WEB_BASE_URL", "https://papers.example.org\n"),  # a secrets file's last newline: in every link's header
         ("WEB_BASE_URL", "https://papers.example.org/>\r\nX-Evil: 1"),
         ("WEB_BASE_URL", "https://papers example.org"),
+        ("WEB_BASE_URL", "https://papers.example.org/a'b"),
+        ("WEB_CONFIRM_PER_IP", "0"),  # a message that names two keys: the one the variable set is blamed
+        ("SMTP_RATE_PER_HOUR", "-1"),
     ],
 )
 def test_header_and_pace_settings_that_would_break_something_are_refused(key, value) -> None:

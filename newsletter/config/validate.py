@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from newsletter.config.merge import ENV_PREFIX
 from newsletter.config.sections import SenderSettings, Settings
 from newsletter.config.values import is_timezone, rate_interval
 from newsletter.errors import ConfigError
@@ -17,9 +18,10 @@ TOKEN_LENGTH = 40
 def validate(settings: Settings) -> None:
     def need(ok: bool, message: str) -> None:
         """A ConfigError naming where the key the message names ('smtp.tls') was set: its variable or the file."""
-        if not ok:
-            named = re.search(r"'([a-z_]+\.[a-z_.]+)'", message)
-            raise ConfigError(f"{settings.origin(named.group(1)) if named else settings.origin('')}: {message}")
+        if not ok:  # of the keys it names, one a variable set, else the file
+            named = [settings.origin(key) for key in re.findall(r"'([a-z_]+\.[a-z_.]+)'", message)]
+            where = next((o for o in named if o.startswith(ENV_PREFIX)), settings.origin(""))
+            raise ConfigError(f"{where}: {message}")
 
     need(settings.smtp.tls in _SMTP_TLS_MODES, f"'smtp.tls' must be one of {', '.join(_SMTP_TLS_MODES)}")
     need(1 <= settings.smtp.port <= 65535, "'smtp.port' must be between 1 and 65535")
@@ -28,7 +30,10 @@ def validate(settings: Settings) -> None:
     need(settings.smtp.timeout > 0, "'smtp.timeout' must be positive")
     need(settings.smtp.max_attempts >= 1, "'smtp.max_attempts' must be at least 1")
     need(settings.smtp.batch_size >= 1, "'smtp.batch_size' must be at least 1")
-    need(settings.smtp.rate_per_second >= 0 and settings.smtp.rate_per_hour >= 0, "SMTP rate limits must be >= 0")
+    need(
+        settings.smtp.rate_per_second >= 0 and settings.smtp.rate_per_hour >= 0,
+        "'smtp.rate_per_second' and 'smtp.rate_per_hour' must be >= 0",
+    )
     for domain, rate in settings.smtp.domain_limits:
         try:
             rate_interval(rate)
@@ -97,7 +102,7 @@ def validate(settings: Settings) -> None:
     # It goes into every link and the List-Unsubscribe header: a line break (a secrets file's last newline)
     # would end that header and start another.
     need(
-        re.fullmatch(r"https?://[^\s<>\"\x00-\x1f\x7f]+", settings.web.base_url) is not None,
+        re.fullmatch(r"https?://[^\s<>\"'\x00-\x1f\x7f]+", settings.web.base_url) is not None,
         "'web.base_url' must be one address, without spaces, line breaks or quotes",
     )
     for key, zone in (
