@@ -95,10 +95,11 @@ def _stops_with(stop: EventType, parent: int) -> None:
     _IDLE.set()
 
     def watch() -> None:
-        while os.getppid() == parent:
-            if stop.wait(ORPHAN_CHECK):
+        while os.getppid() == parent:  # stopped or not: its parent may be killed while it finishes
+            if SHUTDOWN.is_set():
+                time.sleep(ORPHAN_CHECK)
+            elif stop.wait(ORPHAN_CHECK):
                 SHUTDOWN.set()
-                return
         SHUTDOWN.set()
         _IDLE.wait()
         os._exit(1)
