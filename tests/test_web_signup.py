@@ -136,6 +136,9 @@ def test_bad_input_is_a_400_naming_the_field_and_keeps_what_was_typed(ctx, clien
     assert "quantum error correction</textarea>" in response.text
     response = sign_up(client, "ok@example.com", timezone="Mars/Olympus")
     assert response.status_code == 400 and "is not an IANA timezone" in response.text
+    response = sign_up(client, "ok@example.com", name="Nul\x00", topics="kept topic")  # a NUL: 400 as well
+    assert response.status_code == 400 and "holds a NUL character" in response.text
+    assert "kept topic</textarea>" in response.text
     assert ctx.subscribers.list() == [] and smtp_server.messages == []
 
 

@@ -73,7 +73,8 @@ async def update_preferences(request: Request) -> Response:
         values = await web.checked_form(request)
     except Refused as refused:  # what was typed is shown again
         refused.values.pop("action", None)
-        return await preferences_page(request, found, 403, error=refused.problem, values=refused.values or None)
+        status = refused.response.status_code  # 403 for the CSRF token, 400 for a NUL
+        return await preferences_page(request, found, status, error=refused.problem, values=refused.values or None)
     action = values.pop("action", "save")
     if action == "save":
         try:

@@ -31,7 +31,12 @@ async def subscribe(request: Request) -> Response:
         values = await web.checked_form(request)
     except Refused as refused:  # what was typed is shown again
         return web.form_page(
-            request, "web/subscribe.html.j2", 403, title="Subscribe", error=refused.problem, values=refused.values
+            request,
+            "web/subscribe.html.j2",
+            refused.response.status_code,  # 403 for the CSRF token, 400 for a NUL
+            title="Subscribe",
+            error=refused.problem,
+            values=refused.values,
         )
     email = values.get("email", "").strip()
     consent = consent_of(request, signup.FORM_VERSION)

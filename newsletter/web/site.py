@@ -91,7 +91,9 @@ class Site:
             raise Refused(self.message("Please try again", problem, 403), problem, values)
         bad = next((key for key, value in values.items() if "\x00" in key or "\x00" in value), None)
         if bad is not None:
-            raise Refused(self.message("Please try again", f"The field {bad[:40]!r} holds a NUL character.", 400))
+            problem = f"The field {bad[:40]!r} holds a NUL character."
+            kept = {key: value.replace("\x00", "") for key, value in values.items() if "\x00" not in key}
+            raise Refused(self.message("Please try again", problem, 400), problem, kept)
         return values
 
     def claimed(self, purpose: str, token: str) -> tuple[Claim, Subscriber] | None:
