@@ -1,5 +1,5 @@
 """Allows `python -m newsletter`."""
 
-from newsletter.cli import run
+from newsletter.entry import run
 
 run()

@@ -131,3 +131,20 @@ def test_a_command_refused_by_a_database_behind_closes_it_too(tmp_path: Path) ->
     result = subprocess.run([*run, "status"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 1 and "is at revision 0011" in result.stderr, result.stderr
     assert not (tmp_path / "newsletter.db-wal").exists()
+
+
+def test_ctrl_c_while_the_program_starts_ends_it_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C in the first tenths of a second lands while the commands are being imported: the program ends
+    (130 or, earlier still, by the signal itself), never with a Python traceback."""
+    import signal
+    import time
+
+    for delay in (0.02, 0.05, 0.08, 0.12, 0.2):
+        started = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "--help"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        time.sleep(delay)
+        started.send_signal(signal.SIGINT)
+        _out, err = started.communicate(timeout=30)
+        assert b"Traceback" not in err, (delay, err.decode()[-400:])
+        assert started.returncode in (0, 1, 130, -signal.SIGINT), (delay, started.returncode)
