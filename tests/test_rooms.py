@@ -4,7 +4,14 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "newsletter"
-SHELLS = ("newsletter.cli", "newsletter.web", "newsletter.schedule", "newsletter.demo", "newsletter.__main__", "newsletter.entry")
+SHELLS = (
+    "newsletter.cli",
+    "newsletter.web",
+    "newsletter.schedule",
+    "newsletter.demo",
+    "newsletter.__main__",
+    "newsletter.entry",
+)
 RENDERING = ("newsletter.render", "newsletter.message", "newsletter.links", "newsletter.paper_views")
 
 
