@@ -166,8 +166,15 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
         scheduled_ingest, daily_trigger(ctx.settings), id="ingest", name=DAILY_JOB, misfire_grace_time=3600, **common
     )
     # Also right away on start: readers whose hour passed while the daemon was down get today's issue now.
+    # Due at start, and run however late (a catch-up ingest runs first; APScheduler's default grace is 1 s).
     scheduler.add_job(
-        scheduled_send, send_trigger(ctx.settings), id="send", name=SEND_JOB, next_run_time=datetime.now(tz), **common
+        scheduled_send,
+        send_trigger(ctx.settings),
+        id="send",
+        name=SEND_JOB,
+        next_run_time=datetime.now(tz),
+        misfire_grace_time=None,
+        **common,
     )
     if ctx.settings.inbox.host:
         # No arguments: the stored job must not carry the settings (the IMAP password among them).
@@ -177,6 +184,7 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
             id="inbox",
             name=INBOX_JOB,
             next_run_time=datetime.now(tz),
+            misfire_grace_time=None,
             max_instances=1,
             coalesce=True,
             replace_existing=True,
@@ -199,6 +207,9 @@ def run_forever(ctx: pipeline.Context) -> None:
     scheduler = build(ctx)
     _running["scheduler"] = scheduler
     catch_up_ingest(ctx)
+    if stopping.is_set():  # asked to stop during the catch-up: no job starts
+        log.info("scheduler stopped")
+        return
     scheduler.start()
     for job in scheduler.get_jobs():
         log.info("scheduler started: %s next at %s", job.name, job.next_run_time.isoformat())

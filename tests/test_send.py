@@ -397,6 +397,17 @@ def test_a_worker_outlives_an_smtp_server_that_is_down_and_sends_once_it_is_back
     plain = pipeline.Context(down.settings.replace(smtp={"username": "u", "password": "pw"}), world.db)
     with pytest.raises(DeliveryError, match="refusing to send the password"):
         pipeline.run_worker(plain, threading.Event(), poll=0.01)
+    with CaptureServer() as no_tls:  # implicit TLS against a plain server: the TLS setting, not the server
+        tls = pipeline.Context(down.settings.replace(smtp={"port": no_tls.port, "tls": "implicit"}), world.db)
+        with pytest.raises(DeliveryError, match="TLS failed"):
+            pipeline.run_worker(tls, threading.Event(), poll=0.01)
+    with CaptureServer(handler=CaptureHandler(refuse_sender=451)) as busy:  # "try later": the worker waits
+        stop = threading.Event()
+        threading.Timer(0.5, stop.set).start()
+        caplog.clear()
+        busy_ctx = pipeline.Context(down.settings.replace(smtp={"port": busy.port}), world.db)
+        assert pipeline.run_worker(busy_ctx, stop, poll=0.1).sent == 0
+        assert any("refused mail from us (451" in r.getMessage() for r in caplog.records)
     with CaptureServer(port=port) as back:
         stop = threading.Event()
         threading.Timer(1.5, stop.set).start()

@@ -155,7 +155,8 @@ class Campaign:
                 finally:
                     state["inflight"] -= 1
                 if result.refused_sender:  # the reader's row stays as it was, given back with the rest
-                    halt(DeliveryError(f"the SMTP server refused mail from us ({result.code} {result.reply}){CHECK}"))
+                    kind = SmtpUnreachable if 400 <= result.code < 500 else DeliveryError  # 451: may pass
+                    halt(kind(f"the SMTP server refused mail from us ({result.code} {result.reply}){CHECK}"))
                     continue
                 state["lost"] = state["lost"] + 1 if result.code == CONNECTION_LOST else 0
                 if state["lost"] >= MAX_CONNECTION_FAILURES:
@@ -214,7 +215,8 @@ class Campaign:
         reclaimed = await asyncio.to_thread(self._reclaim_dead_local_senders, set(recovered))
         if reclaimed:
             log.warning("took back %d deliveries of a sender on this machine that died mid-send", reclaimed)
-        superseded = await asyncio.to_thread(self.ledger.supersede, issue_date)
+        # Readers named by hand (`send --to`, `--resend --to`) get what the admin asked for.
+        superseded = 0 if subscriber_ids is not None else await asyncio.to_thread(self.ledger.supersede, issue_date)
         if superseded:
             log.warning(
                 "skipped %d deliveries of readers a later issue has reached since, with their papers", superseded

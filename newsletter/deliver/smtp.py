@@ -58,10 +58,10 @@ class SmtpMailer:
             if client.is_ehlo_or_helo_needed:  # the extensions (8BITMIME) must be known before the first send
                 await client.ehlo()
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP server {self.where} refused the login for '{s.username}': {exc.code}") from None
+            kind = SmtpUnreachable if _passes(exc) else DeliveryError  # 454: a temporary failure
+            raise kind(f"SMTP server {self.where} refused the login for '{s.username}': {exc.code}") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
-            unreachable = isinstance(exc, _UNREACHABLE) and not isinstance(exc, ssl.SSLError)
-            kind = SmtpUnreachable if unreachable else DeliveryError
+            kind = SmtpUnreachable if _passes(exc) else DeliveryError
             raise kind(f"cannot connect to SMTP server {self.where}: {_reason(exc)}") from None
         self._client = client
 
@@ -180,8 +180,7 @@ def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
     return SendResult(outgoing.recipient, ok=False, code=code, reply=reply, transient=is_transient(code))
 
 
-# Failures to reach the server at all (refused, reset, timed out, dropped before the greeting); a TLS or login
-# failure is the settings' and stays a plain DeliveryError.
+# Failures to reach the server at all (refused, reset, timed out, dropped before the greeting).
 _UNREACHABLE = (
     OSError,
     aiosmtplib.SMTPConnectError,
@@ -189,6 +188,22 @@ _UNREACHABLE = (
     aiosmtplib.SMTPServerDisconnected,
     aiosmtplib.SMTPTimeoutError,
 )
+
+
+def _passes(exc: BaseException) -> bool:
+    """Whether a failure to open a session may pass by itself (the server down or busy: a 4xx reply, no
+    connection), unlike a TLS handshake that fails or a refused login, which are the settings'. aiosmtplib
+    wraps a TLS failure in a connection error: the causes are looked at too."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return False
+        cause = cause.__cause__
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 400 <= exc.code < 500
+    return isinstance(exc, _UNREACHABLE)
+
+
 _SSL_TEXT = re.compile(r"\]\s*(.*?)\s*\(_ssl\.c:\d+\)")
 
 

@@ -148,7 +148,7 @@ def run_worker(ctx: Context, stop: threading.Event, poll: float = 5.0, once: boo
         except SmtpUnreachable as exc:  # a refused login or a TLS setting that does not fit ends the worker
             if once:
                 raise
-            wait = min(poll * 2**failures, MAX_UNREACHABLE_WAIT)
+            wait = min(poll * 2 ** min(failures, 20), MAX_UNREACHABLE_WAIT)  # days down: no float overflow
             failures += 1
             log.error("%s; trying again in %gs", exc, wait)
             stop.wait(wait)

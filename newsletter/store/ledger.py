@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from newsletter.models import FINAL_STATES, Delivery, DeliveryState, Frequency, Outcome, Status
 from newsletter.store.db import Database
 from newsletter.store.subscribers import HARD_BOUNCE, SubscriberStore
-from newsletter.store.tables import DeliveryRow, SubscriberRow, utcnow
+from newsletter.store.tables import DeliveryRow, DigestItemRow, DigestRow, SubscriberRow, utcnow
 
 _CLAIMABLE = (DeliveryState.PENDING, DeliveryState.FAILED_TRANSIENT)
 JOURNAL_CHUNK = 500  # rows per statement when applying a journal (SQLite caps bound parameters)
@@ -27,7 +27,7 @@ class IssueStatus:
     last_errors: list[Delivery]
 
 
-SUPERSEDED = "a later issue reached this reader first, with these papers"
+SUPERSEDED = "a later issue reached this reader first, with all these papers"
 
 
 class Ledger:
@@ -131,20 +131,29 @@ class Ledger:
             )
 
     def supersede(self, issue_date: date | None) -> int:
-        """Skip the rows still to send (pending, to be retried, parked) of readers sent a later issue since:
-        that issue's window began after their last sent one and covered this one, so sent now it would bring
-        the same papers twice (a parked row resent, a retry taken up by a worker after midnight)."""
-        later = aliased(DeliveryRow)
-        sent_since = exists().where(
-            later.subscriber_id == DeliveryRow.subscriber_id,
+        """Skip the rows still to send (pending, to be retried, parked) whose every paper has reached the reader
+        since in a later issue: sent now, they would bring the same papers twice (a parked row resent, a retry
+        taken up by a worker after midnight)."""
+        item, received = aliased(DigestItemRow), aliased(DigestItemRow)
+        later, its_digest = aliased(DeliveryRow), aliased(DigestRow)
+        # Each paper of this digest has reached the reader since, in a later issue sent: skipping it loses
+        # nothing (a first issue, made from the latest announcement, need not hold an earlier one's papers).
+        reached_since = exists().where(
+            received.paper_id == item.paper_id,
+            its_digest.id == received.digest_id,
+            its_digest.subscriber_id == DeliveryRow.subscriber_id,
+            later.digest_id == its_digest.id,
             later.state == str(DeliveryState.SENT),
             later.issue_date > DeliveryRow.issue_date,
         )
+        has_papers = exists().where(item.digest_id == DeliveryRow.digest_id)
+        all_reached = ~exists().where(item.digest_id == DeliveryRow.digest_id, ~reached_since)
         query = (
             update(DeliveryRow)
             .where(
                 DeliveryRow.state.in_([str(DeliveryState.PENDING), str(DeliveryState.FAILED_TRANSIENT)]),
-                sent_since,
+                has_papers,
+                all_reached,
             )
             .values(
                 state=str(DeliveryState.SKIPPED),
