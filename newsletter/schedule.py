@@ -165,30 +165,13 @@ def build(ctx: pipeline.Context) -> BackgroundScheduler:
     scheduler.add_job(
         scheduled_ingest, daily_trigger(ctx.settings), id="ingest", name=DAILY_JOB, misfire_grace_time=3600, **common
     )
-    # Also right away on start: readers whose hour passed while the daemon was down get today's issue now.
-    # Due at start, and run however late (a catch-up ingest runs first; APScheduler's default grace is 1 s).
-    scheduler.add_job(
-        scheduled_send,
-        send_trigger(ctx.settings),
-        id="send",
-        name=SEND_JOB,
-        next_run_time=datetime.now(tz),
-        misfire_grace_time=None,
-        **common,
-    )
+    # Due at start, and run however late (a catch-up ingest runs first; APScheduler's default grace is 1 s):
+    # readers whose hour passed while the daemon was down get today's issue now. No arguments: a stored job
+    # must not carry the settings (the SMTP and IMAP passwords among them).
+    at_start = {"next_run_time": datetime.now(tz), "misfire_grace_time": None, **common}
+    scheduler.add_job(scheduled_send, send_trigger(ctx.settings), id="send", name=SEND_JOB, **at_start)
     if ctx.settings.inbox.host:
-        # No arguments: the stored job must not carry the settings (the IMAP password among them).
-        scheduler.add_job(
-            scheduled_inbox,
-            inbox_trigger(ctx.settings),
-            id="inbox",
-            name=INBOX_JOB,
-            next_run_time=datetime.now(tz),
-            misfire_grace_time=None,
-            max_instances=1,
-            coalesce=True,
-            replace_existing=True,
-        )
+        scheduler.add_job(scheduled_inbox, inbox_trigger(ctx.settings), id="inbox", name=INBOX_JOB, **at_start)
     return scheduler
 
 
