@@ -54,13 +54,16 @@ def cleaned_batches(path: str | Path, caps: IngestSettings, where: str) -> Gener
 
 def _read(path: str, caps: IngestSettings, where: str, send: Connection) -> None:
     try:
-        for batch in arxiv_metadata.batches(path):
-            cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), caps, where)
-            for paper in cleaned.papers:
-                paper.fingerprint  # noqa: B018 - made on this core, and pickled with the paper
-            send.send(replace(batch, papers=cleaned.papers, problems=cleaned.problems))
-        send.send(None)
-    except NewsletterError as exc:
-        send.send(exc)
-    except Exception as exc:  # a bug: said in one line by the parent rather than a traceback nobody sees
-        send.send(FeedError(f"reading {path} failed: {type(exc).__name__}: {exc}"))
+        try:
+            for batch in arxiv_metadata.batches(path):
+                cleaned = clean_feed(ParsedFeed(batch.papers, batch.problems), caps, where)
+                for paper in cleaned.papers:
+                    paper.fingerprint  # noqa: B018 - made on this core, and pickled with the paper
+                send.send(replace(batch, papers=cleaned.papers, problems=cleaned.problems))
+            send.send(None)
+        except NewsletterError as exc:
+            send.send(exc)
+        except Exception as exc:  # a bug: said in one line by the parent rather than a traceback nobody sees
+            send.send(FeedError(f"reading {path} failed: {type(exc).__name__}: {exc}"))
+    except OSError:  # the pipe: the importing process stopped reading (Ctrl-C, an error of its own)
+        return  # nobody to tell; multiprocessing printed "Process snapshot-reader:" and a traceback
