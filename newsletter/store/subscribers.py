@@ -145,16 +145,20 @@ class SubscriberStore:
             session.flush()
             return to_subscriber(row)
 
-    def confirm(self, subscriber_id: int, issued_at: datetime) -> Subscriber | None:
+    def confirm(self, subscriber_id: int, issued_at: datetime, returning: Consent | None = None) -> Subscriber | None:
         """Activate a web sign-up (or a re-subscription) for a confirmation link made at `issued_at`; None
         when the link may not (Subscriber.confirmable). Setting confirmed_at records the use: the same link
-        never works twice."""
+        never works twice. A reader coming back (unsubscribed) gets `returning` as their record of consent,
+        from the web, in the same transaction."""
         with self.db.transaction() as session:
             row = session.get(SubscriberRow, subscriber_id, with_for_update=True)
             if row is None or not to_subscriber(row).confirmable(issued_at):
                 return None
             if session.get(SuppressionRow, address_hash(row.email)) is not None:
                 return None
+            if returning is not None and row.status == str(Status.UNSUBSCRIBED):
+                row.consent_source = "web"
+                _set_consent(row, returning)
             row.status, row.unsubscribed_at, row.confirmed_at = str(Status.ACTIVE), None, utcnow()
             session.flush()
             return to_subscriber(row)

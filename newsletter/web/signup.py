@@ -12,7 +12,7 @@ from newsletter import signup
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form
 from newsletter.links import confirm_link, reader_links, reader_path
-from newsletter.models import Consent, Status
+from newsletter.models import Consent
 from newsletter.pipeline import mail_notice
 from newsletter.tokens import EXPIRING
 from newsletter.web.site import Refused, Site, site
@@ -107,11 +107,11 @@ async def confirm(request: Request) -> Response:
     await web.checked_form(request)
     claim, subscriber = found
     assert claim.issued_at is not None
-    confirmed = web.ctx.subscribers.confirm(subscriber.id, claim.issued_at)
+    # A reader coming back (unsubscribed): their consent is this click.
+    returning = consent_of(request, signup.CONFIRM_FORM)
+    confirmed = web.ctx.subscribers.confirm(subscriber.id, claim.issued_at, returning)
     if confirmed is None:
         return web.message("Link already used", "This confirmation link was used already.", 410)
-    if subscriber.status is Status.UNSUBSCRIBED:  # coming back: the consent is this click's
-        web.ctx.subscribers.set_consent(confirmed.email, consent_of(request, signup.CONFIRM_FORM), source="web")
     return RedirectResponse(reader_path("preferences", web.tokens, confirmed) + "?done=confirmed", status_code=303)
 
 
