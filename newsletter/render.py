@@ -209,7 +209,7 @@ class Renderer:
         if size(parts) <= HTML_BUDGET:
             return parts
         low, high = 0, context["full"] - 1  # the most shown whole that fit lies in low..high
-        best = split(0)
+        best: list[str] | None = None  # the render of `low`, once one fits
         while low < high:
             middle = (low + high + 1) // 2
             tried = split(middle)
@@ -217,7 +217,7 @@ class Renderer:
                 low, best = middle, tried
             else:
                 high = middle - 1
-        return best  # by title alone, should even that not fit
+        return best if best is not None else split(0)  # by title alone, should even that not fit
 
     def render_notice(self, notice: Notice) -> Rendered:
         """A notice is rare, so its email is inlined as it is rendered."""

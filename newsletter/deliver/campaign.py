@@ -210,8 +210,8 @@ class Campaign:
 
         # What senders that are gone had acknowledged goes in first, then their rows become claimable.
         recovered = await asyncio.to_thread(self.journal.recover, self.ledger)
-        if sum(recovered.values()):
-            log.warning("recorded %d outcomes a stopped sender had kept in its journal", sum(recovered.values()))
+        if outcomes_recovered := sum(recovered.values()):
+            log.warning("recorded %d outcomes a stopped sender had kept in its journal", outcomes_recovered)
         reclaimed = await asyncio.to_thread(self._reclaim_dead_local_senders, set(recovered))
         if reclaimed:
             log.warning("took back %d deliveries of a sender on this machine that died mid-send", reclaimed)

@@ -180,16 +180,6 @@ def _failure(outgoing: Outgoing, code: int, reply: str) -> SendResult:
     return SendResult(outgoing.recipient, ok=False, code=code, reply=reply, transient=is_transient(code))
 
 
-# Failures to reach the server at all (refused, reset, timed out, dropped before the greeting).
-_UNREACHABLE = (
-    OSError,
-    aiosmtplib.SMTPConnectError,
-    aiosmtplib.SMTPConnectTimeoutError,
-    aiosmtplib.SMTPServerDisconnected,
-    aiosmtplib.SMTPTimeoutError,
-)
-
-
 def _passes(exc: BaseException) -> bool:
     """Whether a failure to open a session may pass by itself (the server down or busy: a 4xx reply, no
     connection), unlike a TLS handshake that fails or a refused login, which are the settings'. aiosmtplib
@@ -201,7 +191,9 @@ def _passes(exc: BaseException) -> bool:
         cause = cause.__cause__
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return 400 <= exc.code < 500
-    return isinstance(exc, _UNREACHABLE)
+    # Not reached at all (refused, reset, timed out, dropped before the greeting): aiosmtplib's connect,
+    # timeout and disconnect errors are OSErrors too.
+    return isinstance(exc, OSError)
 
 
 _SSL_TEXT = re.compile(r"\]\s*(.*?)\s*\(_ssl\.c:\d+\)")
