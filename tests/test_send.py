@@ -8,6 +8,7 @@ import pytest
 
 from newsletter import pipeline, subscriptions
 from newsletter.capture import CaptureHandler, CaptureServer
+from newsletter.deliver.progress import NoProgress
 from newsletter.errors import DeliveryError, InputError
 from newsletter.models import DeliveryState, Status, SubscriberChanges
 from tests.factories import ISSUE, make_paper
@@ -252,9 +253,24 @@ def test_greylisted_reader_is_retried_within_the_run(world, smtp_server) -> None
     assert world.ledger.get(ada.id, ISSUE).attempts == 2
 
 
-def test_send_with_workers_shares_an_issue_smaller_than_a_claim(world) -> None:
+def test_send_with_workers_shares_an_issue_smaller_than_a_claim(world, monkeypatch) -> None:
     """`send --workers 3` of 60 readers: every sending process takes part (each claimed 100 rows at once,
-    so the first took the whole issue and the others had nothing: no faster than one process)."""
+    so the first took the whole issue and the others had nothing: no faster than one process); its one
+    progress bar counts what every process sent (it counted the first process's alone)."""
+
+    class Bar(NoProgress):
+        def __init__(self) -> None:
+            self.shown: list[dict[str, float]] = []
+
+        def add_task(self, description: str, **fields: object) -> int:
+            self.total = fields["total"]
+            return 0
+
+        def update(self, task_id: object, **fields: float) -> None:
+            self.shown.append(fields)
+
+    bar = Bar()
+    monkeypatch.setattr("newsletter.pipeline.send.progress_view", lambda show: bar if show else NoProgress())
 
     @dataclass
     class Peers(CaptureHandler):
@@ -272,10 +288,13 @@ def test_send_with_workers_shares_an_issue_smaller_than_a_claim(world) -> None:
     with CaptureServer(handler=Peers(data_delay=0.1)) as sink:  # slow enough for the processes to start
         settings = world.settings.replace(smtp={"port": sink.port, "pool_size": 1})
         summary = pipeline.send_issue(
-            pipeline.Context(settings, world.db), pipeline.SendOptions(issue_date=ISSUE, show_progress=False, workers=3)
+            pipeline.Context(settings, world.db), pipeline.SendOptions(issue_date=ISSUE, show_progress=True, workers=3)
         )
         assert summary.sent == len(sink.messages) == 62
         assert len(sink.handler.peers) == 3, "one connection per process, and every process sent"
+    assert bar.total == 62 and bar.shown[-1]["completed"] == 62 and bar.shown[-1]["failed"] == 0
+    done = [shown["completed"] for shown in bar.shown]
+    assert done == sorted(done) and len(set(done)) > 2, "it moved as the processes sent"
 
 
 def test_max_attempts_parks_the_row_and_resend_reopens_it(world, smtp_server) -> None:

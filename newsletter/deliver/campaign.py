@@ -1,4 +1,4 @@
-"""Delivering claimed ledger rows: claim in batches, compose, send over the pool, record; a progress bar.
+"""Delivering claimed ledger rows: claim in batches, compose, send over the pool, record, tell how far it got.
 
 A producer claims ready rows (leased, so a crashed sender's rows come back), loads their archived digests
 and composes the messages; `pool_size` senders take them from a pacer that keeps the global and per-domain
@@ -16,14 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from newsletter import owners
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, Mailer
 from newsletter.deliver.pacing import Pacer
 from newsletter.deliver.ports import ArchivedDigests, DeliveryLedger, Readers, SendJournal
-from newsletter.deliver.progress import progress_view
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.deliver.refusals import FirstRefusals
 from newsletter.deliver.summary import Summary
@@ -59,7 +57,7 @@ class Campaign:
         subscribers: Readers,
         settings: SmtpSettings,
         journal: SendJournal,
-        show_progress: bool = True,
+        tally: Callable[[Summary], None] | None = None,
         shutdown: threading.Event | None = None,
     ) -> None:
         self.shutdown = shutdown or threading.Event()
@@ -71,14 +69,13 @@ class Campaign:
         self.settings = settings
         self.journal = journal
         self.owner = journal.owner  # the lease owner of every row this run claims
-        self.show_progress = show_progress
+        self.tally = tally  # told the run's counts after each outcome (a progress bar)
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_per_hour)
 
     async def run(
         self,
         issue_date: date | None,
         subscriber_ids: Collection[int] | None = None,
-        total: int | None = None,
         fresh: dict[int, Digest] | None = None,
     ) -> Summary:
         """Send every ready row (of one issue, or of all) through the open mailer; wait for retries that
@@ -105,7 +102,6 @@ class Campaign:
             stopped=lambda: stop.is_set() or self.shutdown.is_set(),
         )
         papers: dict[int, Paper] = {}  # shared by every reader of the run: one Paper object per paper
-        progress = progress_view(self.show_progress)
 
         def halt(fault: Exception) -> None:
             faults.append(fault)
@@ -127,7 +123,7 @@ class Campaign:
                     pending[:0] = batch  # still in the journal; one more try when the run ends
                     halt(exc)
 
-        def settle(delivery: Delivery, outgoing: Outgoing, result: SendResult, task_id: Any) -> None:
+        def settle(delivery: Delivery, outgoing: Outgoing, result: SendResult) -> None:
             """One message's outcome: journaled at once (crash-safe), recorded with the next batch."""
             unsent.discard(delivery.id)
             outcome = self._outcome(delivery, outgoing, result, summary)
@@ -136,14 +132,10 @@ class Campaign:
                 self.journal.append(outcome)
             except StoreError as exc:  # no longer crash-safe: record what is known and stop
                 halt(exc)
-            elapsed = time.monotonic() - started
-            # Readers with an outcome, each once: a reader deferred then sent is one step, not two (117/115).
-            done = sum(summary.counts.values())
-            progress.update(
-                task_id, completed=done, rate=summary.sent / elapsed if elapsed else 0.0, failed=summary.failed
-            )
+            if self.tally is not None:
+                self.tally(summary)
 
-        async def sender(task_id: Any) -> None:
+        async def sender() -> None:
             while (item := await pacer.get()) is not None:  # None when stopped: the rest is released below
                 delivery, outgoing = item
                 state["inflight"] += 1
@@ -167,7 +159,7 @@ class Campaign:
                     halt(DeliveryError(f"the SMTP server {blame}{NOT_MARKED}"))
                     continue
                 for one in outcomes:
-                    settle(*one, task_id)
+                    settle(*one)
                 await flush()
 
         async def produce() -> None:
@@ -233,28 +225,24 @@ class Campaign:
 
         beat = asyncio.create_task(heartbeat())
         try:
-            with progress:
-                task_id = progress.add_task(
-                    f"issue {issue_date}" if issue_date else "deliveries", total=total, rate=0.0, failed=0
-                )
-                senders = [asyncio.create_task(sender(task_id)) for _ in range(self.settings.pool_size)]
-                try:
-                    await produce()
-                except NewsletterError as exc:
-                    halt(exc)
-                finally:
-                    pacer.close()
-                    await asyncio.gather(*senders)
-                    for one in first.at_end(stopped=stop.is_set() or self.shutdown.is_set()):
-                        settle(*one, task_id)
-                    await flush(force=True)
-                    if not pending:  # the database answers: give back what was claimed and not sent
-                        try:
-                            await asyncio.to_thread(self.ledger.release, unsent)
-                        except StoreError:
-                            log.info("claimed deliveries not sent are left for their lease to run out")
-                    # After the rows are given back: a stop in between leaves the journal for the next run.
-                    self.journal.close(recorded=not pending)
+            senders = [asyncio.create_task(sender()) for _ in range(self.settings.pool_size)]
+            try:
+                await produce()
+            except NewsletterError as exc:
+                halt(exc)
+            finally:
+                pacer.close()
+                await asyncio.gather(*senders)
+                for one in first.at_end(stopped=stop.is_set() or self.shutdown.is_set()):
+                    settle(*one)
+                await flush(force=True)
+                if not pending:  # the database answers: give back what was claimed and not sent
+                    try:
+                        await asyncio.to_thread(self.ledger.release, unsent)
+                    except StoreError:
+                        log.info("claimed deliveries not sent are left for their lease to run out")
+                # After the rows are given back: a stop in between leaves the journal for the next run.
+                self.journal.close(recorded=not pending)
         finally:
             beat.cancel()
             summary.elapsed = time.monotonic() - started

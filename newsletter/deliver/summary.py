@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 SAMPLE = 50  # skipped readers listed by name; beyond that only counted
 
@@ -89,3 +90,21 @@ class Summary:
             f"({self.failed_permanent} permanent, {self.failed_transient} transient{later}), {self.skipped} skipped"
             f"{held} in {self.elapsed:.1f}s ({rate:.1f} msg/s)"
         )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How far a campaign has got: readers with an outcome (each once: one deferred, then sent, is one), sent,
+    failed."""
+
+    SIZE: ClassVar[int] = 3
+    done: int = 0
+    sent: int = 0
+    failed: int = 0
+
+    @classmethod
+    def of(cls, summary: Summary) -> Tally:
+        return cls(sum(summary.counts.values()), summary.sent, summary.failed)
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.done + other.done, self.sent + other.sent, self.failed + other.failed)

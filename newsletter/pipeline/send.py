@@ -6,8 +6,8 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -15,8 +15,9 @@ from newsletter import sender_limits
 from newsletter.config import Settings
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
+from newsletter.deliver.progress import progress_view
 from newsletter.deliver.smtp import SmtpPool
-from newsletter.deliver.summary import Summary
+from newsletter.deliver.summary import Summary, Tally
 from newsletter.errors import InputError
 from newsletter.message import Composer
 from newsletter.models import Delivery, DeliveryState, Digest, Subscriber
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # Digests a send keeps from its prepare step for its own campaign (bounded: memory stays flat; the rest
 # are read back from the archive as they are claimed).
 FRESH_DIGESTS = 5000
+PROGRESS_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -129,20 +131,48 @@ async def _send(
             share = max(1, -(-(total - summary.skipped) // (4 * options.workers)))
             if share < ctx.settings.smtp.batch_size:
                 ctx = Context(ctx.settings.replace(smtp={"batch_size": share}), ctx.db)
-        campaign = make_campaign(ctx, mailer, options.show_progress)  # before any sending process is started
-        helpers = [
-            asyncio.to_thread(SendingProcess(ctx.settings, options.issue_date, only).result)
-            for _ in range(options.workers - 1)
-        ]
-        own, *others = await asyncio.gather(
-            campaign.run(options.issue_date, only, total=total - summary.skipped, fresh=fresh), *helpers
-        )
+        mine = [Tally()]
+        campaign = make_campaign(ctx, mailer, lambda run: mine.__setitem__(0, Tally.of(run)))  # before any helper
+        helpers = [SendingProcess(ctx.settings, options.issue_date, only) for _ in range(options.workers - 1)]
+
+        def tally() -> Tally:  # one bar for every sending process of the send, each telling how far it got
+            return sum((h.tally() for h in helpers), mine[0])
+
+        async with _progress(options, total - summary.skipped, tally):
+            own, *others = await asyncio.gather(
+                campaign.run(options.issue_date, only, fresh=fresh), *(asyncio.to_thread(h.result) for h in helpers)
+            )
     finally:
         await mailer.close()
     for part in (own, *others):
         summary.add(part)
     summary.held = await asyncio.to_thread(ctx.ledger.being_sent, options.issue_date)
     return summary
+
+
+@asynccontextmanager
+async def _progress(options: SendOptions, total: int, tally: Callable[[], Tally]) -> AsyncIterator[None]:
+    """The send's progress bar (on a terminal), refreshed a few times a second from how far its sending
+    processes got."""
+    started = time.monotonic()
+    with progress_view(options.show_progress) as view:
+        task = view.add_task(f"issue {options.issue_date}", total=total, rate=0.0, failed=0)
+
+        def show() -> None:
+            now, elapsed = tally(), time.monotonic() - started
+            view.update(task, completed=now.done, rate=now.sent / elapsed if elapsed else 0.0, failed=now.failed)
+
+        async def refresh() -> None:
+            while True:
+                show()
+                await asyncio.sleep(PROGRESS_SECONDS)
+
+        refresher = asyncio.create_task(refresh())
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            show()
 
 
 async def _dry_run(ctx: Context, recipients: Iterable[list[Subscriber]], options: SendOptions) -> Summary:

@@ -10,17 +10,20 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
+from multiprocessing.sharedctypes import SynchronizedArray
 from multiprocessing.synchronize import Event as EventType
+from typing import Any
 
 from newsletter import owners
 from newsletter.config import Settings
 from newsletter.deliver.campaign import Campaign
 from newsletter.deliver.mailer import Mailer
 from newsletter.deliver.smtp import SmtpPool
-from newsletter.deliver.summary import Summary
+from newsletter.deliver.summary import Summary, Tally
 from newsletter.errors import DeliveryError, SmtpUnreachable
 from newsletter.interrupts import interrupts_ignored
 from newsletter.message import Composer
@@ -38,7 +41,7 @@ MAX_UNREACHABLE_WAIT = 300.0  # seconds between a worker's tries of an SMTP serv
 ORPHAN_CHECK = 1.0  # seconds between a sending process's looks at whether the process that started it lives
 
 
-def make_campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign:
+def make_campaign(ctx: Context, mailer: Mailer, tally: Callable[[Summary], None] | None = None) -> Campaign:
     return Campaign(
         mailer=mailer,
         compose=Composer(ctx.settings).compose,
@@ -47,7 +50,7 @@ def make_campaign(ctx: Context, mailer: Mailer, show_progress: bool) -> Campaign
         subscribers=ctx.subscribers,
         settings=ctx.settings.smtp,
         journal=Journal(journal_folder(ctx.settings.paths.state, ctx.db.identity), owners.new_owner()),
-        show_progress=show_progress,
+        tally=tally,
         shutdown=SHUTDOWN,
     )
 
@@ -61,8 +64,12 @@ class SendingProcess:
     def __init__(self, settings: Settings, issue_date: date | None, only: set[int] | None) -> None:
         spawn = multiprocessing.get_context("spawn")
         self._stop = spawn.Event()
+        self._counts = spawn.Array("q", Tally.SIZE)  # how far it got, for the progress bar of the send
         self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=spawn, initializer=_stops_with, initargs=(self._stop, os.getpid())
+            max_workers=1,
+            mp_context=spawn,
+            initializer=_stops_with,
+            initargs=(self._stop, os.getpid(), self._counts),
         )
         with interrupts_ignored():  # the process is started here, and keeps the disposition it starts with
             self._future = self._pool.submit(_deliver_with_own_context, settings, issue_date, only)
@@ -81,18 +88,26 @@ class SendingProcess:
         finally:
             self._pool.shutdown()
 
+    def tally(self) -> Tally:
+        """How far it has got so far."""
+        with self._counts.get_lock():
+            return Tally(*self._counts[:])
 
-# In a sending process: set while no campaign runs in it.
+
+# In a sending process: set while no campaign runs in it; where it tells the process that started it how
+# far it got.
 _IDLE = threading.Event()
+_COUNTS: list[SynchronizedArray[Any]] = []
 
 
-def _stops_with(stop: EventType, parent: int) -> None:
+def _stops_with(stop: EventType, parent: int, counts: SynchronizedArray[Any]) -> None:
     """In a sending process: SIGTERM, or `stop` set by the process that started it, ends its campaign cleanly.
     When that process is gone (kill -9), nobody reads its result nor gives it work, and it would wait for
     work for ever: it ends its campaign cleanly and exits (`parent` is that process: it may be gone already
     when this one has imported what it needs)."""
     signal.signal(signal.SIGTERM, lambda *_: SHUTDOWN.set())
     _IDLE.set()
+    _COUNTS.append(counts)
 
     def watch() -> None:
         while os.getppid() == parent:  # stopped or not: its parent may be killed while it finishes
@@ -112,21 +127,32 @@ def _deliver_with_own_context(settings: Settings, issue_date: date | None, only:
     try:
         ctx = Context.open(settings)
         try:
-            return deliver_once(ctx, issue_date, only)
+            return deliver_once(ctx, issue_date, only, _told)
         finally:
             ctx.close()
     finally:
         _IDLE.set()
 
 
-def deliver_once(ctx: Context, issue_date: date | None, only: set[int] | None = None) -> Summary:
+def _told(summary: Summary) -> None:
+    tally = Tally.of(summary)
+    with _COUNTS[0].get_lock():
+        _COUNTS[0][:] = [tally.done, tally.sent, tally.failed]
+
+
+def deliver_once(
+    ctx: Context,
+    issue_date: date | None,
+    only: set[int] | None = None,
+    tally: Callable[[Summary], None] | None = None,
+) -> Summary:
     """Claim and send ready rows until none are left (in this process); the body of a worker."""
     mailer = SmtpPool(ctx.settings.smtp)
 
     async def go() -> Summary:
         await mailer.open()
         try:
-            return await make_campaign(ctx, mailer, show_progress=False).run(issue_date, only)
+            return await make_campaign(ctx, mailer, tally).run(issue_date, only)
         finally:
             await mailer.close()
 
