@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.corpus import CORPUS, background_db
+from newsletter.meanings import Meanings
 from newsletter.models import Paper, Preferences, Subscriber
 from newsletter.selection import Index, rank
 from newsletter.sources import hf_daily
@@ -88,11 +89,12 @@ class PlainBM25:
 def ranker(papers: Sequence[Paper], background: Background) -> Ranker:
     """The product's ranking: the batch analysed with the store's word rarity, each phrase's profile from
     the store (papers as the product stores them)."""
-    index = Index(papers, background.vocabulary())
+    meanings = Meanings(background.neighbours)
+    index = Index(papers, meanings.vocabulary())
     cache: dict = {}
 
     def run(topics: Sequence[str]) -> list[str]:
-        profiles = background.profiles(topics, DAY)
+        profiles = meanings.profiles(topics, DAY)
         reader = Subscriber(id=1, email="p@example.com", max_items=TOP, preferences=Preferences(topics=tuple(topics)))
         return [p.paper.id for p in rank(reader, index, topic_scores=cache, profiles=profiles)]
 

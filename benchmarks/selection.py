@@ -2,7 +2,7 @@
 
 Target (issue 14): choosing costs at most 0.2x composing the reader's mail (the digests of the first 1,000
 readers, real papers and reasons, each composed once by a Composer that has composed one other, as a send
-composes them). What each phrase means is worked out once per distinct phrase and day (Background.profiles,
+composes them). What each phrase means is worked out once per distinct phrase and day (Meanings.profiles,
 kept), the batch analysed once, then the readers are ranked a batch at a time, as a send ranks them.
 Everything is counted: reading the shipped model, every profile, the analysis of the batch and every reader's
 ranking. The batch is 1,000 real papers of the background (every stored paper, announced or not, informs the
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.corpus import CORPUS, background_db
 from newsletter import learned, words
 from newsletter.config import load_settings
+from newsletter.meanings import Meanings
 from newsletter.message import Composer
 from newsletter.models import Digest, Paper, Preferences, Subscriber
 from newsletter.pipeline import Context
@@ -66,7 +67,7 @@ def readers(n: int, pool: list[str], rng: random.Random) -> list[Subscriber]:
     ]
 
 
-def their_mail(background: Background, batch: list[Paper], people: list[Subscriber]) -> list[Digest]:
+def their_mail(background: Meanings, batch: list[Paper], people: list[Subscriber]) -> list[Digest]:
     """The digests these readers get from the batch: what a send composes, real papers and reasons."""
     index = Index(batch, background.vocabulary())
     profiles = background.profiles(dict.fromkeys(t for p in people for t in p.preferences.topics), DAY)
@@ -74,7 +75,7 @@ def their_mail(background: Background, batch: list[Paper], people: list[Subscrib
     return [Digest(p, DAY, tuple(mine), DAY, DAY, len(batch)) for p, mine in zip(people, picks, strict=True) if mine]
 
 
-def choose(background: Background, batch: list[Paper], people: list[Subscriber]) -> tuple[float, float]:
+def choose(background: Meanings, batch: list[Paper], people: list[Subscriber]) -> tuple[float, float]:
     """Seconds for what a day costs once (word rarity, the batch, every profile; a fresh process keeps
     nothing yet) and for the readers themselves, per reader."""
     learned.forget()  # a new process reads the shipped model (word rarity, profiles) once
@@ -109,7 +110,7 @@ def main() -> None:
     settings = load_settings(env={})
     # Composing their mail: the digests of the first readers, each once, as a send composes them (papers of
     # the batch, real abstracts and reasons; pieces shared between readers are made once, as in a send).
-    *mail, warm_up = their_mail(Background(db), batch, people[READERS[0]][: COMPOSED + 1])
+    *mail, warm_up = their_mail(Meanings(Background(db).neighbours), batch, people[READERS[0]][: COMPOSED + 1])
     results: dict[str, list[float]] = {"compose their mail": []}
     for n in READERS:
         results[f"choose, {n:,} readers, all in"] = []
@@ -123,7 +124,8 @@ def main() -> None:
             composer.compose(digest)
         results["compose their mail"].append((time.perf_counter() - started) / len(mail))
         for n in READERS:
-            once, each = choose(Background(db), batch, people[n])  # nothing kept from the last round
+            meanings = Meanings(Background(db).neighbours)  # nothing kept from the last round
+            once, each = choose(meanings, batch, people[n])
             results[f"choose, {n:,} readers, all in"].append(once + each)
             results["  of which once a day"].append(once)
             results["  of which the readers"].append(each)

@@ -143,23 +143,12 @@ def phrase_terms(stems: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """How many of `docs` papers use each term: word rarity measured on a sample of the background."""
+    """How many of `docs` papers use each term: word rarity (the shipped model's, learned from arXiv)."""
 
     docs: int
     df: Mapping[str, int]
     # Each term's idf when the maker has it already (the shipped model works out 100k of them at once).
     idf: Mapping[str, float] | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def of(cls, papers: Iterable[Paper]) -> Vocabulary:
-        df: Counter[str] = Counter()
-        n = 0
-        for paper in papers:
-            df.update(paper_terms(paper).keys())
-            n += 1
-        # A pair of words seen once in a sample says nothing a missing one would not (both count as rare),
-        # and such pairs are most of the entries.
-        return cls(n, {t: d for t, d in df.items() if d > 1 or "_" not in t})
 
     # Each word's idf by its number (_WORD_IDS), grown as words are seen.
     _by_id: list[np.ndarray] = field(default_factory=list, init=False, compare=False, repr=False)

@@ -13,6 +13,13 @@ SHELLS = (
     "newsletter.entry",
 )
 RENDERING = ("newsletter.render", "newsletter.message", "newsletter.links", "newsletter.paper_views")
+STAGES = (
+    "newsletter.selection",
+    "newsletter.sources",
+    "newsletter.meanings",
+    "newsletter.meaning",
+    "newsletter.learned",
+)
 
 
 def _in(module: str, rooms: tuple[str, ...]) -> bool:
@@ -25,16 +32,18 @@ def imports() -> list[tuple[str, int, str]]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = list(parts[:-1])
+        module = ".".join(package if parts[-1] == "__init__" else parts)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom):
+                # `from . import x` and `from ..store import y`: as written from the package's root.
+                base = ".".join([*package[: len(package) - node.level + 1], *([node.module] if node.module else [])])
+                within = base if node.level else node.module or ""
                 # `from newsletter import pipeline` names a module; `from newsletter.x import y` names x.
-                names = (
-                    [f"{node.module}.{a.name}" for a in node.names] if node.module == "newsletter" else [node.module]
-                )
+                names = [f"{within}.{a.name}" for a in node.names] if within.count(".") < 1 else [within]
             found += [(module, node.lineno, name) for name in names if name.startswith("newsletter.")]
     return found
 
@@ -56,7 +65,8 @@ def test_store_deliver_and_render_do_not_import_each_other() -> None:
     # deliver/ declares the ledger it needs (deliver/ports.py); the store knows nothing of mail.
     apart = {
         "newsletter.deliver": ("newsletter.store",),
-        "newsletter.store": ("newsletter.deliver", *RENDERING),
+        # The store keeps and finds; what a phrase means or how a paper ranks is worked out above it.
+        "newsletter.store": ("newsletter.deliver", *RENDERING, *STAGES),
         **{room: ("newsletter.store", "newsletter.deliver") for room in RENDERING},
     }
     crossing = [

@@ -31,7 +31,7 @@ from newsletter.selection.ranking import _chosen, _why
 from newsletter.selection.scoring import score_reader
 from newsletter.selection.topics import median
 from newsletter.sources.arxiv_metadata import parse_record
-from newsletter.store.background import as_written
+from newsletter.store.background import Background, as_written
 from newsletter.words import _WORD_IDS, _WORDS, EMPTY_VOCABULARY, _word_id, analyse, stem, unit
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber
 
@@ -124,9 +124,7 @@ def test_the_background_says_what_an_ambiguous_word_means(ctx, tmp_path, real, b
     reader = make_subscriber(topics=("diffusion",), max_items=4)
     cold = picked(rank(reader, Index(batch)))
     import_background(ctx, tmp_path, real, background)
-    picks = rank(
-        reader, Index(batch, ctx.background.vocabulary()), profiles=ctx.background.profiles(["diffusion"], ISSUE)
-    )
+    picks = rank(reader, Index(batch, ctx.meanings.vocabulary()), profiles=ctx.meanings.profiles(["diffusion"], ISSUE))
     assert picked(picks)[0] in meant
     # More of the papers in the background's sense than cold (unless cold already had them all).
     assert len(set(picked(picks)) & set(meant)) > len(set(cold) & set(meant)) or set(cold) == set(meant)
@@ -149,8 +147,8 @@ def test_the_background_asks_for_the_phrase_with_its_inner_function_words(ctx) -
     ctx.papers.upsert([replace(p, background=True) for p in population + other])
     assert as_written("agent-based modeling") == ("agent", "based", "modeling")
     assert as_written("the agent-based modeling of") == ("agent", "based", "modeling")
-    assert {p.id for p in ctx.background.neighbours("agent-based modeling")} == {p.id for p in population}
-    assert {p.id for p in ctx.background.neighbours("agent modeling")} == {p.id for p in other}
+    assert {p.id for p in Background(ctx.db).neighbours("agent-based modeling")} == {p.id for p in population}
+    assert {p.id for p in Background(ctx.db).neighbours("agent modeling")} == {p.id for p in other}
 
 
 def test_a_profile_tighter_than_any_paper_still_tells_papers_apart() -> None:
@@ -204,9 +202,9 @@ def test_background_finds_papers_that_never_say_the_phrase(ctx, tmp_path, real) 
     assert not set(picked(rank(reader, Index(batch)))) & set(JAILBREAK)
 
     import_background(ctx, tmp_path, real, SAFETY_BACKGROUND + GENERATIVE_BACKGROUND + SOCIAL_BACKGROUND)
-    profiles = ctx.background.profiles(["AI safety"], ISSUE)
+    profiles = ctx.meanings.profiles(["AI safety"], ISSUE)
     assert profiles["AI safety"].support == len(SAFETY_BACKGROUND)
-    picks = rank(reader, Index(batch, ctx.background.vocabulary()), profiles=profiles)
+    picks = rank(reader, Index(batch, ctx.meanings.vocabulary()), profiles=profiles)
     assert set(picked(picks)) == set(JAILBREAK)
     assert "safety" not in picks[0].why.words  # the background, not the word, is the reason
     assert "papers on cs." in picks[0].why.evidence
@@ -218,9 +216,9 @@ def test_a_day_without_the_topic_is_not_filled_with_the_nearest_papers(ctx, tmp_
     match, and filled the digest with whatever came nearest)."""
     import_background(ctx, tmp_path, real, SAFETY_BACKGROUND + GENERATIVE_BACKGROUND + SOCIAL_BACKGROUND)
     batch = candidates(real, GENERATIVE + SOCIAL)
-    profiles = ctx.background.profiles(["AI safety"], ISSUE)
+    profiles = ctx.meanings.profiles(["AI safety"], ISSUE)
     reader = make_subscriber(topics=("AI safety",), max_items=10)
-    picks = rank(reader, Index(batch, ctx.background.vocabulary()), profiles=profiles)
+    picks = rank(reader, Index(batch, ctx.meanings.vocabulary()), profiles=profiles)
     assert [p for p in picks if not p.why.words] == []  # nothing picked for the background alone
 
 
@@ -524,7 +522,7 @@ def test_a_word_shared_with_another_field_does_not_pad_the_digest(ctx) -> None:
     papers = ctx.papers.list()
     topics = ("analog circuit design", "low-dropout regulator", "mixed-signal ADC")
     reader = make_subscriber(topics=topics, max_items=10)
-    picks = rank(reader, Index(papers, ctx.background.vocabulary()), profiles=ctx.background.profiles(topics, ISSUE))
+    picks = rank(reader, Index(papers, ctx.meanings.vocabulary()), profiles=ctx.meanings.profiles(topics, ISSUE))
     titles = [p.paper.title for p in picks]
     assert any("Low-Dropout Regulator" in t for t in titles) and any("Analog Circuits" in t for t in titles)
     assert not [t for t in titles if "Language Models" in t or "Grokking" in t]

@@ -391,7 +391,7 @@ def test_a_worker_says_how_long_it_ran(world, smtp_server) -> None:
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     summary = pipeline.run_worker(world, stop, poll=0.05)
-    assert summary.sent == 0 and summary.elapsed >= 0.5  # waits included: it ran that long, sending nothing
+    assert summary.sent == 0 and summary.elapsed >= 0.4  # waits included: it ran about that long, sending nothing
     assert "0 sent" in summary.line("worker") and " in 0.0s" not in summary.line("worker")
 
 

@@ -264,8 +264,7 @@ def print_json(data: Any) -> None:
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
-    type=click.Path(dir_okay=False),
-    envvar="NEWSLETTER_CONFIG",
+    type=click.Path(dir_okay=False),  # $NEWSLETTER_CONFIG is read with the settings (config/load.py)
     help="Config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml if present).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log each step, including why a reader was skipped.")

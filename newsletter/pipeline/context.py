@@ -22,7 +22,7 @@ from newsletter.store import (
 )
 
 if TYPE_CHECKING:
-    from newsletter.store import Background
+    from newsletter.meanings import Meanings
 
 
 @dataclass
@@ -51,12 +51,13 @@ class Context:
         self.mail_stats = DeliverabilityStats(self.db)
 
     @cached_property
-    def background(self) -> Background:
-        """The stored papers as the ranker reads them; made on first use: it brings numpy and the shipped
-        model, which a command that only reads the ledger (`status`, `jobs`) does without."""
+    def meanings(self) -> Meanings:
+        """What the readers' phrases mean, from the stored papers; made on first use: it brings numpy and the
+        shipped model, which a command that only reads the ledger (`status`, `jobs`) does without."""
+        from newsletter.meanings import Meanings
         from newsletter.store import Background
 
-        return Background(self.db)
+        return Meanings(Background(self.db).neighbours)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Context:

@@ -77,7 +77,7 @@ class DigestBuilder:
                 [r for _, r in readers],
                 index,
                 topic_scores=topic_scores,
-                profiles=self.ctx.background.profiles(phrases, issue_date),
+                profiles=self.ctx.meanings.profiles(phrases, issue_date),
             )
             for (n, reader), picks in zip(readers, ranked, strict=True):
                 digests[n] = Digest(
@@ -90,7 +90,7 @@ class DigestBuilder:
         every reader."""
         if window not in self._indexes:
             candidates = self.ctx.papers.announced_between(*window)
-            self._indexes[window] = (selection.Index(candidates, self.ctx.background.vocabulary()), {})
+            self._indexes[window] = (selection.Index(candidates, self.ctx.meanings.vocabulary()), {})
             self._quiet[window] = quiet_days(
                 self._indexes[window][0].papers, *window, known_since=self.ctx.papers.first_announcement()
             )
@@ -102,7 +102,7 @@ class DigestBuilder:
         window = self.window(last_sent, issue_date)
         if window is None:
             return []
-        index = selection.Index(self.ctx.papers.announced_between(*window), self.ctx.background.vocabulary())
+        index = selection.Index(self.ctx.papers.announced_between(*window), self.ctx.meanings.vocabulary())
         prefs = subscriber.preferences
         return selection.explain(
             subscriber,
@@ -110,7 +110,7 @@ class DigestBuilder:
             sent,
             liked=self.ctx.papers.get_many(prefs.liked),
             disliked=self.ctx.papers.get_many(prefs.disliked),
-            profiles=self.ctx.background.profiles(prefs.topics, issue_date),
+            profiles=self.ctx.meanings.profiles(prefs.topics, issue_date),
             top=top,
         )
 

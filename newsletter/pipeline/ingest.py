@@ -18,8 +18,8 @@ from newsletter.pipeline.context import Context, today
 from newsletter.pipeline.workers import SHUTDOWN
 
 if TYPE_CHECKING:
-    from newsletter.sources import ParsedFeed
     from newsletter.sources.arxiv_metadata import Batch
+    from newsletter.sources.base import ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ PROBLEMS_KEPT = 20
 
 def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestResult]:
     """Fetch each source in its own error boundary and transaction; a broken one stops no other."""
-    from newsletter.sources import configured_sources  # feedparser and httpx: only ingesting loads them
+    from newsletter.sources.registry import configured_sources  # feedparser and httpx: only ingesting loads them
 
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
@@ -48,7 +48,7 @@ def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) ->
     """Every day of [start, end] from each source, page by page, each page its own transaction."""
     if end < start:
         raise InputError(f"--from {start} is after --to {end}")
-    from newsletter.sources import configured_sources
+    from newsletter.sources.registry import configured_sources
 
     results = []
     for source in configured_sources(ctx.settings, tuple(names)):
@@ -64,7 +64,7 @@ def backfill(ctx: Context, start: date, end: date, names: Sequence[str] = ()) ->
 
 
 def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
-    from newsletter.sources import parser_for
+    from newsletter.sources.registry import parser_for
 
     parse = parser_for(fmt)
 

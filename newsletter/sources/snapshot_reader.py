@@ -17,7 +17,8 @@ from pathlib import Path
 from newsletter.config import IngestSettings
 from newsletter.errors import FeedError, NewsletterError
 from newsletter.interrupts import interrupts_ignored
-from newsletter.sources import ParsedFeed, arxiv_metadata
+from newsletter.sources import arxiv_metadata
+from newsletter.sources.base import ParsedFeed
 from newsletter.sources.clean import clean_feed
 
 

@@ -1,46 +1,43 @@
-"""What phrases mean in the stored papers (top-k neighbours of a phrase from the full-text index), else in
-the shipped model of arXiv. Used by the pipeline to hand selection.py its PhraseProfiles and word rarity.
+"""The stored papers that use a phrase most (its neighbours), from the full-text index: what meanings.py
+learns what a phrase means from.
 
-Every stored paper informs the ranker (background imports, past announcements). Retrieval asks the index
-for the phrase as written (the papers that use it as a whole), the newest `k` first, so the index stops
-after `k` instead of ranking every match of a common phrase ("language models": thousands); only when
-fewer than a few papers use the phrase as written does it ask for all of its words, best first.
+Every stored paper counts (background imports, past announcements). Retrieval asks the index for the phrase
+as written (the papers that use it as a whole), the newest `k` first, so the index stops after `k` instead of
+ranking every match of a common phrase ("language models": thousands); only when fewer than a few papers use
+the phrase as written does it ask for all of its words, best first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from datetime import date
 
 from sqlalchemy import text
 
-from newsletter import learned
-from newsletter.meaning import PhraseProfile, profile_from
 from newsletter.models import Paper
 from newsletter.query import Query
 from newsletter.store.db import Database
 from newsletter.store.papers import paper_columns, paper_from_mapping, paper_types
 from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
-from newsletter.words import STOPWORDS, Vocabulary
+from newsletter.words import STOPWORDS
 
 NEIGHBOURS = 30  # more say no more on the dev set's tune split, and each costs time once per phrase and day
 ENOUGH = 3
-# Stored papers that outweigh the shipped model: the store's own evidence, however thin, wins (tuned on the
-# tune split, where preferring the model whenever the phrase as written is rare scored lower).
-TRUST = 3
+
+
+def _words(phrase: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", phrase.lower())
 
 
 def query_words(phrase: str) -> tuple[str, ...]:
     """The words the index is asked for, function words left out (the index stems them itself)."""
-    words = tuple(re.findall(r"[a-z0-9]+", phrase.lower()))
+    words = tuple(_words(phrase))
     return tuple(w for w in words if w not in STOPWORDS) or words
 
 
 def as_written(phrase: str) -> tuple[str, ...]:
     """The phrase's words in order, function words inside it kept: "agent-based modeling" without "based"
     would ask for "agent modeling", another phrase. Only those at its ends go (they bind nothing)."""
-    words = list(re.findall(r"[a-z0-9]+", phrase.lower()))
+    words = _words(phrase)
     while len(words) > 1 and words[0] in STOPWORDS:
         words.pop(0)
     while len(words) > 1 and words[-1] in STOPWORDS:
@@ -49,14 +46,12 @@ def as_written(phrase: str) -> tuple[str, ...]:
 
 
 class Background:
-    """Phrase profiles from the stored papers, worked out once per phrase and day and kept
-    for the life of the process (a send asks for the same few hundred phrases for many thousand readers)."""
+    """The stored papers as the ranker reads them: a phrase's neighbours."""
 
     def __init__(self, db: Database, neighbours: int = NEIGHBOURS) -> None:
         self.db = db
         self.search = PaperSearch(db)
         self.k = neighbours
-        self._profiles: dict[tuple[str, date], PhraseProfile | None] = {}
 
     def neighbours(self, phrase: str) -> list[Paper]:
         """The stored papers that use the phrase most: as written first, then with all of its words."""
@@ -84,26 +79,3 @@ class Background:
         with self.db.transaction() as session:
             rows = session.execute(text(sql).columns(**paper_types()), {**params, "k": self.k}).mappings()
             return [paper_from_mapping(row) for row in rows]
-
-    def vocabulary(self) -> Vocabulary:
-        """Word rarity: how rare a word is in arXiv, learned once from ~100,000 real papers and shipped (a
-        sample of the store would say the same of a large store and much less of a young one, and costs a
-        second a day to read)."""
-        return learned.vocabulary()
-
-    def profiles(self, phrases: Iterable[str], day: date) -> dict[str, PhraseProfile]:
-        """Profiles of these phrases, cached per phrase and day: from the stored papers (the phrase as written,
-        or all of its words); only when fewer than TRUST of them say anything (a fresh install, a rare
-        phrase) from the shipped model of arXiv, if it knows the phrase."""
-        result: dict[str, PhraseProfile] = {}
-        for phrase in phrases:
-            key = (phrase, day)
-            if key not in self._profiles:
-                stored = profile_from(phrase, self.neighbours(phrase), self.vocabulary())
-                if stored is None or stored.support < TRUST:
-                    stored = learned.model().profile(phrase) or stored
-                self._profiles[key] = stored
-            profile = self._profiles[key]
-            if profile is not None:
-                result[phrase] = profile
-        return result

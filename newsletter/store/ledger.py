@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
+from sqlalchemy import CursorResult, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from newsletter.models import FINAL_STATES, Delivery, DeliveryState, Frequency, Outcome, Status
@@ -16,7 +16,7 @@ from newsletter.store.db import Database
 from newsletter.store.subscribers import HARD_BOUNCE, SubscriberStore
 from newsletter.store.tables import DeliveryRow, DigestItemRow, DigestRow, SubscriberRow, utcnow
 
-_CLAIMABLE = (DeliveryState.PENDING, DeliveryState.FAILED_TRANSIENT)
+_WAITING = [str(DeliveryState.PENDING), str(DeliveryState.FAILED_TRANSIENT)]  # not sent, not given up
 JOURNAL_CHUNK = 500  # rows per statement when applying a journal (SQLite caps bound parameters)
 
 
@@ -151,7 +151,7 @@ class Ledger:
         query = (
             update(DeliveryRow)
             .where(
-                DeliveryRow.state.in_([str(DeliveryState.PENDING), str(DeliveryState.FAILED_TRANSIENT)]),
+                DeliveryRow.state.in_(_WAITING),
                 has_papers,
                 all_reached,
             )
@@ -295,13 +295,9 @@ class Ledger:
 
     def next_retry(self, issue_date: date | None) -> datetime | None:
         """When the earliest scheduled retry falls due (parked rows have none)."""
-        query = select(func.min(DeliveryRow.next_attempt_at)).where(
-            DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT), DeliveryRow.next_attempt_at.is_not(None)
-        )
-        if issue_date is not None:
-            query = query.where(DeliveryRow.issue_date == issue_date)
         with self.db.transaction() as session:
-            return session.scalar(query)
+            due: datetime | None = session.scalar(_retries(func.min(DeliveryRow.next_attempt_at), issue_date))
+            return due
 
     def being_sent(self, issue_date: date) -> int:
         """Rows of an issue in `sending`: once a send's own senders are done, held by another (a send running
@@ -313,13 +309,8 @@ class Ledger:
             return session.scalar(query) or 0
 
     def retries_scheduled(self, issue_date: date | None) -> int:
-        query = select(func.count()).where(
-            DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT), DeliveryRow.next_attempt_at.is_not(None)
-        )
-        if issue_date is not None:
-            query = query.where(DeliveryRow.issue_date == issue_date)
         with self.db.transaction() as session:
-            return session.scalar(query) or 0
+            return session.scalar(_retries(func.count(), issue_date)) or 0
 
     def deliveries(self, issue_date: date, subscriber_ids: Collection[int]) -> dict[int, Delivery]:
         """The ledger rows of these readers for an issue, by subscriber id (one query per batch of readers)."""
@@ -423,3 +414,11 @@ def to_delivery(row: DeliveryRow, email: str) -> Delivery:
         sent_at=row.sent_at,
         next_attempt_at=row.next_attempt_at,
     )
+
+
+def _retries(what: Any, issue_date: date | None) -> Select[Any]:
+    """`what` over the rows with a retry scheduled (of one issue, or of all)."""
+    query = select(what).where(
+        DeliveryRow.state == str(DeliveryState.FAILED_TRANSIENT), DeliveryRow.next_attempt_at.is_not(None)
+    )
+    return query if issue_date is None else query.where(DeliveryRow.issue_date == issue_date)
