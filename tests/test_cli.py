@@ -346,7 +346,7 @@ def test_jobs_lists_send_slots_and_json_logs(cli) -> None:
     weekly_line = r"1 reader at 09:00 UTC on Thursdays: next (due now \(1 waiting\), then )?\d{4}-\d\d-\d\d 09:00"
     assert re.search(weekly_line, listing)
     [weekly] = [s for s in json.loads(ok(cli("status", "--json")).stdout)["next_sends"] if s["weekday"] is not None]
-    assert weekly["weekday"] == 3 and datetime.fromisoformat(weekly["at"]).weekday() == 3
+    assert weekly["weekday"] == 3 and datetime.fromisoformat(weekly["next"]).weekday() == 3
     logged = cli("--log-format", "json", "-v", "subscribers", "list")
     assert logged.exit_code == 0
     for line in logged.stderr.splitlines():

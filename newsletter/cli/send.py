@@ -115,37 +115,10 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
     if as_json:
         print_json(
             {
-                "issues": [
-                    {
-                        "issue_date": i.issue_date,
-                        "counts": i.counts,
-                        "last_errors": [
-                            {
-                                "email": e.email,
-                                "state": e.state,
-                                "code": e.last_code,
-                                "reply": e.last_reply,
-                                "attempts": e.attempts,
-                                "next_attempt_at": e.next_attempt_at,
-                            }
-                            for e in i.last_errors
-                        ],
-                    }
-                    for i in issues
-                ],
+                "issues": [i.to_dict() for i in issues],
                 "ingests": [vars(r) for r in runs],
                 "papers": state.app.papers.count(),
-                "next_sends": [
-                    {
-                        "timezone": x.timezone,
-                        "send_hour": x.send_hour,
-                        "weekday": x.weekday,
-                        "readers": x.readers,
-                        "at": x.next,
-                        "waiting": x.waiting,
-                    }
-                    for x in slots
-                ],
+                "next_sends": [slot.to_dict() for slot in slots],
             }
         )
         return
@@ -208,7 +181,7 @@ def jobs(state: State, as_json: bool) -> None:
         print_json(
             {
                 "jobs": [{"name": name, "next_run": when} for name, when in schedule.next_runs(state.settings)],
-                "send_slots": [vars(slot) for slot in pipeline.send_slots(state.app)],
+                "send_slots": [slot.to_dict() for slot in pipeline.send_slots(state.app)],
             }
         )
         return

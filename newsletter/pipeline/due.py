@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -56,6 +57,10 @@ class SendSlot:
         """'due now (3 waiting), then 2026-12-01 07:00 UTC', or the next time alone."""
         at = f"{self.next:%Y-%m-%d %H:%M %Z}"
         return f"due now ({self.waiting} waiting), then {at}" if self.waiting else at
+
+    def to_dict(self) -> dict[str, object]:
+        """As `status --json` and `jobs --json` give it."""
+        return dataclasses.asdict(self)
 
 
 def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:

@@ -26,6 +26,21 @@ class IssueStatus:
     counts: dict[str, int]
     last_errors: list[Delivery]
 
+    def to_dict(self) -> dict[str, Any]:
+        """As `status --json` gives it."""
+        errors = [
+            {
+                "email": e.email,
+                "state": e.state,
+                "code": e.last_code,
+                "reply": e.last_reply,
+                "attempts": e.attempts,
+                "next_attempt_at": e.next_attempt_at,
+            }
+            for e in self.last_errors
+        ]
+        return {"issue_date": self.issue_date, "counts": self.counts, "last_errors": errors}
+
 
 SUPERSEDED = "a later issue reached this reader first, with all these papers"
 
