@@ -1,5 +1,7 @@
-"""Mail that comes back, read: delivery reports (RFC 3464, and servers' own formats through flufl.bounce),
-complaints (ARF, RFC 5965) and mails to the List-Unsubscribe mailto: address.
+"""Mail that comes back, read: delivery reports, complaints and List-Unsubscribe mails.
+
+Delivery reports (RFC 3464, and servers' own formats through flufl.bounce), complaints (ARF, RFC 5965) and mails to
+the List-Unsubscribe mailto: address.
 
 Pure parsing, no database: each message becomes a Report carrying what could prove it answers one of our
 messages (the addresses it was sent to, quoted Message-IDs and return paths); newsletter.returned_mail

@@ -1,6 +1,7 @@
-"""The IMAP mailbox of returned mail (stdlib imaplib): every message in `inbox.folder` is handed over, then
-moved to `inbox.processed_folder` (never deleted); one that could not be handled stays for the next poll.
-"""
+"""The IMAP mailbox of returned mail: each message handed over, then moved, never deleted.
+
+Read with the stdlib's imaplib: every message in `inbox.folder` is handed over, then moved to
+`inbox.processed_folder` (never deleted); one that could not be handled stays for the next poll."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""How long work stops on Ctrl-C and SIGTERM: cleanly on the first, at once on a second Ctrl-C; and child
-processes started deaf to Ctrl-C (the terminal signals the whole process group, and the parent alone decides
-how its work stops, saying how far it got)."""
+"""How work stops on Ctrl-C and SIGTERM: cleanly on the first, at once on a second Ctrl-C.
+
+Child processes started deaf to Ctrl-C (the terminal signals the whole process group, and the parent alone
+decides how its work stops, saying how far it got)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""What the package knows about arXiv before anything is stored: word rarity and phrase profiles learned from
-~100,000 real papers (newsletter/data/arxiv_model.npz, rebuilt by `make model`)."""
+"""What the package knows about arXiv before anything is stored: the shipped model.
+
+Word rarity and phrase profiles learned from ~100,000 real papers (newsletter/data/arxiv_model.npz, rebuilt by
+`make model`)."""
 
 from __future__ import annotations
 

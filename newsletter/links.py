@@ -1,5 +1,7 @@
-"""Every address a reader follows: a paper's pages, the site's pages, each reader's signed links and the
-List-Unsubscribe header; the email (render, message) and the web pages build them here and nowhere else.
+"""Every address a reader follows, made in one place for the email and the web pages.
+
+A paper's pages, the site's pages, each reader's signed links and the List-Unsubscribe header; the email (render,
+message) and the web pages build them here and nowhere else.
 
 The tokens inside are signed and read back by tokens.py (web links) and verp.py (mail addresses).
 """

@@ -1,5 +1,6 @@
-"""The listening sockets `serve` hands to uvicorn, bound here first so that a busy port or an unknown host is
-one clear error (uvicorn logs five lines and exits 3 when its own bind fails)."""
+"""The listening sockets `serve` hands to uvicorn, bound here first for one clear error.
+
+A busy port or an unknown host is one clear error (uvicorn logs five lines and exits 3 when its own bind fails)."""
 
 from __future__ import annotations
 

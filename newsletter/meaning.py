@@ -1,5 +1,6 @@
-"""What a topic phrase means, learned from the papers that use it: the phrase profile (its neighbours'
-strongest words, how close they sit, their categories).
+"""What a topic phrase means, learned from the papers that use it: its PhraseProfile.
+
+The phrase profile (its neighbours' strongest words, how close they sit, their categories).
 
 Pure (no I/O): the store hands in papers (background neighbours of a phrase) and gets back frozen values
 that the selection scores with. Nothing here knows any field or any word list.

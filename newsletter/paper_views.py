@@ -1,5 +1,7 @@
-"""How a paper is shown, the same in the digest and on the web pages: title with the matched words, authors
-shortened, a snippet, its links, the "why" and the dates, prepared as PaperViews for the templates."""
+"""How a paper is shown, the same in the digest and on the web pages.
+
+Title with the matched words, authors shortened, a snippet, its links, the "why" and the dates, prepared as
+PaperViews for the templates."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Acting on mail that came back: a report acts only when it proves it answers a message we sent (a valid
-return path token, or the Message-ID of one of our deliveries); then its reader is suppressed (hard bounce,
-3 soft ones in 14 days), unsubscribed and suppressed (complaint) or unsubscribed (mailto:). Anything that
-proves nothing is recorded as unattributed and never acted on. Called by `bounces import` and the inbox poll.
-"""
+"""Acting on mail that came back, only when it proves it answers a message we sent.
+
+A report proves it by a valid return path token or the Message-ID of one of our deliveries; then its reader is
+suppressed (hard bounce, 3 soft ones in 14 days), unsubscribed and suppressed (complaint) or unsubscribed
+(mailto:). Anything that proves nothing is recorded as unattributed and never acted on. Called by `bounces
+import` and the inbox poll."""
 
 from __future__ import annotations
 

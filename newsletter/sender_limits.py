@@ -1,5 +1,7 @@
-"""What the big mailbox providers accept of an issue: the bounce and complaint limits, and a warning for each
-issue past them (after a send, and after returned mail is read)."""
+"""What the big mailbox providers accept of an issue: bounce and complaint limits, and warnings.
+
+The bounce and complaint limits, and a warning for each issue past them (after a send, and after returned mail is
+read)."""
 
 from __future__ import annotations
 

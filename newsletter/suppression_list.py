@@ -1,5 +1,7 @@
-"""The suppression list as an operator's file: export it with the readers (a move to another database must
-not let anyone be mailed who bounced, complained or was erased), import it, or import addresses not to mail."""
+"""The suppression list as an operator's file: exported and imported with the readers.
+
+Export it with the readers (a move to another database must not let anyone be mailed who bounced, complained or
+was erased), import it, or import addresses not to mail."""
 
 from __future__ import annotations
 

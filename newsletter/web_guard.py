@@ -1,5 +1,7 @@
-"""What every request and answer of the web app passes through: input hygiene, security headers, and an
-access log that never holds a reader's token (uvicorn's own access log is off: it logs every path as is)."""
+"""What every request and answer of the web app passes through.
+
+Input hygiene, security headers, and an access log that never holds a reader's token (uvicorn's own access log is
+off: it logs every path as is)."""
 
 from __future__ import annotations
 

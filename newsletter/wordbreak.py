@@ -1,5 +1,6 @@
-"""Break opportunities (zero-width spaces) put into the HTML text of long words and URLs; used by the email
-templates.
+"""Break opportunities (zero-width spaces) in the HTML text of long words and URLs.
+
+Used by the email templates.
 
 Gmail, Outlook, Yahoo and Apple Mail ignore `overflow-wrap` and `word-break` (caniemail), so a long unbreakable
 title would widen the whole mail on a phone. The break goes into the text itself: a zero-width space, which

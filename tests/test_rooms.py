@@ -83,3 +83,13 @@ def test_models_import_only_the_table_of_their_fields() -> None:
     allowed = ("newsletter.models", "newsletter.subscriber_fields")
     found = [f"{m}:{line} {name}" for m, line, name in imports() if _in(m, allowed[:1]) and not _in(name, allowed)]
     assert found == []
+
+
+def test_every_module_says_its_job_in_one_line() -> None:
+    # The house's rule: a module's docstring opens with one line that a newcomer can read alone.
+    unsaid = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False)
+        if doc is None or not doc.strip() or "\n" in doc.split("\n\n")[0]:
+            unsaid.append(str(path.relative_to(PACKAGE.parent)))
+    assert unsaid == []

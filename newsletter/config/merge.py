@@ -1,5 +1,6 @@
-"""Layering: a mapping of keys (from TOML, the environment or flags) applied onto a settings dataclass, every
-key and type checked, strings from the environment turned into the field's type."""
+"""Layering keys from TOML, the environment or flags onto a settings dataclass, each checked.
+
+Every key and type is checked; strings from the environment turned into the field's type."""
 
 from __future__ import annotations
 

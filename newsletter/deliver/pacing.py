@@ -1,5 +1,7 @@
-"""Per-domain pace: the campaign's messages held by recipient domain and handed to its senders in an order that
-keeps each domain's limit and the global one, so a domain waiting for its next turn never holds up the others.
+"""Per-domain pace: messages held by recipient domain and handed out within each domain's limit.
+
+The campaign's messages held by recipient domain and handed to its senders in an order that keeps each domain's
+limit and the global one, so a domain waiting for its next turn never holds up the others.
 
 A limited domain (`smtp.domain_limits`) gets its messages evenly spaced (20/s: one every 50 ms; 300/m: one every
 0.2 s) and goes first whenever its turn has come, since its pace bounds the run; messages to every other domain

@@ -1,5 +1,6 @@
-"""A sending rate limit shared by every connection of a pool: per second (even spacing) and per hour
-(sliding window); 0 means no limit."""
+"""A sending rate limit shared by every connection of a pool, per second and per hour.
+
+Per second (even spacing) and per hour (sliding window); 0 means no limit."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Delivering claimed rows: the campaign of one process, `send --workers N`'s helper processes and `newsletter
-worker`, which claim disjoint rows of the same ledger; SHUTDOWN stops them all."""
+"""Delivering claimed rows: one process's campaign, `send --workers` helpers and `newsletter worker`.
+
+The campaign of one process, `send --workers N`'s helper processes and `newsletter worker`, which claim disjoint
+rows of the same ledger; SHUTDOWN stops them all."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The candidate papers of one issue, analysed once (terms, TF-IDF vectors, postings) and shared by every
-reader's ranking."""
+"""The candidate papers of one issue, analysed once and shared by every reader's ranking.
+
+Each paper's terms, TF-IDF vector and postings, worked out once per issue."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Ranking: (a reader's preferences, the candidate papers) -> ranked Picks, each with its "why" as data, and
-the parts of each candidate's score for `preview --explain`."""
+"""Ranking: a reader's preferences and the candidates -> ranked Picks with their "why".
+
+(a reader's preferences, the candidate papers) -> ranked Picks, each with its "why" as data, and the parts of
+each candidate's score for `preview --explain`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""One reader's scores over an index: their topics combined, categories, followed authors, feedback, and
-the papers they must not get (already sent, excluded)."""
+"""One reader's scores over an index: topics, categories, authors, feedback, and what is barred.
+
+Their topics combined, categories, followed authors, feedback, and the papers they must not get (already sent,
+excluded)."""
 
 from __future__ import annotations
 

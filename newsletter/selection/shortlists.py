@@ -1,5 +1,6 @@
-"""The best papers of many readers of topics alone at once, from their topics' shortlists, exactly as
-scoring every paper would rank them (or a word that it cannot be told from the shortlists)."""
+"""The best papers of many readers of topics alone at once, from their topics' shortlists.
+
+Exactly as scoring every paper would rank them (or a word that it cannot be told from the shortlists)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""One topic phrase scored against every paper of an index: lexical (BM25 with the phrase's word pairs),
-closeness to the phrase's profile, and its categories; the same for every reader who has the phrase."""
+"""One topic phrase scored against every paper of an index, once for all its readers.
+
+Lexical (BM25 with the phrase's word pairs), closeness to the phrase's profile, and its categories; the same for
+every reader who has the phrase."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Entry hygiene for every source, applied between parsing and storing: control characters stripped, and
-an entry with an absurd field (too long, a number out of range) skipped with a warning that names it, so
-one bad entry never costs the rest of its feed."""
+"""Entry hygiene for every source, applied between parsing and storing.
+
+Control characters stripped, and an entry with an absurd field (too long, a number out of range) skipped with a
+warning that names it, so one bad entry never costs the rest of its feed."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The stored papers that use a phrase most (its neighbours), from the full-text index: what meanings.py
-learns what a phrase means from.
+"""The stored papers that use a phrase most (its neighbours), from the full-text index.
+
+meanings.py learns from them what a phrase means.
 
 Every stored paper counts (background imports, past announcements). Retrieval asks the index for the phrase
 as written (the papers that use it as a whole), the newest `k` first, so the index stops after `k` instead of

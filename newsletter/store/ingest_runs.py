@@ -1,5 +1,7 @@
-"""Ingest runs: one row per fetch of a source (what it brought, how it ended), the validators for the
-next conditional GET, and the latest runs for `newsletter status`."""
+"""Ingest runs: one row per fetch of a source, its validators, and the latest runs.
+
+One row per fetch of a source (what it brought, how it ended), the validators for the next conditional GET, and
+the latest runs for `newsletter status`."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The send journal: every outcome the SMTP server acknowledged, appended to a local file the moment the
-reply arrives, so that a kill -9 or a lost database between the reply and the ledger's batched commit
-repeats only the messages truly in flight. The next send or worker applies the journals of senders that
-are gone, then removes them.
+"""The send journal: every outcome the SMTP server acknowledged, kept in a local file at once.
+
+Each is appended the moment the reply arrives, so that a kill -9 or a lost database between the reply and the
+ledger's batched commit repeats only the messages truly in flight. The next send or worker applies the journals of
+senders that are gone, then removes them.
 
 One file per campaign run (`<state>/journal/<database>/<tag>.journal`, private), first line the lease
 owner, then one JSON line per outcome. Each line is one write() to an O_APPEND file, so it survives the
