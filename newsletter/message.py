@@ -1,4 +1,4 @@
-"""MIME assembly: multipart/alternative (text, then HTML) with the headers of DESIGN.md §6."""
+"""MIME assembly: multipart/alternative (text, then HTML), a digest's headers (List-Unsubscribe too), DKIM."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ def test_export_carries_every_field_of_the_table(filled) -> None:
     assert (weekly["frequency"], weekly["weekday"], weekly["min_score"]) == ("weekly", "friday", 0.1)
     header = filled("subscribers", "export").stdout.splitlines()[0]
     assert header.split(",") == list(COLUMNS)
-    # DESIGN.md §4: the columns a hand-written file has always used come first, in their order.
+    # The columns a hand-written file has always used (the CSV contract) come first, in their order.
     assert header.startswith("email,name,topics,categories,authors,excluded,max_items,timezone,send_hour,frequency,")
     assert header.endswith(
         ",status,liked,disliked,consent_source,consent_at,consent_ip,consent_user_agent,consent_form"

@@ -12,7 +12,7 @@ CONNECTION_LOST = 444
 
 
 def is_transient(code: int) -> bool:
-    """4xx, connection trouble and 552 (mailbox full, per DESIGN.md §3) are worth retrying; other 5xx are not."""
+    """4xx, connection trouble and 552 (mailbox full: it may empty) are worth retrying; other 5xx are not."""
     return 400 <= code < 500 or code == 552
 
 

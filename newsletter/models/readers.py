@@ -93,7 +93,7 @@ class Subscriber:
         return all(issued_at > moment for moment in (self.confirmed_at, self.unsubscribed_at) if moment)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON shape of `subscribers show --json` (DESIGN.md §4): an export's record (the address, every
+        """The JSON shape of `subscribers show --json` (the project's contract): an export's record (the address, every
         preference, the status and feedback), then the dates and the record of consent."""
         from newsletter.subscriber_fields import record  # it reads this module's classes
 
