@@ -62,9 +62,10 @@ def test_only_the_shells_import_the_pipeline() -> None:
 
 
 def test_store_deliver_and_render_do_not_import_each_other() -> None:
-    # deliver/ declares the ledger it needs (deliver/ports.py); the store knows nothing of mail.
+    # deliver/ declares the ledger it needs (deliver/ports.py) and is handed a composer; the store knows
+    # nothing of mail.
     apart = {
-        "newsletter.deliver": ("newsletter.store",),
+        "newsletter.deliver": ("newsletter.store", *RENDERING),  # it sends bytes made above it
         # The store keeps and finds; what a phrase means or how a paper ranks is worked out above it.
         "newsletter.store": ("newsletter.deliver", *RENDERING, *STAGES),
         **{room: ("newsletter.store", "newsletter.deliver") for room in RENDERING},

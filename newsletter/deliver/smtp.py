@@ -13,7 +13,7 @@ import aiosmtplib
 from newsletter.config import SmtpSettings
 from newsletter.deliver.mailer import CONNECTION_LOST, is_transient
 from newsletter.errors import DeliveryError, SmtpUnreachable
-from newsletter.message import seven_bit
+from newsletter.mime import seven_bit
 from newsletter.models import Outgoing, SendResult
 
 AUTHENTICATION_REQUIRED = 530  # RFC 4954: the server wants a login before it takes mail from us
