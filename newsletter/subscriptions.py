@@ -106,11 +106,16 @@ def pause(store: SubscriberStore, email: str) -> Subscriber:
     return store.set_status(found.email, Status.PAUSED)
 
 
-def resume(store: SubscriberStore, email: str, reader_asked: bool = False) -> Subscriber:
+def resume(store: SubscriberStore, email: str, reader_asked: bool = False, by_reader: bool = False) -> Subscriber:
     """An operator's `resume`: a paused or bounced reader is active again; one who unsubscribed themselves
     only when the operator says the reader asked to come back (an opt-out is the reader's to undo); one who
-    signed up on the web only through their confirmation link (double opt-in)."""
+    signed up on the web only through their confirmation link (double opt-in). The reader's own button
+    (`by_reader`, their preferences page) undoes their pause or opt-out, never a bounce: that address is
+    suppressed until an operator looks at it."""
     found = store.require(email)
+    if by_reader and found.status is Status.BOUNCED:
+        raise InputError(f"{found.email} bounced: only an operator can resume it")
+    reader_asked = reader_asked or by_reader
     if found.status is Status.PENDING:
         raise InputError(
             f"{found.email} has not confirmed their sign-up: only their confirmation link makes them active "

@@ -328,7 +328,7 @@ def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> 
     assert client.post(prefs_path, data={"csrf": token, "action": "pause"}).status_code == 303
     ctx.subscribers.suppress("ada@example.com", "complaint")
     refused = client.post(prefs_path, data={"csrf": token, "action": "resume"})
-    assert refused.status_code == 400 and "This digest cannot be resumed." in refused.text
+    assert refused.status_code == 400 and "This digest cannot be resumed now." in refused.text
     assert ctx.subscribers.get("ada@example.com").status is Status.PAUSED
 
 

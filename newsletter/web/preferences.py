@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -12,9 +14,10 @@ from newsletter import subscriptions
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form, form_values
 from newsletter.links import reader_links, reader_path
-from newsletter.models import Status, Subscriber
+from newsletter.models import Subscriber
 from newsletter.paper_views import pick_views, window_label
 from newsletter.pipeline import sample_digest
+from newsletter.store import SubscriberStore
 from newsletter.web.site import Refused, site
 
 # What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).
@@ -25,11 +28,10 @@ DONE = {
     "confirmed": "You are subscribed. Your first digest comes with the next announcement.",
 }
 
-# The pause and resume buttons: the status each sets, and the statuses it may be pressed in (a bounced
-# address stays suppressed).
-SWITCHES = {
-    "pause": (Status.PAUSED, (Status.ACTIVE, Status.PAUSED)),
-    "resume": (Status.ACTIVE, (Status.ACTIVE, Status.PAUSED, Status.UNSUBSCRIBED)),
+# The pause and resume buttons, as the operator's commands with the reader's own say (subscriptions.py).
+SWITCHES: dict[str, Callable[[SubscriberStore, str], Subscriber]] = {
+    "pause": subscriptions.pause,
+    "resume": partial(subscriptions.resume, by_reader=True),
 }
 
 
@@ -81,14 +83,11 @@ async def update_preferences(request: Request) -> Response:
             subscriptions.update(web.ctx.subscribers, found.email, changes_from_form(values, full=True))
         except InputError as exc:
             return await preferences_page(request, found, 400, error=str(exc), values=values)
-    elif action in SWITCHES and found.status in SWITCHES[action][1]:
-        if found.status is not SWITCHES[action][0]:
-            try:
-                web.ctx.subscribers.set_status(found.email, SWITCHES[action][0])
-            except InputError:  # suppressed after a bounce or a complaint: said without naming why
-                return await preferences_page(request, found, 400, error="This digest cannot be resumed.")
     elif action in SWITCHES:
-        return await preferences_page(request, found, 400, error=f"This digest cannot be {action}d now.")
+        try:
+            SWITCHES[action](web.ctx.subscribers, found.email)
+        except InputError:  # a bounce, a complaint, a sign-up not confirmed: said without naming why
+            return await preferences_page(request, found, 400, error=f"This digest cannot be {action}d now.")
     else:
         return await preferences_page(request, found, 400, error="This form has no such button.")
     done = {"save": "saved", "pause": "paused", "resume": "resumed"}[action]
