@@ -14,6 +14,7 @@ from functools import lru_cache
 from newsletter import links
 from newsletter.latex import readable
 from newsletter.models import Paper, Pick, Why
+from newsletter.trending import trending_score
 
 SNIPPET_TARGET = 350
 
@@ -114,3 +115,22 @@ def pick_views(picks: Iterable[Pick]) -> list[PaperView]:
 def listed_views(papers: Iterable[Paper]) -> list[PaperView]:
     """Papers listed without a reader (the daily page, search, a feedback page): no reason to show."""
     return pick_views(Pick(p, 0.0, Why("note")) for p in papers)
+
+
+def paper_record(paper: Paper, relevance: float | None = None) -> dict[str, object]:
+    """A stored paper as `papers list --json` and `papers search --json` give it (relevance: a search's)."""
+    record: dict[str, object] = {
+        "id": paper.id,
+        "version": paper.version,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "published": paper.published,
+        "announced": paper.announced,
+        "upvotes": paper.upvotes,
+        "trending": trending_score(paper),
+        "url": links.abs_url(paper),
+    }
+    if relevance is not None:
+        record["relevance"] = round(relevance, 4)
+    return record

@@ -66,28 +66,11 @@ def papers_search(state: State, words: tuple[str, ...], since: datetime | None, 
 def show_papers(found: list[Paper], as_json: bool, relevance: list[float] | None = None) -> None:
     from rich.table import Table
 
-    from newsletter.links import abs_url
-    from newsletter.trending import trending_score
+    from newsletter.paper_views import paper_record
 
     if as_json:
-        rows = [
-            {
-                "id": p.id,
-                "version": p.version,
-                "title": p.title,
-                "authors": list(p.authors),
-                "categories": list(p.categories),
-                "published": p.published,
-                "announced": p.announced,
-                "upvotes": p.upvotes,
-                "trending": trending_score(p),
-                "url": abs_url(p),
-            }
-            for p in found
-        ]
-        for row, score in zip(rows, relevance or (), strict=False):
-            row["relevance"] = round(score, 4)
-        print_json(rows)
+        scores: list[float | None] = [*relevance] if relevance else [None] * len(found)
+        print_json([paper_record(p, score) for p, score in zip(found, scores, strict=True)])
         return
     table = Table("id", "announced", "▲", "title", box=None)
     for p in found:
