@@ -103,31 +103,12 @@ def preview(
 
 def show_explained(rows: list[Explained], as_json: bool) -> None:
     if as_json:
-        print_json(
-            [
-                {
-                    "id": r.paper.id,
-                    "title": r.paper.title,
-                    "picked": r.picked,
-                    "score": round(r.score, 4),
-                    "topic": r.topic,
-                    "lexical": round(r.lexical, 4),
-                    "background": round(r.background, 4),
-                    "categories": round(r.categories, 4),
-                    "feedback": round(r.feedback, 4),
-                    "excluded": r.excluded,
-                    "already_sent": r.already_sent,
-                    "why": r.why.to_dict() if r.why else None,
-                }
-                for r in rows
-            ]
-        )
+        print_json([r.to_dict() for r in rows])
         return
     from rich.table import Table
 
-    from newsletter.selection import BACKGROUND_WEIGHT, CATEGORY_WEIGHT
+    from newsletter.selection import BACKGROUND_WEIGHT, CATEGORY_WEIGHT, legend
 
-    # score = lexical + weight x background + weight x categories + feedback (the best topic; others add a little)
     weighted = (f"bg×{BACKGROUND_WEIGHT:g}", f"cat×{CATEGORY_WEIGHT:g}")
     # One space between columns and short headers: the topic and title keep a readable width in 80 columns.
     table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False)
@@ -141,12 +122,7 @@ def show_explained(rows: list[Explained], as_json: bool) -> None:
         table.add_row(mark, r.paper.id, *(f"{v:.3f}" for v in parts), title)
     out = console()
     out.print(table)
-    legend = (
-        "score: the best topic's lex + bg × weight + cat × weight, a quarter of each other topic's, and fb."
-        " lex: the topic's words in the paper; bg: closeness to the stored papers that use the topic; cat: their"
-        " categories; fb: the reader's likes and dislikes; excl: excluded; sent: already sent."
-    )
-    click.echo(textwrap.fill(legend, width=out.width))  # at the terminal's width, like the table
+    click.echo(textwrap.fill(legend(), width=out.width))  # at the terminal's width, like the table
     evidence = {r.topic: r.why.evidence for r in rows if r.why and r.why.kind == "topic" and r.why.evidence}
     for topic, line in sorted(evidence.items()):
         click.echo(f"what '{topic}' means: {line}")

@@ -15,7 +15,7 @@ Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves
 """
 
 from newsletter.selection.index import Index
-from newsletter.selection.ranking import Explained, Reader, explain, rank, rank_many
+from newsletter.selection.ranking import Explained, Reader, explain, legend, rank, rank_many
 from newsletter.selection.scoring import DEFAULT_FLOOR, Cache
 from newsletter.selection.topics import BACKGROUND_WEIGHT, CATEGORY_WEIGHT, PARTIAL_SHARE, TopicScores, score_topic
 
@@ -30,6 +30,7 @@ __all__ = [
     "Reader",
     "TopicScores",
     "explain",
+    "legend",
     "rank",
     "rank_many",
     "score_topic",

@@ -16,6 +16,7 @@ from newsletter.models import Paper, Pick, Subscriber, Why
 from newsletter.selection.index import Index
 from newsletter.selection.scoring import (
     DEFAULT_FLOOR,
+    OTHER_TOPICS_SHARE,
     RELATIVE_FLOOR,
     AlreadySent,
     Cache,
@@ -26,7 +27,7 @@ from newsletter.selection.scoring import (
     unwanted,
 )
 from newsletter.selection.shortlists import best_many
-from newsletter.selection.topics import SHORTLIST
+from newsletter.selection.topics import BACKGROUND_WEIGHT, CATEGORY_WEIGHT, SHORTLIST
 from newsletter.trending import why_trending
 
 
@@ -45,6 +46,30 @@ class Explained:
     already_sent: bool
     picked: bool
     why: Why | None
+
+    def to_dict(self) -> dict[str, object]:
+        """As `preview --explain --json` gives it."""
+        parts = {k: round(getattr(self, k), 4) for k in ("score", "lexical", "background", "categories", "feedback")}
+        return {
+            "id": self.paper.id,
+            "title": self.paper.title,
+            "picked": self.picked,
+            "topic": self.topic,
+            **parts,
+            "excluded": self.excluded,
+            "already_sent": self.already_sent,
+            "why": self.why.to_dict() if self.why else None,
+        }
+
+
+def legend() -> str:
+    """What the parts of a score are, for `preview --explain`, with the weights the ranking uses."""
+    return (
+        f"score: the best topic's lex + bg × {BACKGROUND_WEIGHT:g} + cat × {CATEGORY_WEIGHT:g}, plus"
+        f" {OTHER_TOPICS_SHARE:g} × each other topic's, and fb. lex: the topic's words in the paper; bg: closeness"
+        " to the stored papers that use the topic; cat: their categories; fb: the reader's likes and dislikes;"
+        " excl: excluded; sent: already sent."
+    )
 
 
 @dataclass(frozen=True)
