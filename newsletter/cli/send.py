@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 
@@ -21,6 +21,7 @@ from newsletter.cli.root import (
     print_json,
     reads_only,
 )
+from newsletter.errors import InputError
 from newsletter.interrupts import stop_on_signals
 
 
@@ -45,8 +46,12 @@ def send(
     state.require_key()
     from newsletter import pipeline
 
+    issue = issue_day(state, day)
+    today = pipeline.today(state.settings)
+    if issue > today + timedelta(days=1):  # a day ahead: readers east of the schedule's zone are there already
+        raise InputError(f"--date {issue}: that issue's day has not come yet (today is {today})")
     options = pipeline.SendOptions(
-        issue_date=issue_day(state, day),
+        issue_date=issue,
         to=tuple(normalized(e) for e in to),
         dry_run=dry_run,
         outbox=outbox,

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from newsletter import sender_limits
 from newsletter.config import Settings
@@ -21,7 +21,7 @@ from newsletter.deliver.summary import Summary, Tally
 from newsletter.errors import InputError
 from newsletter.message import Composer
 from newsletter.models import Delivery, DeliveryState, Digest, Subscriber
-from newsletter.pipeline.context import Context, today
+from newsletter.pipeline.context import Context
 from newsletter.pipeline.due import due_now
 from newsletter.pipeline.prepare import prepare_issue
 from newsletter.pipeline.workers import SHUTDOWN, SendingProcess, make_campaign
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 # are read back from the archive as they are claimed).
 FRESH_DIGESTS = 5000
 PROGRESS_SECONDS = 0.2
-DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,6 @@ def _recipients(ctx: Context, options: SendOptions) -> tuple[Iterator[list[Subsc
 
 def send_issue(ctx: Context, options: SendOptions) -> Summary:
     """Send one issue to every due reader (or the --to ones); safe to run again: nobody gets it twice."""
-    soonest = today(ctx.settings) + DAY  # a day ahead: readers east of the schedule's zone are there
-    if options.issue_date > soonest:
-        raise InputError(f"--date {options.issue_date}: that issue's day has not come yet (today is {soonest - DAY})")
     batches, total = _recipients(ctx, options)
     if options.dry_run:
         return asyncio.run(_dry_run(ctx, batches, options))
