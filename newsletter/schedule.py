@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from newsletter import interrupts, pipeline
-from newsletter.config import Settings
+from newsletter.config import Settings, hour_minute
 from newsletter.errors import NewsletterError
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ _running: dict[str, object] = {}
 
 
 def daily_trigger(settings: Settings) -> CronTrigger:
-    hour, minute = (int(part) for part in settings.schedule.ingest_at.split(":"))
+    hour, minute = hour_minute(settings.schedule.ingest_at)
     return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(settings.schedule.timezone))
 
 
@@ -66,24 +66,11 @@ def next_runs(settings: Settings, now: datetime | None = None) -> list[tuple[str
     return found
 
 
-def missed_ingest(ctx: pipeline.Context, now: datetime | None = None) -> bool:
-    """Whether today's ingest time has passed without a fetch of the sources since (the daemon was down then:
-    a deploy, a reboot): the ingest is due now, not tomorrow. A file imported by hand is not that fetch."""
-    tz = ZoneInfo(ctx.settings.schedule.timezone)
-    local = (now or datetime.now(tz)).astimezone(tz)
-    hour, minute = (int(part) for part in ctx.settings.schedule.ingest_at.split(":"))
-    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if local < due:
-        return False
-    runs = ctx.ingest_runs.latest(50)
-    return not any(run.started_at >= due and not run.source.startswith("file:") for run in runs)
-
-
 def catch_up_ingest(ctx: pipeline.Context) -> None:
     """Today's ingest, when its time passed while no scheduler ran (a deploy, a reboot): before the scheduler
     starts, so that the send pass it starts with mails today's papers. Replacing the stored job works its
     next run out from now, and would have skipped today's ingest altogether."""
-    if missed_ingest(ctx):
+    if pipeline.ingest_missed(ctx):
         log.info("today's ingest time passed with no scheduler running: ingesting now")
         scheduled_ingest()
 
@@ -110,8 +97,7 @@ def scheduled_ingest() -> None:
         return
     tz = ZoneInfo(settings.schedule.timezone)
     now = datetime.now(tz)
-    hour, minute = (int(p) for p in settings.schedule.ingest_deadline.split(":"))
-    deadline = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    deadline = settings.schedule.at(settings.schedule.ingest_deadline, now)
     again = now + timedelta(minutes=settings.schedule.ingest_retry_minutes)
     scheduler = _running.get("scheduler")
     if again <= deadline and scheduler is not None:

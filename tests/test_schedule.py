@@ -267,18 +267,17 @@ def test_a_send_pass_whose_smtp_server_is_down_logs_one_line_with_the_cause(ctx,
 def test_a_scheduler_started_after_the_ingest_time_ingests_at_once(ctx) -> None:
     """Started after today's ingest time with no fetch since (a deploy, a reboot), `run` ingests now: the
     stored job, replaced, said tomorrow (admin trial). A file imported by hand is not the day's fetch."""
-    from newsletter import schedule
     from newsletter.models import IngestResult
 
     tz = ZoneInfo(ctx.settings.schedule.timezone)
     hour, minute = (int(p) for p in ctx.settings.schedule.ingest_at.split(":"))
     due = datetime.now(tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
-    assert not schedule.missed_ingest(ctx, due - timedelta(minutes=1))
-    assert schedule.missed_ingest(ctx, due + timedelta(minutes=1))
+    assert not pipeline.ingest_missed(ctx, due - timedelta(minutes=1))
+    assert pipeline.ingest_missed(ctx, due + timedelta(minutes=1))
     ctx.ingest_runs.record(IngestResult("file:arxiv-metadata", "ok", 5), due + timedelta(minutes=2))
-    assert schedule.missed_ingest(ctx, due + timedelta(minutes=3))
+    assert pipeline.ingest_missed(ctx, due + timedelta(minutes=3))
     ctx.ingest_runs.record(IngestResult("hf", "ok", 5), due + timedelta(minutes=4))
-    assert not schedule.missed_ingest(ctx, due + timedelta(minutes=5))
+    assert not pipeline.ingest_missed(ctx, due + timedelta(minutes=5))
 
 
 def test_a_missed_ingest_is_caught_up_before_the_scheduler_starts(ctx, feed_server, monkeypatch) -> None:
@@ -296,9 +295,9 @@ def test_a_missed_ingest_is_caught_up_before_the_scheduler_starts(ctx, feed_serv
     started = pipeline.Context(settings, ctx.db)
     monkeypatch.setitem(schedule._running, "context", started)
     monkeypatch.setitem(schedule._running, "scheduler", Recorder())
-    assert schedule.missed_ingest(started) or datetime.now(UTC).hour == 0
+    assert pipeline.ingest_missed(started) or datetime.now(UTC).hour == 0
     schedule.catch_up_ingest(started)
-    assert started.papers.count() > 0 and not schedule.missed_ingest(started)
+    assert started.papers.count() > 0 and not pipeline.ingest_missed(started)
     calls = len(feed_server.routes["/api/daily_papers"].calls)
     schedule.catch_up_ingest(started)  # the day's fetch is done: a second start fetches nothing
     assert len(feed_server.routes["/api/daily_papers"].calls) == calls

@@ -23,7 +23,7 @@ from newsletter.config.sections import (
     WebSettings,
 )
 from newsletter.config.validate import TOKEN_LENGTH, example_values, require_secret_key
-from newsletter.config.values import is_timezone, rate_interval
+from newsletter.config.values import hour_minute, is_timezone, rate_interval
 
 __all__ = [
     "TOKEN_LENGTH",
@@ -42,6 +42,7 @@ __all__ = [
     "SourcesSettings",
     "WebSettings",
     "example_values",
+    "hour_minute",
     "is_timezone",
     "load_settings",
     "rate_interval",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from newsletter.config.merge import ENV_PREFIX, merge
-from newsletter.config.values import rate_interval
+from newsletter.config.values import hour_minute, rate_interval
 from newsletter.resources import bundled
 
 USER_AGENT = "newsletter/0.1 (research paper digest; mailto:papers@example.com)"
@@ -173,6 +174,11 @@ class ScheduleSettings:
     send_every_minutes: int = 5
     ingest_retry_minutes: int = 20
     ingest_deadline: str = "08:00"
+
+    def at(self, clock: str, day: datetime) -> datetime:
+        """The day at one of these "HH:MM" (ingest_at, ingest_deadline), in the day's own timezone."""
+        hour, minute = hour_minute(clock)
+        return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,12 @@ _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*")
 _PERIODS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def hour_minute(clock: str) -> tuple[int, int]:
+    """(hour, minute) of an "HH:MM" the settings hold (validated when they are loaded)."""
+    hour, minute = clock.split(":")
+    return int(hour), int(minute)
+
+
 def rate_interval(rate: str) -> float:
     """Seconds between two messages for a rate such as "20/s", "300/m" or "2000/h" (ValueError if malformed)."""
     found = _RATE.fullmatch(rate)

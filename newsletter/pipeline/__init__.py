@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from newsletter.pipeline.context import Context, today
 from newsletter.pipeline.digests import DigestBuilder, build_digest, explain, preview, quiet_days, sample_digest
 from newsletter.pipeline.due import SendSlot, due_now, send_slots
-from newsletter.pipeline.ingest import backfill, ingest, ingest_file, ingest_metadata, run_ingest
+from newsletter.pipeline.ingest import backfill, ingest, ingest_file, ingest_metadata, ingest_missed, run_ingest
 from newsletter.pipeline.prepare import Plan, prepare_issue
 from newsletter.pipeline.send import SendOptions, make_mailer, send_due, send_issue
 from newsletter.pipeline.workers import SHUTDOWN, deliver_once, run_worker
@@ -51,6 +51,7 @@ __all__ = [
     "ingest",
     "ingest_file",
     "ingest_metadata",
+    "ingest_missed",
     "mail_notice",
     "make_mailer",
     "poll_inbox",

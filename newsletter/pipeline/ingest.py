@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from newsletter.errors import FeedError, InputError, StoreError
 from newsletter.models import IngestResult
@@ -26,6 +27,19 @@ log = logging.getLogger(__name__)
 
 # Problems listed in full in an import's result; the rest are counted (a broken snapshot must not fill memory).
 PROBLEMS_KEPT = 20
+BY_HAND = "file:"  # the source name of a file imported by hand begins so: file:<format>
+
+
+def ingest_missed(ctx: Context, now: datetime | None = None) -> bool:
+    """Whether today's ingest time has passed without a fetch of the sources since (the daemon was down then:
+    a deploy, a reboot): the ingest is due now, not tomorrow. A file imported by hand is not that fetch."""
+    schedule = ctx.settings.schedule
+    tz = ZoneInfo(schedule.timezone)
+    local = (now or datetime.now(tz)).astimezone(tz)
+    due = schedule.at(schedule.ingest_at, local)
+    if local < due:
+        return False
+    return not any(run.started_at >= due and not run.source.startswith(BY_HAND) for run in ctx.ingest_runs.latest(50))
 
 
 def ingest(ctx: Context, day: date, names: Sequence[str] = ()) -> list[IngestResult]:
@@ -77,7 +91,7 @@ def ingest_file(ctx: Context, path: str | Path, fmt: str) -> IngestResult:
             raise FeedError(f"cannot read feed file {where}: {exc.strerror}") from None
         return parse(data, where)
 
-    result = _run(ctx, f"file:{fmt}", read)
+    result = _run(ctx, f"{BY_HAND}{fmt}", read)
     assert result is not None
     return result
 
@@ -89,7 +103,7 @@ def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], 
     from newsletter.sources.clean import strip_controls
     from newsletter.sources.snapshot_reader import cleaned_batches
 
-    name = f"file:{arxiv_metadata.SOURCE}"
+    name = f"{BY_HAND}{arxiv_metadata.SOURCE}"
     started = datetime.now(UTC)
     new = updated = unchanged = errors = 0
     problems: list[str] = []
