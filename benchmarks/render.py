@@ -13,9 +13,10 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from newsletter.config import load_settings
+from newsletter.inlining import inline_css
 from newsletter.links import reader_links
 from newsletter.message import Composer
-from newsletter.render import Renderer, inline_css
+from newsletter.render import Renderer
 from tests.factories import make_digest, make_paper, make_subscriber
 
 EMAILS = 100

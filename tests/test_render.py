@@ -349,34 +349,34 @@ def test_bodies_go_8bit_unless_a_line_is_too_long_or_the_mail_is_signed(tmp_path
 
 
 def test_the_inlined_template_is_made_once_kept_sealed_on_disk_in_a_private_folder(tmp_path, monkeypatch) -> None:
-    from newsletter import render
+    from newsletter import inlining, render
 
-    monkeypatch.setattr(render, "_PREINLINED", {})
+    monkeypatch.setattr(inlining, "_PREINLINED", {})
     settings = base_settings(paths={"cache": str(tmp_path / "cache")})
     first = render.Renderer(settings)
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
     [kept] = (tmp_path / "cache").glob("preinlined-*.html.j2")
     seal, _, text = kept.read_text(encoding="utf-8").partition("\n")
-    assert text == render.preinline(first.env, "email/digest.html.j2", first.css) and len(seal) == 64
+    assert text == inlining.preinline(first.env, "email/digest.html.j2", first.css) and len(seal) == 64
     context = first.context(
         make_digest([make_paper()]), reader_links(settings, Composer(settings).tokens, make_subscriber())
     )
     # A new process (an empty memory) reads the file instead of running premailer again ...
-    monkeypatch.setattr(render, "_PREINLINED", {})
+    monkeypatch.setattr(inlining, "_PREINLINED", {})
     calls = []
-    monkeypatch.setattr(render, "preinline", lambda *a: calls.append(a) or text)
+    monkeypatch.setattr(inlining, "preinline", lambda *a: calls.append(a) or text)
     assert render.Renderer(settings).inlined_template.render(context) == first.inlined_template.render(context)
     assert calls == []
     monkeypatch.undo()
     # ... but never one changed behind its back: whoever writes there would run code in every send.
-    monkeypatch.setattr(render, "_PREINLINED", {})
+    monkeypatch.setattr(inlining, "_PREINLINED", {})
     planted = text.replace("</body>", "{{ cycler.__init__.__globals__.os.getpid() }}</body>")
     kept.write_text(f"{seal}\n{planted}", encoding="utf-8")
     again = render.Renderer(settings)
     assert again.inlined_template.render(context) == first.inlined_template.render(context)
     assert kept.read_text(encoding="utf-8").partition("\n")[2] == text  # made again and sealed again
     # Another key (another install sharing the folder) never uses the planted file either.
-    monkeypatch.setattr(render, "_PREINLINED", {})
+    monkeypatch.setattr(inlining, "_PREINLINED", {})
     other = base_settings(paths={"cache": str(tmp_path / "cache")}, web={"secret_key": "another-key"})
     kept.write_text(f"{seal}\n{planted}", encoding="utf-8")
     assert "getpid" not in render.Renderer(other).inlined_template.render(context)
@@ -384,11 +384,11 @@ def test_the_inlined_template_is_made_once_kept_sealed_on_disk_in_a_private_fold
     assert len(list((tmp_path / "cache").glob("preinlined-*.html.j2"))) == 2
     # A folder others may write into is made private again.
     (tmp_path / "cache").chmod(0o777)
-    monkeypatch.setattr(render, "_PREINLINED", {})
+    monkeypatch.setattr(inlining, "_PREINLINED", {})
     render.Renderer(settings)
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
     # Unwritable or missing folders cost time, never a failure.
-    monkeypatch.setattr(render, "_PREINLINED", {})
+    monkeypatch.setattr(inlining, "_PREINLINED", {})
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     render.Renderer(base_settings(paths={"cache": str(blocked / "cache")}))

@@ -12,7 +12,13 @@ SHELLS = (
     "newsletter.__main__",
     "newsletter.entry",
 )
-RENDERING = ("newsletter.render", "newsletter.message", "newsletter.links", "newsletter.paper_views")
+RENDERING = (
+    "newsletter.render",
+    "newsletter.inlining",
+    "newsletter.message",
+    "newsletter.links",
+    "newsletter.paper_views",
+)
 STAGES = (
     "newsletter.selection",
     "newsletter.sources",
