@@ -10,6 +10,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+# Set by the commands' signal handlers: every send stops taking work, lets the messages in flight finish and
+# gives the rest of its claimed deliveries back; a snapshot import stops after the batch it is storing.
+SHUTDOWN = threading.Event()
+
 
 @contextmanager
 def interrupts_ignored() -> Iterator[None]:

@@ -13,13 +13,14 @@ IMAP client or the mailbox reader for them.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from newsletter.interrupts import SHUTDOWN
 from newsletter.pipeline.context import Context, today
 from newsletter.pipeline.digests import DigestBuilder, build_digest, explain, preview, quiet_days, sample_digest
 from newsletter.pipeline.due import SendSlot, due_now, send_slots
 from newsletter.pipeline.ingest import backfill, ingest, ingest_file, ingest_metadata, ingest_missed, run_ingest
 from newsletter.pipeline.prepare import Plan, prepare_issue
 from newsletter.pipeline.send import SendOptions, make_mailer, send_due, send_issue
-from newsletter.pipeline.workers import SHUTDOWN, deliver_once, run_worker
+from newsletter.pipeline.workers import deliver_once, run_worker
 
 if TYPE_CHECKING:
     from newsletter.pipeline.notices import mail_notice

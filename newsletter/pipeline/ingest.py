@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from newsletter.errors import FeedError, InputError, StoreError
+from newsletter.interrupts import SHUTDOWN
 from newsletter.models import IngestResult
 from newsletter.pipeline.context import Context, today
-from newsletter.pipeline.workers import SHUTDOWN
 
 if TYPE_CHECKING:
     from newsletter.sources.arxiv_metadata import Batch

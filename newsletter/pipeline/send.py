@@ -19,12 +19,13 @@ from newsletter.deliver.progress import progress_view
 from newsletter.deliver.smtp import SmtpPool
 from newsletter.deliver.summary import Summary, Tally
 from newsletter.errors import InputError
+from newsletter.interrupts import SHUTDOWN
 from newsletter.message import Composer
 from newsletter.models import Delivery, DeliveryState, Digest, Subscriber
 from newsletter.pipeline.context import Context
 from newsletter.pipeline.due import due_now
 from newsletter.pipeline.prepare import prepare_issue
-from newsletter.pipeline.workers import SHUTDOWN, SendingProcess, make_campaign
+from newsletter.pipeline.workers import SendingProcess, make_campaign
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,6 @@
 """Delivering claimed rows: one process's campaign, `send --workers` helpers and `newsletter worker`.
 
-The campaign of one process, `send --workers N`'s helper processes and `newsletter worker`, which claim disjoint
-rows of the same ledger; SHUTDOWN stops them all."""
+Each claims disjoint rows of the same ledger; SHUTDOWN (interrupts.py) stops them all."""
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ from newsletter.deliver.mailer import Mailer
 from newsletter.deliver.smtp import SmtpPool
 from newsletter.deliver.summary import Summary, Tally
 from newsletter.errors import DeliveryError, SmtpUnreachable
-from newsletter.interrupts import interrupts_ignored
+from newsletter.interrupts import SHUTDOWN, interrupts_ignored
 from newsletter.message import Composer
 from newsletter.pipeline.context import Context
 from newsletter.store.journal import Journal
@@ -36,9 +35,6 @@ from newsletter.store.journal import folder as journal_folder
 log = logging.getLogger(__name__)
 
 
-# Set by the commands' signal handlers: every send stops taking work, lets the messages in flight finish and
-# gives the rest of its claimed deliveries back; a snapshot import stops after the batch it is storing.
-SHUTDOWN = threading.Event()
 MAX_UNREACHABLE_WAIT = 300.0  # seconds between a worker's tries of an SMTP server that stays down
 ORPHAN_CHECK = 1.0  # seconds between a sending process's looks at whether the process that started it lives
 
