@@ -23,7 +23,7 @@ from newsletter.pipeline.send import SendOptions, make_mailer, send_due, send_is
 from newsletter.pipeline.workers import deliver_once, run_worker
 
 if TYPE_CHECKING:
-    from newsletter.pipeline.notices import mail_notice
+    from newsletter.pipeline.notices import mail_notice, mail_signup
     from newsletter.pipeline.returns import RECORD_BATCH, deliverability, import_bounces, poll_inbox
 
 _LATER = {
@@ -31,6 +31,7 @@ _LATER = {
     "deliverability": "returns",
     "import_bounces": "returns",
     "mail_notice": "notices",
+    "mail_signup": "notices",
     "poll_inbox": "returns",
 }
 
@@ -54,6 +55,7 @@ __all__ = [
     "ingest_metadata",
     "ingest_missed",
     "mail_notice",
+    "mail_signup",
     "make_mailer",
     "poll_inbox",
     "prepare_issue",

@@ -11,9 +11,9 @@ from starlette.responses import RedirectResponse, Response
 from newsletter import signup
 from newsletter.errors import InputError
 from newsletter.forms import changes_from_form
-from newsletter.links import confirm_link, reader_links, reader_path
+from newsletter.links import reader_path
 from newsletter.models import Consent
-from newsletter.pipeline import mail_notice
+from newsletter.pipeline import mail_signup
 from newsletter.tokens import EXPIRING
 from newsletter.web.site import Refused, Site, site
 
@@ -48,23 +48,13 @@ async def subscribe(request: Request) -> Response:
     except InputError as exc:
         return web.form_page(request, "web/subscribe.html.j2", 400, title="Subscribe", error=str(exc), values=values)
     # Mailed after the answer, so neither its text nor its timing tells whether the address was known.
-    background = BackgroundTask(send_notice, web, outcome) if outcome.kind is not None else None
+    background = BackgroundTask(mail_signup, web.ctx, web.composer, outcome) if outcome.kind is not None else None
     return web.message(
         "Check your inbox",
         f"If {email} can receive mail, a message with a link is on its way to it. "
         "Open the link to confirm; nothing is sent before that.",
         background=background,
     )
-
-
-async def send_notice(web: Site, outcome: signup.Outcome) -> None:
-    subscriber, kind = outcome.subscriber, outcome.kind
-    assert subscriber is not None and kind is not None
-    if kind is signup.MailKind.CONFIRM:
-        url = confirm_link(web.settings, web.tokens, subscriber)
-    else:
-        url = reader_links(web.settings, web.tokens, subscriber).preferences
-    await mail_notice(web.ctx, web.composer, subscriber, signup.notice(web.settings, kind, url))
 
 
 def gone_or_not_found(web: Site, token: str) -> Response:
