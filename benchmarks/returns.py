@@ -14,10 +14,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from benchmarks.ingest import ROOT, databases
-from newsletter import bounces
 from newsletter.config import Settings
 from newsletter.pipeline import RECORD_BATCH
-from newsletter.returned_mail import ReturnedMail
+from newsletter.returns import bounces
+from newsletter.returns.returned_mail import ReturnedMail
 from newsletter.store import Database, DeliverabilityStats, MailEventStore
 from newsletter.store.tables import DeliveryRow, SubscriberRow, utcnow
 from newsletter.verp import MailAddresses
@@ -103,7 +103,7 @@ def fill(db: Database) -> None:
 
 def main() -> None:
     # Every round passes the issue limits on purpose (most of these mails are bounces): no warning lines.
-    logging.getLogger("newsletter.returned_mail").setLevel(logging.ERROR)
+    logging.getLogger("newsletter.returns.returned_mail").setLevel(logging.ERROR)
     print(f"\n== returned mail: {MESSAGES} reports read alone vs read, attributed and recorded ==")
     for label, make in databases():
         parse_times, import_times = [], []

@@ -14,10 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from newsletter import bounces, pipeline, subscriptions
+from newsletter import pipeline
 from newsletter.cli import main
 from newsletter.errors import InputError
 from newsletter.models import DeliveryState, Status, SubscriberChanges
+from newsletter.readers import subscriptions
+from newsletter.returns import bounces
 from newsletter.verp import MailAddresses
 from tests.conftest import base_settings
 from tests.factories import ISSUE, make_paper
@@ -371,7 +373,7 @@ def test_a_send_with_many_rejections_warns(ctx, smtp_server, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="newsletter"):
         summary = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False))
     assert (summary.sent, summary.failed_permanent) == (3, 1)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "newsletter.sender_limits"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "newsletter.returns.sender_limits"]
     assert warnings == [f"issue {ISSUE}: 1 of 4 messages bounced (25.0%, above 2%): check the list for stale addresses"]
     rows = {r["domain"]: r for r in pipeline.deliverability(ctx).domains}
     assert rows["example.org"]["hard_bounces"] == {"7d": 1, "30d": 1} and rows["example.org"]["suppressions"] == 1

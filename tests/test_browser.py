@@ -12,9 +12,10 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from newsletter import pipeline, subscriptions
+from newsletter import pipeline
 from newsletter.message import Composer
 from newsletter.models import Status, SubscriberChanges
+from newsletter.readers import subscriptions
 from newsletter.tokens import Tokens
 from tests.browser_checks import low_contrast, overflow, page_background_luminance
 from tests.factories import make_digest, make_paper, make_subscriber

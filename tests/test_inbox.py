@@ -21,8 +21,8 @@ import pytest
 from newsletter import pipeline, schedule
 from newsletter.config import InboxSettings
 from newsletter.errors import InboxError
-from newsletter.inbox import Inbox
 from newsletter.models import Status
+from newsletter.returns.inbox import Inbox
 from tests.test_bounces import fill, sent, values_for  # noqa: F401  (sent: the four readers' issue)
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.access("/usr/sbin/dovecot", os.X_OK) else None)

@@ -308,8 +308,9 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(tmp_path) -> None:
 def test_a_holiday_in_the_window_is_named_in_both_parts(ctx) -> None:
     from datetime import date
 
-    from newsletter import pipeline, subscriptions
+    from newsletter import pipeline
     from newsletter.models import SubscriberChanges
+    from newsletter.readers import subscriptions
 
     friday, tuesday = date(2026, 11, 20), date(2026, 11, 24)  # Monday the 23rd: no announcement
     ctx.papers.upsert(

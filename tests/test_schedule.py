@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newsletter import pipeline, subscriptions
+from newsletter import pipeline
 from newsletter.capture import CaptureServer
 from newsletter.demo import SAMPLE_FEED
 from newsletter.models import Frequency, SubscriberChanges
+from newsletter.readers import subscriptions
 from newsletter.schedule import DAILY_JOB, SEND_JOB, next_runs
 from tests.conftest import base_settings
 from tests.factories import insert_readers, make_paper

@@ -6,11 +6,12 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from newsletter import pipeline, subscriptions
+from newsletter import pipeline
 from newsletter.capture import CaptureHandler, CaptureServer
 from newsletter.deliver.progress import NoProgress
 from newsletter.errors import DeliveryError, InputError
 from newsletter.models import DeliveryState, Status, SubscriberChanges
+from newsletter.readers import subscriptions
 from tests.factories import ISSUE, make_paper
 
 INTERP = dict(title="Circuits in transformer language models", abstract="Mechanistic interpretability of circuits.")

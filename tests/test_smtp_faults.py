@@ -12,12 +12,13 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from newsletter import pipeline, subscriptions
+from newsletter import pipeline
 from newsletter.capture import CaptureServer
 from newsletter.deliver.mailer import CONNECTION_LOST
 from newsletter.deliver.smtp import SmtpMailer
 from newsletter.errors import DeliveryError
 from newsletter.models import DeliveryState, Outgoing, Status, SubscriberChanges
+from newsletter.readers import subscriptions
 from tests.conftest import base_settings
 from tests.factories import ISSUE, make_paper
 

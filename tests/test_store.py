@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from newsletter import subscriptions
 from newsletter.errors import InputError, StoreError
 from newsletter.models import DeliveryState, Frequency, Outcome, Status, SubscriberChanges
+from newsletter.readers import subscriptions
 from newsletter.store.db import Database
 from tests.conftest import MIGRATIONS_HEAD, ROOT
 from tests.factories import ISSUE, make_digest, make_paper, make_subscriber

@@ -10,11 +10,11 @@ from click.testing import CliRunner, Result
 from newsletter.addresses import address_hash
 from newsletter.cli import main
 from newsletter.errors import InputError
-from newsletter.forms import changes_from_form, form_values
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.readers.fields import EXPORTED, FIELDS
+from newsletter.readers.subscriptions import COLUMNS, CONSENT_COLUMNS, validate_changes
 from newsletter.store import Database, SubscriberStore
-from newsletter.subscriber_fields import EXPORTED, FIELDS
-from newsletter.subscriptions import COLUMNS, CONSENT_COLUMNS, validate_changes
+from newsletter.web.forms import changes_from_form, form_values
 from tests.conftest import ROOT
 
 # Readers of every kind, each preference away from its default in at least one of them.
@@ -198,7 +198,7 @@ def test_a_bad_cell_is_named_with_its_line(tmp_path, cells, message) -> None:
 
 
 def test_json_values_must_have_the_field_type() -> None:
-    from newsletter.subscriber_fields import BY_NAME
+    from newsletter.readers.fields import BY_NAME
 
     assert BY_NAME["max_items"].check(BY_NAME["max_items"].read(5.0)) == 5
     named = (("max_items", True, "papers per digest"), ("send_hour", [7], "send hour"), ("topics", 3, "topics"))
@@ -218,7 +218,7 @@ def test_json_values_must_have_the_field_type() -> None:
 
 
 def test_categories_are_kept_in_arxivs_spelling() -> None:
-    from newsletter.subscriber_fields import BY_NAME
+    from newsletter.readers.fields import BY_NAME
 
     given = ["CS.lg", "hep-th", "Cond-Mat.Stat-Mech", "astro-ph.co", "math.ag", "cs.LG"]
     assert BY_NAME["categories"].check(given) == ("cs.LG", "hep-th", "cond-mat.stat-mech", "astro-ph.CO", "math.AG")
@@ -234,7 +234,7 @@ def test_categories_are_kept_in_arxivs_spelling() -> None:
 def test_a_subject_arxiv_does_not_have_is_refused_with_the_ones_it_has() -> None:
     """'cs.Al' (a lower-case L for cs.AI) would match no paper, silently: refused, with the subjects of cs;
     a longer subject misspelt is said as the one meant."""
-    from newsletter.subscriber_fields import BY_NAME
+    from newsletter.readers.fields import BY_NAME
 
     with pytest.raises(InputError, match=r"^categories: 'cs.Al' is not an arXiv category: cs has AI, AR, .*, SY$"):
         BY_NAME["categories"].check(["cs.LG", "cs.Al"])

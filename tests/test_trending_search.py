@@ -10,12 +10,13 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from newsletter import pipeline, subscriptions
+from newsletter import pipeline
 from newsletter.cli import main
 from newsletter.errors import InputError
 from newsletter.message import Composer
 from newsletter.models import Status, SubscriberChanges
 from newsletter.query import as_preferences, parse
+from newsletter.readers import subscriptions
 from newsletter.trending import trending_score
 from newsletter.web import create_app
 from tests.factories import ISSUE, make_paper

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from starlette.testclient import TestClient
 
-from newsletter import subscriptions
 from newsletter.message import Composer
 from newsletter.models import Status, SubscriberChanges
+from newsletter.readers import subscriptions
 from newsletter.web import create_app
 from tests.factories import make_digest, make_paper
 

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from newsletter import subscriptions
 from newsletter.models import SubscriberChanges
+from newsletter.readers import subscriptions
+from newsletter.readers.subscriptions import COLUMNS
 from newsletter.store.tables import Base
-from newsletter.subscriptions import COLUMNS
 from newsletter.tokens import Tokens
 from newsletter.web import create_app
 from tests.factories import make_paper

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from starlette.testclient import TestClient
 
-from newsletter import subscriptions
 from newsletter.models import Status, SubscriberChanges
+from newsletter.readers import subscriptions
 from newsletter.tokens import Tokens
 from newsletter.web import create_app
 from tests.factories import make_paper

@@ -22,7 +22,7 @@ from newsletter.cli.root import (
 )
 from newsletter.errors import InputError
 from newsletter.models import Status
-from newsletter.subscriber_fields import FIELDS, Choice, read_all
+from newsletter.readers.fields import FIELDS, Choice, read_all
 
 if TYPE_CHECKING:
     from newsletter.models import SubscriberChanges
@@ -66,7 +66,7 @@ def show_subscriber(data: dict[str, Any], as_json: bool) -> None:
 @pass_state
 def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
     """Add an active subscriber."""
-    from newsletter import subscriptions
+    from newsletter.readers import subscriptions
 
     changes = changes_from(kw)
     subscriptions.weekday_is_weekly(changes)
@@ -84,7 +84,7 @@ def subscribers_add(state: State, email: str, as_json: bool, **kw: Any) -> None:
 @pass_state
 def subscribers_update(state: State, email: str, as_json: bool, **kw: Any) -> None:
     """Change a subscriber's settings; list options replace the whole list."""
-    from newsletter import subscriptions
+    from newsletter.readers import subscriptions
 
     changes = changes_from(kw)
     if all(value is None for value in vars(changes).values()):
@@ -140,7 +140,7 @@ def subscribers_show(state: State, email: str, as_json: bool) -> None:
 @pass_state
 def subscribers_pause(state: State, email: str) -> None:
     """Pause an active subscriber (`resume` mails them again)."""
-    from newsletter import subscriptions
+    from newsletter.readers import subscriptions
 
     changed = subscriptions.pause(state.subscribers, normalized(email))
     click.echo(f"{changed.email} is now {changed.status}")
@@ -161,7 +161,7 @@ def subscribers_unsubscribe(state: State, email: str) -> None:
 @pass_state
 def subscribers_resume(state: State, email: str, reader_asked: bool) -> None:
     """Resume a paused or bounced subscriber (one who unsubscribed: only with --reader-asked)."""
-    from newsletter import subscriptions
+    from newsletter.readers import subscriptions
 
     changed = subscriptions.resume(state.subscribers, normalized(email), reader_asked)
     click.echo(f"{changed.email} is now {changed.status}")
@@ -216,7 +216,7 @@ SUPPRESSIONS_HELP = (
 def subscribers_import(state: State, path: str, suppressions: bool) -> None:
     """Add or update subscribers from a CSV (header row) or JSON file."""
     if suppressions:
-        from newsletter import suppression_list
+        from newsletter.readers import suppression_list
 
         kept = suppression_list.import_file(state.subscribers, path)
         errors = kept.errors
@@ -224,7 +224,7 @@ def subscribers_import(state: State, path: str, suppressions: bool) -> None:
         if kept.stopped:
             line += f"; stopped {counted(len(kept.stopped), 'subscriber')} they name: {', '.join(kept.stopped)}"
     else:
-        from newsletter import subscriptions
+        from newsletter.readers import subscriptions
 
         report = subscriptions.import_file(state.settings, state.subscribers, path)
         errors = report.errors
@@ -247,10 +247,10 @@ def subscribers_import(state: State, path: str, suppressions: bool) -> None:
 def subscribers_export(state: State, fmt: str, suppressions: bool) -> None:
     """Write every subscriber (or the suppression list) to stdout as CSV or JSON."""
     if suppressions:
-        from newsletter import suppression_list
+        from newsletter.readers import suppression_list
 
         click.echo(suppression_list.export(state.subscribers.suppressions(), fmt), nl=False)
         return
-    from newsletter import subscriptions
+    from newsletter.readers import subscriptions
 
     click.echo(subscriptions.export(state.roster.list(), fmt), nl=False)

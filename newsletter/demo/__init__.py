@@ -10,11 +10,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from newsletter import pipeline, subscriptions
+from newsletter import pipeline
 from newsletter.capture import CaptureServer, Received
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import SubscriberChanges
+from newsletter.readers import subscriptions
 from newsletter.screenshot import browser, screenshot
 
 SAMPLE_FEED = Path(__file__).with_name("sample_daily_papers.json")

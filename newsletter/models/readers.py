@@ -95,7 +95,7 @@ class Subscriber:
     def to_dict(self) -> dict[str, object]:
         """The JSON shape of `subscribers show --json` (the project's contract): an export's record (the address, every
         preference, the status and feedback), then the dates and the record of consent."""
-        from newsletter.subscriber_fields import record  # it reads this module's classes
+        from newsletter.readers.fields import record  # it reads this module's classes
 
         return {
             "email": self.email,

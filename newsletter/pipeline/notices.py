@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from newsletter import signup
 from newsletter.deliver.smtp import SmtpMailer
 from newsletter.links import confirm_link, reader_links
 from newsletter.message import Composer
 from newsletter.models import SendResult, Subscriber
 from newsletter.pipeline.context import Context
+from newsletter.readers import signup
 from newsletter.render import Notice
 
 log = logging.getLogger(__name__)

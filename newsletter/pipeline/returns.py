@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from newsletter import bounces, returned_mail
-from newsletter.inbox import Inbox
 from newsletter.pipeline.context import Context
-from newsletter.returned_mail import Deliverability, ReturnedMail, ReturnSummary
+from newsletter.returns import bounces, returned_mail
+from newsletter.returns.inbox import Inbox
+from newsletter.returns.returned_mail import Deliverability, ReturnedMail, ReturnSummary
 
 PROGRESS_EVERY = 1000  # messages between two progress lines of `bounces import`
 

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from newsletter import sender_limits
 from newsletter.config import Settings
 from newsletter.deliver.mailer import Mailer, NullMailer, TeeMailer
 from newsletter.deliver.outbox import OutboxMailer
@@ -26,6 +25,7 @@ from newsletter.pipeline.context import Context
 from newsletter.pipeline.due import due_now
 from newsletter.pipeline.prepare import prepare_issue
 from newsletter.pipeline.workers import SendingProcess, make_campaign
+from newsletter.returns import sender_limits
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from newsletter.models import Consent, Frequency, Preferences, Status, Subscriber
-from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS, Items
+from newsletter.readers.fields import LIST_FIELDS, SCALAR_FIELDS, Items
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager

@@ -22,10 +22,10 @@ from newsletter.models import (
     SubscriberChanges,
     Suppression,
 )
+from newsletter.readers.fields import LIST_FIELDS, SCALAR_FIELDS
 from newsletter.store.db import Database
 from newsletter.store.roster import KINDS, Roster, subscriber_from
 from newsletter.store.tables import PreferenceRow, SignupRequestRow, SubscriberRow, SuppressionRow, utcnow
-from newsletter.subscriber_fields import LIST_FIELDS, SCALAR_FIELDS
 
 # The suppression reasons a bounce leaves: one hard bounce, or soft ones repeated (store/mail_events.py).
 HARD_BOUNCE, SOFT_BOUNCES = "bounce", "soft bounces"

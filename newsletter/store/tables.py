@@ -212,7 +212,7 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime | None]
     last_code: Mapped[int | None]
     last_reply: Mapped[str | None] = mapped_column(Text)
-    # Indexed: a report that quotes a Message-ID is tied to its delivery by it (newsletter.returned_mail).
+    # Indexed: a report that quotes a Message-ID is tied to its delivery by it (newsletter.returns.returned_mail).
     message_id: Mapped[str | None] = mapped_column(String(255), index=True)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,8 +11,8 @@ from starlette.staticfiles import StaticFiles
 
 from newsletter.pipeline import Context
 from newsletter.web import feedback, papers, preferences, signup, unsubscribe
+from newsletter.web.guard import Guard
 from newsletter.web.site import Refused, Site, refused
-from newsletter.web_guard import Guard
 
 
 def create_app(ctx: Context) -> Starlette:

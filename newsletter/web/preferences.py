@@ -10,14 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from newsletter import subscriptions
 from newsletter.errors import InputError
-from newsletter.forms import changes_from_form, form_values
 from newsletter.links import reader_links, reader_path
 from newsletter.models import Subscriber
 from newsletter.paper_views import pick_views, window_label
 from newsletter.pipeline import sample_digest
+from newsletter.readers import subscriptions
 from newsletter.store import SubscriberStore
+from newsletter.web.forms import changes_from_form, form_values
 from newsletter.web.site import Refused, site
 
 # What the preferences page says after a change (Post/Redirect/Get keeps a reload from posting twice).

@@ -8,13 +8,13 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from newsletter import signup
 from newsletter.errors import InputError
-from newsletter.forms import changes_from_form
 from newsletter.links import reader_path
 from newsletter.models import Consent
 from newsletter.pipeline import mail_signup
+from newsletter.readers import signup
 from newsletter.tokens import EXPIRING
+from newsletter.web.forms import changes_from_form
 from newsletter.web.site import Refused, Site, site
 
 

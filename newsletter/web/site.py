@@ -12,11 +12,11 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from newsletter.forms import timezones
 from newsletter.message import Composer
 from newsletter.models import Subscriber
 from newsletter.pipeline import Context
 from newsletter.tokens import Claim, Tokens
+from newsletter.web.forms import timezones
 
 CSRF_COOKIE = "newsletter_csrf"
 # A form is typed by a person: a few dozen fields of a few KB (Starlette enforces both while parsing).

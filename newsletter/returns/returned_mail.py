@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from newsletter import bounces
-from newsletter.bounces import Report
 from newsletter.config import Settings
-from newsletter.sender_limits import rate_warnings, warn_past_limits
+from newsletter.returns import bounces
+from newsletter.returns.bounces import Report
+from newsletter.returns.sender_limits import rate_warnings, warn_past_limits
 from newsletter.store.deliverability import DeliverabilityStats, IssueRates
 from newsletter.store.mail_events import (
     COMPLAINT,

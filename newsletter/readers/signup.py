@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from newsletter import subscriptions
 from newsletter.addresses import normalize_email
 from newsletter.config import Settings
 from newsletter.errors import InputError
 from newsletter.models import Consent, Status, Subscriber, SubscriberChanges
+from newsletter.readers import subscriptions
 from newsletter.render import Notice
 from newsletter.store import SubscriberStore
 

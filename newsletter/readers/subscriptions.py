@@ -12,9 +12,9 @@ from newsletter.addresses import normalize_email
 from newsletter.config import Settings
 from newsletter.errors import InputError
 from newsletter.models import STOPPED, Consent, Frequency, Preferences, Status, Subscriber, SubscriberChanges
+from newsletter.readers.fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record
+from newsletter.readers.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 from newsletter.store import SubscriberStore
-from newsletter.subscriber_fields import EXPORTED, LIST_FIELDS, SCALAR_FIELDS, read_all, record
-from newsletter.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 
 # The record of consent travels with the reader (a move to another database must not lose who agreed, when,
 # from where), as the store keeps it; an import without it records the import as the source.

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import InputError
+from newsletter.readers.fields import wrong_type
 from newsletter.sources.text import json_integer
-from newsletter.subscriber_fields import wrong_type
 
 Rows = list[tuple[int, Mapping[str | None, Any]]]
 

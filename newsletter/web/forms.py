@@ -10,7 +10,7 @@ from newsletter.errors import InputError
 from newsletter.models import Frequency, Subscriber, SubscriberChanges
 from newsletter.query import as_preferences
 from newsletter.query import parse as parse_query
-from newsletter.subscriber_fields import FIELDS, Field, Phrases, read_all
+from newsletter.readers.fields import FIELDS, Field, Phrases, read_all
 
 MAX_FIELD = 5000  # characters per field: a form is typed by a person
 

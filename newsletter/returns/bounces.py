@@ -4,7 +4,7 @@ Delivery reports (RFC 3464, and servers' own formats through flufl.bounce), comp
 the List-Unsubscribe mailto: address.
 
 Pure parsing, no database: each message becomes a Report carrying what could prove it answers one of our
-messages (the addresses it was sent to, quoted Message-IDs and return paths); newsletter.returned_mail
+messages (the addresses it was sent to, quoted Message-IDs and return paths); newsletter.returns.returned_mail
 decides whether it does. Reads .eml files, folders of them, maildirs and mbox files.
 """
 

@@ -16,8 +16,8 @@ from typing import Any
 from newsletter.addresses import address_hash, normalize_email
 from newsletter.errors import InputError
 from newsletter.models import Suppression
+from newsletter.readers.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 from newsletter.store import SubscriberStore
-from newsletter.table_files import csv_text, extra_values, moment, read_rows, text_cells, unknown
 
 COLUMNS = ("email_hash", "reason", "domain", "created_at")
 # An import may give the address itself instead of its hash (a list of addresses not to mail): it is hashed

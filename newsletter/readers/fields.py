@@ -1,6 +1,6 @@
 """Every reader preference declared once: name, kind (parse from text, write back, range), CLI option and help.
 
-The CLI options of `subscribers add/update`, the web forms (forms.py), CSV and JSON import and export
+The CLI options of `subscribers add/update`, the web forms (web/forms.py), CSV and JSON import and export
 (subscriptions.py), validation, `Subscriber.to_dict` and the store's row mapping all read FIELDS. Adding a
 preference: one entry here and the attribute on `SubscriberChanges` and on `Subscriber` (a list: on
 `Preferences`); a single value also needs its column in store/tables.py and a migration. RECORD_FIELDS are

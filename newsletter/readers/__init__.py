@@ -1,0 +1,1 @@
+"""Readers: their preferences declared once, subscriptions, sign-ups, and the files operators move them with."""
