@@ -19,7 +19,7 @@ from newsletter.inlining import inline_css, preinline_cached
 from newsletter.links import Links
 from newsletter.models import Digest
 from newsletter.paper_views import format_day, pick_views, window_label
-from newsletter.wordbreak import breakable
+from newsletter.wordbreak import breakable, linked
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ class Renderer:
         )
         self.env.filters["wrap"] = _wrap
         self.env.filters["breakable"] = breakable
+        self.env.filters["linked"] = linked
         self.css = (templates / "email" / "digest.css").read_text(encoding="utf-8")
         self.inlined_template = self.env.from_string(
             preinline_cached(

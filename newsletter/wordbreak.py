@@ -1,6 +1,6 @@
 """Break opportunities (zero-width spaces) in the HTML text of long words and URLs.
 
-Used by the email templates.
+Used by the email templates, and by `linked`, which makes the web addresses in a paper's text into links.
 
 Gmail, Outlook, Yahoo and Apple Mail ignore `overflow-wrap` and `word-break` (caniemail), so a long unbreakable
 title would widen the whole mail on a phone. The break goes into the text itself: a zero-width space, which
@@ -98,3 +98,24 @@ def _with_breaks(token: str) -> str:
 
 def _combining(piece: str) -> bool:
     return len(piece) == 1 and unicodedata.combining(piece) != 0
+
+
+_URL = re.compile(r"https?://[^\s<>\"'…]+", re.IGNORECASE)
+_URL_END = ".,;:!?'\""  # punctuation after an address belongs to the sentence
+
+
+def linked(value: str, breaks: bool = True) -> Markup:
+    """Text with its web addresses made into links, escaped, and (`breaks`) breakable like the rest: a reader
+    follows the address as written, never one holding the break opportunities of its text (a copied zero-width
+    space made a link to another path)."""
+    show = breakable if breaks else escape
+    out: list[Markup] = []
+    last = 0
+    for found in _URL.finditer(value):
+        url = found.group(0).rstrip(_URL_END)
+        if url.endswith(")") and url.count("(") < url.count(")"):  # "(see https://x.org/y)"
+            url = url[:-1]
+        out += [show(value[last : found.start()]), Markup('<a href="{}">{}</a>').format(url, show(url))]
+        last = found.start() + len(url)
+    out.append(show(value[last:]))
+    return Markup("").join(out)

@@ -79,6 +79,15 @@ def test_css_is_inlined_and_media_rules_kept_in_one_style() -> None:
     assert leftover == "", "plain rules are inlined, only @media rules stay in <style>"
 
 
+def test_an_abstracts_address_is_a_link_and_the_titles_matched_words_are_marked() -> None:
+    # A reader trial: the address copied from the text carried zero-width spaces; bold words in a bold title
+    # looked like the rest with Arial.
+    html = compose().html
+    [href] = re.findall(r'<p class="snippet"[^>]*>.*?<a href="([^"]*)"', html, re.S)
+    assert href == "https://github.com/example/sparse-feature-circuits-at-scale?tab=readme&amp;lang=en"
+    assert re.search(r'<strong class="hit" style="background-color:#[0-9a-f]{6}">Circuits</strong>', html)
+
+
 def test_feed_strings_are_escaped() -> None:
     html = compose().html
     assert "<circuits>" not in html and "&lt;circuits&gt;" in html

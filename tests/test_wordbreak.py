@@ -14,7 +14,7 @@ import pytest
 from markupsafe import Markup, escape
 
 from newsletter.latex import readable
-from newsletter.wordbreak import BREAK, LONG, SPAN, breakable
+from newsletter.wordbreak import BREAK, LONG, SPAN, breakable, linked
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "arxiv-metadata-100k.jsonl.gz"
 ZWSP = "\u200b"
@@ -81,3 +81,20 @@ def test_real_titles_abstracts_and_authors() -> None:
                     assert any(len(word) > LONG for word in text.split()), text
                     assert not re.search(BREAK + "[\u0300-\u036f]", out)
     assert touched > 250  # real text does have long tokens: the check above ran on them
+
+
+def test_addresses_in_a_papers_text_become_links_to_the_address_as_written() -> None:
+    # A reader trial copied an abstract's address with its zero-width spaces: a link to another path.
+    text = "Code at https://github.com/some-organisation/a-long-repository-name?x=1&y=2. See (https://x.org/y) <b>"
+    out = str(linked(text))
+    hrefs = re.findall(r'href="([^"]*)"', out)
+    assert [html.unescape(h) for h in hrefs] == [
+        "https://github.com/some-organisation/a-long-repository-name?x=1&y=2",
+        "https://x.org/y",
+    ]
+    assert BREAK in out.split(">", 2)[1], "the text shown still breaks on a phone"
+    assert out.endswith(") &lt;b&gt;") and "<b>" not in out
+    assert "<a" not in str(linked("javascript:alert(1) ftp://x.org/y <a href='x'>")), "http(s) only, escaped"
+    assert str(linked('see https://a.org/"><script>x', breaks=False)) == (
+        'see <a href="https://a.org/">https://a.org/</a>&#34;&gt;&lt;script&gt;x'
+    )

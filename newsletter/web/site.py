@@ -17,6 +17,7 @@ from newsletter.models import Subscriber
 from newsletter.pipeline import Context
 from newsletter.tokens import Claim, Tokens
 from newsletter.web.forms import timezones
+from newsletter.wordbreak import linked
 
 CSRF_COOKIE = "newsletter_csrf"
 # A form is typed by a person: a few dozen fields of a few KB (Starlette enforces both while parsing).
@@ -48,6 +49,8 @@ class Site:
         self.env = Environment(
             loader=FileSystemLoader(Path(settings.paths.templates)), autoescape=select_autoescape(["html", "j2"])
         )
+        # A browser breaks long words itself (overflow-wrap), and a copied address stays whole.
+        self.env.filters["linked"] = functools.partial(linked, breaks=False)
         self.secure_cookie = settings.web.base_url.startswith("https://")
 
     @functools.cached_property
