@@ -422,3 +422,12 @@ def test_readers_sharing_a_digest_get_exactly_what_their_own_render_gives() -> N
         assert rendered.text == renderer.text_template.render(own)
         assert rendered.subject == own["subject"]
     assert len(renderer._shared) == 2  # with and without a name: two renders for five readers
+
+
+def test_the_text_part_keeps_item_ten_and_on_under_their_titles() -> None:
+    # "10. Learning to Size …" went on under the "0" (a reader trial): each item's lines sit under its title.
+    title = "Learning to Size Sparse Models for the Edge with Multi-Fidelity Bayesian Optimisation at Scale"
+    papers = [make_paper(id=f"2611.{i:05d}", title=f"{title} {i}") for i in range(1, 12)]
+    text = compose(make_digest(papers)).text
+    item = text[text.index("10. Learning") : text.index("11. Learning")].rstrip("\n").split("\n")
+    assert len(item) > 4 and all(line.startswith("    ") and line[4] != " " for line in item[1:] if line)

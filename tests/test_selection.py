@@ -303,8 +303,8 @@ def test_why_is_escaped_and_marks_the_words_in_the_title() -> None:
     message = Composer(make_settings()).compose(make_digest([paper], reader, picks=(pick,)))
     assert "<script>" not in message.html and "<models>" not in message.html
     assert (
-        "<strong>Diffusion</strong> &lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;<strong>models</strong>"
-        in message.html
+        '<strong class="hit" style="background-color:#fff0b3">Diffusion</strong> &lt;script&gt;alert(1)&lt;/script&gt;'
+        ' &amp; &#34;<strong class="hit" style="background-color:#fff0b3">models</strong>' in message.html
     )
     assert "your topic “diffusion &lt;models&gt;”: diffusion, models" in message.html
     assert "Why: your topic 'diffusion <models>' (diffusion, models)" in message.text

@@ -87,10 +87,11 @@ def test_sign_up_confirm_then_active_with_a_consent_record(ctx, client, smtp_ser
     assert done.status_code == 303 and done.headers["location"].endswith("?done=confirmed")
     page = client.get(done.headers["location"])
     assert page.status_code == 200 and "You are subscribed" in page.text and "Your preferences" in page.text
+    assert "Your first digest comes on the next Friday." in page.text  # a weekly reader's day, not the next one
     active = ctx.subscribers.get("grace@example.com")
     assert active.status is Status.ACTIVE and active.confirmed_at is not None
-    # The preview of what they would get, the words of their topics in bold.
-    assert "Sparse <strong>circuits</strong> in <strong>transformers</strong>" in page.text
+    # The preview of what they would get, the words of their topics marked.
+    assert 'Sparse <strong class="hit">circuits</strong> in <strong class="hit">transformers</strong>' in page.text
 
 
 def test_the_answer_is_the_same_whoever_the_address_belongs_to(ctx, client, smtp_server) -> None:
@@ -231,6 +232,9 @@ def test_coming_back_on_the_web_keeps_the_readers_data_until_they_confirm(ctx, c
     assert waiting.name == "" and waiting.consent_source == "cli"
     done = press_confirm(client, confirm_path(ctx, smtp_server))
     assert done.status_code == 303 and "/preferences/" in done.headers["location"]
+    # The form they filled in changed nothing, and the page says so (a reader trial found it silent).
+    said = client.get(done.headers["location"]).text
+    assert "You are subscribed again, with the preferences you had before" in said and "circuits" in said
     back = ctx.subscribers.get("back@example.com")
     assert back.status is Status.ACTIVE and back.preferences.topics == ("circuits",)
     assert back.consent_source == "web" and back.consent.form == "confirm-1" and back.consent.ip == "testclient"
@@ -295,7 +299,7 @@ def test_preferences_save_and_the_preview_follows(ctx, client, prefs_path) -> No
     assert reader.min_score is None  # left empty: the usual threshold
     page = client.get(saved.headers["location"])
     preview = page.text.split("What you would get today", 1)[1]
-    assert "preferences are saved" in page.text and "<strong>Protein</strong> folding" in preview
+    assert "preferences are saved" in page.text and '<strong class="hit">Protein</strong> folding' in preview
     assert "Surface codes" not in preview
 
     bad = client.post(prefs_path, data={**form, "send_hour": "25"})

@@ -40,6 +40,7 @@ def day_page(request: Request, day: date | None) -> Response:
     web = site(request)
     papers = web.ctx.papers.list(on=day, trending=True) if day else []
     older, newer = web.ctx.papers.neighbour_days(day) if day else (None, None)
+    announced = f"{len(papers)} paper{'' if len(papers) == 1 else 's'}"
     return web.form_page(
         request,
         "web/papers.html.j2",
@@ -47,7 +48,7 @@ def day_page(request: Request, day: date | None) -> Response:
         heading=f"Daily papers — {format_day(day)}" if day else "Daily papers",
         query="",
         papers=listed_views(papers),
-        note=f"{len(papers)} papers announced {format_day(day)}, most upvoted first." if papers and day else None,
+        note=f"{announced} announced {format_day(day)}, most upvoted first." if papers and day else None,
         empty="No papers yet." if day is None else f"Nothing was announced on {format_day(day)}.",
         newer=(format_day(newer), day_url(newer)) if newer else None,
         older=(format_day(older), day_url(older)) if older else None,

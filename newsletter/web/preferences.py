@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -12,7 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from newsletter.errors import InputError
 from newsletter.links import reader_links, reader_path
-from newsletter.models import Subscriber
+from newsletter.models import Frequency, Subscriber
 from newsletter.paper_views import pick_views, window_label
 from newsletter.pipeline import sample_digest
 from newsletter.readers import subscriptions
@@ -25,8 +26,21 @@ DONE = {
     "saved": "Your preferences are saved.",
     "paused": "Your digest is paused. Nothing is sent until you resume it.",
     "resumed": "Your digest is on again.",
-    "confirmed": "You are subscribed. Your first digest comes with the next announcement.",
+    "confirmed": "You are subscribed. {first}",
+    # A sign-up form changes nobody's preferences (anyone may type an address in it): said, not left to find.
+    "returned": "You are subscribed again, with the preferences you had before; change them below. {first}",
 }
+
+
+def done_message(done: str | None, subscriber: Subscriber) -> str | None:
+    """What the page says after `done`; when the first digest comes, for a reader just subscribed."""
+    message = DONE.get(done or "")
+    if message is None:
+        return None
+    weekday = subscriber.weekday if subscriber.frequency is Frequency.WEEKLY else None
+    when = "with the next announcement" if weekday is None else f"on the next {calendar.day_name[weekday]}"
+    return message.format(first=f"Your first digest comes {when}.")
+
 
 # The pause and resume buttons, as the operator's commands with the reader's own say (subscriptions.py).
 SWITCHES: dict[str, Callable[[SubscriberStore, str], Subscriber]] = {
@@ -48,7 +62,7 @@ async def preferences_page(
         title="Your preferences",
         subscriber=subscriber,
         values=context.pop("values", None) or form_values(subscriber),
-        done=DONE.get(done or ""),
+        done=done_message(done, subscriber),
         action=reader_path("preferences", web.tokens, subscriber),
         unsubscribe=reader_links(web.settings, web.tokens, subscriber).unsubscribe,
         preview=pick_views(digest.picks),

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from newsletter.errors import InputError
 from newsletter.links import reader_path
-from newsletter.models import Consent
+from newsletter.models import Consent, Status
 from newsletter.pipeline import mail_signup
 from newsletter.readers import signup
 from newsletter.tokens import EXPIRING
@@ -102,7 +102,8 @@ async def confirm(request: Request) -> Response:
     confirmed = web.ctx.subscribers.confirm(subscriber.id, claim.issued_at, returning)
     if confirmed is None:
         return web.message("Link already used", "This confirmation link was used already.", 410)
-    return RedirectResponse(reader_path("preferences", web.tokens, confirmed) + "?done=confirmed", status_code=303)
+    done = "returned" if subscriber.status is Status.UNSUBSCRIBED else "confirmed"
+    return RedirectResponse(reader_path("preferences", web.tokens, confirmed) + f"?done={done}", status_code=303)
 
 
 def consent_of(request: Request, form: str) -> Consent:
