@@ -326,6 +326,12 @@ def test_pause_and_resume_from_the_preferences_page(ctx, client, prefs_path) -> 
     assert "Resume my digest" in client.get(prefs_path).text
     assert client.post(prefs_path, data={"csrf": token, "action": "resume"}).status_code == 303
     assert ctx.subscribers.get("ada@example.com").status is Status.ACTIVE
+    # Pause under a form with changed fields: the changes are kept too (a reader trial saw them dropped).
+    typed = {"topics": "robots", "max_items": "7", "timezone": "UTC", "send_hour": "7", "frequency": "daily"}
+    assert client.post(prefs_path, data={"csrf": token, "action": "pause", **typed}).status_code == 303
+    paused = ctx.subscribers.get("ada@example.com")
+    assert paused.status is Status.PAUSED and paused.preferences.topics == ("robots",) and paused.max_items == 7
+    assert client.post(prefs_path, data={"csrf": token, "action": "resume", **typed}).status_code == 303
     unknown = client.post(prefs_path, data={"csrf": token, "action": "<b>x"})
     assert unknown.status_code == 400 and "This form has no such button." in unknown.text
     # After a spam complaint the address is suppressed: the page cannot turn the digest back on.

@@ -92,17 +92,19 @@ async def update_preferences(request: Request) -> Response:
         status = refused.response.status_code  # 403 for the CSRF token, 400 for a NUL
         return await preferences_page(request, found, status, error=refused.problem, values=refused.values or None)
     action = values.pop("action", "save")
-    if action == "save":
+    # Pause and resume sit under the same form as the fields: what was typed beside them is saved too (it was
+    # dropped without a word), when the form carries the fields at all.
+    if action == "save" or (action in SWITCHES and values.keys() & form_values(found).keys()):
         try:
             subscriptions.update(web.ctx.subscribers, found.email, changes_from_form(values, full=True))
         except InputError as exc:
             return await preferences_page(request, found, 400, error=str(exc), values=values)
-    elif action in SWITCHES:
+    if action in SWITCHES:
         try:
             SWITCHES[action](web.ctx.subscribers, found.email)
         except InputError:  # a bounce, a complaint, a sign-up not confirmed: said without naming why
             return await preferences_page(request, found, 400, error=f"This digest cannot be {action}d now.")
-    else:
+    elif action != "save":
         return await preferences_page(request, found, 400, error="This form has no such button.")
     done = {"save": "saved", "pause": "paused", "resume": "resumed"}[action]
     return RedirectResponse(f"{request.url.path}?done={done}", status_code=303)
