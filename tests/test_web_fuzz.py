@@ -27,6 +27,7 @@ from tests.factories import make_paper
 FORM_FIELDS = (*COLUMNS, "search", "trending_items", "weekday", "action", "List-Unsubscribe")
 ROUTES = {
     "/subscribe": ((), ("q",)),
+    "/subscribe/sent": ((), ()),
     "/confirm/{token}": (("token",), ()),
     "/preferences/{token}": (("token",), ("done",)),
     "/unsubscribe/{token}": (("token",), ()),

@@ -20,6 +20,7 @@ def create_app(ctx: Context) -> Starlette:
         routes=[
             Route("/subscribe", signup.subscribe_page, methods=["GET"]),
             Route("/subscribe", signup.subscribe, methods=["POST"]),
+            Route("/subscribe/sent", signup.sent_page, methods=["GET"]),
             Route("/confirm/{token}", signup.confirm_page, methods=["GET"]),
             Route("/confirm/{token}", signup.confirm, methods=["POST"]),
             Route("/preferences/{token}", preferences.preferences, methods=["GET"]),

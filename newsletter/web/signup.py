@@ -47,13 +47,17 @@ async def subscribe(request: Request) -> Response:
         )
     except InputError as exc:
         return web.form_page(request, "web/subscribe.html.j2", 400, title="Subscribe", error=str(exc), values=values)
-    # Mailed after the answer, so neither its text nor its timing tells whether the address was known.
+    # Mailed after the answer, so neither its text nor its timing tells whether the address was known; the
+    # answer sends the browser on (Post/Redirect/Get), so a reload asks for no second mail.
     background = BackgroundTask(mail_signup, web.ctx, web.composer, outcome) if outcome.kind is not None else None
-    return web.message(
+    return RedirectResponse("/subscribe/sent", status_code=303, background=background)
+
+
+async def sent_page(request: Request) -> Response:
+    return site(request).message(
         "Check your inbox",
-        f"If {email} can receive mail, a message with a link is on its way to it. "
+        "If the address you gave can receive mail, a message with a link is on its way to it. "
         "Open the link to confirm; nothing is sent before that.",
-        background=background,
     )
 
 
