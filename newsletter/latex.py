@@ -7,6 +7,8 @@ backslash rather than vanish, so nothing a reader needs disappears.
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
 SYMBOLS = {
     "alpha": "α",
@@ -71,24 +73,102 @@ SYMBOLS = {
     "_": "_",
     "$": "\x00",  # an escaped dollar survives the removal of math delimiters
 }
-SUPERSCRIPT = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
-_WRAPPERS = re.compile(
-    r"\\(?:math(?:cal|bf|rm|it|bb|sf|tt|frak)|text(?:bf|it|rm|tt|sc)?|emph|operatorname)\{([^{}]*)\}"
+SYMBOLS.update(
+    {"{": "\x01", "}": "\x02", "top": "ᵀ", "dagger": "†", "star": "*", "ast": "*", "ldots": "…", "dots": "…"}
 )
-_COMMAND = re.compile(r"\\([A-Za-z]+|[%&_$])")
-_POWER = re.compile(r"\^(?:\{([0-9+\-=()n]{1,6})\}|([0-9n]))")
+_SUPER = dict(
+    zip(
+        "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθφχ",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᵠᵡ",
+        strict=True,
+    )
+)
+_SUB = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ", strict=True))
+_SCRIPTS = {"^": _SUPER, "_": _SUB}
+# Accents over one letter: the letter and a combining mark ("\tilde{O}" -> "Õ").
+ACCENTS = {
+    "tilde": "\u0303",
+    "widetilde": "\u0303",
+    "hat": "\u0302",
+    "widehat": "\u0302",
+    "bar": "\u0304",
+    "overline": "\u0305",
+    "vec": "\u20d7",
+    "dot": "\u0307",
+    "ddot": "\u0308",
+}
+DOUBLE_STRUCK = str.maketrans("RNZQCPEH", "ℝℕℤℚℂℙ𝔼ℍ")
+_ONE_ARGUMENT = re.compile(r"\\(mathbb|sqrt|url|" + "|".join(ACCENTS) + r")\s*\{([^{}]*)\}")
+_FRACTION = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_LINK = re.compile(r"\\href\s*\{[^{}]*\}\s*\{([^{}]*)\}")
+# References to the paper's own parts or its bibliography: keys, nothing a reader can use.
+_REFERENCE = re.compile(r"\s*\\(?:cite[a-z]*|ref|eqref|autoref|label)\s*\{[^{}]*\}")
+_WRAPPERS = re.compile(
+    r"\\(?:math(?:cal|bf|rm|it|sf|tt|frak)|text(?:bf|it|rm|tt|sc)?|emph|operatorname|boldsymbol)\{([^{}]*)\}"
+)
+# Spacing, line breaks, hyphenation hints, the math delimiters "\( \)" and "\[ \]", old font switches
+# ("{\cal N}"): TeX's layout, nothing to show.
+SYMBOLS.update(dict.fromkeys((",", ";", ":", " ", "\\"), " "))
+SYMBOLS.update(
+    dict.fromkeys(("!", "-", "@", "/", "(", ")", "[", "]", "cal", "bf", "rm", "it", "em", "sf", "sc", "tt"), "")
+)
+SYMBOLS.update({"|": "‖", "#": "#"})
+# Accents of text ("Schr\"odinger", "\'{e}"): the letter and a combining mark, composed.
+TEXT_ACCENTS = {"'": "\u0301", '"': "\u0308", "`": "\u0300", "~": "\u0303", "=": "\u0304", "^": "\u0302"}
+_TEXT_ACCENT = re.compile(r"\\(['\"`~=^])\s*(?:\{([A-Za-z])\}|([A-Za-z]))")
+_COMMAND = re.compile(r"\\([A-Za-z]+|[%&_${},;: !\-@/()\[\]|#\\])")
+_SCRIPT = re.compile(r"([\^_])(?:\{([^{}]{1,24})\}|(?<=\^)(\S))")
 _SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.S)
 _TEX = re.compile(r"[\\^_{}=]")
 
 
+@lru_cache(maxsize=65536)  # a paper's title and abstract, shown to every reader it is picked for
 def readable(text: str) -> str:
     if "$" not in text and "\\" not in text:
         return text
-    out = _WRAPPERS.sub(r"\1", _without_math_dollars(text))
-    out = _POWER.sub(lambda m: (m.group(1) or m.group(2)).translate(SUPERSCRIPT), out)
+    out = _REFERENCE.sub("", _without_math_dollars(text))
+    out = _TEXT_ACCENT.sub(lambda m: (m.group(2) or m.group(3)) + TEXT_ACCENTS[m.group(1)], out)
+    for _ in range(4):  # inside out: "\frac{\sqrt{n}}{2}"
+        before = out
+        out = _LINK.sub(r"\1", out)
+        out = _FRACTION.sub(lambda m: f"{_grouped(m.group(1))}/{_grouped(m.group(2))}", out)
+        out = _ONE_ARGUMENT.sub(lambda m: _one(m.group(1), m.group(2)), out)
+        out = _WRAPPERS.sub(r"\1", out)
+        if out == before:
+            break
     out = _COMMAND.sub(lambda m: SYMBOLS.get(m.group(1), m.group(1)), out)
-    out = out.replace("\x00", "$")
-    return re.sub(r"\s+", " ", out).strip()
+    out = _SCRIPT.sub(_script, out)
+    # What braces are left only group (TeX shows none of them); an escaped one ("\{") is shown.
+    out = out.replace("{", "").replace("}", "")
+    out = out.replace("\x00", "$").replace("\x01", "{").replace("\x02", "}")
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", out).strip())
+
+
+def _one(command: str, argument: str) -> str:
+    if command == "mathbb":
+        return argument.translate(DOUBLE_STRUCK)
+    if command == "sqrt":
+        return "√" + _grouped(argument)
+    if command in ACCENTS:
+        return argument + ACCENTS[command] if len(argument) == 1 else argument
+    return argument  # url
+
+
+def _grouped(part: str) -> str:
+    """A part of a fraction or a root, in parentheses unless it is one number or name ("n", "12", "(n+1)")."""
+    part = part.strip()
+    return part if re.fullmatch(r"√?\w+|\(.*\)", part) else f"({part})"
+
+
+def _script(found: re.Match[str]) -> str:
+    """A superscript or a braced subscript in Unicode when every character has one ("n^{-1}" -> "n⁻¹"), else
+    plainly ("log^{3/2}" -> "log^(3/2)"); an unbraced "_" stays (snake_case names)."""
+    mark, body = found.group(1), found.group(2) if found.group(2) is not None else found.group(3)
+    table = _SCRIPTS[mark]
+    body = body.replace(" ", "")
+    if body and all(c in table or c in table.values() for c in body):
+        return "".join(table.get(c, c) for c in body)
+    return mark + (body if len(body) == 1 else f"({body})")
 
 
 def _without_math_dollars(text: str) -> str:
