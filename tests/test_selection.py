@@ -528,3 +528,12 @@ def test_a_word_shared_with_another_field_does_not_pad_the_digest(ctx) -> None:
     assert not [t for t in titles if "Language Models" in t or "Grokking" in t]
     # A profile of one stored paper is no evidence to show a reader ("like 1 paper" was on every pick).
     assert not [p for p in picks if p.why.evidence.startswith("like 1 paper")]
+
+
+def test_a_paper_the_reader_asked_fewer_of_is_never_picked_again(real) -> None:
+    # A reader trial: "Fewer like this" on the preview's first paper left it first.
+    index = Index(candidates(real, GENERATIVE + SOCIAL))
+    reader = make_subscriber(topics=("diffusion",), max_items=8)
+    first = rank(reader, index)[0].paper
+    assert first.id not in [p.paper.id for p in rank(reader, index, disliked=[first])]
+    assert first.id in [p.paper.id for p in rank(reader, index, liked=[first])]

@@ -185,7 +185,11 @@ def score_reader(
                 score[i] = max(score[i], 1.0)
                 reasons[i] = Why("author", author)
                 eligible[i] = True
-    return Scored(score, topics, feedback, eligible, sent | excluded, excluded, sent, revised, reasons, threshold)
+    # A paper the reader asked for fewer of is never theirs again (its neighbours only score lower).
+    refused = np.zeros(n, dtype=bool)
+    refused[[at for p in disliked if (at := index.position.get(p.id)) is not None]] = True
+    blocked = sent | excluded | refused
+    return Scored(score, topics, feedback, eligible, blocked, excluded, sent, revised, reasons, threshold)
 
 
 def short_title(title: str, limit: int = 60) -> str:
