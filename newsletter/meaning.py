@@ -34,10 +34,11 @@ class PhraseProfile:
     support: int
 
     def evidence(self, top: int = 3) -> str:
-        """'50 papers on cs.LG, cs.CL': what the profile was learned from, for the "why" and --explain."""
+        """'papers on cs.LG, cs.CL': where the papers it was learned from are filed, for the "why" and --explain
+        ("" when they carry no categories). Not how many: that is the number retrieval stops at, the same for
+        every common phrase, and said nothing to a reader (a reader trial)."""
         names = ", ".join(c for c, _ in sorted(self.categories.items(), key=lambda kv: -kv[1])[:top])
-        noun = "paper" if self.support == 1 else "papers"
-        return f"{self.support} {noun}" + (f" on {names}" if names else "")
+        return f"papers on {names}" if names else ""
 
 
 APART = 0.1  # of a neighbour's weight, chosen on the tune split

@@ -130,7 +130,7 @@ def test_the_background_says_what_an_ambiguous_word_means(ctx, tmp_path, real, b
     assert len(set(picked(picks)) & set(meant)) > len(set(cold) & set(meant)) or set(cold) == set(meant)
     why = picks[0].why
     assert why.kind == "topic" and why.subject == "diffusion" and "diffusion" in [w.lower() for w in why.words]
-    assert why.evidence.startswith(f"like {len(background)} papers on ")
+    assert why.evidence.startswith("like papers on ")
 
 
 def test_the_background_asks_for_the_phrase_with_its_inner_function_words(ctx) -> None:
@@ -270,7 +270,7 @@ def test_preview_explain_prints_a_table_and_json(ctx, tmp_path, real) -> None:
     assert table.exit_code == 0, table.output
     assert "lex" in table.output and "bg×0.6" in table.output and "lex: the topic's words" in table.output
     # Every stored paper informs the ranker: the day's papers are among those that use the word too.
-    assert f"what 'diffusion' means: like {len(GENERATIVE_BACKGROUND) + 8} papers on cs.CV" in table.output
+    assert "what 'diffusion' means: like papers on cs.CV" in table.output
     assert "the best 8 candidates, 4 of them picked" in table.output
     assert "trending" not in table.output
     # The message itself as JSON (it printed the HTML, --json or not).

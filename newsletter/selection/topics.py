@@ -74,11 +74,11 @@ class TopicScores:
         if i not in self._whys:
             doc = index.docs[i]
             words = tuple(dict.fromkeys(w for w in (doc.surface(s) for s in self.stems) if w))
-            # What the phrase means, when learned from enough papers to say it: "like 1 paper" tells a reader
-            # nothing (and was often the digest's own first paper).
+            # What the phrase means, when learned from enough papers to say it: one paper tells a reader nothing
+            # (and was often the digest's own first paper).
             evidence = ""
             if self.profile is not None and self.profile.support >= SOLID_SUPPORT and self.background[i] > 0:
-                evidence = f"like {self.profile.evidence()}"
+                evidence = f"like {found}" if (found := self.profile.evidence()) else ""
             self._whys[i] = Why("topic", self.topic, words, evidence)
         return self._whys[i]
 
