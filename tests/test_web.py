@@ -48,7 +48,12 @@ def test_one_click_post_unsubscribes_at_once_without_cookie_or_redirect(ctx, cli
     assert "set-cookie" not in response.headers
     assert ctx.subscribers.get("ada@example.com").status is Status.UNSUBSCRIBED
     assert client.post(path, content=b"List-Unsubscribe=One-Click").status_code == 200  # idempotent
-    assert "You are unsubscribed" in client.get(path).text
+    page = client.get(path).text
+    assert "You are unsubscribed" in page
+    # The way back (a reader trial found none): their preferences page, where "Resume" is theirs to press.
+    back = re.search(r'href="https?://[^/"]+(/preferences/[^"]+)"', page)[1]
+    assert "Resume my digest" in client.get(back).text
+    assert ctx.subscribers.get("ada@example.com").status is Status.UNSUBSCRIBED  # following it changes nothing
 
 
 @pytest.mark.parametrize("token", ["forged", "MQ.AAAAAAAAAAAAAAAAAAAAAAAAAAA", "Mg.x"])

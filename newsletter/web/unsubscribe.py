@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from newsletter.links import reader_links
 from newsletter.models import Status
 from newsletter.web.site import site
 
@@ -16,7 +17,11 @@ async def unsubscribe_page(request: Request) -> Response:
     if found is None:
         return web.not_found()
     return web.page(
-        "web/unsubscribe.html.j2", title="Unsubscribe", email=found.email, done=found.status is Status.UNSUBSCRIBED
+        "web/unsubscribe.html.j2",
+        title="Unsubscribe",
+        email=found.email,
+        done=found.status is Status.UNSUBSCRIBED,
+        preferences=reader_links(web.settings, web.tokens, found).preferences,
     )
 
 
@@ -29,4 +34,8 @@ async def unsubscribe(request: Request) -> Response:
         return web.not_found()
     if found.status is not Status.UNSUBSCRIBED:
         web.ctx.subscribers.set_status(found.email, Status.UNSUBSCRIBED)
-    return web.page("web/unsubscribe.html.j2", title="Unsubscribed", email=found.email, done=True)
+    # The way back: their preferences page, whose "Resume" button is theirs to press.
+    preferences = reader_links(web.settings, web.tokens, found).preferences
+    return web.page(
+        "web/unsubscribe.html.j2", title="Unsubscribed", email=found.email, done=True, preferences=preferences
+    )
