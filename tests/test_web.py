@@ -280,3 +280,11 @@ def test_archive_lists_days_and_escapes_feed_text(ctx, client) -> None:
     assert "https://arxiv.org/abs/2611.00102" in day.text
     assert "Nothing was announced" in client.get("/archive/2026-11-01").text
     assert client.get("/archive/not-a-date").status_code == 404
+
+
+def test_an_unknown_address_is_a_page_of_the_site_with_a_way_on(client) -> None:
+    # A reader trial met Starlette's bare "Not Found", and dead ends on the site's own messages.
+    response = client.get("/no/such/page")
+    assert response.status_code == 404 and "text/html" in response.headers["content-type"]
+    assert "Page not found" in response.text and '<a href="/">' in response.text
+    assert '<a href="/">' in client.get("/unsubscribe/forged").text

@@ -98,6 +98,8 @@ def test_sign_up_confirm_then_active_with_a_consent_record(ctx, client, smtp_ser
     page = client.get(done.headers["location"])
     assert page.status_code == 200 and "You are subscribed" in page.text and "Your preferences" in page.text
     assert "Your first digest comes on the next Friday." in page.text  # a weekly reader's day, not the next one
+    back = client.get(path)  # the back button: not "already used … sign up again" to a subscribed reader
+    assert back.status_code == 200 and "grace@example.com gets the digest already" in back.text
     active = ctx.subscribers.get("grace@example.com")
     assert active.status is Status.ACTIVE and active.confirmed_at is not None
     # The preview of what they would get, the words of their topics marked.

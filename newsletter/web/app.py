@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 from newsletter.pipeline import Context
 from newsletter.web import feedback, papers, preferences, signup, unsubscribe
 from newsletter.web.guard import Guard
-from newsletter.web.site import Refused, Site, refused
+from newsletter.web.site import Refused, Site, no_such_page, refused
 
 
 def create_app(ctx: Context) -> Starlette:
@@ -39,7 +39,7 @@ def create_app(ctx: Context) -> Starlette:
             ),
         ],
         middleware=[Middleware(Guard)],
-        exception_handlers={Refused: refused},
+        exception_handlers={Refused: refused, 404: no_such_page},
     )
     app.state.site = Site(ctx)
     return app

@@ -84,6 +84,11 @@ async def confirm_page(request: Request) -> Response:
     claim, subscriber = found
     assert claim.issued_at is not None  # confirmation tokens are timed
     if not subscriber.confirmable(claim.issued_at):
+        if subscriber.status is Status.ACTIVE:  # this link's work is done (the back button, a second click)
+            return web.message(
+                "You are subscribed",
+                f"{subscriber.email} gets the digest already. Each digest's own links manage your subscription.",
+            )
         return web.message(
             "Link already used",
             "This confirmation link was used already or is older than your last change. "

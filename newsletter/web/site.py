@@ -39,6 +39,11 @@ async def refused(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+async def no_such_page(request: Request, exc: Exception) -> Response:
+    """An address the site does not have: a page of the site (it was Starlette's bare "Not Found")."""
+    return site(request).message("Page not found", "There is no page at this address.", 404)
+
+
 class Site:
     """The app's shared state, kept on `app.state.site`; the handlers of each page reach it by `site(request)`."""
 
