@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,19 +16,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from newsletter.models import Paper
-
-_WORD = re.compile(r"[a-z0-9]+")
-# Function words only: they carry no topic in any field.
-STOPWORDS = frozenset(
-    " ".join(
-        [
-            "a an and are as at be by can for from has have in into is it its of on or our that the their this to",
-            "we what when which with via using use used based new towards toward between across over under than",
-            "these those such not also both how do does while more most less show propose present study paper",
-            "results two one three first find finds found",
-        ]
-    ).split()
-)
+from newsletter.stopwords import STOPWORDS
+from newsletter.stopwords import WORD as _WORD
 
 
 @lru_cache(maxsize=262144)

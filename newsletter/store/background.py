@@ -16,10 +16,10 @@ from sqlalchemy import text
 
 from newsletter.models import Paper
 from newsletter.query import Query
+from newsletter.stopwords import STOPWORDS
 from newsletter.store.db import Database
 from newsletter.store.papers import paper_columns, paper_from_mapping, paper_types
 from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
-from newsletter.words import STOPWORDS
 
 NEIGHBOURS = 30  # more say no more on the dev set's tune split, and each costs time once per phrase and day
 ENOUGH = 3
