@@ -275,7 +275,7 @@ def test_the_search_page_and_subscribing_to_a_search(ctx, client, smtp_server) -
 
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     response = client.post("/subscribe", data={"csrf": token, "email": "s@example.com", "search": "circuits -analog"})
-    assert response.status_code == 200 and "Check your inbox" in response.text
+    assert response.status_code == 303 and "Check your inbox" in client.get(response.headers["location"]).text
     pending = ctx.subscribers.get("s@example.com")
     assert pending.status is Status.PENDING
     assert (pending.preferences.topics, pending.preferences.excluded) == (("circuits",), ("analog",))
