@@ -352,7 +352,7 @@ def test_resend_to_one_reader_sends_their_digest_again(world, smtp_server) -> No
 def test_what_is_sent_is_what_is_archived_whether_kept_in_memory_or_read_back(world, smtp_server, monkeypatch) -> None:
     """The first digests of a send go from the prepare step to the sender in memory; the rest are read
     back from the archive. Both give the message a preview of the archived digest gives."""
-    monkeypatch.setattr(pipeline.send, "FRESH_DIGESTS", 1)  # one reader in memory, the other read back
+    monkeypatch.setattr("newsletter.pipeline.send.FRESH_DIGESTS", 1)  # one reader in memory, the other read back
     assert send(world).sent == 2
     for received in smtp_server.messages:
         archived = pipeline.preview(world, received.recipients[0], ISSUE)

@@ -34,7 +34,7 @@ def subscribers() -> None:
 
 
 def subscriber_options(func: F) -> F:
-    """One option per preference (subscriber_fields.FIELDS); lists repeat and replace the whole list."""
+    """One option per preference (readers/fields.py FIELDS); lists repeat and replace the whole list."""
     for field in reversed(FIELDS):
         kind = field.kind
         kind_type = click.Choice(kind.choices) if isinstance(kind, Choice) else kind.click_type

@@ -17,7 +17,7 @@ class Why:
     `kind` is what it answers to: "topic" (one of the reader's phrases), "author", "category", "liked",
     "trending", or "note" (a reason archived before reasons were data). `subject` is that phrase, author,
     category or liked title; `words` the words of the topic as they appear in the paper (for the title, to
-    make them stand out); `evidence` where the meaning came from ("like 50 papers on cs.CV, cs.LG").
+    make them stand out); `evidence` where the meaning came from ("like papers on cs.CV, cs.LG").
     """
 
     kind: str

@@ -109,7 +109,7 @@ class Subscriber:
 
 @dataclass(frozen=True)
 class SubscriberChanges:
-    """Fields an operator may set (one per entry of subscriber_fields.FIELDS, then the RECORD_FIELDS that only
+    """Fields an operator may set (one per entry of readers/fields.py FIELDS, then the RECORD_FIELDS that only
     an import sets); None means 'leave as it is'."""
 
     name: str | None = None

@@ -82,6 +82,10 @@ if not TYPE_CHECKING:  # to mypy, a module __getattr__ would make every misspelt
         if name not in _HOME:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         home = _HOME[name]
-        value = getattr(import_module(home if "." in home else f"{__name__}.{home}"), name)
-        globals()[name] = value  # looked up once
-        return value
+        module = import_module(home if "." in home else f"{__name__}.{home}")
+        # Every name of that module at once: importing pipeline/ingest.py has just set `ingest` here to the
+        # module, and it is the verb of that name that callers mean.
+        for found, where in _HOME.items():
+            if where == home:
+                globals()[found] = getattr(module, found)
+        return globals()[name]

@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from ctypes import Array, c_longlong
 from datetime import date
-from multiprocessing.sharedctypes import SynchronizedArray
 from multiprocessing.synchronize import Event as EventType
-from typing import Any
 
 from newsletter import owners
 from newsletter.config import Settings
@@ -62,7 +61,9 @@ class SendingProcess:
     def __init__(self, settings: Settings, issue_date: date | None, only: set[int] | None) -> None:
         spawn = multiprocessing.get_context("spawn")
         self._stop = spawn.Event()
-        self._counts = spawn.Array("q", Tally.SIZE)  # how far it got, for the progress bar of the send
+        # How far it got, for the send's progress bar. No lock: a process that died holding one would stop the
+        # send's event loop for good, and a torn read only moves a bar.
+        self._counts = spawn.Array("q", Tally.SIZE, lock=False)
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=spawn,
@@ -88,17 +89,16 @@ class SendingProcess:
 
     def tally(self) -> Tally:
         """How far it has got so far."""
-        with self._counts.get_lock():
-            return Tally(*self._counts[:])
+        return Tally(*self._counts[:])
 
 
 # In a sending process: set while no campaign runs in it; where it tells the process that started it how
 # far it got.
 _IDLE = threading.Event()
-_COUNTS: list[SynchronizedArray[Any]] = []
+_COUNTS: list[Array[c_longlong]] = []
 
 
-def _stops_with(stop: EventType, parent: int, counts: SynchronizedArray[Any]) -> None:
+def _stops_with(stop: EventType, parent: int, counts: Array[c_longlong]) -> None:
     """In a sending process: SIGTERM, or `stop` set by the process that started it, ends its campaign cleanly.
     When that process is gone (kill -9), nobody reads its result nor gives it work, and it would wait for
     work for ever: it ends its campaign cleanly and exits (`parent` is that process: it may be gone already
@@ -134,8 +134,7 @@ def _deliver_with_own_context(settings: Settings, issue_date: date | None, only:
 
 def _told(summary: Summary) -> None:
     tally = Tally.of(summary)
-    with _COUNTS[0].get_lock():
-        _COUNTS[0][:] = [tally.done, tally.sent, tally.failed]
+    _COUNTS[0][:] = [tally.done, tally.sent, tally.failed]
 
 
 def deliver_once(

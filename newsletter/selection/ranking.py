@@ -219,7 +219,8 @@ def _scored_picks(
     subscriber = reader.subscriber
     prefs = subscriber.preferences
     if not (prefs.topics or prefs.authors or prefs.categories or reader.liked):
-        scored = score_reader(subscriber, index, reader.already_sent, floor, cache_, profiles, (), ())
+        # Nothing to score, but a paper the reader asked fewer of stays out of their trending papers too.
+        scored = score_reader(subscriber, index, reader.already_sent, floor, cache_, profiles, (), reader.disliked)
         return _trending(index, scored.blocked, subscriber.max_items, section=False)
     scored = score_reader(
         subscriber, index, reader.already_sent, floor, cache_, profiles, reader.liked, reader.disliked
