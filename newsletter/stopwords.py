@@ -16,8 +16,3 @@ STOPWORDS = frozenset(
         ]
     ).split()
 )
-
-
-def content_words(text: str) -> list[str]:
-    """The words of `text` that can say what it is about, lower-cased."""
-    return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]

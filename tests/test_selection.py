@@ -544,3 +544,20 @@ def test_a_paper_the_reader_asked_fewer_of_is_never_picked_again(real) -> None:
     trending = make_subscriber(topics=(), max_items=8)  # no preferences: the day's trending papers
     top = rank(trending, index)[0].paper
     assert top.id not in [p.paper.id for p in rank(trending, index, disliked=[top])]
+
+
+def test_a_topic_of_function_words_picks_nothing_for_itself(ctx) -> None:
+    # A reader trial's topic "the" got "Why: your topic 'the' (like 30 papers)": every stored paper uses it.
+    from newsletter import pipeline
+    from newsletter.demo import SAMPLE_FEED
+
+    pipeline.ingest_file(ctx, SAMPLE_FEED, "hf")
+    papers = ctx.papers.list()
+    assert ctx.meanings.profiles(["the", "new results"], ISSUE) == {}
+    reader = make_subscriber(topics=("the", "new results"), max_items=5)
+    picks = rank(
+        reader,
+        Index(papers, ctx.meanings.vocabulary()),
+        profiles=ctx.meanings.profiles(reader.preferences.topics, ISSUE),
+    )
+    assert [p for p in picks if p.why.kind == "topic"] == []

@@ -19,7 +19,6 @@ from typing import Any
 from newsletter.categories import arxiv_category
 from newsletter.errors import FeedError, InputError
 from newsletter.models import WEEKDAYS, Frequency, Status, Subscriber
-from newsletter.stopwords import content_words
 
 MAX_PHRASE = 200  # characters in one topic, category, author or excluded phrase, and in a name
 MAX_PHRASES = 100  # topics, categories, authors or excluded phrases of one reader
@@ -106,19 +105,6 @@ class Phrases(Items):
 
     def write_form(self, value: Iterable[str]) -> str:
         return ("\n" if self.form_split == "lines" else ", ").join(value)
-
-
-@dataclass(frozen=True)
-class Topics(Phrases):
-    """Topic phrases, each with a word that says what it is about: "the" or "new results" would be matched
-    by every paper (refused, as the ranker could only guess)."""
-
-    def check(self, value: Iterable[str], label: str) -> tuple[str, ...]:
-        items = super().check(value, label)
-        for item in items:
-            if not content_words(item):
-                raise InputError(f"{label}: '{item[:40]}' has no word that says what it is about")
-        return items
 
 
 @dataclass(frozen=True)
@@ -293,7 +279,7 @@ class Field:
 
 FIELDS: tuple[Field, ...] = (
     Field("name", Text(), "Display name."),
-    Field("topics", Topics("topic"), "Topic phrase (repeatable); replaces the list.", option="--topic"),
+    Field("topics", Phrases("topic"), "Topic phrase (repeatable); replaces the list.", option="--topic"),
     Field(
         "categories", Categories("category", "words"), "arXiv category, e.g. cs.LG (repeatable).", option="--category"
     ),

@@ -30,9 +30,9 @@ def _words(phrase: str) -> list[str]:
 
 
 def query_words(phrase: str) -> tuple[str, ...]:
-    """The words the index is asked for, function words left out (the index stems them itself)."""
-    words = tuple(_words(phrase))
-    return tuple(w for w in words if w not in STOPWORDS) or words
+    """The words the index is asked for, function words left out (the index stems them itself); none for a
+    phrase of function words alone ("the", "new results"), which every stored paper uses and none explains."""
+    return tuple(w for w in _words(phrase) if w not in STOPWORDS)
 
 
 def as_written(phrase: str) -> tuple[str, ...]:
