@@ -98,26 +98,44 @@ ACCENTS = {
     "ddot": "\u0308",
 }
 DOUBLE_STRUCK = str.maketrans("RNZQCPEH", "ℝℕℤℚℂℙ𝔼ℍ")
-_ONE_ARGUMENT = re.compile(r"\\(mathbb|sqrt|url|" + "|".join(ACCENTS) + r")\s*\{([^{}]*)\}")
-_FRACTION = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
-_LINK = re.compile(r"\\href\s*\{[^{}]*\}\s*\{([^{}]*)\}")
+# Around one argument: brackets of quantum states and norms, and text raised or lowered.
+AROUND = {
+    "ket": "|{}⟩",
+    "bra": "⟨{}|",
+    "norm": "‖{}‖",
+    "abs": "|{}|",
+    "textsuperscript": "^{{{}}}",
+    "textsubscript": "_{{{}}}",
+}
+_ONE_ARGUMENT = re.compile(r"\\(mathbb|sqrt|url|" + "|".join([*ACCENTS, *AROUND]) + r")\s*\{([^{}]*)\}")
+_COLOUR = re.compile(r"\\(?:textcolor|colorbox)\s*\{[^{}]*\}")  # the colour's name: its text follows in braces
+_FRACTION = re.compile(r"\\([dt]?frac|binom)\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_LINK = re.compile(r"\\href\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 # References to the paper's own parts or its bibliography: keys, nothing a reader can use.
 _REFERENCE = re.compile(r"\s*\\(?:cite[a-z]*|ref|eqref|autoref|label)\s*\{[^{}]*\}")
-_WRAPPERS = re.compile(
-    r"\\(?:math(?:cal|bf|rm|it|sf|tt|frak)|text(?:bf|it|rm|tt|sc)?|emph|operatorname|boldsymbol)\{([^{}]*)\}"
+_FONTS = (
+    r"math(?:cal|bf|rm|it|sf|tt|frak|scr)|text(?:bf|it|rm|tt|sc|sf|normal|up|sl)?|emph|operatorname|boldsymbol|bm"
+    r"|underline|mbox|hbox"
 )
-# Spacing, line breaks, hyphenation hints, the math delimiters "\( \)" and "\[ \]", old font switches
-# ("{\cal N}"): TeX's layout, nothing to show.
+_WRAPPERS = re.compile(rf"\\(?:{_FONTS})(?:\s*\{{([^{{}}]*)\}}|\s+([A-Za-z0-9]))")
+# Spacing, line breaks, the math delimiters "\( \)" and "\[ \]", old font switches ("{\cal N}"): TeX's
+# layout, nothing to show; "\-" (a place to hyphenate, written by some as a dash) is shown as a hyphen.
 SYMBOLS.update(dict.fromkeys((",", ";", ":", " ", "\\"), " "))
-SYMBOLS.update(
-    dict.fromkeys(("!", "-", "@", "/", "(", ")", "[", "]", "cal", "bf", "rm", "it", "em", "sf", "sc", "tt"), "")
-)
-SYMBOLS.update({"|": "‖", "#": "#"})
+SYMBOLS.update(dict.fromkeys(("!", "@", "/", "(", ")", "[", "]", "cal", "bf", "rm", "it", "em", "sf", "sc", "tt"), ""))
+SYMBOLS.update({"|": "‖", "#": "#", "-": "-", "circ": "°", "degree": "°", "prime": "′"})
+SYMBOLS.update({"textregistered": "®", "texttrademark": "™", "copyright": "©", "odot": "⊙", "hbar": "ħ"})
 # Accents of text ("Schr\"odinger", "\'{e}"): the letter and a combining mark, composed.
 TEXT_ACCENTS = {"'": "\u0301", '"': "\u0308", "`": "\u0300", "~": "\u0303", "=": "\u0304", "^": "\u0302"}
 _TEXT_ACCENT = re.compile(r"\\(['\"`~=^])\s*(?:\{([A-Za-z])\}|([A-Za-z]))")
-_COMMAND = re.compile(r"\\([A-Za-z]+|[%&_${},;: !\-@/()\[\]|#\\])")
+# A command of SYMBOLS, whole: "\times" in "E\times B", never "\timesB" (a name run into the next letter).
+_KNOWN = re.compile(
+    r"\\(?:("
+    + "|".join(sorted((re.escape(k) for k in SYMBOLS if k.isalpha()), key=len, reverse=True))
+    + r")(?![A-Za-z]|\s*\{)|([%&_${},;: !\-@/()\[\]|#\\]))"
+)
+_UNKNOWN = re.compile(r"\\([A-Za-z]+)(?:\s*\{([^{}]*)\})?")
 _SCRIPT = re.compile(r"([\^_])(?:\{([^{}]{1,24})\}|(?<=\^)(\S))")
+_SUPER.update({c: c for c in "′°*†®™"})  # already raised: "30^{\circ}" is "30°", "y^\prime" is "y′"
 _SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.S)
 _TEX = re.compile(r"[\\^_{}=]")
 
@@ -128,20 +146,42 @@ def readable(text: str) -> str:
         return text
     out = _REFERENCE.sub("", _without_math_dollars(text))
     out = _TEXT_ACCENT.sub(lambda m: (m.group(2) or m.group(3)) + TEXT_ACCENTS[m.group(1)], out)
-    for _ in range(4):  # inside out: "\frac{\sqrt{n}}{2}"
+    out = _LINK.sub(
+        lambda m: m.group(1) if m.group(2).strip() in ("", m.group(1)) else f"{m.group(2)} ({m.group(1)})", out
+    )
+    for _ in range(6):  # inside out: "\frac{\sqrt{n}}{2}", "\frac{\epsilon^{2}}{2}"
         before = out
-        out = _LINK.sub(r"\1", out)
-        out = _FRACTION.sub(lambda m: f"{_grouped(m.group(1))}/{_grouped(m.group(2))}", out)
+        out = _KNOWN.sub(lambda m: SYMBOLS[m.group(1) or m.group(2)], out)
+        out = _COLOUR.sub("", out)
+        out = _WRAPPERS.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), out)
+        out = _FRACTION.sub(_fraction, out)
         out = _ONE_ARGUMENT.sub(lambda m: _one(m.group(1), m.group(2)), out)
-        out = _WRAPPERS.sub(r"\1", out)
+        out = _SCRIPT.sub(_script, out)
         if out == before:
             break
-    out = _COMMAND.sub(lambda m: SYMBOLS.get(m.group(1), m.group(1)), out)
-    out = _SCRIPT.sub(_script, out)
+    # What is left: a symbol before a group ("\sqrt{a}{b}"), and a command this module does not know, which
+    # keeps its name and its argument in braces ("\foo{x}" -> "foo{x}").
+    for _ in range(4):  # "\foo{\bar{x}}": the outer one first, then what it holds
+        before = out
+        out = _UNKNOWN.sub(_unknown, out)
+        if out == before:
+            break
     # What braces are left only group (TeX shows none of them); an escaped one ("\{") is shown.
     out = out.replace("{", "").replace("}", "")
-    out = out.replace("\x00", "$").replace("\x01", "{").replace("\x02", "}")
+    out = out.replace("\x00", "$").replace("\x01", "{").replace("\x02", "}").replace("\x03", "^")
     return unicodedata.normalize("NFC", re.sub(r"\s+", " ", out).strip())
+
+
+def _unknown(found: re.Match[str]) -> str:
+    name, argument = found.groups()
+    return SYMBOLS.get(name, name) + (f"\x01{argument}\x02" if argument is not None else "")
+
+
+def _fraction(found: re.Match[str]) -> str:
+    command, top, bottom = found.groups()
+    if command == "binom":
+        return f"({top.strip()} choose {bottom.strip()})"
+    return f"{_grouped(top)}/{_grouped(bottom)}"
 
 
 def _one(command: str, argument: str) -> str:
@@ -149,8 +189,13 @@ def _one(command: str, argument: str) -> str:
         return argument.translate(DOUBLE_STRUCK)
     if command == "sqrt":
         return "√" + _grouped(argument)
+    if command in AROUND:
+        return AROUND[command].format(argument.strip())
     if command in ACCENTS:
-        return argument + ACCENTS[command] if len(argument) == 1 else argument
+        letters = argument.strip()
+        if command in ("bar", "overline"):  # a line over all of it: "\overline{MS}"
+            return "".join(c + ACCENTS[command] for c in letters)
+        return letters + ACCENTS[command] if letters else ""
     return argument  # url
 
 
@@ -168,6 +213,7 @@ def _script(found: re.Match[str]) -> str:
     body = body.replace(" ", "")
     if body and all(c in table or c in table.values() for c in body):
         return "".join(table.get(c, c) for c in body)
+    mark = "\x03" if mark == "^" else mark  # a caret shown as is, never read as a script again
     return mark + (body if len(body) == 1 else f"({body})")
 
 

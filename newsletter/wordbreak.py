@@ -104,6 +104,13 @@ _URL = re.compile(r"https?://[^\s<>\"'…]+", re.IGNORECASE)
 _URL_END = ".,;:!?'\""  # punctuation after an address belongs to the sentence
 
 
+def _unbalanced(url: str) -> bool:
+    """Whether the address ends with a closing bracket it never opened (the sentence's, not the address's)."""
+    closing = url[-1]
+    opening = {")": "(", "]": "[", "}": "{"}.get(closing)
+    return opening is not None and url.count(opening) < url.count(closing)
+
+
 def linked(value: str, breaks: bool = True) -> Markup:
     """Text with its web addresses made into links, escaped, and (`breaks`) breakable like the rest: a reader
     follows the address as written, never one holding the break opportunities of its text (a copied zero-width
@@ -112,8 +119,8 @@ def linked(value: str, breaks: bool = True) -> Markup:
     out: list[Markup] = []
     last = 0
     for found in _URL.finditer(value):
-        url = found.group(0).rstrip(_URL_END)
-        if url.endswith(")") and url.count("(") < url.count(")"):  # "(see https://x.org/y)"
+        url = found.group(0).split("](")[0]  # Markdown's "[https://x.org](https://x.org)": the first
+        while url and (url[-1] in _URL_END or _unbalanced(url)):  # "(see https://x.org/y)", "…?id=3]."
             url = url[:-1]
         out += [show(value[last : found.start()]), Markup('<a href="{}">{}</a>').format(url, show(url))]
         last = found.start() + len(url)
