@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 SYMBOLS = {
@@ -72,10 +73,30 @@ SYMBOLS = {
     "&": "&",
     "_": "_",
     "$": "\x00",  # an escaped dollar survives the removal of math delimiters
+    "{": "\x01",  # so does an escaped brace the removal of grouping braces
+    "}": "\x02",
+    "top": "ᵀ",
+    "dagger": "†",
+    "star": "*",
+    "ast": "*",
+    "ldots": "…",
+    "dots": "…",
+    "circ": "°",
+    "degree": "°",
+    "prime": "′",
+    "textregistered": "®",
+    "texttrademark": "™",
+    "copyright": "©",
+    "odot": "⊙",
+    "hbar": "ħ",
+    "|": "‖",
+    "#": "#",
+    "-": "-",  # a place to hyphenate, written by some as a dash: shown as a hyphen
+    # Spacing, line breaks, the math delimiters "\( \)" and "\[ \]", old font switches ("{\cal N}"): TeX's
+    # layout, nothing to show.
+    **dict.fromkeys((",", ";", ":", " ", "\\"), " "),
+    **dict.fromkeys(("!", "@", "/", "(", ")", "[", "]", "cal", "bf", "rm", "it", "em", "sf", "sc", "tt"), ""),
 }
-SYMBOLS.update(
-    {"{": "\x01", "}": "\x02", "top": "ᵀ", "dagger": "†", "star": "*", "ast": "*", "ldots": "…", "dots": "…"}
-)
 _SUPER = dict(
     zip(
         "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθφχ",
@@ -84,6 +105,7 @@ _SUPER = dict(
     )
 )
 _SUB = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ", strict=True))
+_SUPER.update({c: c for c in "′°*†®™"})  # already raised: "30^{\circ}" is "30°", "y^\prime" is "y′"
 _SCRIPTS = {"^": _SUPER, "_": _SUB}
 # Accents over one letter: the letter and a combining mark ("\tilde{O}" -> "Õ").
 ACCENTS = {
@@ -118,12 +140,6 @@ _FONTS = (
     r"|underline|mbox|hbox"
 )
 _WRAPPERS = re.compile(rf"\\(?:{_FONTS})(?:\s*\{{([^{{}}]*)\}}|\s+([A-Za-z0-9]))")
-# Spacing, line breaks, the math delimiters "\( \)" and "\[ \]", old font switches ("{\cal N}"): TeX's
-# layout, nothing to show; "\-" (a place to hyphenate, written by some as a dash) is shown as a hyphen.
-SYMBOLS.update(dict.fromkeys((",", ";", ":", " ", "\\"), " "))
-SYMBOLS.update(dict.fromkeys(("!", "@", "/", "(", ")", "[", "]", "cal", "bf", "rm", "it", "em", "sf", "sc", "tt"), ""))
-SYMBOLS.update({"|": "‖", "#": "#", "-": "-", "circ": "°", "degree": "°", "prime": "′"})
-SYMBOLS.update({"textregistered": "®", "texttrademark": "™", "copyright": "©", "odot": "⊙", "hbar": "ħ"})
 # Accents of text ("Schr\"odinger", "\'{e}"): the letter and a combining mark, composed.
 TEXT_ACCENTS = {"'": "\u0301", '"': "\u0308", "`": "\u0300", "~": "\u0303", "=": "\u0304", "^": "\u0302"}
 _TEXT_ACCENT = re.compile(r"\\(['\"`~=^])\s*(?:\{([A-Za-z])\}|([A-Za-z]))")
@@ -135,7 +151,6 @@ _KNOWN = re.compile(
 )
 _UNKNOWN = re.compile(r"\\([A-Za-z]+)(?:\s*\{([^{}]*)\})?")
 _SCRIPT = re.compile(r"([\^_])(?:\{([^{}]{1,24})\}|(?<=\^)(\S))")
-_SUPER.update({c: c for c in "′°*†®™"})  # already raised: "30^{\circ}" is "30°", "y^\prime" is "y′"
 _SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.S)
 _TEX = re.compile(r"[\\^_{}=]")
 
@@ -149,27 +164,32 @@ def readable(text: str) -> str:
     out = _LINK.sub(
         lambda m: m.group(1) if m.group(2).strip() in ("", m.group(1)) else f"{m.group(2)} ({m.group(1)})", out
     )
-    for _ in range(6):  # inside out: "\frac{\sqrt{n}}{2}", "\frac{\epsilon^{2}}{2}"
-        before = out
-        out = _KNOWN.sub(lambda m: SYMBOLS[m.group(1) or m.group(2)], out)
-        out = _COLOUR.sub("", out)
-        out = _WRAPPERS.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), out)
-        out = _FRACTION.sub(_fraction, out)
-        out = _ONE_ARGUMENT.sub(lambda m: _one(m.group(1), m.group(2)), out)
-        out = _SCRIPT.sub(_script, out)
-        if out == before:
-            break
+    out = _settled(out, _known_commands, 6)  # inside out: "\frac{\sqrt{n}}{2}", "\frac{\epsilon^{2}}{2}"
     # What is left: a symbol before a group ("\sqrt{a}{b}"), and a command this module does not know, which
-    # keeps its name and its argument in braces ("\foo{x}" -> "foo{x}").
-    for _ in range(4):  # "\foo{\bar{x}}": the outer one first, then what it holds
-        before = out
-        out = _UNKNOWN.sub(_unknown, out)
-        if out == before:
-            break
+    # keeps its name and its argument in braces ("\foo{x}" -> "foo{x}"); "\foo{\bar{x}}" the outer one first.
+    out = _settled(out, lambda text: _UNKNOWN.sub(_unknown, text), 4)
     # What braces are left only group (TeX shows none of them); an escaped one ("\{") is shown.
     out = out.replace("{", "").replace("}", "")
     out = out.replace("\x00", "$").replace("\x01", "{").replace("\x02", "}").replace("\x03", "^")
     return unicodedata.normalize("NFC", re.sub(r"\s+", " ", out).strip())
+
+
+def _settled(text: str, step: Callable[[str], str], rounds: int) -> str:
+    """`step` applied until it changes nothing more (at most `rounds` times): nested commands, inside out."""
+    for _ in range(rounds):
+        before, text = text, step(text)
+        if text == before:
+            break
+    return text
+
+
+def _known_commands(text: str) -> str:
+    text = _KNOWN.sub(lambda m: SYMBOLS[m.group(1) or m.group(2)], text)
+    text = _COLOUR.sub("", text)
+    text = _WRAPPERS.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    text = _FRACTION.sub(_fraction, text)
+    text = _ONE_ARGUMENT.sub(lambda m: _one(m.group(1), m.group(2)), text)
+    return _SCRIPT.sub(_script, text)
 
 
 def _unknown(found: re.Match[str]) -> str:

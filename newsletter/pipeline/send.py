@@ -132,12 +132,17 @@ async def _send(
             share = max(1, -(-(total - summary.skipped) // (4 * options.workers)))
             if share < ctx.settings.smtp.batch_size:
                 ctx = Context(ctx.settings.replace(smtp={"batch_size": share}), ctx.db)
-        mine = [Tally()]
-        campaign = make_campaign(ctx, mailer, lambda run: mine.__setitem__(0, Tally.of(run)))  # before any helper
+        running: Summary | None = None  # this process's campaign, as it goes
+
+        def told(run: Summary) -> None:
+            nonlocal running
+            running = run
+
+        campaign = make_campaign(ctx, mailer, told)  # before any helper
         helpers = [SendingProcess(ctx.settings, options.issue_date, only) for _ in range(options.workers - 1)]
 
         def tally() -> Tally:  # one bar for every sending process of the send, each telling how far it got
-            return sum((h.tally() for h in helpers), mine[0])
+            return sum((h.tally() for h in helpers), Tally.of(running) if running else Tally())
 
         async with _progress(options, total - summary.skipped, tally):
             own, *others = await asyncio.gather(

@@ -10,13 +10,11 @@ the phrase as written does it ask for all of its words, best first.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import text
 
 from newsletter.models import Paper
 from newsletter.query import Query
-from newsletter.stopwords import STOPWORDS
+from newsletter.stopwords import STOPWORDS, WORD
 from newsletter.store.db import Database
 from newsletter.store.papers import paper_columns, paper_from_mapping, paper_types
 from newsletter.store.search import PaperSearch, fts5_match, tsquery_sql
@@ -25,20 +23,16 @@ NEIGHBOURS = 30  # more say no more on the dev set's tune split, and each costs 
 ENOUGH = 3
 
 
-def _words(phrase: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", phrase.lower())
-
-
 def query_words(phrase: str) -> tuple[str, ...]:
     """The words the index is asked for, function words left out (the index stems them itself); none for a
     phrase of function words alone ("the", "new results"), which every stored paper uses and none explains."""
-    return tuple(w for w in _words(phrase) if w not in STOPWORDS)
+    return tuple(w for w in WORD.findall(phrase.lower()) if w not in STOPWORDS)
 
 
 def as_written(phrase: str) -> tuple[str, ...]:
     """The phrase's words in order, function words inside it kept: "agent-based modeling" without "based"
     would ask for "agent modeling", another phrase. Only those at its ends go (they bind nothing)."""
-    words = _words(phrase)
+    words = WORD.findall(phrase.lower())
     while len(words) > 1 and words[0] in STOPWORDS:
         words.pop(0)
     while len(words) > 1 and words[-1] in STOPWORDS:

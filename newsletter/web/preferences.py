@@ -17,6 +17,7 @@ from newsletter.models import Frequency, Subscriber
 from newsletter.paper_views import pick_views, window_label
 from newsletter.pipeline import sample_digest
 from newsletter.readers import subscriptions
+from newsletter.readers.fields import FIELDS
 from newsletter.store import SubscriberStore
 from newsletter.web.forms import changes_from_form, form_values
 from newsletter.web.site import Refused, site
@@ -94,7 +95,7 @@ async def update_preferences(request: Request) -> Response:
     action = values.pop("action", "save")
     # Pause and resume sit under the same form as the fields: what was typed beside them is saved too (it was
     # dropped without a word), when the form carries the fields at all.
-    if action == "save" or (action in SWITCHES and values.keys() & form_values(found).keys()):
+    if action == "save" or (action in SWITCHES and values.keys() & {f.name for f in FIELDS}):
         try:
             subscriptions.update(web.ctx.subscribers, found.email, changes_from_form(values, full=True))
         except InputError as exc:
