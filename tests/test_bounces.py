@@ -193,7 +193,7 @@ def test_a_hard_bounce_of_ours_suppresses_its_reader(ctx, sent, tmp_path, name: 
     assert (summary.hard, summary.suppressed, summary.unattributed) == (1, 1, 0), summary.problems
     assert ctx.subscribers.get(email).status is Status.BOUNCED
     assert ctx.subscribers.is_suppressed(email) == "bounce"
-    delivery = ctx.ledger.get(ctx.subscribers.get(email).id, ISSUE)
+    delivery = ctx.deliveries.get(ctx.subscribers.get(email).id, ISSUE)
     assert delivery.state is DeliveryState.FAILED_PERMANENT and delivery.last_reply.startswith("5.")
     others = [ctx.subscribers.get(e).status for e in READERS if e != email]
     assert others == [Status.ACTIVE] * 3
@@ -270,7 +270,7 @@ def test_forged_reports_change_nothing(ctx, sent, tmp_path) -> None:
     assert all("nothing done" in p or "not a delivery report" in p for p in summary.problems)
     assert [ctx.subscribers.get(e).status for e in READERS] == [Status.ACTIVE] * 4
     assert ctx.subscribers.is_suppressed(email) is None
-    assert ctx.ledger.get(ctx.subscribers.get(email).id, ISSUE).state is DeliveryState.SENT
+    assert ctx.deliveries.get(ctx.subscribers.get(email).id, ISSUE).state is DeliveryState.SENT
     assert pipeline.deliverability(ctx).unattributed == {7: 3, 30: 3}
 
 

@@ -42,7 +42,7 @@ def test_a_gone_senders_journal_is_applied_to_the_rows_it_still_holds(ctx, tmp_p
     running.close(recorded=False)
 
     assert Journal(where, new_owner()).recover(ctx.ledger) == {gone: 2}  # the live sender's is left alone
-    rows = ctx.ledger.deliveries(ISSUE, [x.subscriber_id for x in (a, b, c, d)])
+    rows = ctx.deliveries.of(ISSUE, [x.subscriber_id for x in (a, b, c, d)])
     by_id = {row.id: row for row in rows.values()}
     assert by_id[a.id].state is DeliveryState.SENT and by_id[a.id].message_id == "<a@example.com>"
     assert by_id[b.id].state is DeliveryState.FAILED_TRANSIENT and by_id[b.id].last_code == 451
@@ -71,5 +71,5 @@ def test_a_dead_senders_rows_taken_back_are_no_longer_its_own(ctx) -> None:
     assert ctx.ledger.lease_owners() == {gone}
     assert ctx.ledger.expire_leases({gone}) == 2
     assert ctx.ledger.lease_owners() == set()
-    rows = ctx.ledger.deliveries(ISSUE, [d.subscriber_id for d in held])
+    rows = ctx.deliveries.of(ISSUE, [d.subscriber_id for d in held])
     assert {row.state for row in rows.values()} == {DeliveryState.PENDING}

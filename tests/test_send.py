@@ -45,7 +45,7 @@ def test_send_then_send_again_sends_nothing(world, smtp_server) -> None:
 
     again = send(world)
     assert again.sent == 0 and len(smtp_server.messages) == 2
-    assert world.ledger.status(ISSUE)[0].counts == {
+    assert world.deliveries.status(ISSUE)[0].counts == {
         "pending": 0,
         "sending": 0,
         "sent": 2,
@@ -86,7 +86,7 @@ def test_rejected_address_does_not_stop_the_others(world, smtp_server) -> None:
     assert [m.recipients[0] for m in smtp_server.messages] == ["grace@example.com"]
     assert world.subscribers.get("ada@example.com").status is Status.BOUNCED
     assert world.subscribers.is_suppressed("ada@example.com") == "bounce"
-    failure = world.ledger.status(ISSUE)[0].last_errors[0]
+    failure = world.deliveries.status(ISSUE)[0].last_errors[0]
     assert failure.email == "ada@example.com" and failure.last_code == 550 and "No such user" in failure.last_reply
 
 
@@ -97,22 +97,22 @@ def test_transient_failure_is_retried_on_the_next_run(world, smtp_server, code) 
     assert summary.failed_transient == 1 and summary.sent == 1
     ada = world.subscribers.get("ada@example.com")
     assert ada.status is Status.ACTIVE
-    assert world.ledger.get(ada.id, ISSUE).state is DeliveryState.FAILED_TRANSIENT
-    (shown,) = world.ledger.status(ISSUE)[0].last_errors
+    assert world.deliveries.get(ada.id, ISSUE).state is DeliveryState.FAILED_TRANSIENT
+    (shown,) = world.deliveries.status(ISSUE)[0].last_errors
     assert shown.next_step().startswith("retried from ") and shown.next_step().endswith("UTC (attempt 2)")
 
     del smtp_server.handler.refuse["ada@example.com"]
     retry = send(world)
     assert retry.sent == 1
     assert sorted(m.recipients[0] for m in smtp_server.messages) == ["ada@example.com", "grace@example.com"]
-    assert world.ledger.get(ada.id, ISSUE).attempts == 2
+    assert world.deliveries.get(ada.id, ISSUE).attempts == 2
 
 
 def test_resent_message_keeps_its_message_id(world, smtp_server) -> None:
     smtp_server.handler.refuse["ada@example.com"] = 451
     send(world)
     ada = world.subscribers.get("ada@example.com")
-    first_id = world.ledger.get(ada.id, ISSUE).message_id
+    first_id = world.deliveries.get(ada.id, ISSUE).message_id
     del smtp_server.handler.refuse["ada@example.com"]
     send(world)
     received = next(m.message for m in smtp_server.messages if m.recipients == ("ada@example.com",))
@@ -124,7 +124,7 @@ def test_server_down_changes_nothing(world) -> None:
     ctx = pipeline.Context(down, world.db)
     with pytest.raises(DeliveryError, match=r"cannot connect to SMTP server 127\.0\.0\.1:1: Connection refused"):
         send(ctx)
-    assert world.ledger.status() == []
+    assert world.deliveries.status() == []
 
 
 def test_server_lost_mid_run_stops_and_keeps_the_rest_pending(world) -> None:
@@ -134,7 +134,7 @@ def test_server_lost_mid_run_stops_and_keeps_the_rest_pending(world) -> None:
     ctx = pipeline.Context(settings, world.db)
     with pytest.raises(DeliveryError):
         send(ctx)
-    assert all(s.counts["sent"] == 0 for s in world.ledger.status())
+    assert all(s.counts["sent"] == 0 for s in world.deliveries.status())
 
 
 def test_dry_run_with_outbox_writes_eml_and_records_nothing(world, smtp_server, tmp_path) -> None:
@@ -144,7 +144,7 @@ def test_dry_run_with_outbox_writes_eml_and_records_nothing(world, smtp_server, 
     assert files == ["1.eml", "2.eml"]
     parsed = message_from_bytes((tmp_path / "out" / "1.eml").read_bytes(), policy=policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
-    assert world.ledger.status() == []
+    assert world.deliveries.status() == []
     assert send(world).sent == 2, "a dry run does not count as sent"
     # After the send, a dry run says what the same options would do: nothing again, a re-send with --to.
     assert send(world, dry_run=True).sent == 0
@@ -251,7 +251,7 @@ def test_greylisted_reader_is_retried_within_the_run(world, smtp_server) -> None
         assert summary.sent == 2 and summary.failed == 0
         assert sorted(m.recipients[0] for m in grey.messages) == ["ada@example.com", "grace@example.com"]
     ada = world.subscribers.get("ada@example.com")
-    assert world.ledger.get(ada.id, ISSUE).attempts == 2
+    assert world.deliveries.get(ada.id, ISSUE).attempts == 2
 
 
 def test_send_with_workers_shares_an_issue_smaller_than_a_claim(world, monkeypatch) -> None:
@@ -304,7 +304,7 @@ def test_max_attempts_parks_the_row_and_resend_reopens_it(world, smtp_server) ->
     send(ctx)
     send(ctx)
     ada = world.subscribers.get("ada@example.com")
-    parked = world.ledger.get(ada.id, ISSUE)
+    parked = world.deliveries.get(ada.id, ISSUE)
     assert parked.state is DeliveryState.FAILED_TRANSIENT and parked.attempts == 2
     assert not send(ctx).counts, "a parked row is never looped on"
     del smtp_server.handler.refuse["ada@example.com"]
@@ -334,7 +334,7 @@ def test_an_issue_parked_then_overtaken_by_a_later_one_is_skipped_not_sent_twice
     ]
     assert len(ada) == 1 and again.sent == 0
     assert "Circuits in transformer language models" in ada[0] and "More circuits in transformers" in ada[0]
-    parked = world.ledger.get(world.subscribers.get("ada@example.com").id, ISSUE)
+    parked = world.deliveries.get(world.subscribers.get("ada@example.com").id, ISSUE)
     assert parked.state is DeliveryState.SKIPPED and "a later issue reached this reader first" in parked.last_reply
     assert any("skipped 1 deliveries of readers a later issue has reached" in r.getMessage() for r in caplog.records)
 
@@ -381,7 +381,7 @@ def test_status_shows_an_old_issue_with_readers_still_to_send(world, smtp_server
     for n in range(1, 9):  # eight later issues, sent
         later = ISSUE + timedelta(days=n)
         pipeline.send_issue(world, pipeline.SendOptions(issue_date=later, show_progress=False))
-    shown = world.ledger.status()
+    shown = world.deliveries.status()
     assert [s.issue_date for s in shown] == [ISSUE + timedelta(days=n) for n in range(8, 1, -1)] + [ISSUE]
     assert shown[-1].counts["pending"] == 2
 

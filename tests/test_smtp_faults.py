@@ -47,7 +47,7 @@ def send(ctx, **smtp):
 
 
 def state(ctx, email):
-    return ctx.ledger.get(ctx.subscribers.get(email).id, ISSUE)
+    return ctx.deliveries.get(ctx.subscribers.get(email).id, ISSUE)
 
 
 @pytest.mark.parametrize(("code", "transient"), [(450, True), (451, True), (550, False), (553, False)])
@@ -116,7 +116,7 @@ def test_421_at_connect_changes_nothing(app) -> None:
             send(app, port=port)
     finally:
         server.close()
-    assert app.ledger.status() == []
+    assert app.deliveries.status() == []
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_a_host_that_does_not_resolve_is_said_so(app) -> None:
     # The resolver's error is not an errno: os.strerror called it "Unknown error -2".
     with pytest.raises(DeliveryError, match=r"no-such-host\.invalid:25: host not found \(.+\)$"):
         send(app, host="no-such-host.invalid", port=25)
-    assert app.ledger.status() == []
+    assert app.deliveries.status() == []
 
 
 def test_starttls_with_a_verified_certificate(app, certificate) -> None:
@@ -176,7 +176,7 @@ def test_starttls_refuses_an_unverified_certificate(app, certificate) -> None:
     _, context = certificate
     with CaptureServer(tls_context=context, require_starttls=True) as tls_server, pytest.raises(DeliveryError):
         send(app, port=tls_server.port, tls="starttls")  # the system CAs do not know the test certificate
-    assert app.ledger.status() == []
+    assert app.deliveries.status() == []
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -199,7 +199,7 @@ def test_no_password_over_a_plain_connection_unless_allowed(app) -> None:
         with pytest.raises(DeliveryError, match=r"over a plain connection; .*'smtp.allow_plain_auth = true'") as info:
             send(app, port=server.port, username="mailer", password="s3cret")
         assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
-        assert server.messages == [] and app.ledger.status() == []
+        assert server.messages == [] and app.deliveries.status() == []
 
 
 def test_implicit_tls_failures_say_tls_failed_and_why(app, certificate) -> None:
@@ -218,7 +218,7 @@ def test_implicit_tls_failures_say_tls_failed_and_why(app, certificate) -> None:
     with CaptureServer() as plain_server, pytest.raises(DeliveryError, match="offers no login") as info:
         send(app, port=plain_server.port, username="mailer", password="pw", allow_plain_auth=True)
     assert "STARTTLS" not in str(info.value) and "pw" not in str(info.value)
-    assert app.ledger.status() == []
+    assert app.deliveries.status() == []
 
 
 def test_rate_limit_spaces_messages(app, smtp_server) -> None:
@@ -373,7 +373,7 @@ def test_a_local_part_that_is_not_ascii_to_a_server_without_smtputf8(app, smtp_s
     held = state(app, "dörte@exämple.org")
     assert (held.state, held.last_code) == (DeliveryState.FAILED_TRANSIENT, 553)
     # `status` says it waits for an admin, not for a retry that will never come.
-    (shown,) = app.ledger.status(ISSUE)[0].last_errors
+    (shown,) = app.deliveries.status(ISSUE)[0].last_errors
     assert shown.next_step() == "held: sent again only by `send --resend`"
     assert sorted(m.recipients[0] for m in smtp_server.messages) == READERS
     # Our relay's limit, not the reader's address: not bounced, and sent once the relay takes it.

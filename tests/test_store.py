@@ -120,7 +120,7 @@ def test_forget_erases_and_suppresses(ctx) -> None:
     ctx.archive.record_digest(make_digest([paper], sub), DeliveryState.PENDING)
     ctx.subscribers.forget("ada@example.com")
     assert ctx.subscribers.get("ada@example.com") is None
-    assert ctx.ledger.get(sub.id, ISSUE) is None
+    assert ctx.deliveries.get(sub.id, ISSUE) is None
     assert ctx.subscribers.is_suppressed("ada@example.com") == "forget"
     with pytest.raises(InputError, match="suppressed"):
         add(ctx)
@@ -169,12 +169,12 @@ def test_ledger_transitions(ctx) -> None:
     assert ctx.archive.sent_versions(sub.id) == {}
 
     ctx.ledger.record([Outcome(delivery.id, True, 250, "ok", "<m@x>")])
-    done = ctx.ledger.get(sub.id, ISSUE)
+    done = ctx.deliveries.get(sub.id, ISSUE)
     assert done.state is DeliveryState.SENT and done.sent_at is not None and done.message_id == "<m@x>"
     assert ctx.archive.sent_versions(sub.id) == {paper.id: paper.version}
     assert ctx.archive.last_sent_issue(sub.id, before=ISSUE + timedelta(days=1)) == ISSUE
     assert ctx.ledger.claim("w2", timedelta(minutes=5), 10) == []
-    assert ctx.ledger.status(ISSUE)[0].counts["sent"] == 1
+    assert ctx.deliveries.status(ISSUE)[0].counts["sent"] == 1
 
     archived = ctx.archive.load_digest(sub, ISSUE)
     assert [p.paper.id for p in archived.picks] == [paper.id]
@@ -227,7 +227,7 @@ def test_permanent_failure_bounces_and_suppresses(ctx) -> None:
     ctx.ledger.record([Outcome(delivery.id, False, 550, "no such user")])
     assert ctx.subscribers.get(sub.email).status is Status.BOUNCED
     assert ctx.subscribers.is_suppressed(sub.email) == "bounce"
-    status = ctx.ledger.status(ISSUE)[0]
+    status = ctx.deliveries.status(ISSUE)[0]
     assert status.counts["failed_permanent"] == 1 and status.last_errors[0].last_code == 550
 
 

@@ -59,7 +59,7 @@ def preview(
     if explain:
         reader, issue = state.app.subscribers.require(normalized(email)), issue_day(state, day)
         show_explained(pipeline.explain(state.app, reader.email, issue, top), as_json)
-        archived = state.app.ledger.get(reader.id, issue)
+        archived = state.app.deliveries.get(reader.id, issue)
         if archived is not None and not as_json:
             # The archived digest stays as it was made; these scores are today's, with its papers sent.
             click.echo(

@@ -109,7 +109,7 @@ def status(state: State, day: datetime | None, deliverability: bool, as_json: bo
         return
     from newsletter import pipeline
 
-    issues = state.app.ledger.status(day.date() if day else None)
+    issues = state.app.deliveries.status(day.date() if day else None)
     runs = state.app.ingest_runs.latest()
     slots = pipeline.send_slots(state.app)
     if as_json:

@@ -12,6 +12,7 @@ from newsletter.config import Settings
 from newsletter.store import (
     Database,
     DeliverabilityStats,
+    Deliveries,
     DigestArchive,
     IngestRuns,
     Ledger,
@@ -36,6 +37,7 @@ class Context:
     subscribers: SubscriberStore = field(init=False)
     archive: DigestArchive = field(init=False)
     ledger: Ledger = field(init=False)
+    deliveries: Deliveries = field(init=False)
     search: PaperSearch = field(init=False)
     mail_events: MailEventStore = field(init=False)
     mail_stats: DeliverabilityStats = field(init=False)
@@ -47,6 +49,7 @@ class Context:
         self.subscribers = SubscriberStore(self.db)
         self.archive = DigestArchive(self.db)
         self.ledger = Ledger(self.db)
+        self.deliveries = Deliveries(self.db)
         self.mail_events = MailEventStore(self.db)
         self.mail_stats = DeliverabilityStats(self.db)
 

@@ -25,7 +25,7 @@ def due_now(ctx: Context, now: datetime) -> dict[date, list[Subscriber]]:
                 continue
             groups.setdefault(local.date(), []).append(reader)
     for day, readers in list(groups.items()):
-        existing = ctx.ledger.deliveries(day, [r.id for r in readers])
+        existing = ctx.deliveries.of(day, [r.id for r in readers])
         left = [r for r in readers if r.id not in existing or _ready(existing[r.id], now)]
         if left:
             groups[day] = left
@@ -81,7 +81,7 @@ def send_slots(ctx: Context, now: datetime | None = None) -> list[SendSlot]:
             at += timedelta(days=(weekday - local.weekday()) % 7)
             at = at if at > local else at + timedelta(days=7)
         # Readers whose issue of that day is done with already (sent by hand before their hour) get none then.
-        served = ctx.ledger.served(at.date(), timezone, hour, weekday)
+        served = ctx.deliveries.served(at.date(), timezone, hour, weekday)
         if served >= readers:
             at += timedelta(days=1 if weekday is None else 7)
         else:

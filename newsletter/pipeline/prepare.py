@@ -38,7 +38,7 @@ def prepare_issue(
     builder = DigestBuilder(ctx)
     send_empty = ctx.settings.digest.send_empty
     for batch in batches:
-        existing = ctx.ledger.deliveries(options.issue_date, [s.id for s in batch])
+        existing = ctx.deliveries.of(options.issue_date, [s.id for s in batch])
         builder.preload([s for s in batch if s.id not in existing], options.issue_date)
         plans: list[Plan] = []
         to_record: list[tuple[Digest, DeliveryState, str | None]] = []

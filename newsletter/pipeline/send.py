@@ -152,7 +152,7 @@ async def _send(
         await mailer.close()
     for part in (own, *others):
         summary.add(part)
-    summary.held = await asyncio.to_thread(ctx.ledger.being_sent, options.issue_date)
+    summary.held = await asyncio.to_thread(ctx.deliveries.being_sent, options.issue_date)
     return summary
 
 

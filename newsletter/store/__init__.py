@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from newsletter.store.background import Background
     from newsletter.store.db import Database
     from newsletter.store.deliverability import DeliverabilityStats
+    from newsletter.store.deliveries import Deliveries
     from newsletter.store.ingest_runs import IngestRuns
     from newsletter.store.ledger import Ledger
     from newsletter.store.mail_events import MailEventStore
@@ -25,6 +26,7 @@ _HOMES = {
     "Background": "background",
     "Database": "db",
     "DeliverabilityStats": "deliverability",
+    "Deliveries": "deliveries",
     "DigestArchive": "archive",
     "IngestRuns": "ingest_runs",
     "Ledger": "ledger",
@@ -39,6 +41,7 @@ __all__ = [
     "Background",
     "Database",
     "DeliverabilityStats",
+    "Deliveries",
     "DigestArchive",
     "IngestRuns",
     "Ledger",

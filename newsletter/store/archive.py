@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from newsletter.errors import Conflict
 from newsletter.models import Delivery, DeliveryState, Digest, Paper, Pick, Subscriber, Why
 from newsletter.store.db import Database
-from newsletter.store.ledger import to_delivery
+from newsletter.store.deliveries import to_delivery
 from newsletter.store.papers import to_paper
 from newsletter.store.tables import DeliveryRow, DigestItemRow, DigestRow, PaperRow, utcnow
 
