@@ -10,6 +10,8 @@ Pure and deterministic; no word lists. Per topic phrase, the parts of a paper's 
 - categories: how much of the profile's papers are filed where the candidate is (when it has categories);
 - feedback: closeness to the papers the reader liked, minus closeness to those they disliked.
 
+A reader of several topics gets each topic's best paper among the first picks (leaders.py): scores of
+different phrases are not on one scale.
 Word rarity comes from the batch itself plus, when there is one, a sample of the background (Vocabulary).
 Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves every reader.
 """

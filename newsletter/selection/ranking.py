@@ -14,6 +14,7 @@ import numpy as np
 from newsletter.meaning import PhraseProfile
 from newsletter.models import Paper, Pick, Subscriber, Why
 from newsletter.selection.index import Index
+from newsletter.selection.leaders import combined, topics_lead
 from newsletter.selection.scoring import (
     DEFAULT_FLOOR,
     OTHER_TOPICS_SHARE,
@@ -198,13 +199,24 @@ def _topic_picks(
     thresholds = [reader_threshold(r.subscriber, floor) for r in readers]
     found = best_many(rows, index, blocked, thresholds, [r.subscriber.max_items for r in readers])
     picks = []
-    for reader, topics, best, mask, newer in zip(readers, rows, found, masks, revised, strict=True):
+    for reader, topics, best, mask, off, newer, threshold in zip(
+        readers, rows, found, masks, blocked, revised, thresholds, strict=True
+    ):
         if best is None:
             picks.append(_scored_picks(reader, index, floor, cache_, profiles))
             continue
-        mine = [topics[t].pick(index, i, s, i in newer) for s, i, t in best]
+        shown = {i: (s, t) for s, i, t in best}
+        k = reader.subscriber.max_items
+        chosen = topics_lead([i for _, i, _ in best], topics, off.__contains__, threshold, k)
+        mine = []
+        for i in chosen:
+            if i not in shown:  # a topic's best paper, led in past the others' picks
+                score, topic = combined(topics, i)
+                shown[i] = (min(score, 1.0), topic)
+            score, topic = shown[i]
+            mine.append(topics[topic].pick(index, i, score, i in newer))
         if reader.subscriber.trending_items:
-            mine += _trending_section(reader.subscriber, index, mask, [i for _, i, _ in best])
+            mine += _trending_section(reader.subscriber, index, mask, chosen)
         picks.append(mine)
     return picks
 
@@ -225,7 +237,7 @@ def _scored_picks(
     scored = score_reader(
         subscriber, index, reader.already_sent, floor, cache_, profiles, reader.liked, reader.disliked
     )
-    chosen = _chosen(scored, subscriber.max_items, index)
+    chosen = _picked(scored, subscriber.max_items, index)
     picks = [
         Pick(index.docs[i].paper, min(float(scored.score[i]), 1.0), _why(scored, index, i), updated=i in scored.revised)
         for i in chosen
@@ -241,6 +253,12 @@ def _trending_section(
     blocked = blocked.copy() if blocked is not None else np.zeros(len(index.docs), dtype=bool)
     blocked[chosen] = True  # the section never repeats the reader's own picks
     return _trending(index, blocked, subscriber.trending_items, section=True)
+
+
+def _picked(scored: Scored, k: int, index: Index) -> list[int]:
+    """The reader's k picks, best first, each of their topics led by its best paper (leaders.py)."""
+    chosen = _chosen(scored, k, index)
+    return topics_lead(chosen, scored.topics, lambda i: bool(scored.blocked[i]), scored.threshold, k)
 
 
 def _chosen(scored: Scored, k: int, index: Index) -> list[int]:
@@ -281,7 +299,7 @@ def explain(
     if not index.docs:
         return []
     scored = score_reader(subscriber, index, already_sent, floor, {}, profiles or {}, liked, disliked)
-    picked = set(_chosen(scored, subscriber.max_items, index))
+    picked = set(_picked(scored, subscriber.max_items, index))
     order = [int(i) for i in np.lexsort((-index.upvotes, -scored.score))][:top]
     rows = []
     for i in order:
