@@ -20,7 +20,7 @@ from pathlib import Path
 import aiosmtplib
 
 from benchmarks import sink as sink_process
-from benchmarks.startup import process_env
+from benchmarks.startup import byte_compiled, process_env
 from newsletter import pipeline
 from newsletter.message import Composer
 from tests.conftest import base_settings
@@ -76,6 +76,7 @@ async def raw_blast(messages: list[tuple[str, str, bytes]], port: int) -> float:
 def whole_process(path: Path, port: int) -> float:
     """`newsletter send` as an operator runs it, on a database prepared like the in-process one."""
     prepared(path, port).close()
+    byte_compiled()
     settings = base_settings(**bench_settings(path, port))
     env = process_env(
         **bench_settings(path, port),
@@ -122,7 +123,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {
         "raw aiosmtplib blast": [],
         "newsletter send": [],
-        "  of which the deliver step": [],
+        "  of which the campaign": [],
         "newsletter send, whole process": [],
         "naive pipeline": [],
     }
@@ -142,8 +143,9 @@ def main() -> None:
                 started = time.perf_counter()
                 summary = pipeline.send_issue(ctx, pipeline.SendOptions(issue_date=ISSUE, show_progress=False))
                 rates["newsletter send"].append(summary.sent / (time.perf_counter() - started))
-                # Claim, compose, send, record: the send without choosing and archiving the digests first.
-                rates["  of which the deliver step"].append(summary.sent / summary.elapsed)
+                # Claim, compose, send, record: from the campaign's start (it sends each batch of readers as
+                # soon as it is archived, so archiving the next batches is inside this time).
+                rates["  of which the campaign"].append(summary.sent / summary.elapsed)
                 assert summary.sent == READERS, summary.line("bench")
                 rates["naive pipeline"].append(asyncio.run(naive(ctx, port, NAIVE)))
                 ctx.close()

@@ -1,7 +1,7 @@
 """Sending an issue through a real aiosmtpd server, on SQLite and PostgreSQL: exactly once per reader."""
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -252,6 +252,43 @@ def test_greylisted_reader_is_retried_within_the_run(world, smtp_server) -> None
         assert sorted(m.recipients[0] for m in grey.messages) == ["ada@example.com", "grace@example.com"]
     ada = world.subscribers.get("ada@example.com")
     assert world.deliveries.get(ada.id, ISSUE).attempts == 2
+
+
+def test_send_sends_each_batch_as_soon_as_it_is_archived(world, monkeypatch) -> None:
+    """Readers are archived a batch (1,000) at a time: the first message leaves before the last batch is
+    archived, not after the whole issue; the bar counts the readers sent to, fewer as some are skipped."""
+    import sqlalchemy as sa
+
+    from newsletter.store.tables import DigestRow
+    from tests.factories import insert_readers
+
+    shown: list[dict[str, float]] = []
+
+    class Bar(NoProgress):
+        def update(self, task_id: object, **fields: float) -> None:
+            shown.append(fields)
+
+    monkeypatch.setattr("newsletter.pipeline.send.progress_view", lambda show: Bar() if show else NoProgress())
+
+    @dataclass
+    class Clock(CaptureHandler):
+        arrived: list[datetime] = field(default_factory=list)
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            self.arrived.append(datetime.now(UTC))
+            return await super().handle_DATA(server, session, envelope)
+
+    # Readers of a topic each: building the second batch takes a while (each phrase is looked up).
+    insert_readers(world, 1500, topics=tuple(f"mechanistic interpretability {i}" for i in range(1500)))
+    with CaptureServer(handler=Clock()) as sink:
+        settings = world.settings.replace(smtp={"port": sink.port})
+        options = pipeline.SendOptions(issue_date=ISSUE, show_progress=True)
+        summary = pipeline.send_issue(pipeline.Context(settings, world.db), options)
+        assert summary.sent == len(sink.messages) == 1502 and summary.skipped == 1
+    with world.db.engine.connect() as connection:
+        archived = connection.scalar(sa.select(sa.func.max(DigestRow.created_at)))
+    assert min(sink.handler.arrived) < archived
+    assert shown[-1]["total"] == shown[-1]["completed"] == 1502
 
 
 def test_send_with_workers_shares_an_issue_smaller_than_a_claim(world, monkeypatch) -> None:

@@ -37,6 +37,7 @@ HEARTBEAT_SECONDS = 30.0
 MAX_CONNECTION_FAILURES = 3
 FLUSH_EVERY = 50  # outcomes per commit at most
 FLUSH_SECONDS = 0.2  # and at least this often
+PREPARING_POLL = 0.02  # seconds between claims while the issue is still being archived
 ADVICE = "check [smtp] username and password and [sender] from_address"
 CHECK = f": no reader was marked; {ADVICE}"
 NOT_MARKED = f"; none of them was marked: {ADVICE}"
@@ -77,11 +78,13 @@ class Campaign:
         issue_date: date | None,
         subscriber_ids: Collection[int] | None = None,
         fresh: dict[int, Digest] | None = None,
+        preparing: Callable[[], bool] | None = None,
     ) -> Summary:
         """Send every ready row (of one issue, or of all) through the open mailer; wait for retries that
         fall due within `retry_wait`, leave later ones to the next run. `fresh` holds digests of this issue
         this process has just built, by subscriber id: a claimed row found there is not read back from the
-        database (each is taken out as it is used).
+        database (each is taken out as it is used). While `preparing()` says rows of the run are still being
+        archived, finding none ready means waiting for them, not the end.
 
         A fault that makes going on pointless (the server gone, the outbox or the database failing) stops
         the run: messages in flight finish, every outcome is journaled and recorded if the database still
@@ -171,11 +174,16 @@ class Campaign:
             await asyncio.to_thread(self.journal.open)
             while not stop.is_set() and not self.shutdown.is_set():
                 full = pacer.full_domains()
+                # Asked before the claim: rows archived after a claim that found none are claimed next round.
+                more = preparing is not None and preparing()
                 claimed = await asyncio.to_thread(
                     self.ledger.claim, self.owner, LEASE, self.settings.batch_size, issue_date, subscriber_ids, full
                 )
                 if not claimed and full:
                     await pacer.wait_for_room(full)
+                    continue
+                if not claimed and more:
+                    await asyncio.sleep(PREPARING_POLL)
                     continue
                 if not claimed:
                     # Everything claimed so far is sent and recorded before looking for due retries.

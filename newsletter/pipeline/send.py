@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -108,6 +109,7 @@ async def _send(
     mailer = make_mailer(ctx.settings, options)
     # Connect before recording anything: a server that is down changes nothing.
     await mailer.open()
+    halted = threading.Event()  # the send ended early: readers not yet prepared wait for the next run
     try:
         batches, total = recipients
         summary = Summary()
@@ -119,14 +121,19 @@ async def _send(
 
         def prepare() -> None:
             for plan in prepare_issue(ctx, batches, options, on_built=keep):
+                if halted.is_set():
+                    return
                 if plan.skip:
                     summary.skip(plan.subscriber.email, plan.skip)
                     log.info("skipped %s: %s", plan.subscriber.email, plan.skip)
 
-        # Archive everything first, then send: overlapping the two measured slower (they share one core
-        # through the GIL), and the other workers can take an empty claim to mean "done".
-        await asyncio.to_thread(prepare)
+        # The campaign sends each batch of readers as soon as it is archived, while the next is prepared: the
+        # first message leaves after one batch, not after the whole issue (its CPU fits in the time the
+        # campaign waits on the server). Other sending processes take an empty claim to mean "done", so
+        # with them everything is archived first.
+        preparing = asyncio.create_task(asyncio.to_thread(prepare))
         if options.workers > 1:
+            await preparing
             # A claim of `smtp.batch_size` rows (100) let the first process take a smaller issue alone: each
             # process claims a few shares of it instead.
             share = max(1, -(-(total - summary.skipped) // (4 * options.workers)))
@@ -144,11 +151,15 @@ async def _send(
         def tally() -> Tally:  # one bar for every sending process of the send, each telling how far it got
             return sum((h.tally() for h in helpers), Tally.of(running) if running else Tally())
 
-        async with _progress(options, total - summary.skipped, tally):
+        # The readers to send to: fewer as the prepare step skips some (it may still be running).
+        async with _progress(options, lambda: total - summary.skipped, tally):
             own, *others = await asyncio.gather(
-                campaign.run(options.issue_date, only, fresh=fresh), *(asyncio.to_thread(h.result) for h in helpers)
+                campaign.run(options.issue_date, only, fresh=fresh, preparing=lambda: not preparing.done()),
+                *(asyncio.to_thread(h.result) for h in helpers),
             )
+            await preparing  # its fault, if it failed, once what it archived is sent
     finally:
+        halted.set()
         await mailer.close()
     for part in (own, *others):
         summary.add(part)
@@ -157,16 +168,17 @@ async def _send(
 
 
 @asynccontextmanager
-async def _progress(options: SendOptions, total: int, tally: Callable[[], Tally]) -> AsyncIterator[None]:
+async def _progress(options: SendOptions, total: Callable[[], int], tally: Callable[[], Tally]) -> AsyncIterator[None]:
     """The send's progress bar (on a terminal), refreshed a few times a second from how far its sending
     processes got."""
     started = time.monotonic()
     with progress_view(options.show_progress) as view:
-        task = view.add_task(f"issue {options.issue_date}", total=total, rate=0.0, failed=0)
+        task = view.add_task(f"issue {options.issue_date}", total=total(), rate=0.0, failed=0)
 
         def show() -> None:
             now, elapsed = tally(), time.monotonic() - started
-            view.update(task, completed=now.done, rate=now.sent / elapsed if elapsed else 0.0, failed=now.failed)
+            rate = now.sent / elapsed if elapsed else 0.0
+            view.update(task, total=total(), completed=now.done, rate=rate, failed=now.failed)
 
         async def refresh() -> None:
             while True:

@@ -122,11 +122,14 @@ def rank_many(
     picks: list[list[Pick] | None] = [None] * len(readers)
     keys = [_shared_key(reader, floor) for reader in readers]
     together: defaultdict[int, list[int]] = defaultdict(list)  # readers of topics alone, by number of topics
+    first: dict[tuple[object, ...], int] = {}  # the first of alike readers in this batch, who is ranked for all
     for n, (reader, key) in enumerate(zip(readers, keys, strict=True)):
         shared = cache_.get(key) if key is not None else None
         prefs = reader.subscriber.preferences
         if isinstance(shared, list):
             picks[n] = shared
+        elif key is not None and first.setdefault(key, n) != n:
+            continue  # an alike reader of this batch: the first one's picks, below
         elif (
             prefs.topics
             and not (prefs.categories or prefs.authors or reader.liked or reader.disliked)
@@ -146,6 +149,9 @@ def rank_many(
                 picks[n] = mine
     done: list[list[Pick]] = []
     for key, found in zip(keys, picks, strict=True):
+        if found is None:
+            assert key is not None
+            found = picks[first[key]]
         assert found is not None
         if key is not None:
             # The first of several alike readers of one batch sets the picks that all of them get.
