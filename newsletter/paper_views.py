@@ -86,7 +86,9 @@ def title_parts(title: str, words: tuple[str, ...]) -> tuple[tuple[str, bool], .
     return tuple(parts)
 
 
-def paper_view(rank: int, pick: Pick) -> PaperView:
+def paper_view(rank: int, pick: Pick, since: date | None = None) -> PaperView:
+    """A pick as the templates show it; a paper announced before `since` (the digest's window: it is in by a
+    new version) says when it was first announced."""
     p = pick.paper
     title = readable(p.title)
     return PaperView(
@@ -99,7 +101,7 @@ def paper_view(rank: int, pick: Pick) -> PaperView:
         title_parts=title_parts(title, pick.why.words),
         categories=", ".join(p.categories),
         upvotes=p.upvotes,
-        updated_label=f"updated (v{p.version})" if pick.updated and p.version else None,
+        updated_label=_version_label(pick, since),
         abs_url=links.abs_url(p),
         pdf_url=links.pdf_url(p),
         hf_url=links.hf_url(p),
@@ -107,9 +109,18 @@ def paper_view(rank: int, pick: Pick) -> PaperView:
     )
 
 
-def pick_views(picks: Iterable[Pick]) -> list[PaperView]:
-    """The picks of a digest (or its preview), ranked from 1 in the order given."""
-    return [paper_view(rank, pick) for rank, pick in enumerate(picks, start=1)]
+def _version_label(pick: Pick, since: date | None) -> str | None:
+    p = pick.paper
+    if pick.updated and p.version:  # the reader had an earlier version
+        return f"updated (v{p.version})"
+    if since is not None and p.announced is not None and p.announced < since:
+        return f"{f'v{p.version}, ' if p.version else ''}first announced {format_day(p.announced)}"
+    return None
+
+
+def pick_views(picks: Iterable[Pick], since: date | None = None) -> list[PaperView]:
+    """The picks of a digest (or its preview), ranked from 1 in the order given (`since`: paper_view)."""
+    return [paper_view(rank, pick, since) for rank, pick in enumerate(picks, start=1)]
 
 
 def listed_views(papers: Iterable[Paper]) -> list[PaperView]:

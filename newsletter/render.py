@@ -129,13 +129,15 @@ class Renderer:
 
     def context(self, digest: Digest, links: Links, name: str | None = None) -> dict[str, Any]:
         """What both templates see (`name` stands in for the reader's name when given)."""
-        views = pick_views(digest.picks)
+        views = pick_views(digest.picks, since=digest.window_start)
         papers = [v for v, pick in zip(views, digest.picks, strict=True) if not pick.trending]
         trending = [v for v, pick in zip(views, digest.picks, strict=True) if pick.trending]
         return {
             "subject": self.subject(digest),
             "issue_date": format_day(digest.issue_date),
             "window": window_label(digest.window_start, digest.window_end),
+            # Papers announced before the window are in by a new version (each says when it was announced).
+            "arrived": "announced or updated" if _older(digest) else "announced",
             "quiet": _quiet_note(digest),
             "papers": papers,
             "trending": trending,
@@ -244,3 +246,8 @@ def _wrap(text: str, indent: str = "", hang: str | None = None) -> str:
             break_on_hyphens=False,
         )
     )
+
+
+def _older(digest: Digest) -> bool:
+    """Whether a pick was announced before the digest's window (it came back with a new version)."""
+    return any(p.paper.announced is not None and p.paper.announced < digest.window_start for p in digest.picks)

@@ -65,6 +65,17 @@ def test_bad_entries_are_skipped_one_by_one_and_the_rest_stored(ctx, feed_server
     assert (run.source, run.status, run.new, run.errors) == ("hf", "partial", 6, 7)
 
 
+def test_a_feed_of_unusable_entries_only_is_an_error(ctx, feed_server, data_file) -> None:
+    feed = entries(data_file, 3)
+    for entry in feed:
+        del entry["paper"]
+    feed_server.route("/api/daily_papers", Answer(body=json.dumps(feed).encode()))
+    [result] = pipeline.ingest(local(ctx, feed_server), DAY, ["hf"])
+    assert result.status == "error" and result.errors == 3
+    assert result.error.startswith("none of its 3 entries is usable (the first: http://127.0.0.1:")
+    assert result.error.endswith("/api/daily_papers?date=2024-06-18&p=0: entry 1: missing key 'paper')")
+
+
 def test_a_server_trickling_bytes_is_cut_off_at_the_deadline(ctx, feed_server, data_file) -> None:
     # Each byte comes well within the per-read timeout; only a deadline for the whole answer ends it.
     feed_server.route("/api/daily_papers", Answer(body=json.dumps(entries(data_file, 1)).encode(), trickle=0.3))

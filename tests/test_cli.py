@@ -138,6 +138,7 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
     refused = cli("preview", "ada@example.com", "--date", "2026-11-24", "--out", str(nowhere))
     one_line_error(refused, f"cannot write {nowhere}: No such file or directory")
     assert "https://arxiv.org/abs/" in ok(cli("preview", "ada@example.com", "--date", "2026-11-24", "--text")).stdout
+    assert "note:" not in ok(cli("preview", "ada@example.com", "--date", "2026-11-24")).stderr
 
     sent = ok(cli("send", "--date", "2026-11-24"))
     assert "1 sent" in sent.stdout and len(smtp_server.messages) == 1
@@ -172,6 +173,11 @@ def test_full_operator_flow(cli, smtp_server, tmp_path) -> None:
     assert "forgot ada@example.com" in ok(cli("subscribers", "forget", "ada@example.com", "--yes")).stdout
     assert json.loads(ok(cli("subscribers", "list", "--json")).stdout) == []
     assert "next run" in ok(cli("jobs")).stdout
+    # A digest `send` would not mail is shown with a note that says so.
+    ok(cli("subscribers", "add", "bob@example.com", "--topic", "tomato farming"))
+    empty = ok(cli("preview", "bob@example.com", "--date", "2026-11-24", "--text"))
+    assert "0 new papers" in empty.stdout
+    assert "note: nothing relevant among" in empty.stderr and "`send` does not mail this digest" in empty.stderr
 
 
 def test_bad_usage_is_one_line_and_status_1(cli) -> None:
@@ -330,7 +336,9 @@ def test_dry_run_outbox(cli, tmp_path, smtp_server) -> None:
     ok(cli("ingest", "--file", str(SAMPLE_FEED)))
     ok(cli("subscribers", "add", "ada@example.com", "--topic", "sparse autoencoders"))
     result = ok(cli("send", "--date", "2026-11-24", "--dry-run", "--outbox", str(tmp_path / "box")))
-    assert "(dry run): 1 sent" in result.stdout
+    assert f"(dry run): 1 written to {tmp_path / 'box'} (nothing sent)" in result.stdout
+    result = ok(cli("send", "--date", "2026-11-24", "--dry-run"))
+    assert "(dry run): 1 built (nothing sent)" in result.stdout and " sent," not in result.stdout
     assert [p.name for p in (tmp_path / "box").iterdir()] == ["1.eml"] and smtp_server.messages == []
 
 

@@ -52,8 +52,8 @@ def test_cli_style_override_replaces_one_key() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[smtp]\nprot = 25\n", "unknown key 'smtp.prot'"),
-        ("[smtpp]\nport = 25\n", "unknown key 'smtpp'"),
+        ("[smtp]\nprot = 25\n", "unknown key 'smtp.prot' (did you mean 'smtp.port'?)"),
+        ("[smtpp]\nport = 25\n", "unknown key 'smtpp' (did you mean 'smtp'?)"),
         ('[smtp]\nport = "abc"\n', "'smtp.port' must be a whole number, got 'abc'"),
         ('[smtp]\ntls = "ssl"\n', "'smtp.tls' must be one of none, starttls, implicit"),
         ('[schedule]\ningest_at = "25:00"\n', "'schedule.ingest_at' must be HH:MM"),

@@ -89,6 +89,23 @@ def test_plain_json_lines_and_bad_lines_are_skipped_with_their_line_number(cli, 
     assert (run.source, run.status, run.new, run.errors) == ("file:arxiv-metadata", "partial", 3, 5)
 
 
+def test_a_file_of_another_kind_is_an_error_not_a_partial_import(cli, ctx, data_file, tmp_path) -> None:
+    """Hugging Face's JSON given as the snapshot: not one record usable says so in one line (it was a
+    "partial" import of 0 papers, with twenty problems and no word of the rest)."""
+    result = cli("ingest", "--file", str(data_file("hf_daily_papers.json")), "--format", "arxiv-metadata")
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: file:arxiv-metadata: ") and "none of its" in line and "records is usable" in line
+    assert ctx.ingest_runs.latest(1)[0].status == "error"
+    # Many unusable lines among good ones: the first twenty, then how many more.
+    good = records(data_file)[:2]
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join([*(f"junk {n}" for n in range(30)), *map(json.dumps, good)]) + "\n", encoding="utf-8")
+    result = cli("ingest", "--file", str(path), "--format", "arxiv-metadata")
+    assert result.exit_code == 1 and "2 new" in result.stdout
+    assert result.stderr.count("not valid JSON") == 20 and "… and 10 more unusable entries" in result.stderr
+
+
 def test_a_missing_file_is_one_line_and_exit_1(cli, tmp_path) -> None:
     result = cli("ingest", "--file", str(tmp_path / "nope.jsonl.gz"), "--format", "arxiv-metadata")
     assert result.exit_code == 1

@@ -4,7 +4,7 @@ import base64
 import os
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -92,6 +92,19 @@ def test_feed_strings_are_escaped() -> None:
     html = compose().html
     assert "<circuits>" not in html and "&lt;circuits&gt;" in html
     assert "<b>markup</b>" not in html and "&lt;b&gt;markup&lt;/b&gt;" in html
+
+
+def test_a_paper_back_with_a_new_version_says_when_it_was_first_announced() -> None:
+    """An old paper in the window by a new version: the header says "announced or updated" and the paper
+    its first announcement (the header said "announced" and the dates, and the paper seemed new)."""
+    old = make_paper(title="An old paper, revised", announced=date(2024, 6, 18), version=3)
+    out = compose(make_digest([make_paper(), old], make_subscriber(topics=("topic",))))
+    for part in (out.text, lxml.html.fromstring(out.html).text_content()):
+        assert "Picked from 2 papers announced or updated Tue 24 Nov 2026" in " ".join(part.split())
+        assert "v3, first announced Tue 18 Jun 2024" in part
+    plain = compose(make_digest([make_paper()], make_subscriber(topics=("topic",))))
+    assert "Picked from 1 paper announced Tue 24 Nov 2026" in " ".join(plain.text.split())
+    assert "first announced" not in plain.text
 
 
 def test_mime_structure_and_headers() -> None:

@@ -27,7 +27,8 @@ from newsletter.meaning import PhraseProfile, profile_from
 from newsletter.message import Composer
 from newsletter.models import DeliveryState, Paper, Preferences, Why
 from newsletter.selection import DEFAULT_FLOOR, PARTIAL_SHARE, Index, Reader, explain, rank, rank_many, score_topic
-from newsletter.selection.ranking import _chosen, _picked, _why
+from newsletter.selection.choosing import by_score, why_of
+from newsletter.selection.choosing import picked as picked_of
 from newsletter.selection.scoring import score_reader
 from newsletter.selection.topics import SOLID_SUPPORT, median
 from newsletter.sources.arxiv_metadata import parse_record
@@ -422,8 +423,8 @@ def test_a_reader_of_topics_gets_exactly_what_scoring_every_paper_gives(real) ->
         fast = rank(reader, index, sent, topic_scores=cache, profiles=profiles)
         scored = score_reader(reader, index, sent, DEFAULT_FLOOR, {}, profiles, (), ())
         slow = [
-            (index.docs[i].paper.id, min(float(scored.score[i]), 1.0), _why(scored, index, i), i in scored.revised)
-            for i in _picked(scored, reader.max_items, index)
+            (index.docs[i].paper.id, min(float(scored.score[i]), 1.0), why_of(scored, index, i), i in scored.revised)
+            for i in picked_of(scored, reader.max_items, index)
         ]
         assert [(p.paper.id, p.score, p.why, p.updated) for p in fast] == slow, topics
         walked += bool(slow)
@@ -435,21 +436,21 @@ def test_each_topic_of_a_reader_leads_with_its_best_paper(real) -> None:
     score, "jailbreak" its best a lower one): each topic's best paper comes among the first, the best first."""
     index = Index(candidates(real, list(real)))
 
-    def by_score(reader) -> list[str]:
+    def scored_ids(reader) -> list[str]:
         scored = score_reader(reader, index, frozenset(), DEFAULT_FLOOR, {}, {}, (), ())
-        return [index.docs[i].paper.id for i in _chosen(scored, reader.max_items, index)]
+        return [index.docs[i].paper.id for i in by_score(scored, reader.max_items, index)]
 
     two = make_subscriber(topics=("diffusion models", "jailbreak"), max_items=3)
-    assert all("diffusion model" in real[i].title.lower() for i in by_score(two))  # one topic takes all
+    assert all("diffusion model" in real[i].title.lower() for i in scored_ids(two))  # one topic takes all
     picks = rank(two, index)
     assert [p.why.subject for p in picks[:2]] == ["diffusion models", "jailbreak"]
-    assert picks[0].paper.id == by_score(two)[0] and "jailbreak" in picks[1].paper.title.lower()
+    assert picks[0].paper.id == scored_ids(two)[0] and "jailbreak" in picks[1].paper.title.lower()
     rows = explain(two, index, top=len(index.docs))
     assert {r.paper.id for r in rows if r.picked} == set(picked(picks))
     # Picks by score that already lead with both topics stay as they are.
     covered = make_subscriber(topics=("diffusion", "safety"), max_items=3)
     picks = rank(covered, index)
-    assert {p.why.subject for p in picks[:2]} == {"diffusion", "safety"} and picked(picks) == by_score(covered)
+    assert {p.why.subject for p in picks[:2]} == {"diffusion", "safety"} and picked(picks) == scored_ids(covered)
 
 
 def test_readers_ranked_together_get_what_each_gets_alone(real) -> None:
@@ -515,7 +516,7 @@ def test_readers_of_many_topics_are_ranked_a_few_at_a_time(real) -> None:
     assert peak < 150 * 2**20
     scored = [score_reader(r.subscriber, index, frozenset(), DEFAULT_FLOOR, cache, {}, (), ()) for r in readers[:5]]
     assert [[p.paper.id for p in picks] for picks in together[:5]] == [
-        [index.docs[i].paper.id for i in _picked(s, 10, index)] for s in scored
+        [index.docs[i].paper.id for i in picked_of(s, 10, index)] for s in scored
     ]
 
 

@@ -392,7 +392,7 @@ def test_what_is_sent_is_what_is_archived_whether_kept_in_memory_or_read_back(wo
     monkeypatch.setattr("newsletter.pipeline.send.FRESH_DIGESTS", 1)  # one reader in memory, the other read back
     assert send(world).sent == 2
     for received in smtp_server.messages:
-        archived = pipeline.preview(world, received.recipients[0], ISSUE)
+        archived, _ = pipeline.preview(world, received.recipients[0], ISSUE)
         body = received.message.get_body(("html",)).get_content().replace("\r\n", "\n")
         assert body == archived.html and received.message["Message-ID"] == archived.message_id
 

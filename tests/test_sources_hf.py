@@ -51,6 +51,9 @@ def test_bad_entries_are_reported_and_the_rest_kept() -> None:
         (b'[{"paper": ', "feed.json: not valid JSON (Expecting value at line 1, column 12)"),
         (b'{"error": "x"}', "expected a JSON array"),
         (b'["\xff"]', "not UTF-8"),
+        (b'["a\x01"]', "not valid JSON (Invalid control character at line 1, column 4)"),
+        # A JSON-lines file (arXiv's metadata snapshot, given without --format arxiv-metadata).
+        (b'{"id": "2401.00001"}\n{"id": "2401.00002"}\n', "(one JSON value per line: JSON lines, not the JSON array"),
     ],
 )
 def test_unreadable_feed_is_one_clear_error(data: bytes, message: str) -> None:

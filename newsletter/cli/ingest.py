@@ -82,8 +82,12 @@ def ingest(
             click.echo(f"{r.source}: {r.status} — {r.new} new, {r.updated} updated, {r.unchanged} unchanged")
         click.echo(f"ingested {counted(sum(r.new for r in results), 'new paper')} ({state.app.papers.count()} stored)")
     for r in results:
+        if r.status == "error":
+            continue  # its error says what it is, below
         for problem in r.problems:
             click.echo(problem, err=True)
+        if r.errors > len(r.problems):
+            click.echo(f"… and {r.errors - len(r.problems):,} more unusable entries of {r.source}", err=True)
     failed = [r for r in results if r.status == "error"]
     if failed:
         raise NewsletterError("; ".join(f"{r.source}: {r.error}" for r in failed))

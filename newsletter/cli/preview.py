@@ -69,7 +69,9 @@ def preview(
         return
     if as_json and (out_path or png or text):
         raise click.UsageError("--json prints the whole message: it does not go with --out, --png or --text")
-    message = pipeline.preview(state.app, normalized(email), issue_day(state, day))
+    message, unsent = pipeline.preview(state.app, normalized(email), issue_day(state, day))
+    if unsent:
+        click.echo(f"note: {unsent}: `send` does not mail this digest (digest.send_empty = false)", err=True)
     if as_json:
         print_json(
             {

@@ -66,7 +66,11 @@ def send(
             click.echo(f"  {email}: {outcome} ({detail})")
     if summary.skipped_unnamed:
         click.echo(f"  {summary.skipped_unnamed}")
-    click.echo(summary.line(f"issue {options.issue_date}" + (" (dry run)" if dry_run else "")))
+    if dry_run:
+        made = f"written to {outbox} (nothing sent)" if outbox else "built (nothing sent)"
+        click.echo(summary.line(f"issue {options.issue_date} (dry run)", sent_as=made))
+    else:
+        click.echo(summary.line(f"issue {options.issue_date}"))
     if summary.sent and not dry_run:
         state.warn_example_values()
     if pipeline.SHUTDOWN.is_set() and not dry_run:

@@ -5,6 +5,7 @@ Every key and type is checked; strings from the environment turned into the fiel
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import typing
 from collections.abc import Mapping
@@ -33,7 +34,9 @@ def merge(obj: _Settings, values: Mapping[str, Any], origin: str, prefix: str = 
     for key, value in values.items():
         where = f"{prefix}{key}"
         if key not in known:
-            raise ConfigError(f"{origin}: unknown key '{where}'")
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            raise ConfigError(f"{origin}: unknown key '{where}'{hint}")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current) and not isinstance(current, type):
             changes[key] = merge(current, value, origin, prefix=f"{where}.")

@@ -81,12 +81,14 @@ class Summary:
         self.retry_later += other.retry_later
         self.elapsed = max(self.elapsed, other.elapsed)
 
-    def line(self, label: str) -> str:
+    def line(self, label: str, sent_as: str = "sent") -> str:
+        """The run in one line; `sent_as` says what became of the messages counted as sent (a dry run's are
+        built, not sent)."""
         rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
         later = f", {self.retry_later} to retry later" if self.retry_later else ""
         held = f", {self.held} held by another sender" if self.held else ""
         return (
-            f"{label}: {self.sent} sent, {self.failed} failed "
+            f"{label}: {self.sent} {sent_as}, {self.failed} failed "
             f"({self.failed_permanent} permanent, {self.failed_transient} transient{later}), {self.skipped} skipped"
             f"{held} in {self.elapsed:.1f}s ({rate:.1f} msg/s)"
         )

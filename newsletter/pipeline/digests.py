@@ -131,11 +131,20 @@ def build_digest(ctx: Context, subscriber: Subscriber, issue_date: date) -> Dige
     return DigestBuilder(ctx).build(subscriber, issue_date)
 
 
-def preview(ctx: Context, email: str, issue_date: date) -> Outgoing:
-    """The message this reader would get for this issue (the archived one if it exists); changes nothing."""
+def preview(ctx: Context, email: str, issue_date: date) -> tuple[Outgoing, str | None]:
+    """The message this reader would get for this issue (the archived one if it exists), and why `send`
+    would not mail it, if it would not; changes nothing."""
     subscriber = ctx.subscribers.require(email)
-    digest = ctx.archive.load_digest(subscriber, issue_date) or build_digest(ctx, subscriber, issue_date)
-    return Composer(ctx.settings).compose(digest)
+    archived = ctx.archive.load_digest(subscriber, issue_date)
+    digest = archived or build_digest(ctx, subscriber, issue_date)
+    return Composer(ctx.settings).compose(digest), None if archived else unsent_reason(ctx, digest)
+
+
+def unsent_reason(ctx: Context, digest: Digest) -> str | None:
+    """Why `send` skips this digest, if it does: nothing picked, unless digest.send_empty."""
+    if not digest.picks and not ctx.settings.digest.send_empty:
+        return f"nothing relevant among {digest.candidates} papers"
+    return None
 
 
 def explain(ctx: Context, email: str, issue_date: date, top: int = 15) -> list[selection.Explained]:

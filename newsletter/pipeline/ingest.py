@@ -126,11 +126,15 @@ def ingest_metadata(ctx: Context, path: str | Path, progress: Callable[[Batch], 
         error = None if SHUTDOWN.is_set() else str(exc)
     except StoreError as exc:
         error = str(exc)
+    stored = new + updated + unchanged
     if error is None and SHUTDOWN.is_set():
-        stored = new + updated + unchanged
         error = f"interrupted after {stored:,} papers of {path}: what is stored is kept; run the same command again"
+    elif error is None and errors and not stored:  # another kind of file, most likely: not a partial import
+        error = f"{path}: none of its {errors:,} records is usable (the first: {problems[0]})"
     if error is not None:
-        result = IngestResult(name, "error", new, updated, unchanged, errors, error=strip_controls(error))
+        result = IngestResult(
+            name, "error", new, updated, unchanged, errors, error=strip_controls(error), problems=tuple(problems)
+        )
     else:
         status = "partial" if errors else "ok"
         result = IngestResult(
@@ -168,6 +172,9 @@ def _store(ctx: Context, name: str, parsed: ParsedFeed) -> IngestResult:
         return IngestResult(name, "no_announcement", validators=parsed.validators)
     seen_on = today(ctx.settings)
     papers = [p if p.announced else replace(p, announced=seen_on) for p in parsed.papers]
+    if problems and not papers and not parsed.updates:  # every entry unusable: a broken feed, not a partial one
+        error = f"none of its {len(problems):,} entries is usable (the first: {problems[0]})"
+        return IngestResult(name, "error", errors=len(problems), error=error, problems=problems)
     counts = ctx.papers.upsert(papers, parsed.updates, today=seen_on)
     return IngestResult(
         name,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.models import FINAL_STATES, Delivery, DeliveryState, Digest, Status, Subscriber
 from newsletter.pipeline.context import Context
-from newsletter.pipeline.digests import DigestBuilder
+from newsletter.pipeline.digests import DigestBuilder, unsent_reason
 
 if TYPE_CHECKING:
     from newsletter.pipeline.send import SendOptions  # send runs prepare: only its type is needed here
@@ -36,7 +36,6 @@ def prepare_issue(
     Lazy, so a dry run can stream it; readers whose row exists already keep it (a re-run neither rebuilds
     nor repeats them). `on_built` sees each digest to send whose row this call opened, as archived."""
     builder = DigestBuilder(ctx)
-    send_empty = ctx.settings.digest.send_empty
     for batch in batches:
         existing = ctx.deliveries.of(options.issue_date, [s.id for s in batch])
         builder.preload([s for s in batch if s.id not in existing], options.issue_date)
@@ -54,9 +53,7 @@ def prepare_issue(
                 plans.append(Plan(subscriber, delivery=delivery, skip=skip))
             else:
                 digest = built[subscriber.id]
-                skip = None
-                if not digest.picks and not send_empty:
-                    skip = f"nothing relevant among {digest.candidates} papers"
+                skip = unsent_reason(ctx, digest)
                 plans.append(Plan(subscriber, digest=digest, skip=skip))
                 to_record.append((digest, DeliveryState.SKIPPED if skip else DeliveryState.PENDING, skip))
         if not options.dry_run:

@@ -16,8 +16,9 @@ Word rarity comes from the batch itself plus, when there is one, a sample of the
 Scores are on a 0..1 scale. The Index analyses a batch of papers once and serves every reader.
 """
 
+from newsletter.selection.explain import Explained, explain, legend
 from newsletter.selection.index import Index
-from newsletter.selection.ranking import Explained, Reader, explain, legend, rank, rank_many
+from newsletter.selection.ranking import Reader, rank, rank_many
 from newsletter.selection.scoring import DEFAULT_FLOOR, Cache
 from newsletter.selection.topics import BACKGROUND_WEIGHT, CATEGORY_WEIGHT, PARTIAL_SHARE, TopicScores, score_topic
 

@@ -1,7 +1,6 @@
-"""Ranking: a reader's preferences and the candidates -> ranked Picks with their "why".
+"""Ranking: a reader's preferences and the candidates -> ranked Picks, each with its "why" as data.
 
-(a reader's preferences, the candidate papers) -> ranked Picks, each with its "why" as data, and the parts of
-each candidate's score for `preview --explain`."""
+Readers of topics alone (most) are ranked together, from their topics' shortlists."""
 
 from __future__ import annotations
 
@@ -12,65 +11,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from newsletter.meaning import PhraseProfile
-from newsletter.models import Paper, Pick, Subscriber, Why
+from newsletter.models import Paper, Pick, Subscriber
+from newsletter.selection.choosing import picked, why_of
 from newsletter.selection.index import Index
 from newsletter.selection.leaders import combined, topics_lead
 from newsletter.selection.scoring import (
     DEFAULT_FLOOR,
-    OTHER_TOPICS_SHARE,
-    RELATIVE_FLOOR,
     AlreadySent,
     Cache,
-    Scored,
     reader_threshold,
     score_reader,
     scored_topic,
     unwanted,
 )
 from newsletter.selection.shortlists import best_many
-from newsletter.selection.topics import BACKGROUND_WEIGHT, CATEGORY_WEIGHT, SHORTLIST
+from newsletter.selection.topics import SHORTLIST
 from newsletter.trending import why_trending
-
-
-@dataclass(frozen=True)
-class Explained:
-    """The parts of one candidate's score for one reader (`preview --explain`)."""
-
-    paper: Paper
-    score: float
-    topic: str
-    lexical: float
-    background: float
-    categories: float
-    feedback: float
-    excluded: bool
-    already_sent: bool
-    picked: bool
-    why: Why | None
-
-    def to_dict(self) -> dict[str, object]:
-        """As `preview --explain --json` gives it."""
-        parts = {k: round(getattr(self, k), 4) for k in ("score", "lexical", "background", "categories", "feedback")}
-        return {
-            "id": self.paper.id,
-            "title": self.paper.title,
-            "picked": self.picked,
-            "topic": self.topic,
-            **parts,
-            "excluded": self.excluded,
-            "already_sent": self.already_sent,
-            "why": self.why.to_dict() if self.why else None,
-        }
-
-
-def legend() -> str:
-    """What the parts of a score are, for `preview --explain`, with the weights the ranking uses."""
-    return (
-        f"score: the best topic's lex + bg × {BACKGROUND_WEIGHT:g} + cat × {CATEGORY_WEIGHT:g}, plus"
-        f" {OTHER_TOPICS_SHARE:g} × each other topic's, and fb. lex: the topic's words in the paper; bg: closeness"
-        " to the stored papers that use the topic; cat: their categories; fb: the reader's likes and dislikes;"
-        " excl: excluded; sent: already sent."
-    )
 
 
 @dataclass(frozen=True)
@@ -243,9 +199,11 @@ def _scored_picks(
     scored = score_reader(
         subscriber, index, reader.already_sent, floor, cache_, profiles, reader.liked, reader.disliked
     )
-    chosen = _picked(scored, subscriber.max_items, index)
+    chosen = picked(scored, subscriber.max_items, index)
     picks = [
-        Pick(index.docs[i].paper, min(float(scored.score[i]), 1.0), _why(scored, index, i), updated=i in scored.revised)
+        Pick(
+            index.docs[i].paper, min(float(scored.score[i]), 1.0), why_of(scored, index, i), updated=i in scored.revised
+        )
         for i in chosen
     ]
     return picks + _trending_section(subscriber, index, scored.blocked, chosen)
@@ -259,73 +217,6 @@ def _trending_section(
     blocked = blocked.copy() if blocked is not None else np.zeros(len(index.docs), dtype=bool)
     blocked[chosen] = True  # the section never repeats the reader's own picks
     return _trending(index, blocked, subscriber.trending_items, section=True)
-
-
-def _picked(scored: Scored, k: int, index: Index) -> list[int]:
-    """The reader's k picks, best first, each of their topics led by its best paper (leaders.py)."""
-    chosen = _chosen(scored, k, index)
-    return topics_lead(chosen, scored.topics, lambda i: bool(scored.blocked[i]), scored.threshold, k)
-
-
-def _chosen(scored: Scored, k: int, index: Index) -> list[int]:
-    open_ = scored.eligible & ~scored.blocked
-    top = float(scored.score[open_].max()) if open_.any() else 0.0
-    if top > 0:
-        open_ &= scored.score >= RELATIVE_FLOOR * top
-    score = np.where(open_, scored.score, -np.inf)
-    if int(open_.sum()) > k:
-        # Only the best k (and any tied with the k-th) need the full ordering.
-        kth = -np.partition(-score, k - 1)[k - 1]
-        chosen = np.flatnonzero(score >= kth)
-    else:
-        chosen = np.flatnonzero(open_)
-    return [int(i) for i in chosen[np.lexsort((-index.upvotes[chosen], -score[chosen]))][:k]]
-
-
-def _why(scored: Scored, index: Index, i: int) -> Why:
-    reason = scored.reasons.get(i)
-    if reason is not None:
-        return reason
-    topic = scored.topic(i)
-    assert topic is not None, "a paper is eligible by a topic or has a reason of its own"
-    return topic.why(index, i)
-
-
-def explain(
-    subscriber: Subscriber,
-    index: Index,
-    already_sent: AlreadySent = frozenset(),
-    floor: float = DEFAULT_FLOOR,
-    liked: Sequence[Paper] = (),
-    disliked: Sequence[Paper] = (),
-    profiles: Mapping[str, PhraseProfile] | None = None,
-    top: int = 15,
-) -> list[Explained]:
-    """The `top` best candidates for this reader, picked or not, with the parts of their scores."""
-    if not index.docs:
-        return []
-    scored = score_reader(subscriber, index, already_sent, floor, {}, profiles or {}, liked, disliked)
-    picked = set(_picked(scored, subscriber.max_items, index))
-    order = [int(i) for i in np.lexsort((-index.upvotes, -scored.score))][:top]
-    rows = []
-    for i in order:
-        topic = scored.topic(i)
-        rows.append(
-            Explained(
-                index.docs[i].paper,
-                float(scored.score[i]),
-                topic.topic if topic else "",
-                float(topic.lexical[i]) if topic else 0.0,
-                float(topic.background[i]) if topic else 0.0,
-                float(topic.categories[i]) if topic else 0.0,
-                float(scored.feedback[i]),
-                bool(scored.excluded[i]),
-                bool(scored.sent[i]),
-                i in picked,
-                _why(scored, index, i) if (topic or i in scored.reasons) else None,
-            )
-        )
-    return rows
 
 
 def _trending(index: Index, blocked: np.ndarray, k: int, section: bool) -> list[Pick]:

@@ -28,7 +28,19 @@ def _load_json(data: bytes, where: str) -> Any:
     except UnicodeDecodeError as exc:
         raise FeedError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise FeedError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        # A JSON value per line (a JSON-lines file, such as arXiv's metadata snapshot) fails at line 2.
+        lines = " (one JSON value per line: JSON lines, not the JSON array of daily papers)" if _lines(data) else ""
+        what = exc.msg.removesuffix(" at")  # "Invalid control character at"
+        raise FeedError(f"{where}: not valid JSON ({what} at line {exc.lineno}, column {exc.colno}){lines}") from None
+
+
+def _lines(data: bytes) -> bool:
+    """Whether the first two lines are JSON values of their own."""
+    first = data.split(b"\n", 2)[:2]
+    try:
+        return len(first) == 2 and all(json.loads(line) is not None for line in first)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return False
 
 
 def parse(data: bytes, where: str, day: date | None = None) -> ParsedFeed:

@@ -66,7 +66,7 @@ async def preferences_page(
         done=done_message(done, subscriber),
         action=reader_path("preferences", web.tokens, subscriber),
         unsubscribe=reader_links(web.settings, web.tokens, subscriber).unsubscribe,
-        preview=pick_views(digest.picks),
+        preview=pick_views(digest.picks, since=digest.window_start),
         window=window_label(digest.window_start, digest.window_end) if digest.candidates else None,
         candidates=digest.candidates,
         **context,
