@@ -516,6 +516,7 @@ def test_mailing_readers_with_the_example_values_is_said_in_one_warning_line(tmp
     )
     example = tmp_path / "example.toml"
     example.write_text(base, encoding="utf-8")
+    example.chmod(0o600)  # it holds the secret key (a readable one is warned of: the test below)
     ok(CliRunner().invoke(main, ["--config", str(example), "db", "upgrade"]))
     ok(CliRunner().invoke(main, ["--config", str(example), "ingest", "--file", str(SAMPLE_FEED)]))
     ok(CliRunner().invoke(main, ["--config", str(example), "subscribers", "add", "ada@lab.org", "--topic", "sparse"]))
@@ -534,9 +535,40 @@ def test_mailing_readers_with_the_example_values_is_said_in_one_warning_line(tmp
         + '[sender]\nfrom_address = "papers@lab.org"\npostal_address = "Lab, 2 Main St, Town"\n',
         encoding="utf-8",
     )
+    real.chmod(0o600)
     ok(CliRunner().invoke(main, ["--config", str(real), "subscribers", "add", "bob@lab.org", "--topic", "sparse"]))
     result = CliRunner().invoke(main, ["--config", str(real), "send", "--date", "2026-11-24"])
-    assert result.exit_code == 0 and "1 sent" in result.stdout and "warning" not in result.stderr
+    assert result.exit_code == 0 and "1 sent" in result.stdout and "warning" not in result.stderr.lower()
+
+
+def test_a_config_file_others_can_read_is_warned_of_when_it_holds_secrets(tmp_path, smtp_server) -> None:
+    """A copy of config.example.toml with the key and a password in it is readable by every user (`init`
+    writes 0600): a send says so in one line, naming what it holds (never its value) and the fix."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/x.db"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+        'password = "hunter2-of-the-tests"\n[web]\nsecret_key = "a-key-of-the-tests-long-enough"\n',
+        encoding="utf-8",
+    )
+    config.chmod(0o644)
+    run = lambda *a, env=None: CliRunner().invoke(main, ["--config", str(config), *a], env=env)  # noqa: E731
+    ok(run("db", "upgrade"))
+    ok(run("ingest", "--file", str(SAMPLE_FEED)))
+    ok(run("subscribers", "add", "ada@lab.org", "--topic", "sparse"))
+    result = run("send", "--date", "2026-11-24")
+    [warning] = [line for line in result.stderr.splitlines() if "other users can read it" in line]
+    assert f"{config} holds web.secret_key, smtp.password and other users can read it (mode 644)" in warning
+    assert f"chmod 600 {config}" in warning and "hunter2" not in result.stderr + result.stdout
+    # A secret from the environment is not in the file.
+    no_secrets = config.read_text().replace('password = "hunter2-of-the-tests"\n', "")
+    config.write_text(no_secrets.replace('secret_key = "a-key-of-the-tests-long-enough"\n', ""), encoding="utf-8")
+    key = {"NEWSLETTER_WEB_SECRET_KEY": "a-key-of-the-tests-long-enough"}
+    quiet = run("send", "--date", "2026-11-24", "--resend", "--to", "ada@lab.org", env=key)
+    assert quiet.exit_code == 0 and "1 sent" in quiet.stdout and "other users can read it" not in quiet.stderr
+    config.write_text(no_secrets, encoding="utf-8")
+    config.chmod(0o600)
+    again = run("send", "--date", "2026-11-24", "--resend", "--to", "ada@lab.org")
+    assert "1 sent" in again.stdout and "other users can read it" not in again.stderr
 
 
 def test_a_name_or_a_topic_past_200_characters_is_refused(cli) -> None:

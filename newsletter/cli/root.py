@@ -110,15 +110,18 @@ class State:
         require_secret_key(self.settings)
 
     def warn_example_values(self) -> None:
-        """Commands that mail readers say, in one line, what readers see that is still the example's."""
-        from newsletter.config import example_values
+        """Commands that mail readers (or serve them) say, in one line each, what readers see that is still the
+        example's, and a config file that others can read although it holds secrets."""
+        from newsletter.config import example_values, readable_secrets
 
+        log = logging.getLogger("newsletter")  # log lines: with --log-format json, the collectors' format too
         found = example_values(self.settings)
-        if found:  # a log line: with --log-format json, the collectors' format too
+        if found:
             where = self.settings.source_file or "the settings"
-            logging.getLogger("newsletter").warning(
-                "%s: set them in %s before mailing real readers", "; ".join(found), where
-            )
+            log.warning("%s: set them in %s before mailing real readers", "; ".join(found), where)
+        exposed = readable_secrets(self.settings)
+        if exposed:
+            log.warning("%s", exposed)
 
     @functools.cached_property
     def db(self) -> Database:

@@ -22,7 +22,7 @@ from newsletter.config.sections import (
     SourcesSettings,
     WebSettings,
 )
-from newsletter.config.validate import TOKEN_LENGTH, example_values, require_secret_key
+from newsletter.config.validate import TOKEN_LENGTH, example_values, readable_secrets, require_secret_key
 from newsletter.config.values import hour_minute, is_timezone, rate_interval
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "is_timezone",
     "load_settings",
     "rate_interval",
+    "readable_secrets",
     "require_secret_key",
     "write_initial",
 ]

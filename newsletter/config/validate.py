@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from urllib.parse import urlsplit
 
 from newsletter.config.merge import ENV_PREFIX
 from newsletter.config.sections import SenderSettings, Settings
@@ -162,3 +164,25 @@ def require_secret_key(settings: Settings) -> None:
             f"signs every reader's links needs at least {MIN_KEY_LENGTH}: run `newsletter init` for a config with "
             f"a fresh key, or set it to the output of {MAKE_A_KEY}"
         )
+
+
+def readable_secrets(settings: Settings) -> str | None:
+    """The config file holds a secret (the key that signs readers' links, a password) and other users of the
+    machine can read it, as a copy of config.example.toml can (`init` writes its file 0600): what to do."""
+    file = settings.source_file
+    if file is None:
+        return None
+    values = {
+        "web.secret_key": settings.web.secret_key,
+        "smtp.password": settings.smtp.password,
+        "inbox.password": settings.inbox.password,
+        "database.url": urlsplit(settings.database.url).password or "",
+    }
+    held = [key for key, value in values.items() if value and key not in settings.from_environment]
+    try:
+        mode = os.stat(file).st_mode & 0o777
+    except OSError:
+        return None
+    if not held or not mode & 0o077:
+        return None
+    return f"{file} holds {', '.join(held)} and other users can read it (mode {mode:o}): chmod 600 {file}"
