@@ -495,6 +495,7 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1_as_a_real_process(tmp_path)
     config.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path}/busy.db"\n[web]\nsecret_key = "busy-secret-of-the-tests"\n'
     )
+    config.chmod(0o600)  # it holds the key: readable by others, serve would warn of it first
     with socket.create_server(("127.0.0.1", 0)) as holder:  # listening, as another server would be
         port = holder.getsockname()[1]
         done = subprocess.run(

@@ -110,18 +110,25 @@ class State:
         require_secret_key(self.settings)
 
     def warn_example_values(self) -> None:
-        """Commands that mail readers (or serve them) say, in one line each, what readers see that is still the
-        example's, and a config file that others can read although it holds secrets."""
-        from newsletter.config import example_values, readable_secrets
+        """Commands that mail readers say, in one line, what readers see that is still the example's (and
+        warn_readable_secrets)."""
+        from newsletter.config import example_values
 
-        log = logging.getLogger("newsletter")  # log lines: with --log-format json, the collectors' format too
         found = example_values(self.settings)
-        if found:
+        if found:  # a log line: with --log-format json, the collectors' format too
             where = self.settings.source_file or "the settings"
-            log.warning("%s: set them in %s before mailing real readers", "; ".join(found), where)
+            logging.getLogger("newsletter").warning(
+                "%s: set them in %s before mailing real readers", "; ".join(found), where
+            )
+        self.warn_readable_secrets()
+
+    def warn_readable_secrets(self) -> None:
+        """Commands that use the secrets say, in one line, of a config file holding them that others can read."""
+        from newsletter.config import readable_secrets
+
         exposed = readable_secrets(self.settings)
         if exposed:
-            log.warning("%s", exposed)
+            logging.getLogger("newsletter").warning("%s", exposed)
 
     @functools.cached_property
     def db(self) -> Database:

@@ -57,6 +57,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
     from newsletter.web import create_app
 
     state.require_key()
+    state.warn_readable_secrets()
     web = state.settings.web
     host, port = host or web.host, port or web.port
     sockets = listener.bind(host, port)
