@@ -291,6 +291,51 @@ def test_send_sends_each_batch_as_soon_as_it_is_archived(world, monkeypatch) -> 
     assert shown[-1]["total"] == shown[-1]["completed"] == 1502
 
 
+@pytest.mark.parametrize("stop", ["sender refused", "shutdown"])
+def test_a_send_stopped_while_it_archives_resumes_with_each_reader_once(world, stop) -> None:
+    """The run stops while the second of three batches is being archived (the server refuses our sender; Ctrl-C):
+    the archiving stops too, and the re-run, which first sorts out the half-sent issue in the ledger (on
+    SQLite it held the one write lock for a minute while the archiving waited, and failed), sends everyone
+    else, each reader once."""
+    from tests.factories import insert_readers
+
+    # Three batches of 1,000: alike readers, then readers of a topic each (each phrase is looked up: slow to
+    # archive), then alike again.
+    insert_readers(world, 1000, topics=("mechanistic interpretability",), domain="example.net")
+    insert_readers(world, 1000, topics=tuple(f"mechanistic interpretability {i}" for i in range(1000)))
+    insert_readers(world, 100, topics=("mechanistic interpretability",), domain="example.org")
+
+    @dataclass
+    class Stopping(CaptureHandler):
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            answer = await super().handle_DATA(server, session, envelope)
+            if len(self.messages) == 1:  # the first batch archived, the second being archived
+                if stop == "shutdown":
+                    pipeline.SHUTDOWN.set()
+                else:
+                    self.refuse_sender = 550
+            return answer
+
+    options = pipeline.SendOptions(issue_date=ISSUE, show_progress=False)
+    try:
+        with CaptureServer(handler=Stopping()) as first:
+            settings = world.settings.replace(smtp={"port": first.port, "pool_size": 1})
+            if stop == "shutdown":
+                pipeline.send_issue(pipeline.Context(settings, world.db), options)
+            else:
+                with pytest.raises(DeliveryError, match="refused mail from us"):
+                    pipeline.send_issue(pipeline.Context(settings, world.db), options)
+    finally:
+        pipeline.SHUTDOWN.clear()
+    archived = sum(sum(s.counts.values()) for s in world.deliveries.status(ISSUE))
+    assert first.messages and archived <= 2000, "the archiving stopped with the send"
+    with CaptureServer() as second:
+        settings = world.settings.replace(smtp={"port": second.port})
+        summary = pipeline.send_issue(pipeline.Context(settings, world.db), options)
+    everyone = [m.recipients[0] for m in [*first.messages, *second.messages]]
+    assert len(everyone) == len(set(everyone)) == 2102 and summary.sent == 2102 - len(first.messages)
+
+
 def test_send_with_workers_shares_an_issue_smaller_than_a_claim(world, monkeypatch) -> None:
     """`send --workers 3` of 60 readers: every sending process takes part (each claimed 100 rows at once,
     so the first took the whole issue and the others had nothing: no faster than one process); its one

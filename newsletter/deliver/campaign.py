@@ -79,12 +79,15 @@ class Campaign:
         subscriber_ids: Collection[int] | None = None,
         fresh: dict[int, Digest] | None = None,
         preparing: Callable[[], bool] | None = None,
+        settled: Callable[[], None] | None = None,
     ) -> Summary:
         """Send every ready row (of one issue, or of all) through the open mailer; wait for retries that
         fall due within `retry_wait`, leave later ones to the next run. `fresh` holds digests of this issue
         this process has just built, by subscriber id: a claimed row found there is not read back from the
         database (each is taken out as it is used). While `preparing()` says rows of the run are still being
-        archived, finding none ready means waiting for them, not the end.
+        archived, finding none ready means waiting for them, not the end; `settled()` is called once the
+        ledger's start-up work is done (what stopped senders left, superseded rows), which on SQLite holds the
+        one write lock: the archiving starts after it.
 
         A fault that makes going on pointless (the server gone, the outbox or the database failing) stops
         the run: messages in flight finish, every outcome is journaled and recorded if the database still
@@ -221,6 +224,8 @@ class Campaign:
             log.warning(
                 "skipped %d deliveries of readers a later issue has reached since, with their papers", superseded
             )
+        if settled is not None:
+            settled()
 
         async def heartbeat() -> None:
             while True:

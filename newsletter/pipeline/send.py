@@ -121,7 +121,7 @@ async def _send(
 
         def prepare() -> None:
             for plan in prepare_issue(ctx, batches, options, on_built=keep):
-                if halted.is_set():
+                if halted.is_set() or SHUTDOWN.is_set():  # Ctrl-C or SIGTERM: the readers left wait for a re-run
                     return
                 if plan.skip:
                     summary.skip(plan.subscriber.email, plan.skip)
@@ -131,9 +131,17 @@ async def _send(
         # first message leaves after one batch, not after the whole issue (its CPU fits in the time the
         # campaign waits on the server). Other sending processes take an empty claim to mean "done", so
         # with them everything is archived first.
-        preparing = asyncio.create_task(asyncio.to_thread(prepare))
+        # It starts once the campaign's start-up work in the ledger is done: on SQLite both want the one
+        # write lock, and a resumed issue's start-up could outlast the archiving's wait for it.
+        settled = asyncio.Event()
+
+        async def prepare_when_settled() -> None:
+            await settled.wait()
+            await asyncio.to_thread(prepare)
+
+        preparing = asyncio.create_task(prepare_when_settled()) if options.workers == 1 else None
         if options.workers > 1:
-            await preparing
+            await asyncio.to_thread(prepare)
             # A claim of `smtp.batch_size` rows (100) let the first process take a smaller issue alone: each
             # process claims a few shares of it instead.
             share = max(1, -(-(total - summary.skipped) // (4 * options.workers)))
@@ -154,10 +162,17 @@ async def _send(
         # The readers to send to: fewer as the prepare step skips some (it may still be running).
         async with _progress(options, lambda: total - summary.skipped, tally):
             own, *others = await asyncio.gather(
-                campaign.run(options.issue_date, only, fresh=fresh, preparing=lambda: not preparing.done()),
+                campaign.run(
+                    options.issue_date,
+                    only,
+                    fresh=fresh,
+                    preparing=lambda: preparing is not None and not preparing.done(),
+                    settled=settled.set,
+                ),
                 *(asyncio.to_thread(h.result) for h in helpers),
             )
-            await preparing  # its fault, if it failed, once what it archived is sent
+            if preparing is not None:
+                await preparing  # its fault, if it failed, once what it archived is sent
     finally:
         halted.set()
         await mailer.close()

@@ -13,7 +13,7 @@ from newsletter.models import Delivery, DeliveryState, Outcome, Status
 from newsletter.store.db import Database
 from newsletter.store.deliveries import to_delivery
 from newsletter.store.subscribers import HARD_BOUNCE, SubscriberStore
-from newsletter.store.tables import DeliveryRow, DigestItemRow, DigestRow, SubscriberRow, utcnow
+from newsletter.store.tables import DeliveryRow, DigestItemRow, SubscriberRow, utcnow
 
 _WAITING = [str(DeliveryState.PENDING), str(DeliveryState.FAILED_TRANSIENT)]  # not sent, not given up
 JOURNAL_CHUNK = 500  # rows per statement when applying a journal (SQLite caps bound parameters)
@@ -117,23 +117,27 @@ class Ledger:
         since in a later issue: sent now, they would bring the same papers twice (a parked row resent, a retry
         taken up by a worker after midnight)."""
         item, received = aliased(DigestItemRow), aliased(DigestItemRow)
-        later, its_digest = aliased(DeliveryRow), aliased(DigestRow)
-        # Each paper of this digest has reached the reader since, in a later issue sent: skipping it loses
-        # nothing (a first issue, made from the latest announcement, need not hold an earlier one's papers).
-        reached_since = exists().where(
-            received.paper_id == item.paper_id,
-            its_digest.id == received.digest_id,
-            its_digest.subscriber_id == DeliveryRow.subscriber_id,
-            later.digest_id == its_digest.id,
-            later.state == str(DeliveryState.SENT),
+        later = aliased(DeliveryRow)
+        mine_later = (
+            later.subscriber_id == DeliveryRow.subscriber_id,
             later.issue_date > DeliveryRow.issue_date,
+            later.state == str(DeliveryState.SENT),
         )
+        # First, through the (subscriber_id, issue_date) index: has a later issue reached the reader at all?
+        # Most rows of a resumed issue have none.
+        any_later = exists().where(*mine_later)
+        # The papers that have reached the reader since, found from the reader's later deliveries (a few rows
+        # each): found from each paper instead, through every reader's digests that hold it, the test took 57 s
+        # for 2,000 readers with 200 sent on SQLite. A first issue, made from the latest announcement, need not
+        # hold an earlier one's papers: only a digest all of whose papers are among these is skipped.
+        reached_since = select(received.paper_id).join(later, received.digest_id == later.digest_id).where(*mine_later)
         has_papers = exists().where(item.digest_id == DeliveryRow.digest_id)
-        all_reached = ~exists().where(item.digest_id == DeliveryRow.digest_id, ~reached_since)
+        all_reached = ~exists().where(item.digest_id == DeliveryRow.digest_id, item.paper_id.not_in(reached_since))
         query = (
             update(DeliveryRow)
             .where(
                 DeliveryRow.state.in_(_WAITING),
+                any_later,
                 has_papers,
                 all_reached,
             )
