@@ -109,11 +109,17 @@ def paper_view(rank: int, pick: Pick, since: date | None = None) -> PaperView:
     )
 
 
+def announced_before(paper: Paper, since: date | None) -> bool:
+    """Whether the paper was first announced before `since` (a digest's window: it is in by a new version)."""
+    return since is not None and paper.announced is not None and paper.announced < since
+
+
 def _version_label(pick: Pick, since: date | None) -> str | None:
     p = pick.paper
     if pick.updated and p.version:  # the reader had an earlier version
         return f"updated (v{p.version})"
-    if since is not None and p.announced is not None and p.announced < since:
+    if announced_before(p, since):
+        assert p.announced is not None
         return f"{f'v{p.version}, ' if p.version else ''}first announced {format_day(p.announced)}"
     return None
 

@@ -18,7 +18,7 @@ from newsletter.config import Settings
 from newsletter.inlining import inline_css, preinline_cached
 from newsletter.links import Links
 from newsletter.models import Digest
-from newsletter.paper_views import format_day, pick_views, window_label
+from newsletter.paper_views import announced_before, format_day, pick_views, window_label
 from newsletter.wordbreak import breakable, linked
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,9 @@ class Renderer:
             "issue_date": format_day(digest.issue_date),
             "window": window_label(digest.window_start, digest.window_end),
             # Papers announced before the window are in by a new version (each says when it was announced).
-            "arrived": "announced or updated" if _older(digest) else "announced",
+            "arrived": "announced or updated"
+            if any(announced_before(p.paper, digest.window_start) for p in digest.picks)
+            else "announced",
             "quiet": _quiet_note(digest),
             "papers": papers,
             "trending": trending,
@@ -246,8 +248,3 @@ def _wrap(text: str, indent: str = "", hang: str | None = None) -> str:
             break_on_hyphens=False,
         )
     )
-
-
-def _older(digest: Digest) -> bool:
-    """Whether a pick was announced before the digest's window (it came back with a new version)."""
-    return any(p.paper.announced is not None and p.paper.announced < digest.window_start for p in digest.picks)

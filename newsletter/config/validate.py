@@ -179,10 +179,12 @@ def readable_secrets(settings: Settings) -> str | None:
         "database.url": urlsplit(settings.database.url).password or "",
     }
     held = [key for key, value in values.items() if value and key not in settings.from_environment]
+    if not held:
+        return None
     try:
         mode = os.stat(file).st_mode & 0o777
     except OSError:
         return None
-    if not held or not mode & 0o077:
+    if not mode & 0o077:
         return None
     return f"{file} holds {', '.join(held)} and other users can read it (mode {mode:o}): chmod 600 {file}"

@@ -129,10 +129,10 @@ async def _send(
 
         # The campaign sends each batch of readers as soon as it is archived, while the next is prepared: the
         # first message leaves after one batch, not after the whole issue (its CPU fits in the time the
-        # campaign waits on the server). Other sending processes take an empty claim to mean "done", so
-        # with them everything is archived first.
-        # It starts once the campaign's start-up work in the ledger is done: on SQLite both want the one
-        # write lock, and a resumed issue's start-up could outlast the archiving's wait for it.
+        # campaign waits on the server). The archiving starts once the campaign's start-up work in the ledger
+        # is done: on SQLite both want the one write lock, and a resumed issue's start-up could outlast the
+        # archiving's wait for it. Other sending processes take an empty claim to mean "done", so with them
+        # everything is archived first.
         settled = asyncio.Event()
 
         async def prepare_when_settled() -> None:
